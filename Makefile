@@ -1,0 +1,33 @@
+# lambdabridge — build, test, bench.
+GO ?= go
+BENCHTIME ?= 1s
+
+.PHONY: all build test test-deps lint bench fuzz examples clean
+
+all: build
+
+build:
+	$(GO) build -o bin/lambdabridge ./cmd/lambdabridge
+
+# The full test suite: installs the real backends the integration tests use,
+# checks formatting and vet, then runs every test with the race detector.
+test: test-deps lint
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+test-deps:
+	bash scripts/install-test-deps.sh
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Benchmarks of every hot path, each beside its baseline in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+examples:
+	$(GO) build -o examples/go-emf/bootstrap ./examples/go-emf
+
+clean:
+	rm -rf bin

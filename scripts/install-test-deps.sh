@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: the real
+# backends the integration tests start (Prometheus with promtool,
+# VictoriaMetrics, Pushgateway), curl for the shell custom runtime, and
+# Chromium for the report screenshot tests. Idempotent: installs only what is
+# missing. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have prometheus || need+=(prometheus)
+have promtool || need+=(prometheus)
+have victoria-metrics || have victoria-metrics-prod || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
+have prometheus-pushgateway || need+=(prometheus-pushgateway)
+have curl || need+=(curl)
+have node || need+=(nodejs)
+have npm || need+=(npm)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, node $(node --version)"
