@@ -1,0 +1,441 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FromTemplate reads a SAM template (YAML or JSON) and returns every
+// AWS::Serverless::Function in document order, with Globals.Function applied,
+// CodeUri resolved against the template's directory and the command for its
+// runtime (see RuntimeCommand).
+//
+// CloudFormation intrinsics, long (Ref, Fn::Sub) or short (!Ref, !Sub,
+// !GetAtt, !Join, !Select ...), never make parsing fail: Ref and Sub of
+// Parameters with a Default and of pseudo parameters (AWS::Region is
+// us-east-1) are resolved; anything else keeps its literal text and adds a
+// warning to the function's Warnings.
+//
+// The error is for the template as a whole (unreadable, not YAML, no
+// functions). A function that cannot run here (runtime client missing,
+// S3 CodeUri, bad MemorySize) is still returned: call Validate on the
+// functions you run.
+func FromTemplate(path string) ([]Definition, error) {
+	return FromTemplateParams(path, nil)
+}
+
+// FromTemplateParams is FromTemplate with parameter values that override the
+// Parameters' defaults, like sam's --parameter-overrides.
+func FromTemplateParams(path string, params map[string]string) ([]Definition, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", path, err)
+	}
+	defs, err := parseTemplate(data, dir, params)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", path, err)
+	}
+	return defs, nil
+}
+
+// pseudo holds the values of the pseudo parameters a local run uses.
+var pseudo = map[string]string{
+	"AWS::Region":    "us-east-1",
+	"AWS::AccountId": "123456789012",
+	"AWS::StackName": "lambdabridge",
+	"AWS::StackId":   "arn:aws:cloudformation:us-east-1:123456789012:stack/lambdabridge/00000000-0000-0000-0000-000000000000",
+	"AWS::Partition": "aws",
+	"AWS::URLSuffix": "amazonaws.com",
+}
+
+func parseTemplate(data []byte, dir string, overrides map[string]string) ([]Definition, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	root := deref(&doc)
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil, errors.New("not a template: the document is not a mapping")
+	}
+	r := &resolver{params: map[string]string{}, resources: map[string]bool{}}
+	if ps := get(root, "Parameters"); ps != nil && ps.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(ps.Content); i += 2 {
+			name := ps.Content[i].Value
+			if def := get(deref(ps.Content[i+1]), "Default"); def != nil {
+				var w []string
+				if v, ok := r.str(def, &w); ok {
+					r.params[name] = v
+				}
+			}
+		}
+	}
+	for k, v := range overrides {
+		r.params[k] = v
+	}
+	res := get(root, "Resources")
+	if res == nil || res.Kind != yaml.MappingNode {
+		return nil, errors.New("no Resources")
+	}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		r.resources[res.Content[i].Value] = true
+	}
+	var globals *yaml.Node
+	if g := get(root, "Globals"); g != nil {
+		globals = get(g, "Function")
+	}
+	var defs []Definition
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		id, body := res.Content[i].Value, deref(res.Content[i+1])
+		if t := get(body, "Type"); t == nil || t.Value != "AWS::Serverless::Function" {
+			continue
+		}
+		defs = append(defs, r.function(id, get(body, "Properties"), globals, dir))
+	}
+	if len(defs) == 0 {
+		return nil, errors.New("no AWS::Serverless::Function resources")
+	}
+	return defs, nil
+}
+
+// function builds the definition of the function with logical id id.
+func (r *resolver) function(id string, props, globals *yaml.Node, dir string) Definition {
+	d := Definition{
+		Name:         id,
+		MemoryMB:     DefaultMemoryMB,
+		Timeout:      DefaultTimeout,
+		Architecture: DefaultArchitecture,
+		Env:          map[string]string{},
+	}
+	var problems []error
+	w := &d.Warnings
+	// prop returns the function's property, else the global one.
+	prop := func(key string) *yaml.Node {
+		if n := get(props, key); n != nil {
+			return n
+		}
+		return get(globals, key)
+	}
+	str := func(key string) (string, bool) {
+		n := prop(key)
+		if n == nil {
+			return "", false
+		}
+		return r.str(n, w)
+	}
+	d.Handler, _ = str("Handler")
+	d.Runtime, _ = str("Runtime")
+	if v, ok := str("MemorySize"); ok {
+		mb, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("MemorySize %q: not an integer", v))
+		} else {
+			d.MemoryMB = mb
+		}
+	}
+	if v, ok := str("Timeout"); ok {
+		t, err := ParseTimeout(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("Timeout: %w", err))
+		} else {
+			d.Timeout = t
+		}
+	}
+	if n := prop("Architectures"); n != nil {
+		if n = deref(n); n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
+			if v, ok := r.str(n.Content[0], w); ok {
+				d.Architecture = v
+			}
+		}
+	}
+	for _, src := range []*yaml.Node{globals, props} {
+		vars := get(get(get(src, "Environment"), "Variables"), "")
+		if vars == nil || vars.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(vars.Content); i += 2 {
+			if v, ok := r.str(vars.Content[i+1], w); ok {
+				d.Env[vars.Content[i].Value] = v
+			} else {
+				delete(d.Env, vars.Content[i].Value) // AWS::NoValue
+			}
+		}
+	}
+	if n := prop("Layers"); n != nil {
+		*w = append(*w, "Layers are not run locally (a Datadog extension's DogStatsD port is served by lambdabridge itself)")
+	}
+
+	// The code.
+	if pt, _ := str("PackageType"); pt == "Image" {
+		problems = append(problems, fmt.Errorf("%w: PackageType Image is not supported; use a zip function with CodeUri pointing at a directory", ErrRuntimeUnavailable))
+	} else if n := prop("InlineCode"); n != nil {
+		problems = append(problems, fmt.Errorf("%w: InlineCode is not supported; put the code in a directory and point CodeUri at it", ErrRuntimeUnavailable))
+	}
+	codeURI := "."
+	if n := prop("CodeUri"); n != nil {
+		if n = deref(n); n.Kind == yaml.MappingNode && get(n, "Bucket") != nil {
+			problems = append(problems, fmt.Errorf("%w: CodeUri points to S3; point it at the local code directory", ErrRuntimeUnavailable))
+		} else if v, ok := r.str(n, w); ok && v != "" {
+			codeURI = v
+		}
+	}
+	switch {
+	case strings.HasPrefix(codeURI, "s3://"):
+		problems = append(problems, fmt.Errorf("%w: CodeUri %s is in S3; point it at the local code directory", ErrRuntimeUnavailable, codeURI))
+	case strings.HasSuffix(codeURI, ".zip") || strings.HasSuffix(codeURI, ".jar"):
+		problems = append(problems, fmt.Errorf("%w: CodeUri %s is an archive; unpack it and point CodeUri at the directory", ErrRuntimeUnavailable, codeURI))
+	}
+	if filepath.IsAbs(codeURI) {
+		d.CodeDir = filepath.Clean(codeURI)
+	} else {
+		d.CodeDir = filepath.Join(dir, codeURI)
+	}
+	// A provided runtime with no bootstrap in CodeUri but a `sam build` output.
+	if strings.HasPrefix(d.Runtime, "provided") {
+		built := filepath.Join(dir, ".aws-sam", "build", id)
+		if !exists(filepath.Join(d.CodeDir, "bootstrap")) && exists(filepath.Join(built, "bootstrap")) {
+			*w = append(*w, "no bootstrap in "+d.CodeDir+"; using the sam build output in "+built)
+			d.CodeDir = built
+		}
+	}
+	if len(problems) == 0 {
+		cmd, err := RuntimeCommand(d.Runtime, d.Handler, d.CodeDir)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		d.Command = cmd
+	}
+	if len(problems) > 0 {
+		d.cmdErr = errors.Join(problems...)
+		d.Command = nil
+	}
+	return d
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// resolver evaluates the CloudFormation intrinsics it can evaluate locally.
+type resolver struct {
+	params    map[string]string // parameter values (Default or overrides)
+	resources map[string]bool   // logical ids
+}
+
+// deref follows documents and aliases.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			if len(n.Content) == 0 {
+				return nil
+			}
+			n = n.Content[0]
+		case yaml.AliasNode:
+			n = n.Alias
+		default:
+			return n
+		}
+	}
+	return nil
+}
+
+// get returns the value of key in mapping m (nil when absent); an empty key
+// returns m itself.
+func get(m *yaml.Node, key string) *yaml.Node {
+	m = deref(m)
+	if m == nil || key == "" {
+		return m
+	}
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return deref(m.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// intrinsic reports whether n is an intrinsic function call, short
+// (!Sub x) or long ({"Fn::Sub": x}), and returns its name ("Ref", "Sub",
+// "GetAtt" ...) and argument.
+func intrinsic(n *yaml.Node) (name string, arg *yaml.Node, ok bool) {
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		a := *n
+		a.Tag = ""
+		a.Style &^= yaml.TaggedStyle
+		return strings.TrimPrefix(n.Tag, "!"), &a, true
+	}
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
+		k := n.Content[0].Value
+		if k == "Ref" || k == "Condition" {
+			return k, deref(n.Content[1]), true
+		}
+		if strings.HasPrefix(k, "Fn::") {
+			return strings.TrimPrefix(k, "Fn::"), deref(n.Content[1]), true
+		}
+	}
+	return "", nil, false
+}
+
+// str evaluates n to a string. ok is false for AWS::NoValue. What cannot be
+// evaluated keeps its literal text, with a warning appended to warns.
+func (r *resolver) str(n *yaml.Node, warns *[]string) (string, bool) {
+	n = deref(n)
+	if n == nil {
+		return "", true
+	}
+	if name, arg, ok := intrinsic(n); ok {
+		return r.call(name, arg, warns)
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "", true
+		}
+		return n.Value, true
+	default:
+		*warns = append(*warns, fmt.Sprintf("line %d: a %s where a value was expected; kept empty", n.Line, kindName(n.Kind)))
+		return "", true
+	}
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "node"
+}
+
+func (r *resolver) call(name string, arg *yaml.Node, warns *[]string) (string, bool) {
+	warn := func(format string, a ...any) {
+		*warns = append(*warns, fmt.Sprintf("line %d: ", arg.Line)+fmt.Sprintf(format, a...))
+	}
+	switch name {
+	case "Ref":
+		ref, _ := r.str(arg, warns)
+		if ref == "AWS::NoValue" {
+			return "", false
+		}
+		if v, ok := r.ref(ref); ok {
+			return v, true
+		}
+		if r.resources[ref] {
+			warn("!Ref %s names a resource, which does not exist locally; kept as %q", ref, ref)
+		} else {
+			warn("!Ref %s: no parameter with a Default by that name; kept as %q", ref, ref)
+		}
+		return ref, true
+	case "Sub":
+		tmpl, vars := arg, map[string]string{}
+		if arg.Kind == yaml.SequenceNode && len(arg.Content) > 0 {
+			tmpl = deref(arg.Content[0])
+			if len(arg.Content) > 1 {
+				if m := deref(arg.Content[1]); m.Kind == yaml.MappingNode {
+					for i := 0; i+1 < len(m.Content); i += 2 {
+						vars[m.Content[i].Value], _ = r.str(m.Content[i+1], warns)
+					}
+				}
+			}
+		}
+		s, _ := r.str(tmpl, warns)
+		return r.sub(s, vars, warn), true
+	case "GetAtt":
+		var ref string
+		if arg.Kind == yaml.SequenceNode {
+			parts := make([]string, 0, len(arg.Content))
+			for _, c := range arg.Content {
+				p, _ := r.str(c, warns)
+				parts = append(parts, p)
+			}
+			ref = strings.Join(parts, ".")
+		} else {
+			ref, _ = r.str(arg, warns)
+		}
+		warn("!GetAtt %s cannot be resolved locally; kept as %q", ref, ref)
+		return ref, true
+	case "Join":
+		if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {
+			sep, _ := r.str(arg.Content[0], warns)
+			if list := deref(arg.Content[1]); list.Kind == yaml.SequenceNode {
+				parts := make([]string, 0, len(list.Content))
+				for _, c := range list.Content {
+					if p, ok := r.str(c, warns); ok {
+						parts = append(parts, p)
+					}
+				}
+				return strings.Join(parts, sep), true
+			}
+		}
+	case "Select":
+		if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {
+			is, _ := r.str(arg.Content[0], warns)
+			i, err := strconv.Atoi(is)
+			if list := deref(arg.Content[1]); err == nil && list.Kind == yaml.SequenceNode && i >= 0 && i < len(list.Content) {
+				return r.str(list.Content[i], warns)
+			}
+		}
+	}
+	lit := literal(name, arg)
+	warn("!%s cannot be resolved locally; kept as %q", name, lit)
+	return lit, true
+}
+
+// ref resolves a parameter or pseudo parameter.
+func (r *resolver) ref(name string) (string, bool) {
+	if v, ok := r.params[name]; ok {
+		return v, true
+	}
+	v, ok := pseudo[name]
+	return v, ok
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// sub evaluates a Fn::Sub template: ${Param}, ${AWS::Region}, ${Var} from
+// vars; ${!Literal} is written as ${Literal}; ${Resource.Attr} and unknown
+// names are kept with a warning.
+func (r *resolver) sub(s string, vars map[string]string, warn func(string, ...any)) string {
+	return subVar.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		if strings.HasPrefix(name, "!") {
+			return "${" + name[1:] + "}"
+		}
+		if v, ok := vars[name]; ok {
+			return v
+		}
+		if v, ok := r.ref(name); ok {
+			return v
+		}
+		warn("!Sub %s cannot be resolved locally; kept literally", m)
+		return m
+	})
+}
+
+// literal renders an unevaluated intrinsic for a value and a warning.
+func literal(name string, arg *yaml.Node) string {
+	if arg.Kind == yaml.ScalarNode {
+		return "!" + name + " " + arg.Value
+	}
+	out, err := yaml.Marshal(arg)
+	if err != nil {
+		return "!" + name
+	}
+	return "!" + name + " " + strings.TrimSpace(strings.ReplaceAll(string(out), "\n", " "))
+}
