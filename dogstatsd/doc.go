@@ -1,0 +1,47 @@
+// Package dogstatsd parses the metric formats of Datadog that a Lambda
+// function emits: MONITORING log lines, the flush-to-log JSON metric lines of
+// the datadog-lambda libraries, and DogStatsD datagrams (metrics, events and
+// service checks). It validates them on the way and reports every problem as a
+// metric.Diagnostic with a stable rule id (see Rules) that says what Datadog
+// does about it.
+//
+//	p := dogstatsd.NewParser()
+//	var b metric.Batch
+//	p.Datagram(&b, payload, metric.Origin{Source: "udp://127.0.0.1:8125"})
+//
+// The parser is pure (bytes in, points and diagnostics appended to a
+// metric.Batch; no I/O, no logging) and allocation free in the steady state:
+// names and tags are interned in a bounded table, label, value and member
+// slices live in the batch's arena. A Parser is not safe for concurrent use;
+// give each goroutine its own.
+//
+// # What becomes of what
+//
+// DogStatsD types map to kinds: c Counter, g Gauge, h Histogram,
+// d Distribution, ms Timer (Unit "Milliseconds"), s Set (the member in
+// Point.Members). MONITORING count, gauge, histogram and check map to Counter,
+// Gauge, Histogram and ServiceCheck; a JSON metric line is a Distribution.
+// Tags become labels in written order: "tag:value" is {tag, value} (split at
+// the first ':'), "tag" is {tag, ""}; empty tags are skipped. When a datagram
+// carries two tag fields the last one wins, as in the Datadog agent.
+//
+// A DogStatsD event "_e{title_len,text_len}:title|text|..." becomes a point of
+// Kind Event named after its title with the value 1, its tags as labels and,
+// when given, the labels "alert_type" (t:), "priority" (p:),
+// "source_type_name" (s:), "host" (h:) and "aggregation_key" (k:), in that
+// order after the tags; d: becomes TimeMs. The event text is checked but not
+// kept. A service check "_sc|name|status|..." becomes a point of Kind
+// ServiceCheck named after the check with Values [status], its tags and "host"
+// (h:) as labels, d: as TimeMs; the m: message is not kept.
+//
+// Timestamps (MONITORING epoch, |T, "e", d:) are seconds on the wire and
+// milliseconds in Point.TimeMs.
+//
+// # Line numbers in a datagram
+//
+// Datagram numbers the lines of a payload: a point or diagnostic of the line
+// with 0-based index i in the payload gets Origin.Line = o.Line + i when
+// o.Line > 0 (pass the line number of the payload's first line, for example
+// when a file holds one datagram per line), and i + 1 when o.Line is 0 (the
+// line number within the payload, for datagrams read from a socket).
+package dogstatsd
