@@ -1,0 +1,209 @@
+package catalog_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lambdabridge/lambdabridge/catalog"
+	"github.com/lambdabridge/lambdabridge/catalog/catalogtest"
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+func encode(t *testing.T, c *catalog.Catalog) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestWriteGolden(t *testing.T) {
+	golden(t, "fixture.json", encode(t, catalogtest.Catalog()))
+}
+
+func TestReadWriteRoundTrip(t *testing.T) {
+	want := encode(t, catalogtest.Catalog())
+	c, err := catalog.Read(bytes.NewReader(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(encode(t, c))); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// Reading it twice into one catalog (a merge with itself) keeps the
+	// shape and doubles the counts.
+	c2, _ := catalog.Read(bytes.NewReader(want))
+	c.Merge(c2)
+	f, ok := c.Family("shop_orders_total")
+	if !ok || f.Sources[0].Points != 4 {
+		t.Errorf("merged family = %+v, want 4 points", f)
+	}
+}
+
+func TestDeterministicAndConcurrent(t *testing.T) {
+	want := encode(t, catalogtest.Catalog())
+	ps := catalogtest.Points()
+	c := catalog.New()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := len(ps) - 1 - w; i >= 0; i -= 4 { // reverse order, interleaved
+				c.Add(&ps[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	if diff := cmp.Diff(string(want), string(encode(t, c))); diff != "" {
+		t.Errorf("concurrent, reversed Add differs (-want +got):\n%s", diff)
+	}
+}
+
+func TestAddDoesNotRetain(t *testing.T) {
+	ps := catalogtest.Points()
+	c := catalog.New()
+	for i := range ps {
+		c.Add(&ps[i])
+	}
+	want := encode(t, c)
+	for i := range ps { // scribble over everything the points point to
+		for j := range ps[i].Labels {
+			ps[i].Labels[j] = metric.Label{Name: "X", Value: "Y"}
+		}
+		for j := range ps[i].Values {
+			ps[i].Values[j] = -1
+		}
+	}
+	if diff := cmp.Diff(string(want), string(encode(t, c))); diff != "" {
+		t.Errorf("catalog changed with the points (-want +got):\n%s", diff)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	ps := catalogtest.Points()
+	a, b := catalog.New(), catalog.New()
+	for i := range ps {
+		if i%2 == 0 {
+			a.Add(&ps[i])
+		} else {
+			b.Add(&ps[i])
+		}
+	}
+	a.Merge(b)
+	a.Merge(a) // no-op
+	if diff := cmp.Diff(string(encode(t, catalogtest.Catalog())), string(encode(t, a))); diff != "" {
+		t.Errorf("merge of halves differs from the whole (-want +got):\n%s", diff)
+	}
+}
+
+func TestBoundedExamples(t *testing.T) {
+	c := catalog.New(catalog.WithMaxExamples(3), catalog.WithMaxDistinct(5))
+	for i := 0; i < 50; i++ {
+		p := metric.Point{Format: metric.FormatEMF, Namespace: "A", Name: "Req", Unit: "Count",
+			Labels: []metric.Label{{Name: "RequestId", Value: fmt.Sprintf("r%02d", i)}}, Values: []float64{1}}
+		c.Add(&p)
+	}
+	f, _ := c.Family("a_req_total")
+	want := []catalog.Label{{Name: "request_id", Examples: []string{"r00", "r01", "r02"}, Distinct: 5, Saturated: true}}
+	if diff := cmp.Diff(want, f.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	if got := f.Sources[0].DimensionSets; !slices.EqualFunc(got, [][]string{{"RequestId"}}, slices.Equal) {
+		t.Errorf("dimension sets = %v", got)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	for name, in := range map[string]string{
+		"newer version": `{"schema":"lambdabridge.catalog","version":2,"families":[]}`,
+		"other schema":  `{"schema":"x","version":1,"families":[]}`,
+		"unknown key":   `{"schema":"lambdabridge.catalog","version":1,"families":[],"extra":1}`,
+		"bad type":      `{"schema":"lambdabridge.catalog","version":1,"families":[{"name":"a","type":"nope","labels":[],"sources":[]}]}`,
+		"not json":      `nope`,
+	} {
+		_, err := catalog.Read(strings.NewReader(in))
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		if strings.Contains(name, "version") && !errors.Is(err, catalog.ErrSchema) {
+			t.Errorf("%s: %v is not ErrSchema", name, err)
+		}
+	}
+}
+
+func TestLint(t *testing.T) {
+	c := catalogtest.Catalog()
+	var got []string
+	for _, d := range c.Lint() {
+		if !strings.HasPrefix(d.Rule, "catalog/") || d.Severity != metric.Warning || d.Message == "" {
+			t.Errorf("bad diagnostic %+v", d)
+		}
+		got = append(got, d.Rule+" "+strings.Fields(d.Message)[0])
+	}
+	want := []string{
+		"catalog/unit-missing api_latency_ms",
+		"catalog/histogram-buckets api_latency_ms",
+		"catalog/unit-unknown metric",
+		"catalog/no-useful-label shop_cart_value",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lint (-want +got):\n%s\nall: %v", diff, c.Lint())
+	}
+
+	// Buckets that cover the values silence the bucket rule.
+	c.SetBuckets("shop_latency_seconds", []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5})
+	for _, d := range c.Lint() {
+		if d.Rule == catalog.RuleHistogramBuckets && strings.HasPrefix(d.Message, "shop_latency_seconds") {
+			t.Errorf("still warned: %s", d.String())
+		}
+	}
+	// Values between two bounds.
+	c.SetBuckets("shop_latency_seconds", []float64{0.001, 0.002, 5, 10})
+	found := false
+	for _, d := range c.Lint() {
+		found = found || d.Rule == catalog.RuleHistogramBuckets && strings.Contains(d.Message, "interpolated within")
+	}
+	if !found {
+		t.Error("values within one bucket not reported")
+	}
+	// Too few buckets for the quantiles asked.
+	c.SetBuckets("shop_latency_seconds", []float64{1, 2})
+	found = false
+	for _, d := range c.Lint(catalog.WithQuantiles(0.5, 0.9, 0.99)) {
+		found = found || d.Rule == catalog.RuleHistogramBuckets && strings.Contains(d.Message, "too few")
+	}
+	if !found {
+		t.Error("two buckets not reported")
+	}
+}
