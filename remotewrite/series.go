@@ -1,0 +1,321 @@
+package remotewrite
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// staleNaN is Prometheus' stale marker (value.StaleNaN).
+var staleNaN = math.Float64frombits(0x7ff0000000000002)
+
+// series is the state kept per active series: its validated, sorted label set
+// encoded once as protobuf Label fields, and the last timestamp sent, so that
+// per-series timestamps only increase.
+type series struct {
+	labels  []byte // encoded repeated Label fields (field 1 of TimeSeries)
+	invalid reason // non-zero: the series is never sent; every sample is dropped with it
+	native  bool   // last sample was a native histogram
+	seen    uint64 // generation of the last gather that held the series
+	lastT   int64
+	lastV   uint64 // float bits of the last value (0 for histograms)
+	hasLast bool
+}
+
+// sample is one queued sample: a float value or a native histogram.
+type sample struct {
+	s *series
+	t int64
+	v float64
+	h *prompb.Histogram
+}
+
+type label struct{ name, value string }
+
+// converter turns gathered families into samples. Not safe for concurrent use.
+type converter struct {
+	external []label
+	native   bool
+	gen      uint64
+	series   map[string]*series
+
+	// scratch, reused across calls
+	lbls []label
+	key  []byte
+	num  []byte
+}
+
+func newConverter(external map[string]string, native bool) *converter {
+	c := &converter{native: native, series: map[string]*series{}}
+	for k, v := range external {
+		c.external = append(c.external, label{k, v})
+	}
+	slices.SortFunc(c.external, func(a, b label) int { return strings.Compare(a.name, b.name) })
+	return c
+}
+
+// convert appends to out one sample per series of families at t (Unix ms), then
+// stale markers for the series that vanished since the previous call. Samples
+// that must not be sent (invalid series, a timestamp not after the last one)
+// are reported to drop; an unchanged sample at the same millisecond is skipped.
+func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64, drop func(reason, int)) []sample {
+	c.gen++
+	for _, f := range families {
+		name := f.GetName()
+		for _, m := range f.GetMetric() {
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out = c.float(out, name, "", "", m, t, m.GetCounter().GetValue(), drop)
+			case dto.MetricType_GAUGE:
+				out = c.float(out, name, "", "", m, t, m.GetGauge().GetValue(), drop)
+			case dto.MetricType_UNTYPED:
+				out = c.float(out, name, "", "", m, t, m.GetUntyped().GetValue(), drop)
+			case dto.MetricType_SUMMARY:
+				s := m.GetSummary()
+				for _, q := range s.GetQuantile() {
+					c.num = appendFloat(c.num[:0], q.GetQuantile())
+					out = c.float(out, name, "quantile", string(c.num), m, t, q.GetValue(), drop)
+				}
+				out = c.float(out, name+"_sum", "", "", m, t, s.GetSampleSum(), drop)
+				out = c.float(out, name+"_count", "", "", m, t, float64(s.GetSampleCount()), drop)
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+				h := m.GetHistogram()
+				if c.native && isNative(h) {
+					out = c.histogram(out, name, m, t, h, drop)
+					continue
+				}
+				count := float64(h.GetSampleCount())
+				if h.SampleCountFloat != nil {
+					count = h.GetSampleCountFloat()
+				}
+				inf := false
+				for _, b := range h.GetBucket() {
+					v := float64(b.GetCumulativeCount())
+					if b.CumulativeCountFloat != nil {
+						v = b.GetCumulativeCountFloat()
+					}
+					ub := b.GetUpperBound()
+					inf = inf || math.IsInf(ub, 1)
+					c.num = appendFloat(c.num[:0], ub)
+					out = c.float(out, name+"_bucket", "le", string(c.num), m, t, v, drop)
+				}
+				if !inf {
+					out = c.float(out, name+"_bucket", "le", "+Inf", m, t, count, drop)
+				}
+				out = c.float(out, name+"_sum", "", "", m, t, h.GetSampleSum(), drop)
+				out = c.float(out, name+"_count", "", "", m, t, count, drop)
+			}
+		}
+	}
+	return c.stale(out, t, false)
+}
+
+// stale appends a stale marker for every series not seen in the current
+// generation (all of them when all is set) and forgets those series.
+func (c *converter) stale(out []sample, t int64, all bool) []sample {
+	for k, s := range c.series {
+		if !all && s.seen == c.gen {
+			continue
+		}
+		delete(c.series, k)
+		if s.invalid != 0 || !s.hasLast {
+			continue
+		}
+		ts := max(t, s.lastT+1)
+		if s.native {
+			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}})
+		} else {
+			out = append(out, sample{s: s, t: ts, v: staleNaN})
+		}
+	}
+	return out
+}
+
+func (c *converter) float(out []sample, name, extraName, extraValue string, m *dto.Metric, t int64, v float64, drop func(reason, int)) []sample {
+	s := c.lookup(name, extraName, extraValue, m.GetLabel())
+	if s.invalid != 0 {
+		drop(s.invalid, 1)
+		return out
+	}
+	bits := math.Float64bits(v)
+	if s.hasLast && t <= s.lastT {
+		if t == s.lastT && bits == s.lastV {
+			return out // the same sample again: not a new sample
+		}
+		drop(reasonOutOfOrder, 1)
+		return out
+	}
+	s.lastT, s.lastV, s.hasLast, s.native = t, bits, true, false
+	return append(out, sample{s: s, t: t, v: v})
+}
+
+func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64, h *dto.Histogram, drop func(reason, int)) []sample {
+	s := c.lookup(name, "", "", m.GetLabel())
+	if s.invalid != 0 {
+		drop(s.invalid, 1)
+		return out
+	}
+	if s.hasLast && t <= s.lastT {
+		if t < s.lastT {
+			drop(reasonOutOfOrder, 1)
+		}
+		return out // same millisecond: histograms are not compared, the first one stands
+	}
+	s.lastT, s.lastV, s.hasLast, s.native = t, 0, true, true
+	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t)})
+}
+
+// lookup finds or creates the series of name plus m's labels plus the extra
+// label plus the external labels (which yield to the series' own labels).
+// Labels with empty values are absent, as in Prometheus.
+func (c *converter) lookup(name, extraName, extraValue string, pairs []*dto.LabelPair) *series {
+	l := c.lbls[:0]
+	l = append(l, label{"__name__", name})
+	for _, p := range pairs {
+		if p.GetValue() != "" {
+			l = append(l, label{p.GetName(), p.GetValue()})
+		}
+	}
+	if extraName != "" {
+		l = append(l, label{extraName, extraValue})
+	}
+	n := len(l)
+	for _, e := range c.external {
+		if !hasLabel(l[:n], e.name) {
+			l = append(l, e)
+		}
+	}
+	// insertion sort: label sets are small and usually sorted already
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].name < l[j-1].name; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+	c.lbls = l
+	k := c.key[:0]
+	for _, x := range l {
+		k = append(k, x.name...)
+		k = append(k, 0xfe)
+		k = append(k, x.value...)
+		k = append(k, 0xff)
+	}
+	c.key = k
+	if s, ok := c.series[string(k)]; ok {
+		s.seen = c.gen
+		return s
+	}
+	s := &series{seen: c.gen, invalid: validate(l)}
+	if s.invalid == 0 {
+		s.labels = encodeLabels(nil, l)
+	}
+	c.series[string(k)] = s
+	return s
+}
+
+func hasLabel(l []label, name string) bool {
+	for _, x := range l {
+		if x.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validate checks a sorted label set against the remote_write 1.0 rules.
+func validate(l []label) reason {
+	for i, x := range l {
+		if x.name == "__name__" {
+			if !validMetricName(x.value) {
+				return reasonInvalidMetricName
+			}
+		} else if !validLabelName(x.name) {
+			return reasonInvalidLabelName
+		}
+		if i > 0 && l[i-1].name == x.name {
+			return reasonDuplicateLabel
+		}
+	}
+	return 0
+}
+
+func validMetricName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b == '_' || b == ':' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || i > 0 && b >= '0' && b <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validLabelName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || i > 0 && b >= '0' && b <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFloat formats le and quantile values as client_golang's text
+// exposition does, so series match what a scrape of the same registry yields.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Inf"...)
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+func isNative(h *dto.Histogram) bool {
+	return h.Schema != nil || h.ZeroThreshold != nil || len(h.PositiveSpan) > 0 || len(h.NegativeSpan) > 0
+}
+
+func nativeHistogram(h *dto.Histogram, t int64) *prompb.Histogram {
+	p := &prompb.Histogram{
+		Sum:           h.GetSampleSum(),
+		Schema:        h.GetSchema(),
+		ZeroThreshold: h.GetZeroThreshold(),
+		Timestamp:     t,
+	}
+	if h.SampleCountFloat != nil {
+		p.Count = &prompb.Histogram_CountFloat{CountFloat: h.GetSampleCountFloat()}
+		p.ZeroCount = &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: h.GetZeroCountFloat()}
+		p.PositiveCounts = slices.Clone(h.PositiveCount)
+		p.NegativeCounts = slices.Clone(h.NegativeCount)
+	} else {
+		p.Count = &prompb.Histogram_CountInt{CountInt: h.GetSampleCount()}
+		p.ZeroCount = &prompb.Histogram_ZeroCountInt{ZeroCountInt: h.GetZeroCount()}
+		p.PositiveDeltas = slices.Clone(h.PositiveDelta)
+		p.NegativeDeltas = slices.Clone(h.NegativeDelta)
+	}
+	p.PositiveSpans = spans(h.PositiveSpan)
+	p.NegativeSpans = spans(h.NegativeSpan)
+	return p
+}
+
+func spans(in []*dto.BucketSpan) []prompb.BucketSpan {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]prompb.BucketSpan, len(in))
+	for i, s := range in {
+		out[i] = prompb.BucketSpan{Offset: s.GetOffset(), Length: s.GetLength()}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+package remotewrite
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// reason says why samples were dropped or retried. The names are the values of
+// the "reason" label.
+type reason uint8
+
+const (
+	_ reason = iota
+	reasonQueueFull
+	reasonInvalidMetricName
+	reasonInvalidLabelName
+	reasonDuplicateLabel
+	reasonOutOfOrder
+	reasonHTTP4xx
+	reasonHTTP429
+	reasonHTTPStatus // a non-retryable status outside 2xx/4xx/5xx
+	reasonEncode
+	reasonShutdown
+	// retry reasons
+	reasonAuth
+	reasonHTTP5xx
+	reasonNetwork
+	reasonTimeout
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	reasonQueueFull:         "queue_full",
+	reasonInvalidMetricName: "invalid_metric_name",
+	reasonInvalidLabelName:  "invalid_label_name",
+	reasonDuplicateLabel:    "duplicate_label",
+	reasonOutOfOrder:        "out_of_order",
+	reasonHTTP4xx:           "http_4xx",
+	reasonHTTP429:           "http_429",
+	reasonHTTPStatus:        "http_status",
+	reasonEncode:            "encode_error",
+	reasonShutdown:          "shutdown",
+	reasonAuth:              "auth",
+	reasonHTTP5xx:           "http_5xx",
+	reasonNetwork:           "network",
+	reasonTimeout:           "timeout",
+}
+
+func (r reason) String() string { return reasonNames[r] }
+
+// counters are the writer's accounting. Invariant, at any quiescent moment:
+// emitted = sent + sum(dropped) + pending.
+type counters struct {
+	emitted atomic.Int64
+	sent    atomic.Int64
+	dropped [numReasons]atomic.Int64
+	retried [numReasons]atomic.Int64
+	pending atomic.Int64 // queued or in flight
+}
+
+// Stats is a snapshot of a writer's accounting, in samples.
+type Stats struct {
+	// Emitted counts every sample the writer was given to send, stale markers
+	// and invalid series included: Emitted == Sent + Dropped total + Pending.
+	Emitted int64
+	Sent    int64
+	Pending int64
+	// Dropped by reason: queue_full, invalid_metric_name, invalid_label_name,
+	// duplicate_label, out_of_order, http_4xx, http_429, http_status,
+	// encode_error, shutdown.
+	Dropped map[string]int64
+	// Retried counts samples per failed attempt that was retried, by reason
+	// (http_5xx, http_429, network, timeout, auth); not part of the invariant.
+	Retried map[string]int64
+}
+
+// DroppedTotal sums Dropped.
+func (s Stats) DroppedTotal() int64 {
+	var n int64
+	for _, v := range s.Dropped {
+		n += v
+	}
+	return n
+}
+
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "emitted %d, sent %d, pending %d, dropped %d", s.Emitted, s.Sent, s.Pending, s.DroppedTotal())
+	keys := make([]string, 0, len(s.Dropped))
+	for k := range s.Dropped {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, s.Dropped[k])
+	}
+	if len(keys) > 0 {
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{Dropped: map[string]int64{}, Retried: map[string]int64{}}
+	// read the outcomes before emitted: samples only move from emitted to
+	// an outcome, so a concurrent snapshot errs towards Pending >= 0.
+	s.Sent = c.sent.Load()
+	for r := range numReasons {
+		if n := c.dropped[r].Load(); n > 0 {
+			s.Dropped[reason(r).String()] = n
+		}
+		if n := c.retried[r].Load(); n > 0 {
+			s.Retried[reason(r).String()] = n
+		}
+	}
+	s.Pending = c.pending.Load()
+	s.Emitted = c.emitted.Load()
+	return s
+}
+
+// collector exports a writer's counters.
+type collector struct {
+	c       *counters
+	samples *prometheus.Desc
+	queue   *prometheus.Desc
+	cap     *prometheus.Desc
+	qcap    int
+}
+
+func newCollector(c *counters, remote string, qcap int) *collector {
+	cl := prometheus.Labels{"remote": remote}
+	return &collector{
+		c: c,
+		samples: prometheus.NewDesc("lambdabridge_remote_write_samples_total",
+			"Samples handled by a remote_write sink, by outcome (sent, retried, dropped) and reason.",
+			[]string{"outcome", "reason"}, cl),
+		queue: prometheus.NewDesc("lambdabridge_remote_write_queue_samples",
+			"Samples waiting in a remote_write sink's queue or in flight.", nil, cl),
+		cap: prometheus.NewDesc("lambdabridge_remote_write_queue_capacity_samples",
+			"Capacity of a remote_write sink's queue.", nil, cl),
+		qcap: qcap,
+	}
+}
+
+func (cl *collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cl.samples
+	ch <- cl.queue
+	ch <- cl.cap
+}
+
+func (cl *collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(cl.c.sent.Load()), "sent", "")
+	for r := reason(1); r < numReasons; r++ {
+		if n := cl.c.dropped[r].Load(); n > 0 {
+			ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(n), "dropped", r.String())
+		}
+		if n := cl.c.retried[r].Load(); n > 0 {
+			ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(n), "retried", r.String())
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(cl.queue, prometheus.GaugeValue, float64(cl.c.pending.Load()))
+	ch <- prometheus.MustNewConstMetric(cl.cap, prometheus.GaugeValue, float64(cl.qcap))
+}
