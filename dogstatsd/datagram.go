@@ -242,7 +242,7 @@ func (p *Parser) unknownField(b *metric.Batch, o *metric.Origin, what string, f 
 func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
-		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsEvent, "event "+quote(line)+" has no ':' after its header", "events look like _e{5,4}:title|text")
+		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsMetric, "event "+quote(line)+" has no ':' after its header", "events look like _e{5,4}:title|text")
 		return
 	}
 	header, body := line[:colon], line[colon+1:]
@@ -260,15 +260,15 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 		}
 	}
 	if !okHeader {
-		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsEvent, "event header "+quote(header)+" is not _e{title_length,text_length}", "")
+		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsMetric, "event header "+quote(header)+" is not _e{title_length,text_length}", "")
 		return
 	}
 	if titleLen == 0 {
-		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsEvent, "event header "+quote(header)+" declares an empty title", "Datadog requires a title")
+		diag(b, o, fDSD, fail, RuleDSDBadEventHeader, dropsMetric, "event header "+quote(header)+" declares an empty title", "Datadog requires a title")
 		return
 	}
 	if titleLen > int64(len(body)) || textLen > int64(len(body)) || titleLen+1+textLen > int64(len(body)) {
-		diag(b, o, fDSD, fail, RuleDSDEventLength, dropsEvent,
+		diag(b, o, fDSD, fail, RuleDSDEventLength, dropsMetric,
 			fmt.Sprintf("event header %s declares %d bytes of title and text but %d follow", quote(header), titleLen+1+textLen, len(body)),
 			"the lengths count bytes of the UTF-8 text, with newlines written as \\n counted as two")
 		return
@@ -286,10 +286,9 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 			fmt.Sprintf("event text length %d ends before %s; Datadog cuts the text there", textLen, quote(rest)),
 			"the lengths count bytes of the UTF-8 text, not characters")
 	}
-	if len(rest) > 0 {
+	if len(rest) > 0 && rest[0] == '|' {
 		rest = rest[1:]
 	}
-	what := "event " + quote(title)
 
 	p.labels = p.labels[:0]
 	var ts int64
@@ -315,7 +314,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 			case 'd':
 				t, ok := parseInt(v)
 				if !ok {
-					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, what+" has timestamp "+quote(f)+", not an integer; Datadog ignores it", "")
+					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, "event "+quote(title)+" has timestamp "+quote(f)+", not an integer; Datadog ignores it", "")
 					continue
 				}
 				ts = t
@@ -328,7 +327,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 				continue
 			case 'p':
 				if string(v) != "normal" && string(v) != "low" {
-					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, what+" has priority "+quote(f)+"; Datadog ignores it", "priority is normal or low")
+					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, "event "+quote(title)+" has priority "+quote(f)+"; Datadog ignores it", "priority is normal or low")
 					continue
 				}
 				prio = v
@@ -341,7 +340,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 				case "error", "warning", "info", "success":
 					alert = v
 				default:
-					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, what+" has alert type "+quote(f)+"; Datadog ignores it", "alert type is error, warning, info or success")
+					diag(b, o, fDSD, warn, RuleDSDBadEventField, none, "event "+quote(title)+" has alert type "+quote(f)+"; Datadog ignores it", "alert type is error, warning, info or success")
 				}
 				continue
 			case 'c', 'e':
@@ -351,7 +350,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 		if len(f) >= 5 && string(f[:5]) == "card:" {
 			continue
 		}
-		p.unknownField(b, o, what, f)
+		p.unknownField(b, o, "event "+quote(title), f)
 	}
 	for _, l := range [...]struct {
 		name string
@@ -381,12 +380,12 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 	rest := line[4:]
 	bar := bytes.IndexByte(rest, '|')
 	if bar < 0 {
-		diag(b, o, fDSD, fail, RuleDSDBadCheck, dropsEvent, "service check "+quote(line)+" has no status field", "service checks look like _sc|name|0")
+		diag(b, o, fDSD, fail, RuleDSDBadCheck, dropsMetric, "service check "+quote(line)+" has no status field", "service checks look like _sc|name|0")
 		return
 	}
 	name, rest := rest[:bar], rest[bar+1:]
 	if len(name) == 0 {
-		diag(b, o, fDSD, fail, RuleDSDEmptyName, dropsEvent, "service check "+quote(line)+" has an empty name", "")
+		diag(b, o, fDSD, fail, RuleDSDEmptyName, dropsMetric, "service check "+quote(line)+" has an empty name", "")
 		return
 	}
 	var status []byte
@@ -396,10 +395,9 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 		status, rest = rest, nil
 	}
 	if len(status) != 1 || status[0] < '0' || status[0] > '3' {
-		diag(b, o, fDSD, fail, RuleDSDBadCheckStatus, dropsEvent, "service check "+quote(name)+" has status "+quote(status), "status is 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)")
+		diag(b, o, fDSD, fail, RuleDSDBadCheckStatus, dropsMetric, "service check "+quote(name)+" has status "+quote(status), "status is 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)")
 		return
 	}
-	what := "service check " + quote(name)
 	p.labels = p.labels[:0]
 	var ts int64
 	var host []byte
@@ -423,7 +421,7 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 			case 'd':
 				t, ok := parseInt(f[2:])
 				if !ok {
-					diag(b, o, fDSD, warn, RuleDSDBadCheckField, none, what+" has timestamp "+quote(f)+", not an integer; Datadog ignores it", "")
+					diag(b, o, fDSD, warn, RuleDSDBadCheckField, none, "service check "+quote(name)+" has timestamp "+quote(f)+", not an integer; Datadog ignores it", "")
 					continue
 				}
 				ts = t
@@ -438,7 +436,7 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 		if len(f) >= 5 && string(f[:5]) == "card:" {
 			continue
 		}
-		p.unknownField(b, o, what, f)
+		p.unknownField(b, o, "service check "+quote(name), f)
 	}
 	if host != nil {
 		p.labels = append(p.labels, metric.Label{Name: "host", Value: p.str(host)})

@@ -80,37 +80,33 @@ func (p *Parser) JSON(b *metric.Batch, line []byte, o metric.Origin) bool {
 			name = []byte(s)
 		}
 	}
-	what := "metric"
-	if name != nil {
-		what = "metric " + quote(name)
-	}
 	var v float64
 	switch jl.v {
 	case absent:
-		diag(b, &o, fJSON, fail, RuleJSONMissingValue, dropsMetric, what+` has no value "v"`, `add "v":<number>`)
+		diag(b, &o, fJSON, fail, RuleJSONMissingValue, dropsMetric, jw(name)+` has no value "v"`, `add "v":<number>`)
 		ok = false
 	case wrong:
-		diag(b, &o, fJSON, fail, RuleJSONBadValue, dropsMetric, what+` has value "v" that is not a number`, "")
+		diag(b, &o, fJSON, fail, RuleJSONBadValue, dropsMetric, jw(name)+` has value "v" that is not a number`, "")
 		ok = false
 	default:
 		v, _ = parseFloat(jl.rawV)
 		if !finite(v) {
-			diag(b, &o, fJSON, fail, RuleJSONNonFinite, dropsMetric, what+" has value "+quote(jl.rawV)+", not finite", "")
+			diag(b, &o, fJSON, fail, RuleJSONNonFinite, dropsMetric, jw(name)+" has value "+quote(jl.rawV)+", not finite", "")
 			ok = false
 		}
 	}
 	var ms int64
 	switch jl.e {
 	case absent:
-		diag(b, &o, fJSON, fail, RuleJSONMissingTimestamp, dropsMetric, what+` has no timestamp "e"`, `add "e":<Unix seconds>`)
+		diag(b, &o, fJSON, fail, RuleJSONMissingTimestamp, dropsMetric, jw(name)+` has no timestamp "e"`, `add "e":<Unix seconds>`)
 		ok = false
 	case wrong:
-		diag(b, &o, fJSON, fail, RuleJSONBadTimestamp, dropsMetric, what+` has timestamp "e" that is not a number`, "")
+		diag(b, &o, fJSON, fail, RuleJSONBadTimestamp, dropsMetric, jw(name)+` has timestamp "e" that is not a number`, "")
 		ok = false
 	default:
 		e, _ := parseFloat(jl.rawE)
 		if !(e > 0) || e >= math.MaxInt64/2 {
-			diag(b, &o, fJSON, fail, RuleJSONBadTimestamp, dropsMetric, what+" has timestamp "+quote(jl.rawE)+", not a positive Unix time", "")
+			diag(b, &o, fJSON, fail, RuleJSONBadTimestamp, dropsMetric, jw(name)+" has timestamp "+quote(jl.rawE)+", not a positive Unix time", "")
 			ok = false
 			break
 		}
@@ -119,11 +115,11 @@ func (p *Parser) JSON(b *metric.Batch, line []byte, o metric.Origin) bool {
 			ms = int64(e * 1000)
 		} else {
 			ms, unit = epochToMs(int64(e))
-			diag(b, &o, fJSON, warn, RuleJSONTimestampUnit, none, what+" has timestamp "+quote(jl.rawE)+" in "+unit+"; lambdabridge converts it", `"e" is in Unix seconds`)
+			diag(b, &o, fJSON, warn, RuleJSONTimestampUnit, none, jw(name)+" has timestamp "+quote(jl.rawE)+" in "+unit+"; lambdabridge converts it", `"e" is in Unix seconds`)
 		}
 	}
 	if jl.t == wrong {
-		diag(b, &o, fJSON, fail, RuleJSONBadTags, dropsMetric, what+` has tags "t" `+quote(jl.tagsBad)+`, not an array of strings`, `write "t":["tag:value"]`)
+		diag(b, &o, fJSON, fail, RuleJSONBadTags, dropsMetric, jw(name)+` has tags "t" `+quote(jl.tagsBad)+`, not an array of strings`, `write "t":["tag:value"]`)
 		ok = false
 	}
 	if !ok {
@@ -441,4 +437,12 @@ func (sc *jscan) skip(depth int) bool {
 		}
 	}
 	return false
+}
+
+// jw names the metric of a JSON line in a message.
+func jw(name []byte) string {
+	if name == nil {
+		return "metric"
+	}
+	return mw(name)
 }

@@ -66,7 +66,6 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 		diag(b, &o, fMon, fail, RuleMonEmptyName, dropsMetric, "MONITORING line has an empty metric name", "")
 		return true
 	}
-	what := "metric " + quote(name)
 
 	var kind metric.Kind
 	switch string(typ) {
@@ -79,7 +78,7 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 	case "check":
 		kind = metric.ServiceCheck
 	default:
-		diag(b, &o, fMon, fail, RuleMonUnknownType, dropsMetric, what+" has unknown type "+quote(typ), "the types are count, gauge, histogram and check")
+		diag(b, &o, fMon, fail, RuleMonUnknownType, dropsMetric, mw(name)+" has unknown type "+quote(typ), "the types are count, gauge, histogram and check")
 		return true
 	}
 
@@ -89,16 +88,16 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 		if len(rawTs) == 0 {
 			hint = "the field after MONITORING| is the timestamp"
 		}
-		diag(b, &o, fMon, fail, RuleMonBadTimestamp, dropsMetric, what+" has timestamp "+quote(rawTs)+", not a positive integer", hint)
+		diag(b, &o, fMon, fail, RuleMonBadTimestamp, dropsMetric, mw(name)+" has timestamp "+quote(rawTs)+", not a positive integer", hint)
 		return true
 	}
 	v, ok := parseFloat(rawV)
 	if !ok {
-		diag(b, &o, fMon, fail, RuleMonBadValue, dropsMetric, what+" has value "+quote(rawV)+", not a number", "")
+		diag(b, &o, fMon, fail, RuleMonBadValue, dropsMetric, mw(name)+" has value "+quote(rawV)+", not a number", "")
 		return true
 	}
 	if !finite(v) {
-		diag(b, &o, fMon, fail, RuleMonNonFinite, dropsMetric, what+" has value "+quote(rawV)+", not finite", "")
+		diag(b, &o, fMon, fail, RuleMonNonFinite, dropsMetric, mw(name)+" has value "+quote(rawV)+", not finite", "")
 		return true
 	}
 	if kind == metric.ServiceCheck && !(v == 0 || v == 1 || v == 2 || v == 3) {
@@ -107,7 +106,7 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 	}
 	ms, unit := epochToMs(ts)
 	if unit != "" {
-		diag(b, &o, fMon, warn, RuleMonTimestampUnit, none, what+" has timestamp "+quote(rawTs)+" in "+unit+"; lambdabridge converts it",
+		diag(b, &o, fMon, warn, RuleMonTimestampUnit, none, mw(name)+" has timestamp "+quote(rawTs)+" in "+unit+"; lambdabridge converts it",
 			"MONITORING wants Unix seconds")
 	}
 
@@ -117,12 +116,12 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 		if tags[0] == '#' {
 			tags = tags[1:]
 		} else {
-			diag(b, &o, fMon, warn, RuleMonTagsWithoutHash, none, what+" has tags "+quote(tags)+" without the leading '#'; lambdabridge accepts them", "write |#tag:value,...")
+			diag(b, &o, fMon, warn, RuleMonTagsWithoutHash, none, mw(name)+" has tags "+quote(tags)+" without the leading '#'; lambdabridge accepts them", "write |#tag:value,...")
 		}
 		p.parseTags(tags)
 	}
 	if n > 5 {
-		diag(b, &o, fMon, warn, RuleMonExtraField, none, what+" has fields after the tags: "+quote(fields[5])+"; they are ignored", "")
+		diag(b, &o, fMon, warn, RuleMonExtraField, none, mw(name)+" has fields after the tags: "+quote(fields[5])+"; they are ignored", "")
 	}
 	if kind != metric.ServiceCheck {
 		p.checkName(b, name, fMon, RuleMonNameChars, &o)

@@ -246,3 +246,6 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // unsafeMember views one string as a one-element slice without allocating;
 // the slice is only read (copied into the batch).
 func unsafeMember(s *string) []string { return unsafe.Slice(s, 1) }
+
+// mw names a metric in a message.
+func mw(name []byte) string { return "metric " + quote(name) }

@@ -67,7 +67,6 @@ const (
 	fail = metric.Error
 
 	none         = metric.EffectNone
-	dropsEvent   = metric.EffectDropsEvent
 	dropsMetric  = metric.EffectDropsMetric
 	maxNameBytes = 200
 )
@@ -87,12 +86,12 @@ var Rules = []Rule{
 	{RuleDSDTimestampType, fail, dropsMetric, "|T on a type other than gauge or count (the agent's no-aggregation pipeline discards it)"},
 	{RuleDSDBadContainer, warn, none, "empty |c: container id (ignored)"},
 	{RuleDSDUnknownField, warn, none, "unknown |x extension field (ignored)"},
-	{RuleDSDBadEventHeader, fail, dropsEvent, "event header _e{title_len,text_len} malformed or title length 0"},
-	{RuleDSDEventLength, fail, dropsEvent, "event shorter than the lengths its header declares"},
+	{RuleDSDBadEventHeader, fail, dropsMetric, "event header _e{title_len,text_len} malformed or title length 0"},
+	{RuleDSDEventLength, fail, dropsMetric, "event shorter than the lengths its header declares"},
 	{RuleDSDEventCut, warn, none, "event title or text length does not end at a '|' (Datadog cuts at the declared byte length)"},
 	{RuleDSDBadEventField, warn, none, "event d:, p: or t: field malformed (ignored)"},
-	{RuleDSDBadCheck, fail, dropsEvent, "service check without name and status fields"},
-	{RuleDSDBadCheckStatus, fail, dropsEvent, "service check status other than 0, 1, 2, 3"},
+	{RuleDSDBadCheck, fail, dropsMetric, "service check without name and status fields"},
+	{RuleDSDBadCheckStatus, fail, dropsMetric, "service check status other than 0, 1, 2, 3"},
 	{RuleDSDBadCheckField, warn, none, "service check d: field malformed (ignored)"},
 
 	{RuleMonTooFewFields, fail, dropsMetric, "MONITORING line with fewer than timestamp, value, type and name"},
