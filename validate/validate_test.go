@@ -53,8 +53,8 @@ func TestCheck(t *testing.T) {
 		{
 			name: "label clash reported once",
 			points: []metric.Point{
-				{Format: metric.FormatEMF, Namespace: "A", Name: "X", Labels: []metric.Label{{"Service", "a"}, {"service", "b"}}},
-				{Format: metric.FormatEMF, Namespace: "A", Name: "X", Labels: []metric.Label{{"Service", "a"}, {"service", "b"}}},
+				{Format: metric.FormatEMF, Namespace: "A", Name: "X", Labels: []metric.Label{{Name: "Service", Value: "a"}, {Name: "service", Value: "b"}}},
+				{Format: metric.FormatEMF, Namespace: "A", Name: "X", Labels: []metric.Label{{Name: "Service", Value: "a"}, {Name: "service", Value: "b"}}},
 			},
 			rules: []string{RuleLabelClash},
 			want:  []string{`keys "Service" and "service"`},

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/exposition"
+	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/validate"
+)
+
+func init() {
+	register(command{
+		name:    "convert",
+		summary: "print the Prometheus metrics that log lines add up to",
+		run:     runConvert,
+	})
+}
+
+const convertUsage = `[--format prometheus|openmetrics|json] [FILE...]
+
+Reads log lines (FILE, or standard input when none is given or FILE is -),
+translates the metrics in them to Prometheus (see the README's translation
+rules) and prints what they add up to: counters summed, histograms filled,
+gauges at their last value. Problems in the input are summarised on standard
+error (run 'lambdabridge validate' for the details); the lines after a broken
+one are still read.`
+
+func runConvert(ctx context.Context, m *Main, args []string) error {
+	fs := newFlagSet(m.Stderr, "convert", convertUsage)
+	format := fs.String("format", "prometheus", "output format: prometheus, openmetrics or json")
+	now := fs.String("now", "", "check EMF timestamps against this time (RFC 3339) instead of the clock")
+	quiet := fs.Bool("quiet", false, "do not print the input problems summary on standard error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, err := exposition.ParseFormat(*format)
+	if err != nil {
+		return usageErrorf("convert: --format: %v", err)
+	}
+	clock, err := clockFlag(*now)
+	if err != nil {
+		return err
+	}
+	var opts []logline.Option
+	if clock != nil {
+		opts = append(opts, logline.WithClock(clock))
+	}
+	agg := aggregate.New()
+	s := validate.NewSession(logline.New(opts...))
+	s.OnPoint = agg.Add
+	firstErr := ""
+	s.OnDiag = func(d *metric.Diagnostic) {
+		if d.Severity == metric.Error && firstErr == "" {
+			firstErr = d.String()
+		}
+	}
+	err = m.eachInput(fs.Args(), func(name string, r io.Reader) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.Read(name, r)
+	})
+	if err != nil {
+		return err
+	}
+	s.Finish()
+	fams, err := agg.Gather()
+	if err != nil {
+		return fmt.Errorf("convert: %w", err)
+	}
+	if err := exposition.Write(m.Stdout, f, fams); err != nil {
+		return err
+	}
+	if sum := s.Summary(); !*quiet && (sum.Errors > 0 || sum.Warnings > 0) {
+		fmt.Fprintf(m.Stderr, "lambdabridge convert: %s\n", sum)
+		if firstErr != "" {
+			fmt.Fprintf(m.Stderr, "first error: %s\n", firstErr)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// eachInput calls fn for every named file, or for standard input when
+// names is empty or a name is "-". A file that cannot be opened is a usage
+// error (exit 2).
+func (m *Main) eachInput(names []string, fn func(name string, r io.Reader) error) error {
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	for _, name := range names {
+		if name == "-" {
+			if err := fn("-", m.Stdin); err != nil {
+				return err
+			}
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		err = fn(name, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// clockFlag parses --now, which pins the clock EMF timestamps are checked
+// against (for reproducible output on old logs and in tests).
+func clockFlag(s string) (func() time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, usageErrorf("--now: %v (want RFC 3339, like 2026-11-23T10:00:00Z)", err)
+	}
+	return func() time.Time { return t }, nil
+}
