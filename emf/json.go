@@ -1,0 +1,626 @@
+package emf
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// This file holds a focused JSON scanner. Why not a library: an EMF line is
+// usually a few hundred bytes of which only "_aws" and the members it names
+// matter. encoding/json decodes everything into maps (about 80 allocations
+// for a 338-byte line); github.com/valyala/fastjson builds a tree of every
+// member and is lenient (it accepts NaN, Infinity and raw control characters
+// in strings), so a validator would still need a second, strict pass. This
+// scanner validates the whole line strictly (RFC 8259, like json.Valid) in
+// one pass, records the root members shallowly, builds a small tree only for
+// "_aws", and parses a referenced array lazily. Its node slice is reused, so
+// it allocates nothing after warm-up.
+
+type jsonKind uint8
+
+const (
+	jNone jsonKind = iota
+	jNull
+	jFalse
+	jTrue
+	jNumber
+	jString
+	jArray
+	jObject
+)
+
+var kindNames = [...]string{"nothing", "null", "false", "true", "a number", "a string", "an array", "an object"}
+
+func (k jsonKind) String() string { return kindNames[k] }
+
+// maxDepth bounds nesting like Jackson's default (CloudWatch's parser is a
+// JVM one); deeper documents are reported as invalid JSON.
+const maxDepth = 1000
+
+// node is one JSON value. Strings keep the span between the quotes and
+// whether it holds escapes; containers link their children.
+type node struct {
+	kind             jsonKind
+	esc, keyEsc      bool
+	start, end       int32 // value span; for strings the content between quotes
+	keyStart, keyEnd int32 // member key content, for members of an object
+	first, last      int32 // children (-1: none, or not built)
+	next             int32 // next sibling (-1: none)
+	n                int32 // number of children (built containers only)
+}
+
+// build modes of scanner.value.
+const (
+	modeSkip    = iota // validate only
+	modeShallow        // one node, children validated but not recorded
+	modeDeep           // the whole subtree
+)
+
+type scanner struct {
+	s      []byte
+	pos    int
+	nodes  []node
+	err    string
+	errPos int
+}
+
+func (sc *scanner) reset(s []byte) {
+	sc.s = s
+	sc.pos = 0
+	sc.nodes = sc.nodes[:0]
+	sc.err = ""
+	sc.errPos = 0
+}
+
+func (sc *scanner) fail(msg string) {
+	if sc.err == "" {
+		sc.err = msg
+		sc.errPos = sc.pos
+	}
+}
+
+func (sc *scanner) ws() {
+	s, i := sc.s, sc.pos
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	sc.pos = i
+}
+
+func (sc *scanner) newNode(k jsonKind) int32 {
+	sc.nodes = append(sc.nodes, node{kind: k, first: -1, last: -1, next: -1})
+	return int32(len(sc.nodes) - 1)
+}
+
+func (sc *scanner) addChild(parent, child int32) {
+	p := &sc.nodes[parent]
+	if p.last < 0 {
+		p.first = child
+	} else {
+		sc.nodes[p.last].next = child
+	}
+	p.last = child
+	p.n++
+}
+
+// strSafe marks the bytes a string may hold without a closer look.
+var strSafe = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// str scans the string at sc.pos (a '"') and returns its content span.
+func (sc *scanner) str() (start, end int, esc, ok bool) {
+	s := sc.s
+	i := sc.pos + 1
+	start = i
+	for {
+		for i < len(s) && strSafe[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			sc.pos = i
+			sc.fail("unterminated string")
+			return 0, 0, false, false
+		}
+		switch c := s[i]; {
+		case c == '"':
+			sc.pos = i + 1
+			return start, i, esc, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(s) {
+				sc.pos = i
+				sc.fail("unterminated string")
+				return 0, 0, false, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
+					sc.pos = i
+					sc.fail(`invalid \u escape in string`)
+					return 0, 0, false, false
+				}
+				i += 6
+			default:
+				sc.pos = i
+				sc.fail("invalid escape " + strconv.Quote(string(s[i:i+2])) + " in string")
+				return 0, 0, false, false
+			}
+		default: // control character
+			sc.pos = i
+			sc.fail("control character " + strconv.QuoteRune(rune(c)) + " in string")
+			return 0, 0, false, false
+		}
+	}
+}
+
+// number scans the number at sc.pos with the RFC 8259 grammar
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (sc *scanner) number() bool {
+	s, i := sc.s, sc.pos
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		sc.pos = i
+		sc.fail("invalid number")
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			sc.pos = i
+			sc.fail("invalid number: no digit after '.'")
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			sc.pos = i
+			sc.fail("invalid number: no digit in exponent")
+			return false
+		}
+	}
+	sc.pos = i
+	return true
+}
+
+func (sc *scanner) literal(lit string) bool {
+	if len(sc.s)-sc.pos >= len(lit) && string(sc.s[sc.pos:sc.pos+len(lit)]) == lit {
+		sc.pos += len(lit)
+		return true
+	}
+	sc.fail("invalid character " + quoteByte(sc.s[sc.pos]) + " looking for a value")
+	return false
+}
+
+func quoteByte(c byte) string {
+	if c < utf8.RuneSelf {
+		return strconv.QuoteRune(rune(c))
+	}
+	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
+}
+
+// value scans the value at sc.pos (after white space). In modeSkip it
+// returns -1; otherwise the index of the node it made.
+func (sc *scanner) value(mode, depth int) int32 {
+	if sc.pos >= len(sc.s) {
+		sc.fail("unexpected end of input looking for a value")
+		return -1
+	}
+	var k jsonKind
+	start := sc.pos
+	switch c := sc.s[sc.pos]; {
+	case c == '{':
+		return sc.object(mode, depth+1)
+	case c == '[':
+		return sc.array(mode, depth+1)
+	case c == '"':
+		st, en, esc, ok := sc.str()
+		if !ok {
+			return -1
+		}
+		if mode == modeSkip {
+			return -1
+		}
+		n := sc.newNode(jString)
+		sc.nodes[n].start, sc.nodes[n].end, sc.nodes[n].esc = int32(st), int32(en), esc
+		return n
+	case c == '-' || c >= '0' && c <= '9':
+		if !sc.number() {
+			return -1
+		}
+		k = jNumber
+	case c == 't':
+		if !sc.literal("true") {
+			return -1
+		}
+		k = jTrue
+	case c == 'f':
+		if !sc.literal("false") {
+			return -1
+		}
+		k = jFalse
+	case c == 'n':
+		if !sc.literal("null") {
+			return -1
+		}
+		k = jNull
+	default:
+		sc.fail("invalid character " + quoteByte(c) + " looking for a value")
+		return -1
+	}
+	if mode == modeSkip {
+		return -1
+	}
+	n := sc.newNode(k)
+	sc.nodes[n].start, sc.nodes[n].end = int32(start), int32(sc.pos)
+	return n
+}
+
+func (sc *scanner) object(mode, depth int) int32 {
+	if depth > maxDepth {
+		sc.fail("nesting deeper than 1000 levels")
+		return -1
+	}
+	n := int32(-1)
+	if mode != modeSkip {
+		n = sc.newNode(jObject)
+		sc.nodes[n].start = int32(sc.pos)
+	}
+	child := mode
+	if mode == modeShallow {
+		child = modeSkip
+	}
+	sc.pos++ // '{'
+	sc.ws()
+	if sc.pos < len(sc.s) && sc.s[sc.pos] == '}' {
+		sc.pos++
+		if n >= 0 {
+			sc.nodes[n].end = int32(sc.pos)
+		}
+		return n
+	}
+	for {
+		if sc.pos >= len(sc.s) || sc.s[sc.pos] != '"' {
+			sc.failAt("looking for a member name (a string)")
+			return -1
+		}
+		ks, ke, kesc, ok := sc.str()
+		if !ok {
+			return -1
+		}
+		sc.ws()
+		if sc.pos >= len(sc.s) || sc.s[sc.pos] != ':' {
+			sc.failAt("looking for ':' after a member name")
+			return -1
+		}
+		sc.pos++
+		sc.ws()
+		v := sc.value(child, depth)
+		if sc.err != "" {
+			return -1
+		}
+		if child != modeSkip {
+			vn := &sc.nodes[v]
+			vn.keyStart, vn.keyEnd, vn.keyEsc = int32(ks), int32(ke), kesc
+			sc.addChild(n, v)
+		}
+		sc.ws()
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == ',' {
+			sc.pos++
+			sc.ws()
+			continue
+		}
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == '}' {
+			sc.pos++
+			if n >= 0 {
+				sc.nodes[n].end = int32(sc.pos)
+			}
+			return n
+		}
+		sc.failAt("looking for ',' or '}' after an object member")
+		return -1
+	}
+}
+
+func (sc *scanner) array(mode, depth int) int32 {
+	if depth > maxDepth {
+		sc.fail("nesting deeper than 1000 levels")
+		return -1
+	}
+	n := int32(-1)
+	if mode != modeSkip {
+		n = sc.newNode(jArray)
+		sc.nodes[n].start = int32(sc.pos)
+	}
+	child := mode
+	if mode == modeShallow {
+		child = modeSkip
+	}
+	sc.pos++ // '['
+	sc.ws()
+	if sc.pos < len(sc.s) && sc.s[sc.pos] == ']' {
+		sc.pos++
+		if n >= 0 {
+			sc.nodes[n].end = int32(sc.pos)
+		}
+		return n
+	}
+	for {
+		v := sc.value(child, depth)
+		if sc.err != "" {
+			return -1
+		}
+		if child != modeSkip {
+			sc.addChild(n, v)
+		}
+		sc.ws()
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == ',' {
+			sc.pos++
+			sc.ws()
+			continue
+		}
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == ']' {
+			sc.pos++
+			if n >= 0 {
+				sc.nodes[n].end = int32(sc.pos)
+			}
+			return n
+		}
+		sc.failAt("looking for ',' or ']' after an array element")
+		return -1
+	}
+}
+
+func (sc *scanner) failAt(what string) {
+	if sc.pos >= len(sc.s) {
+		sc.fail("unexpected end of input " + what)
+		return
+	}
+	sc.fail("invalid character " + quoteByte(sc.s[sc.pos]) + " " + what)
+}
+
+// root scans the object at sc.pos: its members are recorded shallowly,
+// except the one named "_aws" (the last one, if repeated), which is built
+// deep. It returns the root node and the "_aws" member (-1 when absent).
+func (sc *scanner) root() (root, aws int32) {
+	aws = -1
+	root = sc.newNode(jObject)
+	sc.nodes[root].start = int32(sc.pos)
+	sc.pos++ // '{'
+	sc.ws()
+	if sc.pos < len(sc.s) && sc.s[sc.pos] == '}' {
+		sc.pos++
+		sc.nodes[root].end = int32(sc.pos)
+		return root, aws
+	}
+	for {
+		if sc.pos >= len(sc.s) || sc.s[sc.pos] != '"' {
+			sc.failAt("looking for a member name (a string)")
+			return root, aws
+		}
+		ks, ke, kesc, ok := sc.str()
+		if !ok {
+			return root, aws
+		}
+		sc.ws()
+		if sc.pos >= len(sc.s) || sc.s[sc.pos] != ':' {
+			sc.failAt("looking for ':' after a member name")
+			return root, aws
+		}
+		sc.pos++
+		sc.ws()
+		isAWS := sc.keyIs(ks, ke, kesc, "_aws")
+		mode := modeShallow
+		if isAWS {
+			mode = modeDeep
+		}
+		v := sc.value(mode, 1)
+		if sc.err != "" {
+			return root, aws
+		}
+		vn := &sc.nodes[v]
+		vn.keyStart, vn.keyEnd, vn.keyEsc = int32(ks), int32(ke), kesc
+		sc.addChild(root, v)
+		if isAWS {
+			aws = v
+		}
+		sc.ws()
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == ',' {
+			sc.pos++
+			sc.ws()
+			continue
+		}
+		if sc.pos < len(sc.s) && sc.s[sc.pos] == '}' {
+			sc.pos++
+			sc.nodes[root].end = int32(sc.pos)
+			return root, aws
+		}
+		sc.failAt("looking for ',' or '}' after an object member")
+		return root, aws
+	}
+}
+
+// keyIs reports whether the key content s[ks:ke] means name.
+func (sc *scanner) keyIs(ks, ke int, esc bool, name string) bool {
+	if !esc {
+		return string(sc.s[ks:ke]) == name
+	}
+	var buf [64]byte
+	if ke-ks > 6*len(name) { // an escape is at most 6 bytes per rune
+		return false
+	}
+	return string(unescape(buf[:0], sc.s[ks:ke])) == name
+}
+
+// deepen builds the children of the shallow container node n (an array or
+// object member of the root), so that a referenced array can be read.
+func (sc *scanner) deepen(n int32) {
+	nd := sc.nodes[n]
+	if nd.kind != jArray && nd.kind != jObject || nd.first >= 0 || nd.end-nd.start <= 2 {
+		return
+	}
+	save := sc.pos
+	sc.pos = int(nd.start)
+	tmp := sc.value(modeDeep, 1) // valid already: cannot fail
+	sc.pos = save
+	// Move the children under n; the temporary container node stays unused.
+	t := sc.nodes[tmp]
+	sc.nodes[n].first, sc.nodes[n].last, sc.nodes[n].n = t.first, t.last, t.n
+}
+
+// member returns the last member of object node obj called name, or -1.
+func (sc *scanner) member(obj int32, name string) int32 {
+	found := int32(-1)
+	for c := sc.nodes[obj].first; c >= 0; c = sc.nodes[c].next {
+		nd := &sc.nodes[c]
+		if sc.keyIs(int(nd.keyStart), int(nd.keyEnd), nd.keyEsc, name) {
+			found = c
+		}
+	}
+	return found
+}
+
+// find3 returns the last members of object obj called a, b and c (-1 when
+// absent) in one pass over its members.
+func (sc *scanner) find3(obj int32, a, b, c string) (x, y, z int32) {
+	x, y, z = -1, -1, -1
+	var buf [64]byte
+	for ch := sc.nodes[obj].first; ch >= 0; ch = sc.nodes[ch].next {
+		nd := &sc.nodes[ch]
+		k := sc.s[nd.keyStart:nd.keyEnd]
+		if nd.keyEsc {
+			if len(k) > len(buf) {
+				continue // longer than any name looked up here
+			}
+			k = unescape(buf[:0], k)
+		}
+		switch string(k) {
+		case a:
+			x = ch
+		case b:
+			y = ch
+		case c:
+			z = ch
+		}
+	}
+	return x, y, z
+}
+
+// memberBytes is member for a name held in bytes (a reference read from
+// "_aws"), without converting it to a string.
+func (sc *scanner) memberBytes(obj int32, name []byte, scratch *[]byte) int32 {
+	found := int32(-1)
+	for c := sc.nodes[obj].first; c >= 0; c = sc.nodes[c].next {
+		nd := &sc.nodes[c]
+		k := sc.s[nd.keyStart:nd.keyEnd]
+		if nd.keyEsc {
+			*scratch = unescape((*scratch)[:0], k)
+			k = *scratch
+		}
+		if string(k) == string(name) {
+			found = c
+		}
+	}
+	return found
+}
+
+// raw returns the bytes of a string node's content, unescaped into buf when
+// it holds escapes; of other nodes, their JSON text.
+func (sc *scanner) raw(n int32, buf *[]byte) []byte {
+	nd := &sc.nodes[n]
+	b := sc.s[nd.start:nd.end]
+	if nd.kind == jString && nd.esc {
+		*buf = unescape((*buf)[:0], b)
+		return *buf
+	}
+	return b
+}
+
+// unescape appends the decoded content of a valid JSON string to dst.
+// Lone surrogates become U+FFFD, as in encoding/json.
+func unescape(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := rune(hex4(s[i+2:]))
+			i += 6
+			if r >= 0xd800 && r < 0xdc00 && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				if r2 := rune(hex4(s[i+2:])); r2 >= 0xdc00 && r2 < 0xe000 {
+					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
+					i += 6
+				}
+			}
+			if r >= 0xd800 && r < 0xe000 {
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+func hex4(s []byte) int {
+	v := 0
+	for _, c := range s[:4] {
+		v <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			v |= int(c - '0')
+		case c >= 'a' && c <= 'f':
+			v |= int(c-'a') + 10
+		default:
+			v |= int(c-'A') + 10
+		}
+	}
+	return v
+}

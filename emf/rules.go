@@ -1,0 +1,87 @@
+package emf
+
+import "github.com/lambdabridge/lambdabridge/metric"
+
+// Rule ids. Each diagnostic carries one; they are stable, so users can grep
+// for them and documentation can refer to them. Rules lists them with their
+// severity and what CloudWatch does.
+const (
+	RuleInvalidJSON        = "emf/invalid-json"
+	RuleTextAroundObject   = "emf/text-around-object"
+	RuleEventTooLarge      = "emf/event-too-large"
+	RuleMissingMember      = "emf/missing-member"
+	RuleWrongType          = "emf/wrong-type"
+	RuleTimestampWindow    = "emf/timestamp-window"
+	RuleNamespaceLength    = "emf/namespace-length"
+	RuleNamespaceReserved  = "emf/namespace-reserved"
+	RuleNamespaceChars     = "emf/namespace-client-limits"
+	RuleNoDimensions       = "emf/no-dimensions"
+	RuleDimensionSetSize   = "emf/dimension-set-size"
+	RuleDimensionKey       = "emf/dimension-key"
+	RuleDimensionMissing   = "emf/dimension-missing"
+	RuleDimensionValue     = "emf/dimension-value"
+	RuleNothingDeclared    = "emf/nothing-declared"
+	RuleMetricsCount       = "emf/metrics-count"
+	RuleMetricName         = "emf/metric-name"
+	RuleMetricNoValue      = "emf/metric-missing-value"
+	RuleMetricValue        = "emf/metric-value"
+	RuleMetricValueCount   = "emf/metric-value-count"
+	RuleMetricValueRange   = "emf/metric-value-range"
+	RuleMetricPrecision    = "emf/metric-value-precision"
+	RuleUnit               = "emf/unit"
+	RuleStorageResolution  = "emf/storage-resolution"
+	RuleResolutionConflict = "emf/resolution-conflict"
+	RuleDuplicateMetric    = "emf/duplicate-metric"
+	RuleDuplicateDimSet    = "emf/duplicate-dimension-set"
+	RuleHighCardinality    = "emf/high-cardinality-dimension"
+	RuleUniqueDimension    = "emf/unique-dimension-values"
+	RuleUnitDrift          = "emf/unit-drift"
+)
+
+// RuleInfo documents one rule: its id, severity, what CloudWatch does with
+// an event that breaks it, and a sentence for the README.
+type RuleInfo struct {
+	Rule     string
+	Severity metric.Severity
+	Effect   metric.Effect
+	Doc      string
+}
+
+// Rules lists every rule the parser applies, in the order of the format.
+//
+// What CloudWatch does: an event that fails EMF validation is stored as a
+// log event, but none of its metrics are extracted (the only trace is the
+// EMFValidationErrors / EMFParsingErrors metric in AWS/Logs), so most errors
+// drop the whole event. A metric whose member is missing is skipped alone.
+var Rules = []RuleInfo{
+	{RuleInvalidJSON, metric.Error, metric.EffectDropsEvent, "the line holds `\"_aws\"` but is not valid JSON (RFC 8259, nesting up to 1000)"},
+	{RuleTextAroundObject, metric.Error, metric.EffectDropsEvent, "text before the object that is not a Lambda log prefix (`ts\\treqid\\tLEVEL\\t`, `[LEVEL]\\tts\\treqid\\t`), or text after it"},
+	{RuleEventTooLarge, metric.Error, metric.EffectDropsEvent, "the line is larger than the maximum event size (256 KiB by default, see WithMaxEventSize)"},
+	{RuleMissingMember, metric.Error, metric.EffectDropsEvent, "a required member is absent: _aws.Timestamp, _aws.CloudWatchMetrics, Namespace, Metrics, Name"},
+	{RuleWrongType, metric.Error, metric.EffectDropsEvent, "a member of _aws has the wrong JSON type (Timestamp not an integer, CloudWatchMetrics not an array, Unit not a string...)"},
+	{RuleTimestampWindow, metric.Error, metric.EffectDropsEvent, "_aws.Timestamp is more than 14 days in the past or 2 hours in the future; hints when it looks like seconds, microseconds or nanoseconds"},
+	{RuleNamespaceLength, metric.Error, metric.EffectDropsEvent, "Namespace is empty or longer than 1024 characters"},
+	{RuleNamespaceReserved, metric.Error, metric.EffectDropsEvent, "Namespace starts with `AWS/`, which CloudWatch reserves for its own services"},
+	{RuleNamespaceChars, metric.Warning, metric.EffectNone, "Namespace is longer than 256 characters or has characters outside `[a-zA-Z0-9._#:/-]`: the EMF schema allows it, the client libraries and PutMetricData do not"},
+	{RuleNoDimensions, metric.Warning, metric.EffectNone, "Dimensions is absent or `[]`: CloudWatch publishes the metrics without dimensions; write `[[]]` to say so"},
+	{RuleDimensionSetSize, metric.Error, metric.EffectDropsEvent, "a DimensionSet has more than 30 keys"},
+	{RuleDimensionKey, metric.Error, metric.EffectDropsEvent, "a dimension key is empty, only white space, longer than 250 characters, not ASCII, holds a control character, or starts with ':'"},
+	{RuleDimensionMissing, metric.Error, metric.EffectDropsEvent, "a dimension key names no member of the root object"},
+	{RuleDimensionValue, metric.Error, metric.EffectDropsEvent, "a dimension's member is not a string, or is empty, only white space, longer than 1024 characters, not ASCII, or holds a control character"},
+	{RuleNothingDeclared, metric.Warning, metric.EffectNone, "CloudWatchMetrics or Metrics is `[]`: the event declares no metric"},
+	{RuleMetricsCount, metric.Error, metric.EffectDropsEvent, "a directive has more than 100 metric definitions"},
+	{RuleMetricName, metric.Error, metric.EffectDropsEvent, "a metric Name is empty, only white space, or longer than 1024 characters"},
+	{RuleMetricNoValue, metric.Warning, metric.EffectDropsMetric, "a declared metric has no member in the root object (or an empty array): CloudWatch skips that metric"},
+	{RuleMetricValue, metric.Error, metric.EffectDropsEvent, "a metric's member is not a number or an array of numbers"},
+	{RuleMetricValueCount, metric.Error, metric.EffectDropsEvent, "a metric's array holds more than 100 values"},
+	{RuleMetricValueRange, metric.Error, metric.EffectDropsEvent, "a value overflows a float64, or lies outside CloudWatch's range (magnitude above 2^360, or non-zero below 2^-360)"},
+	{RuleMetricPrecision, metric.Warning, metric.EffectNone, "a value's magnitude exceeds 2^53-1: the client libraries refuse it and integers lose precision"},
+	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters); hints the likely unit"},
+	{RuleStorageResolution, metric.Error, metric.EffectDropsEvent, "StorageResolution is not 1 or 60"},
+	{RuleResolutionConflict, metric.Error, metric.EffectDropsEvent, "one metric name has two storage resolutions in one event"},
+	{RuleDuplicateMetric, metric.Warning, metric.EffectNone, "one directive defines the same metric name twice: its values are published twice"},
+	{RuleDuplicateDimSet, metric.Warning, metric.EffectNone, "one directive lists the same DimensionSet twice: its values are published twice"},
+	{RuleHighCardinality, metric.Warning, metric.EffectNone, "a dimension value looks unique per event (UUID, request or trace id, hex id, timestamp, long number): a cardinality and cost explosion (reported once per dimension key)"},
+	{RuleUniqueDimension, metric.Warning, metric.EffectNone, "at Finish: a dimension whose value was different in each of 20 or more events"},
+	{RuleUnitDrift, metric.Warning, metric.EffectNone, "at Finish: one metric (namespace and name) declared with different units across events"},
+}
