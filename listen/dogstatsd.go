@@ -1,0 +1,84 @@
+package listen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// DogStatsD is a UDP listener for DogStatsD datagrams. Create it with
+// NewDogStatsD (which binds the port, so a busy port is reported at once),
+// then run Serve.
+type DogStatsD struct {
+	conn  *net.UDPConn
+	fn    PacketFunc
+	opts  options
+	stats counters
+
+	once sync.Once
+}
+
+// NewDogStatsD binds addr (host:port, loopback unless AllowNonLoopback;
+// port 0 picks a free one) for UDP and returns the listener. A busy port is
+// an error that names the port and the --dogstatsd-addr flag.
+func NewDogStatsD(addr string, fn PacketFunc, opts ...Option) (*DogStatsD, error) {
+	if fn == nil {
+		return nil, errors.New("dogstatsd: nil PacketFunc")
+	}
+	o := defaults(opts)
+	if _, _, err := checkAddr(addr, o.anyAddr); err != nil {
+		return nil, fmt.Errorf("dogstatsd: %w", err)
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, bindError("dogstatsd", addr, o.flagDogAddr, err)
+	}
+	conn := pc.(*net.UDPConn)
+	if o.readBuffer > 0 {
+		_ = conn.SetReadBuffer(o.readBuffer) // best effort: bursts from many environments
+	}
+	return &DogStatsD{conn: conn, fn: fn, opts: o}, nil
+}
+
+// Addr is the bound address (useful with port 0).
+func (l *DogStatsD) Addr() netip.AddrPort {
+	return l.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Stats returns the counters so far.
+func (l *DogStatsD) Stats() Stats { return l.stats.snapshot() }
+
+// Close releases the socket; Serve returns. It is safe to call more than
+// once and without Serve.
+func (l *DogStatsD) Close() error {
+	var err error
+	l.once.Do(func() { err = l.conn.Close() })
+	return err
+}
+
+// Serve reads datagrams and hands each to the PacketFunc, one at a time,
+// until ctx ends or Close is called; then it closes the socket and returns
+// nil. Read errors are counted and reading goes on.
+func (l *DogStatsD) Serve(ctx context.Context) error {
+	defer l.Close()
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+				return nil
+			}
+			l.stats.errors.Add(1)
+			l.opts.logger.Warn("dogstatsd: read", "err", err)
+			continue
+		}
+		l.stats.datagrams.Add(1)
+		l.stats.bytes.Add(uint64(n))
+		l.fn(buf[:n], from)
+	}
+}
