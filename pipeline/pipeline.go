@@ -1,0 +1,286 @@
+// Package pipeline wires lambdabridge together: sources (the runner's
+// environments, the DogStatsD and EMF agent listeners, log streams) hand it
+// lines, datagrams and platform points; it parses them, checks them,
+// aggregates them, and fans the aggregation out to every configured sink
+// (scrape endpoint, remote_write, Pushgateway), each running on its own so a
+// slow or dead sink never blocks the others or the function.
+//
+//	p, _ := pipeline.New(pipeline.WithSink(pipeline.RemoteWrite(w)))
+//	r, _ := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p))
+//	err := p.Run(ctx) // until ctx ends, then drains every sink
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/catalog"
+	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/validate"
+)
+
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// WithAggregateOptions passes options to the aggregator (mapping rules,
+// limits, per-environment series, TTL).
+func WithAggregateOptions(opts ...aggregate.Option) Option {
+	return func(p *Pipeline) { p.aggOpts = append(p.aggOpts, opts...) }
+}
+
+// WithSink adds a sink.
+func WithSink(s Sink) Option { return func(p *Pipeline) { p.sinks = append(p.sinks, s) } }
+
+// WithCatalog records every point in c (for `--catalog` and dashboards).
+func WithCatalog(c *catalog.Catalog) Option { return func(p *Pipeline) { p.catalog = c } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
+
+// WithLineHandler calls fn for every log line read from a source, after it
+// was parsed, with the format found (metric.FormatUnknown for ordinary
+// lines): the CLI uses it to show the function's output. line is only valid
+// during the call. Calls are serialized.
+func WithLineHandler(fn func(o metric.Origin, stream string, line []byte, f metric.Format)) Option {
+	return func(p *Pipeline) { p.onLine = fn }
+}
+
+// WithDiagnosticHandler calls fn for every diagnostic (invalid metric lines,
+// cross-format warnings). d is only valid during the call. Calls are
+// serialized.
+func WithDiagnosticHandler(fn func(d *metric.Diagnostic)) Option {
+	return func(p *Pipeline) { p.onDiag = fn }
+}
+
+// WithPointHandler calls fn for every point after it reached the
+// aggregator (the compare command counts what was emitted with it). p is only
+// valid during the call. Calls are serialized.
+func WithPointHandler(fn func(pt *metric.Point)) Option {
+	return func(p *Pipeline) { p.onPoint = fn }
+}
+
+// WithParserOptions passes options to the log-line parsers (clock, EMF
+// event size).
+func WithParserOptions(opts ...logline.Option) Option {
+	return func(p *Pipeline) { p.parserOpts = append(p.parserOpts, opts...) }
+}
+
+// WithDrainTimeout bounds the shutdown: how long Run waits for the sinks to
+// deliver what they hold after ctx ends (default 10 s).
+func WithDrainTimeout(d time.Duration) Option { return func(p *Pipeline) { p.drain = d } }
+
+// Pipeline is safe for concurrent use by several sources.
+type Pipeline struct {
+	aggOpts    []aggregate.Option
+	parserOpts []logline.Option
+	agg        *aggregate.Aggregator
+	catalog    *catalog.Catalog
+	sinks      []Sink
+	log        *slog.Logger
+	drain      time.Duration
+	onLine     func(o metric.Origin, stream string, line []byte, f metric.Format)
+	onDiag     func(d *metric.Diagnostic)
+	onPoint    func(pt *metric.Point)
+
+	self *prometheus.Registry
+	m    *selfMetrics
+
+	mu      sync.Mutex // guards what follows: parsers and checks keep state
+	parser  *logline.Parser
+	checker *validate.Checker
+	batch   metric.Batch
+
+	invoked chan struct{} // coalesced "an invocation ended" signals
+	subsMu  sync.Mutex
+	subs    []chan struct{}
+}
+
+// New returns a pipeline; call Run to start its sinks.
+func New(opts ...Option) (*Pipeline, error) {
+	p := &Pipeline{
+		log:     slog.New(slog.DiscardHandler),
+		drain:   10 * time.Second,
+		self:    prometheus.NewRegistry(),
+		checker: validate.New(),
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	p.agg = aggregate.New(p.aggOpts...)
+	p.parser = logline.New(p.parserOpts...)
+	p.m = newSelfMetrics()
+	if err := p.self.Register(p.m); err != nil {
+		return nil, fmt.Errorf("pipeline: register own metrics: %w", err)
+	}
+	if err := p.self.Register(p.agg.SelfCollector()); err != nil {
+		return nil, fmt.Errorf("pipeline: register aggregator metrics: %w", err)
+	}
+	for _, s := range p.sinks {
+		if c, ok := s.(prometheus.Collector); ok {
+			if err := p.self.Register(c); err != nil {
+				return nil, fmt.Errorf("pipeline: register metrics of sink %s: %w", s.Name(), err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// Aggregator returns the aggregation the sinks deliver.
+func (p *Pipeline) Aggregator() *aggregate.Aggregator { return p.agg }
+
+// Gatherer returns the aggregated metrics, as sinks see them.
+func (p *Pipeline) Gatherer() prometheus.Gatherer { return p.agg }
+
+// Registry returns lambdabridge's own metrics (lines read, parse errors by
+// format and rule, sink delivery counts, ...).
+func (p *Pipeline) Registry() *prometheus.Registry { return p.self }
+
+// Line handles one log line of a function (it implements runner.LogSink).
+func (p *Pipeline) Line(o metric.Origin, stream string, line []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	f := p.parser.Parse(&p.batch, line, o)
+	p.m.lines.WithLabelValues(f.String()).Inc()
+	if p.onLine != nil {
+		p.onLine(o, stream, line, f)
+	}
+	p.flushBatch()
+}
+
+// Platform handles one platform point of the runner (it implements
+// runner.PlatformSink).
+func (p *Pipeline) Platform(pt *metric.Point) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	p.batch.AddPoint(*pt)
+	p.flushBatch()
+	if pt.Name == "lambda_invocations_total" {
+		p.notifyInvocation()
+	}
+}
+
+// Datagram handles one DogStatsD UDP payload (a listen.PacketFunc).
+func (p *Pipeline) Datagram(payload []byte, from netip.AddrPort) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	p.m.datagrams.Inc()
+	p.parser.Datagram(&p.batch, payload, metric.Origin{Source: "udp://" + from.String()})
+	p.flushBatch()
+}
+
+// ReadLog reads a log stream (a file, standard input, `aws logs tail`
+// output) line by line until EOF or ctx ends.
+func (p *Pipeline) ReadLog(ctx context.Context, name string, r io.Reader) error {
+	return logline.Scan(r, 0, func(l logline.Line) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.Line(metric.Origin{Source: name, Line: l.Num}, "log", l.Bytes)
+		return nil
+	})
+}
+
+// Finish runs the checks that need the whole input (EMF dimensions unique
+// in every event, ...) and reports their diagnostics.
+func (p *Pipeline) Finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	p.parser.Finish(&p.batch)
+	p.flushBatch()
+}
+
+// flushBatch hands the batch's points to the aggregator and catalog and its
+// diagnostics to the handler. p.mu is held.
+func (p *Pipeline) flushBatch() {
+	p.checker.Check(&p.batch)
+	for i := range p.batch.Points {
+		pt := &p.batch.Points[i]
+		p.agg.Add(pt)
+		if p.catalog != nil {
+			p.catalog.Add(pt)
+		}
+		if p.onPoint != nil {
+			p.onPoint(pt)
+		}
+	}
+	for i := range p.batch.Diags {
+		d := &p.batch.Diags[i]
+		p.m.diags.WithLabelValues(d.Format.String(), d.Rule, d.Severity.String()).Inc()
+		if p.onDiag != nil {
+			p.onDiag(d)
+		}
+	}
+}
+
+// InvocationDone tells per-invocation sinks (a Pushgateway pushing after
+// every invocation) that an invocation ended. The runner's platform points
+// call it; other sources may too. It never blocks.
+func (p *Pipeline) InvocationDone() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.notifyInvocation()
+}
+
+func (p *Pipeline) notifyInvocation() {
+	p.subsMu.Lock()
+	defer p.subsMu.Unlock()
+	for _, c := range p.subs {
+		select {
+		case c <- struct{}{}:
+		default: // a signal is pending already: coalesce
+		}
+	}
+}
+
+// invocations returns a channel that receives (coalesced) signals of ended
+// invocations.
+func (p *Pipeline) invocations() <-chan struct{} {
+	c := make(chan struct{}, 1)
+	p.subsMu.Lock()
+	p.subs = append(p.subs, c)
+	p.subsMu.Unlock()
+	return c
+}
+
+// Run runs every sink until ctx ends, then shuts them down, giving them the
+// drain timeout to deliver what they hold. It returns the errors of the
+// sinks (joined); delivery losses are reported through the sinks' counters
+// and in the error.
+func (p *Pipeline) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.sinks))
+	for i, s := range p.sinks {
+		env := &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("sink %s: %w", s.Name(), err)
+				p.log.Error("sink stopped", "sink", s.Name(), "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drain)
+	defer cancel()
+	for i, s := range p.sinks {
+		if err := s.Shutdown(dctx, p.agg); err != nil {
+			errs[i] = errors.Join(errs[i], fmt.Errorf("sink %s: shutdown: %w", s.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
