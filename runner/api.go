@@ -1,0 +1,187 @@
+package runner
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Payload limits of the invoke API (Lambda's quotas).
+const (
+	maxSyncRequestBytes  = 6 * 1024 * 1024
+	maxAsyncRequestBytes = 1024 * 1024
+)
+
+// Handler serves Lambda's invoke API,
+// POST /2015-03-31/functions/{name}/invocations, so that curl and
+// `aws lambda invoke --endpoint-url` work. {name} may be a function name, an
+// ARN or name:qualifier; "function" (the runtime interface emulator's name)
+// stands for the only function when there is one. X-Amz-Invocation-Type
+// RequestResponse (default) waits for the result, Event answers 202 at once,
+// DryRun 204. A function error is a 200 with X-Amz-Function-Error:
+// Unhandled; throttling a 429 TooManyRequestsException.
+func (r *Runner) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.handleInvoke)
+	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "no such API: "+req.Method+" "+req.URL.Path)
+	})
+	return mux
+}
+
+// ListenLoopback listens on addr ("127.0.0.1:9001", "localhost:0",
+// "[::1]:9001"), which must be a loopback address: the invoke API has no
+// authentication.
+func ListenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("runner: api address %q: %w", addr, err)
+	}
+	if host != "localhost" {
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("runner: api address %q: only loopback addresses are allowed (127.0.0.1, ::1, localhost)", addr)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("runner: api: %w", err)
+	}
+	return ln, nil
+}
+
+// Serve serves the invoke API (see Handler) on ln until ctx ends, then shuts
+// down gracefully (in-flight invocations get up to 5 s) and returns nil.
+func (r *Runner) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: r.Handler(), ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("runner: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+func (r *Runner) resolve(name string) string {
+	if i := strings.LastIndex(name, ":function:"); i >= 0 {
+		name = name[i+len(":function:"):]
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		name = name[:i]
+	}
+	if _, ok := r.fns[name]; !ok && name == "function" && len(r.names) == 1 {
+		return r.names[0]
+	}
+	return name
+}
+
+func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
+	name := r.resolve(req.PathValue("name"))
+	if _, ok := r.fns[name]; !ok {
+		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":000000000000:function:"+name)
+		return
+	}
+	typ := req.Header.Get("X-Amz-Invocation-Type")
+	limit := maxSyncRequestBytes
+	if typ == "Event" {
+		limit = maxAsyncRequestBytes
+	}
+	body, err := readLimited(req.Body, limit)
+	if err == errTooLarge {
+		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit))
+		return
+	}
+	if err != nil {
+		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "reading the request: "+err.Error())
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	in := Request{Payload: body, TraceID: req.Header.Get("X-Amzn-Trace-Id")}
+	if cc := req.Header.Get("X-Amz-Client-Context"); cc != "" {
+		dec, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || !json.Valid(dec) {
+			writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "X-Amz-Client-Context must be base64-encoded JSON")
+			return
+		}
+		in.ClientContext = string(dec)
+	}
+	switch typ {
+	case "Event":
+		if err := r.InvokeAsync(name, in); err != nil {
+			writeInvokeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+	case "", "RequestResponse":
+		res, err := r.Invoke(req.Context(), name, in)
+		if err != nil {
+			writeInvokeError(w, err)
+			return
+		}
+		h := w.Header()
+		h["X-Amzn-Requestid"] = []string{res.RequestID}
+		h["X-Amz-Executed-Version"] = []string{"$LATEST"}
+		h["Content-Type"] = []string{"application/json"}
+		if res.FunctionError != "" {
+			h["X-Amz-Function-Error"] = []string{res.FunctionError}
+		}
+		w.WriteHeader(http.StatusOK)
+		w.Write(res.Payload)
+	default:
+		writeLambdaError(w, http.StatusBadRequest, "InvalidParameterValueException", "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun")
+	}
+}
+
+func writeInvokeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrThrottled):
+		w.Header().Set("Retry-After", "1")
+		b, _ := json.Marshal(map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."})
+		w.Header().Set("X-Amzn-Errortype", "TooManyRequestsException")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write(b)
+	case errors.Is(err, ErrUnknownFunction):
+		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", err.Error())
+	case errors.Is(err, ErrClosed):
+		writeLambdaError(w, http.StatusServiceUnavailable, "ServiceException", "lambdabridge is shutting down")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeLambdaError(w, http.StatusGatewayTimeout, "ServiceException", "the request was cancelled while waiting for an execution environment")
+	default:
+		writeLambdaError(w, http.StatusBadGateway, "ServiceException", err.Error())
+	}
+}
+
+// writeLambdaError answers like the Lambda API: the type in
+// X-Amzn-ErrorType, {"Type","message"} in the body.
+func writeLambdaError(w http.ResponseWriter, code int, typ, msg string) {
+	kind := "User"
+	if code >= 500 {
+		kind = "Service"
+	}
+	b, _ := json.Marshal(map[string]string{"Type": kind, "message": msg})
+	w.Header().Set("X-Amzn-Errortype", typ)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b)
+}

@@ -1,0 +1,445 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Limits Lambda applies to payloads.
+const (
+	maxResponseBytes = 6 * 1024 * 1024 // synchronous response payload
+	maxErrorBytes    = 1 << 20
+)
+
+// env is one execution environment: a process group started from the
+// function's command, with its own Runtime API server.
+type env struct {
+	f         *fn
+	id        string
+	logStream string
+	cmd       *exec.Cmd
+	pid, pgid int
+	started   time.Time
+	initDur   time.Duration
+
+	ln  net.Listener
+	srv *http.Server
+
+	arrive  chan struct{}    // a call to /next arrived (buffered 1)
+	work    chan *invocation // hands an invocation to the waiting /next
+	closing chan struct{}    // closed by kill
+	exited  chan struct{}    // closed once the process is reaped
+	waitErr error            // valid after exited
+
+	initFail    chan struct{} // closed when /runtime/init/error was posted
+	initOnce    sync.Once
+	initPayload []byte
+	initType    string
+
+	killOnce sync.Once
+	mu       sync.Mutex
+	cur      *invocation
+	reqID    atomic.Pointer[string]
+	lineNo   atomic.Int64
+	out, err *lineReader
+
+	frozen   bool      // owned by the invoking goroutine
+	lastUsed time.Time // guarded by fn.mu
+	busy     atomic.Bool
+	oom      atomic.Bool
+	mem      memState
+}
+
+// invocation is one request handed to an environment.
+type invocation struct {
+	id       string
+	req      Request
+	trace    string
+	start    time.Time
+	deadline time.Time
+
+	responded chan struct{}
+	once      sync.Once
+	respAt    time.Time
+	payload   []byte
+	isErr     bool
+	errType   string
+}
+
+func newInvocation(req Request) *invocation {
+	inv := &invocation{id: newRequestID(), req: req, responded: make(chan struct{})}
+	inv.trace = req.TraceID
+	if inv.trace == "" {
+		inv.trace = newTraceID()
+	}
+	return inv
+}
+
+// respond records the runtime's answer; false if it already answered.
+func (inv *invocation) respond(payload []byte, isErr bool, errType string) bool {
+	ok := false
+	inv.once.Do(func() {
+		inv.respAt = time.Now()
+		inv.payload, inv.isErr, inv.errType = payload, isErr, errType
+		close(inv.responded)
+		ok = true
+	})
+	return ok
+}
+
+func newEnv(f *fn, id string) *env {
+	e := &env{
+		f:        f,
+		id:       id,
+		arrive:   make(chan struct{}, 1),
+		work:     make(chan *invocation),
+		closing:  make(chan struct{}),
+		exited:   make(chan struct{}),
+		initFail: make(chan struct{}),
+	}
+	e.logStream = time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + randHex(16)
+	empty := ""
+	e.reqID.Store(&empty)
+	return e
+}
+
+// serveRuntimeAPI starts the environment's Runtime API server on a free
+// loopback port.
+func (e *env) serveRuntimeAPI() error {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("runtime api: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", e.handleNext)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", e.handleResponse)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", e.handleError)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", e.handleInitError)
+	e.ln = ln
+	e.srv = &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0)}
+	go e.srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed
+	return nil
+}
+
+// start starts the environment's process with stdin (nil: /dev/null).
+func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return fmt.Errorf("stderr pipe: %w", err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = environ
+	cmd.Stdin = stdin
+	cmd.Stdout = outW
+	cmd.Stderr = errW
+	cmd.SysProcAttr = sysProcAttr()
+	e.started = time.Now()
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	e.cmd = cmd
+	e.pid = cmd.Process.Pid
+	e.pgid = e.pid
+	e.out = newLineReader(e, StreamStdout, outR)
+	e.err = newLineReader(e, StreamStderr, errR)
+	go e.out.run()
+	go e.err.run()
+	go func() {
+		err := cmd.Wait()
+		e.waitErr = err
+		e.kill() // what is left of the group
+		if e.srv != nil {
+			e.srv.Close()
+		}
+		close(e.exited)
+	}()
+	return nil
+}
+
+// kill ends the whole process group.
+func (e *env) kill() {
+	e.killOnce.Do(func() {
+		close(e.closing)
+		if e.pgid > 0 {
+			syscall.Kill(-e.pgid, syscall.SIGKILL)
+			syscall.Kill(-e.pgid, syscall.SIGCONT)
+		}
+	})
+}
+
+// shutdown kills the environment, reaps it and waits (bounded) for its
+// output to be read.
+func (e *env) shutdown() {
+	e.kill()
+	if e.cmd == nil {
+		if e.srv != nil {
+			e.srv.Close()
+		}
+		return
+	}
+	select {
+	case <-e.exited:
+	case <-time.After(10 * time.Second):
+		e.f.r.cfg.logger.Error("environment not reaped after SIGKILL", "function", e.f.def.Name, "environment", e.id, "pid", e.pid)
+	}
+	e.waitOutput(2 * time.Second)
+}
+
+// waitOutput waits for both streams to reach EOF, then closes them.
+func (e *env) waitOutput(d time.Duration) {
+	if e.out == nil {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, l := range []*lineReader{e.out, e.err} {
+		select {
+		case <-l.done:
+		case <-t.C:
+			l.f.Close() // a process outside the group holds the pipe
+			<-l.done
+		}
+	}
+}
+
+func (e *env) alive() bool {
+	select {
+	case <-e.closing:
+		return false
+	case <-e.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (e *env) freeze() {
+	if e.f.r.cfg.freeze && !e.frozen && e.pgid > 0 {
+		if syscall.Kill(-e.pgid, syscall.SIGSTOP) == nil {
+			e.frozen = true
+		}
+	}
+}
+
+func (e *env) thaw() {
+	if e.frozen {
+		syscall.Kill(-e.pgid, syscall.SIGCONT)
+		e.frozen = false
+	}
+}
+
+// drain waits until the lines the environment wrote so far were handed to
+// the log sink, so that they are tied to the request that wrote them.
+func (e *env) drain() {
+	if e.out == nil {
+		return
+	}
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for {
+		if e.out.drained() && e.err.drained() {
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+func (e *env) setRequest(inv *invocation) {
+	e.mu.Lock()
+	e.cur = inv
+	e.mu.Unlock()
+	e.reqID.Store(&inv.id)
+}
+
+func (e *env) current() *invocation {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cur
+}
+
+// Runtime API handlers.
+
+func (e *env) handleNext(w http.ResponseWriter, r *http.Request) {
+	select {
+	case e.arrive <- struct{}{}:
+	default:
+	}
+	select {
+	case inv := <-e.work:
+		h := w.Header()
+		h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.id}
+		h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.deadline.UnixMilli(), 10)}
+		h["Lambda-Runtime-Invoked-Function-Arn"] = []string{e.f.arn}
+		h["Lambda-Runtime-Trace-Id"] = []string{inv.trace}
+		if inv.req.ClientContext != "" {
+			h["Lambda-Runtime-Client-Context"] = []string{inv.req.ClientContext}
+		}
+		if inv.req.CognitoIdentity != "" {
+			h["Lambda-Runtime-Cognito-Identity"] = []string{inv.req.CognitoIdentity}
+		}
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(inv.req.Payload))}
+		w.WriteHeader(http.StatusOK)
+		w.Write(inv.req.Payload)
+	case <-e.closing:
+		writeAPIError(w, http.StatusInternalServerError, "Runtime.Closing", "the execution environment is shutting down")
+	case <-r.Context().Done():
+	}
+}
+
+func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
+	body, err := readLimited(r.Body, maxResponseBytes)
+	inv := e.current()
+	if inv == nil || inv.id != r.PathValue("id") {
+		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id "+r.PathValue("id"))
+		return
+	}
+	var ok bool
+	switch {
+	case err == errTooLarge:
+		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+		ok = inv.respond(errorPayload(msg, "Function.ResponseSizeTooLarge"), true, "Function.ResponseSizeTooLarge")
+		if ok {
+			writeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
+			return
+		}
+	case err != nil:
+		msg := "reading the response: " + err.Error()
+		ok = inv.respond(errorPayload(msg, "Runtime.TruncatedResponse"), true, "Runtime.TruncatedResponse")
+	default:
+		if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+			// A streamed response that failed midway.
+			p := []byte(r.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
+			if len(p) == 0 {
+				p = errorPayload("the function failed while streaming its response", t)
+			}
+			ok = inv.respond(p, true, t)
+		} else {
+			ok = inv.respond(body, false, "")
+		}
+	}
+	if !ok {
+		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
+		return
+	}
+	writeAccepted(w)
+}
+
+func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
+	body, _ := readLimited(r.Body, maxErrorBytes)
+	inv := e.current()
+	if inv == nil || inv.id != r.PathValue("id") {
+		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id "+r.PathValue("id"))
+		return
+	}
+	payload, typ := normalizeError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type"))
+	if !inv.respond(payload, true, typ) {
+		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
+		return
+	}
+	writeAccepted(w)
+}
+
+func (e *env) handleInitError(w http.ResponseWriter, r *http.Request) {
+	body, _ := readLimited(r.Body, maxErrorBytes)
+	payload, typ := normalizeError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type"))
+	if typ == "" || typ == "Unhandled" {
+		typ = "Runtime.InitError"
+	}
+	first := false
+	e.initOnce.Do(func() {
+		e.initPayload, e.initType = payload, typ
+		close(e.initFail)
+		first = true
+	})
+	if !first {
+		writeAPIError(w, http.StatusForbidden, "InvalidStateTransition", "init error already reported")
+		return
+	}
+	writeAccepted(w)
+}
+
+var errTooLarge = fmt.Errorf("payload too large")
+
+func readLimited(r io.Reader, max int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+	if err != nil {
+		return b, err
+	}
+	if len(b) > max {
+		io.Copy(io.Discard, r)
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+func writeAccepted(w http.ResponseWriter) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func writeAPIError(w http.ResponseWriter, code int, typ, msg string) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(code)
+	w.Write(errorPayload(msg, typ))
+}
+
+// errorPayload is Lambda's error document.
+func errorPayload(msg, typ string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType,omitempty"`
+	}{msg, typ})
+	return b
+}
+
+// normalizeError returns the error payload a runtime posted (wrapped into
+// Lambda's document when it is not JSON) and its type: the body's errorType,
+// else the Lambda-Runtime-Function-Error-Type header.
+func normalizeError(body []byte, header string) ([]byte, string) {
+	var doc struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		typ := header
+		if typ == "" {
+			typ = "Unhandled"
+		}
+		return errorPayload(string(body), typ), typ
+	}
+	typ := doc.ErrorType
+	if typ == "" {
+		typ = header
+	}
+	if typ == "" {
+		typ = "Unhandled"
+	}
+	return body, typ
+}

@@ -1,0 +1,501 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// fn is the runner's state for one function: its environments, the queue
+// of requests waiting for one, and its statistics.
+type fn struct {
+	r       *Runner
+	def     function.Definition
+	arn     string
+	labels  []metric.Label
+	baseEnv []string
+	sem     chan struct{} // one slot per allowed concurrent environment
+	scratch [1]float64    // guarded by r.sinkMu
+
+	mu       sync.Mutex
+	idle     []*env // warm environments, most recently used last
+	envs     map[*env]struct{}
+	admitted int // running or queued, for reserved concurrency
+	running  int
+	seq      int
+	st       stats
+}
+
+func newFn(r *Runner, d function.Definition) *fn {
+	f := &fn{
+		r:      r,
+		def:    d,
+		arn:    "arn:aws:lambda:" + r.cfg.region + ":000000000000:function:" + d.Name,
+		labels: []metric.Label{{Name: "function_name", Value: d.Name}},
+		sem:    make(chan struct{}, r.cfg.concurrency),
+		envs:   map[*env]struct{}{},
+	}
+	f.baseEnv = f.environ()
+	return f
+}
+
+// Keys Lambda reserves; a function's own Env cannot override them.
+var reservedKeys = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true,
+	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true, "TZ": true,
+}
+
+// Host variables a function gets (a Lambda environment is clean otherwise).
+var hostKeys = []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "NODE_PATH", "GOCOVERDIR"}
+
+// environ builds the environment shared by all of the function's
+// environments: the reserved Lambda variables, the function's own, a few host
+// variables and credentials (the user's, or dummies so SDKs start).
+func (f *fn) environ() []string {
+	host := map[string]string{}
+	for _, kv := range f.r.cfg.environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			host[k] = v
+		}
+	}
+	vars := map[string]string{}
+	for _, k := range append(slices.Clone(hostKeys), f.r.cfg.hostEnv...) {
+		if v, ok := host[k]; ok {
+			vars[k] = v
+		}
+	}
+	if host["AWS_ACCESS_KEY_ID"] != "" {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+			if v, ok := host[k]; ok {
+				vars[k] = v
+			}
+		}
+	} else {
+		vars["AWS_ACCESS_KEY_ID"] = "AKIDLAMBDABRIDGELOCAL"
+		vars["AWS_SECRET_ACCESS_KEY"] = "lambdabridge-local-dummy-secret-access-key"
+		vars["AWS_SESSION_TOKEN"] = "lambdabridge-local-dummy-session-token"
+	}
+	for k, v := range f.def.Env {
+		if !reservedKeys[k] {
+			vars[k] = v
+		}
+	}
+	d := f.def
+	vars["_HANDLER"] = d.Handler
+	vars["AWS_REGION"] = f.r.cfg.region
+	vars["AWS_DEFAULT_REGION"] = f.r.cfg.region
+	if d.Runtime != "" {
+		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + d.Runtime
+	}
+	vars["AWS_LAMBDA_FUNCTION_NAME"] = d.Name
+	vars["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(d.MemoryMB)
+	vars["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
+	vars["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+	vars["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + d.Name
+	vars["LAMBDA_TASK_ROOT"] = d.CodeDir
+	vars["LAMBDA_RUNTIME_DIR"] = d.CodeDir
+	vars["TZ"] = ":UTC"
+	out := make([]string, 0, len(vars)+3)
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		out = append(out, k+"="+vars[k])
+	}
+	return out
+}
+
+func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
+	if f.r.isClosed() {
+		return nil, ErrClosed
+	}
+	f.mu.Lock()
+	if rc := f.r.cfg.reserved; rc > 0 && f.admitted >= rc {
+		f.st.throttles++
+		f.mu.Unlock()
+		f.emitPoint(f.origin(nil, ""), MetricThrottles, metric.Counter, "", 1)
+		return nil, ErrThrottled
+	}
+	f.admitted++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.admitted--
+		f.mu.Unlock()
+	}()
+	select {
+	case f.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-f.r.closed:
+		return nil, ErrClosed
+	}
+	defer func() { <-f.sem }()
+	if f.r.isClosed() {
+		return nil, ErrClosed
+	}
+
+	f.mu.Lock()
+	f.running++
+	n := f.running
+	f.mu.Unlock()
+	f.emitPoint(f.origin(nil, ""), MetricConcurrent, metric.Gauge, "", float64(n))
+
+	res := f.run(newInvocation(req))
+	res.BilledDuration = billedDuration(res.Duration, res.InitDuration)
+
+	f.mu.Lock()
+	f.running--
+	n = f.running
+	f.st.record(res, cost(res.BilledDuration, res.MemorySizeMB, f.def.Architecture))
+	f.mu.Unlock()
+	f.emitResult(res)
+	f.emitPoint(f.origin(nil, ""), MetricConcurrent, metric.Gauge, "", float64(n))
+	return res, nil
+}
+
+// run runs inv on a warm environment, or a new one.
+func (f *fn) run(inv *invocation) *Result {
+	if f.def.Exec {
+		return f.runExec(inv)
+	}
+	f.mu.Lock()
+	var e *env
+	if n := len(f.idle); n > 0 {
+		e = f.idle[n-1]
+		f.idle = f.idle[:n-1]
+	}
+	f.mu.Unlock()
+	var res *Result
+	if e != nil {
+		res = e.invoke(inv, false)
+	} else {
+		e = f.newEnv()
+		environ := slices.Clip(f.baseEnv)
+		err := e.serveRuntimeAPI()
+		if err == nil {
+			environ = append(environ, "AWS_LAMBDA_RUNTIME_API="+e.ln.Addr().String(), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
+			err = e.start(f.def.Command, environ, f.def.CodeDir, nil)
+		}
+		if err != nil {
+			res = e.startFailed(inv, err)
+		} else {
+			res = e.invoke(inv, true)
+		}
+	}
+	f.release(e)
+	return res
+}
+
+func (f *fn) newEnv() *env {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	e := newEnv(f, "env-"+strconv.Itoa(f.seq))
+	f.envs[e] = struct{}{}
+	return e
+}
+
+// release puts a live environment back to the warm pool, or forgets a dead
+// one.
+func (f *fn) release(e *env) {
+	f.mu.Lock()
+	if e.alive() && !f.r.isClosed() {
+		e.lastUsed = time.Now()
+		f.idle = append(f.idle, e)
+		f.mu.Unlock()
+		return
+	}
+	delete(f.envs, e)
+	f.mu.Unlock()
+	e.shutdown()
+}
+
+// recycleIdle ends the environments idle for longer than the idle timeout.
+func (f *fn) recycleIdle(now time.Time) {
+	var old []*env
+	f.mu.Lock()
+	keep := f.idle[:0]
+	for _, e := range f.idle {
+		if now.Sub(e.lastUsed) >= f.r.cfg.idleTimeout {
+			old = append(old, e)
+			delete(f.envs, e)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	clear(f.idle[len(keep):])
+	f.idle = keep
+	f.mu.Unlock()
+	for _, e := range old {
+		f.r.cfg.logger.Debug("recycling idle environment", "function", f.def.Name, "environment", e.id)
+		e.shutdown()
+	}
+}
+
+// closeAll ends every environment of the function.
+func (f *fn) closeAll() {
+	f.mu.Lock()
+	all := slices.Collect(maps.Keys(f.envs))
+	f.idle = nil
+	f.mu.Unlock()
+	for _, e := range all {
+		e.kill()
+	}
+	for _, e := range all {
+		e.shutdown()
+	}
+	f.mu.Lock()
+	for _, e := range all {
+		delete(f.envs, e)
+	}
+	f.mu.Unlock()
+}
+
+// invoke runs inv in e, from the wait for init (cold) to REPORT.
+func (e *env) invoke(inv *invocation, cold bool) *Result {
+	f := e.f
+	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: cold, MemorySizeMB: f.def.MemoryMB}
+	e.setRequest(inv)
+	e.busy.Store(true)
+	defer e.busy.Store(false)
+	if cold && !e.waitInit(inv, res) {
+		return res
+	}
+	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
+	e.thaw()
+	timeout := f.def.Timeout
+	inv.start = time.Now()
+	inv.deadline = inv.start.Add(timeout)
+	res.Start = inv.start
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case e.work <- inv:
+	case <-e.exited:
+		return e.crashed(inv, res)
+	case <-timer.C:
+		return e.timedOut(inv, res)
+	}
+	select {
+	case <-inv.responded:
+	case <-e.exited:
+		if !closed(inv.responded) {
+			return e.crashed(inv, res)
+		}
+	case <-timer.C:
+		if !closed(inv.responded) {
+			return e.timedOut(inv, res)
+		}
+	}
+	res.Duration = inv.respAt.Sub(inv.start)
+	res.Payload = inv.payload
+	if inv.isErr {
+		res.FunctionError = "Unhandled"
+		res.ErrorType = inv.errType
+	}
+	// The invocation is over when the runtime asks for the next one; then
+	// the environment is frozen.
+	select {
+	case <-e.arrive:
+		e.freeze()
+	case <-e.exited:
+	case <-timer.C:
+		f.r.cfg.logger.Warn("runtime did not ask for the next invocation after responding; ending the environment", "function", f.def.Name, "environment", e.id)
+		e.kill()
+	}
+	e.drain()
+	res.MaxMemoryUsed = e.maxUsed()
+	e.end(res)
+	return res
+}
+
+// waitInit waits for the first call to /next. On failure it reports the
+// invocation as Lambda does and returns false.
+func (e *env) waitInit(inv *invocation, res *Result) bool {
+	f := e.f
+	timer := time.NewTimer(f.r.cfg.initTimeout)
+	defer timer.Stop()
+	var typ, msg string
+	var payload []byte
+	select {
+	case <-e.arrive:
+		e.initDur = time.Since(e.started)
+		res.InitDuration = e.initDur
+		return true
+	case <-e.initFail:
+		typ, payload = e.initType, e.initPayload
+	case <-e.exited:
+		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
+	case <-timer.C:
+		typ, msg = "Sandbox.Timedout", "RequestId: "+inv.id+" Error: init phase timed out after "+strconv.FormatFloat(f.r.cfg.initTimeout.Seconds(), 'f', 2, 64)+" seconds"
+	}
+	res.InitDuration = time.Since(e.started)
+	res.Start = time.Now()
+	e.shutdown()
+	e.platform(inv.id, "INIT_REPORT Init Duration: "+ms2(res.InitDuration)+" ms\tPhase: init\tStatus: error\tError Type: "+typ)
+	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
+	if msg != "" {
+		e.platform(inv.id, msg)
+		e.platform(inv.id, typ)
+		payload = errorPayload(msg, typ)
+	}
+	res.Payload = payload
+	res.FunctionError = "Unhandled"
+	res.ErrorType = typ
+	res.MaxMemoryUsed = e.peakAfterExit()
+	e.end(res)
+	return false
+}
+
+// startFailed reports an environment whose process could not start.
+func (e *env) startFailed(inv *invocation, err error) *Result {
+	f := e.f
+	e.setRequest(inv)
+	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: true, MemorySizeMB: f.def.MemoryMB, Start: time.Now()}
+	typ := "Runtime.InvalidEntrypoint"
+	msg := "RequestId: " + inv.id + " Error: " + err.Error()
+	e.kill()
+	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
+	e.platform(inv.id, msg)
+	e.platform(inv.id, typ)
+	res.Payload = errorPayload(msg, typ)
+	res.FunctionError = "Unhandled"
+	res.ErrorType = typ
+	e.end(res)
+	return res
+}
+
+// crashed reports an environment that exited during the invocation.
+func (e *env) crashed(inv *invocation, res *Result) *Result {
+	e.shutdown()
+	typ := "Runtime.ExitError"
+	if e.oom.Load() {
+		typ = "Runtime.OutOfMemory"
+	}
+	msg := "RequestId: " + inv.id + " Error: " + exitReason(e.waitErr)
+	e.platform(inv.id, msg)
+	e.platform(inv.id, typ)
+	res.Duration = time.Since(inv.start)
+	res.Payload = errorPayload(msg, typ)
+	res.FunctionError = "Unhandled"
+	res.ErrorType = typ
+	res.MaxMemoryUsed = e.peakAfterExit()
+	if e.oom.Load() {
+		res.MaxMemoryUsed = max(res.MaxMemoryUsed, int64(e.f.def.MemoryMB)<<20)
+	}
+	e.end(res)
+	return res
+}
+
+// timedOut ends the environment of an invocation past its timeout.
+func (e *env) timedOut(inv *invocation, res *Result) *Result {
+	e.shutdown()
+	d := e.f.def.Timeout
+	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))
+	res.Duration = d
+	res.TimedOut = true
+	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
+	res.FunctionError = "Unhandled"
+	res.ErrorType = "Sandbox.Timedout"
+	res.MaxMemoryUsed = e.peakAfterExit()
+	e.end(res)
+	return res
+}
+
+// peakAfterExit is the memory peak of an environment that has exited: the
+// sampled peak, or the kernel's maximum RSS of the reaped process.
+func (e *env) peakAfterExit() int64 {
+	e.mem.mu.Lock()
+	peak := e.mem.peak
+	e.mem.mu.Unlock()
+	if e.cmd != nil && e.cmd.ProcessState != nil {
+		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
+			peak = max(peak, ru.Maxrss<<10)
+		}
+	}
+	return peak
+}
+
+// end writes END and REPORT.
+func (e *env) end(res *Result) {
+	res.BilledDuration = billedDuration(res.Duration, res.InitDuration)
+	e.platform(res.RequestID, "END RequestId: "+res.RequestID)
+	e.platform(res.RequestID, reportLine(res))
+}
+
+// platform writes one of the runner's own lines for the environment.
+func (e *env) platform(reqID, line string) {
+	name := e.f.def.Name
+	o := metric.Origin{Source: name, Line: int(e.lineNo.Add(1)), Function: name, Environment: e.id, RequestID: reqID}
+	e.f.r.line(o, StreamPlatform, []byte(line))
+}
+
+func exitReason(err error) string {
+	if err == nil {
+		return "Runtime exited without providing a reason"
+	}
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) {
+		return "Runtime exited with error: " + err.Error()
+	}
+	return "Runtime exited with error: " + err.Error()
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// runExec runs one invocation of a plain script: a new process with the
+// event on stdin; exit code 0 is success.
+func (f *fn) runExec(inv *invocation) *Result {
+	e := f.newEnv()
+	defer f.release(e)
+	e.setRequest(inv)
+	e.busy.Store(true)
+	defer e.busy.Store(false)
+	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: true, MemorySizeMB: f.def.MemoryMB}
+	environ := append(slices.Clip(f.baseEnv), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream, "_X_AMZN_TRACE_ID="+inv.trace)
+	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
+	inv.start = time.Now()
+	res.Start = inv.start
+	if err := e.start(f.def.Command, environ, f.def.CodeDir, bytes.NewReader(inv.req.Payload)); err != nil {
+		typ := "Runtime.InvalidEntrypoint"
+		msg := "RequestId: " + inv.id + " Error: " + err.Error()
+		e.platform(inv.id, msg)
+		res.Payload, res.FunctionError, res.ErrorType = errorPayload(msg, typ), "Unhandled", typ
+		e.end(res)
+		return res
+	}
+	timer := time.NewTimer(f.def.Timeout)
+	defer timer.Stop()
+	select {
+	case <-e.exited:
+	case <-timer.C:
+		return e.timedOut(inv, res)
+	}
+	e.waitOutput(2 * time.Second)
+	res.Duration = time.Since(inv.start)
+	if e.waitErr != nil || e.oom.Load() {
+		return e.crashed(inv, res)
+	}
+	res.Payload = []byte("null")
+	res.MaxMemoryUsed = e.peakAfterExit()
+	e.end(res)
+	return res
+}

@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// memState is the memory measured for one environment: Max Memory Used is
+// the peak of the summed resident set size of its process group, sampled
+// while it runs, and at least the kernel's high-water mark (VmHWM) of its
+// main process.
+type memState struct {
+	mu      sync.Mutex
+	members []int // the group's processes other than the main one
+	peak    int64 // bytes
+}
+
+var pageSize = int64(os.Getpagesize())
+
+// sample measures the group now and returns its resident bytes.
+func (e *env) sample() int64 {
+	e.mem.mu.Lock()
+	defer e.mem.mu.Unlock()
+	sum := statmRSS(e.pid)
+	for _, p := range e.mem.members {
+		sum += statmRSS(p)
+	}
+	if sum > e.mem.peak {
+		e.mem.peak = sum
+	}
+	return sum
+}
+
+// maxUsed returns the peak so far, with the main process's high-water mark.
+func (e *env) maxUsed() int64 {
+	e.sample()
+	hwm := vmHWM(e.pid)
+	e.mem.mu.Lock()
+	defer e.mem.mu.Unlock()
+	if hwm > e.mem.peak {
+		e.mem.peak = hwm
+	}
+	return e.mem.peak
+}
+
+// sampleMemory samples every running environment; rescan refreshes the
+// members of their process groups from /proc. An environment over its
+// memory size is ended (Runtime.OutOfMemory).
+func (r *Runner) sampleMemory(rescan bool) {
+	var busy []*env
+	for _, n := range r.names {
+		f := r.fns[n]
+		f.mu.Lock()
+		for e := range f.envs {
+			if e.busy.Load() {
+				busy = append(busy, e)
+			}
+		}
+		f.mu.Unlock()
+	}
+	if len(busy) == 0 {
+		return
+	}
+	if rescan {
+		groups := make(map[int][]int, len(busy))
+		for _, e := range busy {
+			groups[e.pgid] = nil
+		}
+		scanGroups(groups)
+		for _, e := range busy {
+			var m []int
+			for _, p := range groups[e.pgid] {
+				if p != e.pid {
+					m = append(m, p)
+				}
+			}
+			e.mem.mu.Lock()
+			e.mem.members = m
+			e.mem.mu.Unlock()
+		}
+	}
+	for _, e := range busy {
+		used := e.sample()
+		limit := int64(e.f.def.MemoryMB) << 20
+		if used > limit && e.busy.Load() {
+			e.oom.Store(true)
+			r.cfg.logger.Info("environment over its memory size", "function", e.f.def.Name, "environment", e.id, "bytes", used)
+			e.kill()
+		}
+	}
+}
+
+// scanGroups fills groups (keyed by process group id) with the pids of
+// their members.
+func scanGroups(groups map[int][]int) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	buf := make([]byte, 512)
+	for _, n := range names {
+		if n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		pid, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		b := readSmall("/proc/"+n+"/stat", buf)
+		// pid (comm) state ppid pgrp ...
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := bytes.Fields(b[i+1:])
+		if len(f) < 3 {
+			continue
+		}
+		pg, err := strconv.Atoi(string(f[2]))
+		if err != nil {
+			continue
+		}
+		if _, ok := groups[pg]; ok {
+			groups[pg] = append(groups[pg], pid)
+		}
+	}
+}
+
+func readSmall(path string, buf []byte) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	n, _ := f.Read(buf)
+	f.Close()
+	return buf[:n]
+}
+
+// statmRSS is the resident set size of pid in bytes (0 when gone).
+func statmRSS(pid int) int64 {
+	var buf [128]byte
+	b := readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * pageSize
+}
+
+// vmHWM is the peak resident set size of pid in bytes (0 when gone).
+func vmHWM(pid int) int64 {
+	buf := make([]byte, 4096)
+	b := readSmall("/proc/"+strconv.Itoa(pid)+"/status", buf)
+	i := bytes.Index(b, []byte("VmHWM:"))
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+len("VmHWM:"):])
+	if len(f) < 1 {
+		return 0
+	}
+	kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb << 10
+}

@@ -1,0 +1,509 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+)
+
+var reportRE = regexp.MustCompile(`^REPORT RequestId: ([0-9a-f-]{36})\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms\tMemory Size: (\d+) MB\tMax Memory Used: (\d+) MB(\tInit Duration: (\d+\.\d\d) ms)?$`)
+
+func reportOf(t *testing.T, rec *recorder, id string) []string {
+	t.Helper()
+	for _, l := range rec.linesOf(id) {
+		if l.stream == StreamPlatform && strings.HasPrefix(l.text, "REPORT") {
+			m := reportRE.FindStringSubmatch(l.text)
+			if m == nil {
+				t.Fatalf("REPORT line not in Lambda's format: %q", l.text)
+			}
+			return m
+		}
+	}
+	t.Fatalf("no REPORT line for %s:\n%s", id, rec.text(id))
+	return nil
+}
+
+func TestGoColdThenWarm(t *testing.T) {
+	def := goDef(t, function.WithMemoryMB(256))
+	r, rec := newTestRunner(t, []function.Definition{def})
+
+	first := invoke(t, r, "gofn", `{"action":"log","text":"hello"}`)
+	if first.Failed() || !first.ColdStart || first.InitDuration <= 0 {
+		t.Fatalf("first invocation: %+v", first)
+	}
+	second := invoke(t, r, "gofn", `{"action":"echo"}`)
+	if second.Failed() || second.ColdStart || second.InitDuration != 0 {
+		t.Fatalf("second invocation should be warm: %+v", second)
+	}
+	if second.Environment != first.Environment {
+		t.Errorf("warm invocation ran in %s, want %s", second.Environment, first.Environment)
+	}
+	if got, want := string(second.Payload), `{"action":"echo","ok":true}`; got != want {
+		t.Errorf("payload = %s, want %s", got, want)
+	}
+
+	// Lines, in order, tied to the first request.
+	var got []string
+	for _, l := range rec.linesOf(first.RequestID) {
+		if strings.HasPrefix(l.text, "{") {
+			got = append(got, l.stream+" <emf>")
+			continue
+		}
+		got = append(got, l.stream+" "+strings.SplitN(l.text, "\t", 2)[0])
+	}
+	want := []string{
+		"platform START RequestId: " + first.RequestID + " Version: $LATEST",
+		"stdout before", "stderr on stderr", "stdout hello", "stdout <emf>", "stdout after",
+		"platform END RequestId: " + first.RequestID,
+		"platform REPORT RequestId: " + first.RequestID,
+	}
+	// stderr and stdout are separate pipes: compare stdout and platform order
+	// and the presence of the stderr line.
+	if strings.Join(filterStream(got, "stderr"), "\n") != strings.Join(filterStream(want, "stderr"), "\n") || !contains(got, "stderr on stderr") {
+		t.Errorf("lines of the first invocation:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	m := reportOf(t, rec, first.RequestID)
+	if m[4] != "256" || m[6] == "" {
+		t.Errorf("cold REPORT: memory %s, init %q: %s", m[4], m[6], m[0])
+	}
+	if mb := atoi(m[5]); mb < 1 || mb > 256 {
+		t.Errorf("Max Memory Used = %d MB, want a measured value", mb)
+	}
+	m2 := reportOf(t, rec, second.RequestID)
+	if m2[6] != "" {
+		t.Errorf("warm REPORT has an Init Duration: %s", m2[0])
+	}
+	if billed, dur := atoi(m2[3]), atof(m2[2]); float64(billed) < dur || float64(billed) > dur+1 {
+		t.Errorf("billed %d ms for %.2f ms (1 ms granularity)", billed, dur)
+	}
+
+	for name, want := range map[string]float64{
+		MetricInvocations: 2, MetricColdStarts: 1, MetricErrors: 0, MetricTimeouts: 0, MetricThrottles: 0,
+	} {
+		if got := rec.sum(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if n := len(rec.values(MetricDuration)); n != 2 {
+		t.Errorf("%d duration observations, want 2", n)
+	}
+	if v := rec.values(MetricInitDuration); len(v) != 1 || v[0] <= 0 || v[0] != first.InitDuration.Seconds() {
+		t.Errorf("init duration observations %v, want [%v]", v, first.InitDuration.Seconds())
+	}
+	if got, want := rec.sum(MetricBilledDuration), (first.BilledDuration + second.BilledDuration).Seconds(); !near(got, want) {
+		t.Errorf("billed seconds = %v, want %v", got, want)
+	}
+	wantCost := cost(first.BilledDuration, 256, "x86_64") + cost(second.BilledDuration, 256, "x86_64")
+	if got := rec.sum(MetricCost); !near(got, wantCost) {
+		t.Errorf("cost = %v, want %v", got, wantCost)
+	}
+	if v := rec.values(MetricMaxMemoryUsed); len(v) != 2 || v[1] <= 0 {
+		t.Errorf("max memory used = %v", v)
+	}
+	if v := rec.values(MetricConcurrent); len(v) < 3 || v[len(v)-1] != 0 || v[len(v)-2] != 1 {
+		t.Errorf("concurrent executions gauge = %v", v)
+	}
+	for _, p := range rec.points {
+		if l, ok := p.Label("function_name"); !ok || l != "gofn" || len(p.Labels) != 1 {
+			t.Errorf("point %s: labels %v", p.Name, p.Labels)
+		}
+	}
+}
+
+func filterStream(lines []string, stream string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, stream+" ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGoFunctionError(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t)})
+	res := invoke(t, r, "gofn", `{"action":"error","text":"bad input"}`)
+	if res.FunctionError != "Unhandled" || res.ErrorType != "errorString" {
+		t.Fatalf("result: %+v payload %s", res, res.Payload)
+	}
+	var doc struct{ ErrorMessage, ErrorType string }
+	if err := json.Unmarshal(res.Payload, &doc); err != nil || doc.ErrorMessage != "boom: bad input" || doc.ErrorType != "errorString" {
+		t.Errorf("error payload %s (%v)", res.Payload, err)
+	}
+	// The environment survives a function error.
+	again := invoke(t, r, "gofn", `{}`)
+	if again.Failed() || again.ColdStart {
+		t.Errorf("after a function error: %+v", again)
+	}
+	if rec.sum(MetricErrors) != 1 || rec.sum(MetricInvocations) != 2 {
+		t.Errorf("errors %v invocations %v", rec.sum(MetricErrors), rec.sum(MetricInvocations))
+	}
+	reportOf(t, rec, res.RequestID)
+}
+
+func TestGoTimeout(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(time.Second))})
+	start := time.Now()
+	res := invoke(t, r, "gofn", `{"action":"sleep","ms":5000}`)
+	if el := time.Since(start); el > 4*time.Second {
+		t.Errorf("timeout took %v", el)
+	}
+	if !res.TimedOut || res.ErrorType != "Sandbox.Timedout" || res.FunctionError != "Unhandled" {
+		t.Fatalf("result: %+v", res)
+	}
+	if !strings.Contains(string(res.Payload), "Task timed out after 1.00 seconds") {
+		t.Errorf("payload %s", res.Payload)
+	}
+	txt := rec.text(res.RequestID)
+	if !regexp.MustCompile(`platform\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ` + res.RequestID + ` Task timed out after 1\.00 seconds\n`).MatchString(txt) {
+		t.Errorf("no timeout line:\n%s", txt)
+	}
+	if !strings.Contains(txt, "stdout\tsleeping 5000 ms") {
+		t.Errorf("the function's line before the timeout is lost:\n%s", txt)
+	}
+	m := reportOf(t, rec, res.RequestID)
+	if m[2] != "1000.00" {
+		t.Errorf("timed out REPORT Duration %s", m[2])
+	}
+	next := invoke(t, r, "gofn", `{}`)
+	if !next.ColdStart || next.Failed() {
+		t.Errorf("the invocation after a timeout should cold-start: %+v", next)
+	}
+	if rec.sum(MetricTimeouts) != 1 || rec.sum(MetricErrors) != 1 || rec.sum(MetricColdStarts) != 2 {
+		t.Errorf("timeouts %v errors %v cold starts %v", rec.sum(MetricTimeouts), rec.sum(MetricErrors), rec.sum(MetricColdStarts))
+	}
+}
+
+func TestGoCrash(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t)})
+	invoke(t, r, "gofn", `{}`)
+	res := invoke(t, r, "gofn", `{"action":"crash"}`)
+	if res.ErrorType != "Runtime.ExitError" || !strings.Contains(string(res.Payload), "Runtime exited with error: exit status 3") {
+		t.Fatalf("result: %+v %s", res, res.Payload)
+	}
+	txt := rec.text(res.RequestID)
+	for _, want := range []string{"stdout\tabout to crash\n", "platform\tRequestId: " + res.RequestID + " Error: Runtime exited with error: exit status 3\n", "platform\tRuntime.ExitError\n"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("missing %q in:\n%s", want, txt)
+		}
+	}
+	reportOf(t, rec, res.RequestID)
+	next := invoke(t, r, "gofn", `{}`)
+	if !next.ColdStart || next.Failed() {
+		t.Errorf("after a crash: %+v", next)
+	}
+}
+
+func TestGoExitDuringInit(t *testing.T) {
+	bad := goDef(t, function.WithEnv(map[string]string{"GOFN_EXIT_AT_INIT": "1"}))
+	r, rec := newTestRunner(t, []function.Definition{bad})
+	for range 2 { // the runner keeps serving
+		res := invoke(t, r, "gofn", `{}`)
+		if res.ErrorType != "Runtime.ExitError" || !res.ColdStart || !strings.Contains(string(res.Payload), "exit status 2") {
+			t.Fatalf("result: %+v %s", res, res.Payload)
+		}
+		txt := rec.text(res.RequestID)
+		if !strings.Contains(txt, "stdout\tfailing at init\n") || !strings.Contains(txt, "INIT_REPORT Init Duration: ") {
+			t.Errorf("lines:\n%s", txt)
+		}
+		if m := reportOf(t, rec, res.RequestID); m[6] == "" {
+			t.Errorf("REPORT of a failed init has no Init Duration: %s", m[0])
+		}
+	}
+	if rec.sum(MetricErrors) != 2 || rec.sum(MetricColdStarts) != 2 {
+		t.Errorf("errors %v cold starts %v", rec.sum(MetricErrors), rec.sum(MetricColdStarts))
+	}
+}
+
+func TestGoEnvironmentAndHeaders(t *testing.T) {
+	def := goDef(t, function.WithMemoryMB(512), function.WithTimeout(7*time.Second),
+		function.WithEnv(map[string]string{"MY_VAR": "x", "AWS_REGION": "ignored"}))
+	r, _ := newTestRunner(t, []function.Definition{def}, WithRegion("eu-west-1"),
+		WithEnviron(func() []string { return []string{"PATH=/usr/bin:/bin", "SECRET=nope"} }))
+	res := invoke(t, r, "gofn", `{"action":"env"}`)
+	var out map[string]any
+	if err := json.Unmarshal(res.Payload, &out); err != nil {
+		t.Fatalf("%s: %v", res.Payload, err)
+	}
+	want := map[string]any{
+		"requestId":                           res.RequestID,
+		"arn":                                 "arn:aws:lambda:eu-west-1:000000000000:function:gofn",
+		"env:AWS_LAMBDA_FUNCTION_NAME":        "gofn",
+		"env:AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+		"env:AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"env:AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"env:AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/gofn",
+		"env:AWS_REGION":                      "eu-west-1",
+		"env:AWS_DEFAULT_REGION":              "eu-west-1",
+		"env:AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
+		"env:_HANDLER":                        "bootstrap",
+		"env:TZ":                              ":UTC",
+		"env:MY_VAR":                          "x",
+		"env:PATH":                            "/usr/bin:/bin",
+		"env:LAMBDA_TASK_ROOT":                def.CodeDir,
+	}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %v, want %v", k, out[k], v)
+		}
+	}
+	for _, k := range []string{"env:AWS_LAMBDA_RUNTIME_API", "env:AWS_LAMBDA_LOG_STREAM_NAME", "env:AWS_ACCESS_KEY_ID", "env:AWS_SECRET_ACCESS_KEY", "env:AWS_SESSION_TOKEN", "env:LAMBDA_RUNTIME_DIR"} {
+		if s, _ := out[k].(string); s == "" {
+			t.Errorf("%s not set", k)
+		}
+	}
+	if _, ok := out["env:SECRET"]; ok {
+		t.Errorf("host variable SECRET leaked into the function")
+	}
+	if s, _ := out["trace"].(string); !strings.HasPrefix(s, "Root=1-") {
+		t.Errorf("_X_AMZN_TRACE_ID = %q", s)
+	}
+	if ms, _ := out["deadlineInMs"].(float64); ms < 6000 || ms > 7000 {
+		t.Errorf("deadline in %v ms, want about 7000", ms)
+	}
+}
+
+func TestShellRuntime(t *testing.T) {
+	def, err := function.FromHandler(shellBootstrap(t), function.WithName("shellfn"), function.WithTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	cold := invoke(t, r, "shellfn", `{"n":1}`)
+	warm := invoke(t, r, "shellfn", `{"n":2}`)
+	if cold.Failed() || !cold.ColdStart || warm.Failed() || warm.ColdStart || warm.Environment != cold.Environment {
+		t.Fatalf("cold %+v warm %+v", cold, warm)
+	}
+	if string(warm.Payload) != `{"echo":{"n":2}}` {
+		t.Errorf("payload %s", warm.Payload)
+	}
+	if !strings.Contains(rec.text(warm.RequestID), "stdout\thandling "+warm.RequestID+`: {"n":2}`) {
+		t.Errorf("lines:\n%s", rec.text(warm.RequestID))
+	}
+	bad := invoke(t, r, "shellfn", `{"fail":true}`)
+	if bad.ErrorType != "ShellError" || bad.FunctionError != "Unhandled" {
+		t.Errorf("error: %+v %s", bad, bad.Payload)
+	}
+	slow := invoke(t, r, "shellfn", `{"sleep":true}`)
+	if !slow.TimedOut {
+		t.Errorf("timeout: %+v", slow)
+	}
+	after := invoke(t, r, "shellfn", `{"n":3}`)
+	if after.Failed() || !after.ColdStart {
+		t.Errorf("after timeout: %+v", after)
+	}
+	m := reportOf(t, rec, cold.RequestID)
+	if m[6] == "" {
+		t.Errorf("cold REPORT without Init Duration: %s", m[0])
+	}
+	if got := rec.sum(MetricInvocations); got != 5 {
+		t.Errorf("invocations %v", got)
+	}
+}
+
+func TestShellInitError(t *testing.T) {
+	def, err := function.FromHandler(shellBootstrap(t), function.WithName("shellfn"),
+		function.WithEnv(map[string]string{"SHELL_INIT_FAIL": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	res := invoke(t, r, "shellfn", `{}`)
+	if res.ErrorType != "Runtime.InitError" || !strings.Contains(string(res.Payload), "cannot load handler") {
+		t.Fatalf("result: %+v %s", res, res.Payload)
+	}
+	if txt := rec.text(res.RequestID); !strings.Contains(txt, "Status: error\tError Type: Runtime.InitError") {
+		t.Errorf("lines:\n%s", txt)
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t)}, WithReservedConcurrency(1), WithConcurrency(1))
+	invoke(t, r, "gofn", `{}`) // warm up
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		invoke(t, r, "gofn", `{"action":"sleep","ms":400}`)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if st, _ := r.Stats("gofn"); st.Running == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow invocation never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err := r.Invoke(context.Background(), "gofn", Request{Payload: []byte(`{}`)})
+	if !errors.Is(err, ErrThrottled) {
+		t.Errorf("second concurrent invocation: %v, want ErrThrottled", err)
+	}
+	wg.Wait()
+	st, _ := r.Stats("gofn")
+	if st.Throttles != 1 || st.Invocations != 2 || st.Requests != 3 || rec.sum(MetricThrottles) != 1 {
+		t.Errorf("stats %+v, throttles metric %v", st, rec.sum(MetricThrottles))
+	}
+}
+
+func TestConcurrencyFourQueues(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t)}, WithConcurrency(4))
+	const n = 12
+	var wg sync.WaitGroup
+	envs := sync.Map{}
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := invoke(t, r, "gofn", `{"action":"sleep","ms":150}`)
+			if res.Failed() {
+				t.Errorf("failed: %+v", res)
+			}
+			envs.Store(res.Environment, true)
+		}()
+	}
+	wg.Wait()
+	count := 0
+	envs.Range(func(any, any) bool { count++; return true })
+	if count != 4 {
+		t.Errorf("%d environments used, want 4", count)
+	}
+	peak := 0.0
+	for _, v := range rec.values(MetricConcurrent) {
+		peak = max(peak, v)
+	}
+	if peak != 4 {
+		t.Errorf("peak concurrent executions %v, want 4", peak)
+	}
+	st, _ := r.Stats("gofn")
+	if st.Invocations != n || st.Successes != n || st.ColdStarts != 4 || st.Throttles != 0 || st.Environments != 4 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestFreezeBetweenInvocations(t *testing.T) {
+	for _, freeze := range []bool{true, false} {
+		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithFreeze(freeze))
+		invoke(t, r, "gofn", `{}`)
+		f := r.fns["gofn"]
+		f.mu.Lock()
+		e := f.idle[0]
+		f.mu.Unlock()
+		got := procState(e.pid)
+		want := "S"
+		if freeze {
+			want = "T"
+		}
+		if got != want {
+			t.Errorf("freeze %v: idle environment in state %q, want %q", freeze, got, want)
+		}
+		if res := invoke(t, r, "gofn", `{}`); res.Failed() || res.ColdStart {
+			t.Errorf("freeze %v: warm invocation after freeze: %+v", freeze, res)
+		}
+		r.Close()
+	}
+}
+
+func TestIdleRecycle(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithIdleTimeout(100*time.Millisecond))
+	invoke(t, r, "gofn", `{}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if st, _ := r.Stats("gofn"); st.Environments == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("idle environment not recycled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := invoke(t, r, "gofn", `{}`); !res.ColdStart {
+		t.Errorf("invocation after recycling is warm")
+	}
+}
+
+func TestMemory(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t, function.WithMemoryMB(256))})
+	res := invoke(t, r, "gofn", `{"action":"alloc","mb":40,"ms":50}`)
+	if res.Failed() {
+		t.Fatalf("%+v", res)
+	}
+	if mb := res.MaxMemoryUsedMB(); mb < 40 || mb > 256 {
+		t.Errorf("Max Memory Used %d MB after allocating 40 MB", mb)
+	}
+	if m := reportOf(t, rec, res.RequestID); atoi(m[5]) != res.MaxMemoryUsedMB() {
+		t.Errorf("REPORT %s vs %d", m[5], res.MaxMemoryUsedMB())
+	}
+}
+
+func TestOutOfMemory(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t, function.WithMemoryMB(128), function.WithTimeout(60*time.Second))})
+	oom := invoke(t, r, "gofn", `{"action":"alloc","mb":200,"ms":60000}`)
+	if oom.ErrorType != "Runtime.OutOfMemory" || oom.MaxMemoryUsedMB() < 128 || oom.TimedOut {
+		t.Errorf("over the memory size: %+v %s", oom, oom.Payload)
+	}
+	if m := reportOf(t, rec, oom.RequestID); m[5] != "128" && atoi(m[5]) < 128 {
+		t.Errorf("REPORT after out of memory: %s", m[0])
+	}
+	if next := invoke(t, r, "gofn", `{}`); !next.ColdStart || next.Failed() {
+		t.Errorf("after out of memory: %+v", next)
+	}
+}
+
+func TestUnknownFunction(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)})
+	if _, err := r.Invoke(context.Background(), "nope", Request{}); !errors.Is(err, ErrUnknownFunction) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestStartFailure(t *testing.T) {
+	def := goDef(t)
+	def.Command = []string{"/nonexistent/bootstrap"}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	res := invoke(t, r, "gofn", `{}`)
+	if res.ErrorType != "Runtime.InvalidEntrypoint" {
+		t.Errorf("%+v", res)
+	}
+	reportOf(t, rec, res.RequestID)
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func atof(s string) float64 {
+	var f float64
+	json.Unmarshal([]byte(s), &f)
+	return f
+}
+
+func near(a, b float64) bool {
+	d := a - b
+	if d < 0 {
+		d = -d
+	}
+	return d <= 1e-9*max(1, a, b)
+}

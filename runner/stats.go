@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Stats sums up the invocations of one function so far.
+type Stats struct {
+	Function string
+	// Requests = Invocations + Throttles; Invocations = Successes + Errors.
+	Requests, Invocations, Successes, Errors, Timeouts, Throttles, ColdStarts int64
+	// Duration and InitDuration are quantiles of the measured durations.
+	Duration, InitDuration Quantiles
+	BilledDuration         time.Duration
+	MaxMemoryUsed          int64 // bytes, the peak over all invocations
+	CostUSD                float64
+	// Running and Environments are the invocations running and the
+	// environments alive now.
+	Running, Environments int
+}
+
+// Quantiles summarizes a set of durations.
+type Quantiles struct {
+	Count              int64
+	Mean, P50, P99, Max time.Duration
+}
+
+// maxSamples bounds the memory kept for quantiles (reservoir sampling
+// beyond).
+const maxSamples = 100_000
+
+type stats struct {
+	invocations, successes, errors, timeouts, throttles, coldStarts int64
+	dur, init                                                      sampleSet
+	billed                                                         time.Duration
+	maxMem                                                         int64
+	cost                                                           float64
+}
+
+type sampleSet struct {
+	n   int64
+	sum time.Duration
+	max time.Duration
+	s   []time.Duration
+}
+
+func (s *sampleSet) add(d time.Duration) {
+	s.n++
+	s.sum += d
+	s.max = max(s.max, d)
+	if len(s.s) < maxSamples {
+		s.s = append(s.s, d)
+		return
+	}
+	if i := rand.Int64N(s.n); i < maxSamples {
+		s.s[i] = d
+	}
+}
+
+func (s *sampleSet) quantiles() Quantiles {
+	q := Quantiles{Count: s.n, Max: s.max}
+	if s.n == 0 {
+		return q
+	}
+	q.Mean = s.sum / time.Duration(s.n)
+	c := slices.Clone(s.s)
+	slices.Sort(c)
+	q.P50 = quantile(c, 0.50)
+	q.P99 = quantile(c, 0.99)
+	return q
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return sorted[i]
+}
+
+func (s *stats) record(res *Result, c float64) {
+	s.invocations++
+	if res.Failed() {
+		s.errors++
+	} else {
+		s.successes++
+	}
+	if res.TimedOut {
+		s.timeouts++
+	}
+	if res.ColdStart {
+		s.coldStarts++
+		if res.InitDuration > 0 {
+			s.init.add(res.InitDuration)
+		}
+	}
+	s.dur.add(res.Duration)
+	s.billed += res.BilledDuration
+	s.maxMem = max(s.maxMem, res.MaxMemoryUsed)
+	s.cost += c
+}
+
+// Stats returns the statistics of the function called name.
+func (r *Runner) Stats(name string) (Stats, bool) {
+	f, ok := r.fns[name]
+	if !ok {
+		return Stats{}, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := &f.st
+	return Stats{
+		Function:       name,
+		Requests:       s.invocations + s.throttles,
+		Invocations:    s.invocations,
+		Successes:      s.successes,
+		Errors:         s.errors,
+		Timeouts:       s.timeouts,
+		Throttles:      s.throttles,
+		ColdStarts:     s.coldStarts,
+		Duration:       s.dur.quantiles(),
+		InitDuration:   s.init.quantiles(),
+		BilledDuration: s.billed,
+		MaxMemoryUsed:  s.maxMem,
+		CostUSD:        s.cost,
+		Running:        f.running,
+		Environments:   len(f.envs),
+	}, true
+}

@@ -1,0 +1,76 @@
+// Command gofn is the Go test function of the runner's integration tests: a
+// bootstrap built with aws-lambda-go whose event says what to do.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type event struct {
+	Action string `json:"action"`
+	Ms     int    `json:"ms"`
+	MB     int    `json:"mb"`
+	Text   string `json:"text"`
+}
+
+var keep [][]byte
+
+func handle(ctx context.Context, e event) (any, error) {
+	switch e.Action {
+	case "":
+		return nil, nil
+	case "error":
+		return nil, errors.New("boom: " + e.Text)
+	case "sleep":
+		fmt.Println("sleeping", e.Ms, "ms")
+		time.Sleep(time.Duration(e.Ms) * time.Millisecond)
+	case "crash":
+		fmt.Println("about to crash")
+		os.Exit(3)
+	case "alloc":
+		b := make([]byte, e.MB<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
+		time.Sleep(time.Duration(e.Ms) * time.Millisecond)
+	case "log":
+		fmt.Println("before")
+		fmt.Fprintln(os.Stderr, "on stderr")
+		fmt.Println(e.Text)
+		fmt.Printf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Test","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"gofn","Latency":12}`+"\n", time.Now().UnixMilli())
+		fmt.Println("after")
+	case "env":
+		lc, _ := lambdacontext.FromContext(ctx)
+		dl, _ := ctx.Deadline()
+		out := map[string]any{"requestId": lc.AwsRequestID, "arn": lc.InvokedFunctionArn, "deadlineInMs": time.Until(dl).Milliseconds(),
+			"trace": os.Getenv("_X_AMZN_TRACE_ID")}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			out["env:"+k] = v
+		}
+		return out, nil
+	}
+	return map[string]any{"ok": true, "action": e.Action}, nil
+}
+
+func main() {
+	if os.Getenv("GOFN_EXIT_AT_INIT") != "" {
+		fmt.Println("failing at init")
+		os.Exit(2)
+	}
+	if ms := os.Getenv("GOFN_INIT_SLEEP_MS"); ms != "" {
+		var n int
+		fmt.Sscan(ms, &n)
+		time.Sleep(time.Duration(n) * time.Millisecond)
+	}
+	lambda.Start(handle)
+}
