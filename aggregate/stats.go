@@ -1,0 +1,132 @@
+package aggregate
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// Stats is a snapshot of what the aggregator holds and what it dropped.
+type Stats struct {
+	// Series is the number of live series.
+	Series int
+	// Families lists the live families, sorted by name.
+	Families []FamilyStats
+	// Dropped lists the dropped values by reason and family, sorted by
+	// reason then family. Family is the mapped family name, or the point's
+	// name as written when the Mapper dropped it.
+	Dropped []Drop
+	// DroppedTotal is the sum of Dropped.
+	DroppedTotal uint64
+	// Expired counts the series removed by TTL since start.
+	Expired uint64
+}
+
+// FamilyStats describes one family.
+type FamilyStats struct {
+	Name   string
+	Type   metric.Type
+	Series int
+	// Points and Values count what was accepted into the family.
+	Points, Values uint64
+	// Limited counts values dropped by the cardinality guard; when it is not
+	// zero, ExplodedLabel names the label with the most distinct values
+	// (DistinctValues of them) at the time the limit was first hit.
+	Limited        uint64
+	ExplodedLabel  string
+	DistinctValues int
+}
+
+// Drop counts values dropped for one reason in one family.
+type Drop struct {
+	Reason, Family string
+	Values         uint64
+}
+
+// Stats returns a snapshot of the aggregator's accounting.
+func (a *Aggregator) Stats() Stats {
+	st := Stats{Expired: a.expired.Load()}
+	for _, f := range a.sortedFamilies() {
+		f.mu.Lock()
+		fs := FamilyStats{
+			Name: f.name, Type: f.typ, Series: len(f.series),
+			Points: f.points.Load(), Values: f.values.Load(),
+			Limited: f.limited, ExplodedLabel: f.exploded, DistinctValues: f.explodedN,
+		}
+		f.mu.Unlock()
+		st.Series += fs.Series
+		st.Families = append(st.Families, fs)
+	}
+	a.dropMu.Lock()
+	for k, n := range a.drops {
+		st.Dropped = append(st.Dropped, Drop{Reason: k.reason, Family: k.family, Values: n})
+		st.DroppedTotal += n
+	}
+	a.dropMu.Unlock()
+	slices.SortFunc(st.Dropped, func(x, y Drop) int {
+		if c := strings.Compare(x.Reason, y.Reason); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Family, y.Family)
+	})
+	return st
+}
+
+// SelfCollector returns a prometheus.Collector of the aggregator's own
+// metrics, for lambdabridge's self registry:
+//
+//	lambdabridge_aggregate_series                      live series
+//	lambdabridge_aggregate_families                    live families
+//	lambdabridge_aggregate_points_total{family}        points accepted
+//	lambdabridge_aggregate_values_total{family}        values accepted
+//	lambdabridge_aggregate_dropped_values_total{reason} values dropped
+//	lambdabridge_aggregate_expired_series_total        series removed by TTL
+//	lambdabridge_aggregate_cardinality_limited_label_values{family,label}
+//	    distinct values of the label that exploded in a family that hit the
+//	    cardinality guard
+func (a *Aggregator) SelfCollector() prometheus.Collector { return selfCollector{a} }
+
+var (
+	descSeries   = prometheus.NewDesc("lambdabridge_aggregate_series", "Live series held by the aggregator.", nil, nil)
+	descFamilies = prometheus.NewDesc("lambdabridge_aggregate_families", "Live metric families held by the aggregator.", nil, nil)
+	descPoints   = prometheus.NewDesc("lambdabridge_aggregate_points_total", "Points accepted by the aggregator, per family.", []string{"family"}, nil)
+	descValues   = prometheus.NewDesc("lambdabridge_aggregate_values_total", "Values accepted by the aggregator, per family.", []string{"family"}, nil)
+	descDropped  = prometheus.NewDesc("lambdabridge_aggregate_dropped_values_total", "Values the aggregator dropped, by reason.", []string{"reason"}, nil)
+	descExpired  = prometheus.NewDesc("lambdabridge_aggregate_expired_series_total", "Series removed because their TTL passed.", nil, nil)
+	descExploded = prometheus.NewDesc("lambdabridge_aggregate_cardinality_limited_label_values",
+		"Distinct values of the label with the most values in a family that hit the cardinality guard.", []string{"family", "label"}, nil)
+)
+
+type selfCollector struct{ a *Aggregator }
+
+func (c selfCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descSeries, descFamilies, descPoints, descValues, descDropped, descExpired, descExploded} {
+		ch <- d
+	}
+}
+
+func (c selfCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.a.Stats()
+	ch <- prometheus.MustNewConstMetric(descSeries, prometheus.GaugeValue, float64(st.Series))
+	ch <- prometheus.MustNewConstMetric(descFamilies, prometheus.GaugeValue, float64(len(st.Families)))
+	ch <- prometheus.MustNewConstMetric(descExpired, prometheus.CounterValue, float64(st.Expired))
+	for _, f := range st.Families {
+		ch <- prometheus.MustNewConstMetric(descPoints, prometheus.CounterValue, float64(f.Points), f.Name)
+		ch <- prometheus.MustNewConstMetric(descValues, prometheus.CounterValue, float64(f.Values), f.Name)
+		if f.ExplodedLabel != "" {
+			ch <- prometheus.MustNewConstMetric(descExploded, prometheus.GaugeValue, float64(f.DistinctValues), f.Name, f.ExplodedLabel)
+		}
+	}
+	c.a.dropMu.Lock()
+	reasons := make(map[string]uint64, len(c.a.byReas))
+	for r, n := range c.a.byReas {
+		reasons[r] = n
+	}
+	c.a.dropMu.Unlock()
+	for r, n := range reasons {
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(n), r)
+	}
+}
