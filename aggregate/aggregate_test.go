@@ -205,7 +205,11 @@ my_app_orders_queue 3
 			name: "timer in seconds with weight, histogram buckets overridable",
 			opts: []Option{WithMapper(newBucketMapper(0.1, 1))},
 			points: []metric.Point{
-				func() metric.Point { p := dd(metric.Timer, "db.query", []float64{50, 500}); p.SampleRate = 0.5; return p }(),
+				func() metric.Point {
+					p := dd(metric.Timer, "db.query", []float64{50, 500})
+					p.SampleRate = 0.5
+					return p
+				}(),
 				dd(metric.Distribution, "cart.size", []float64{0.5, 3}),
 			},
 			want: `
