@@ -673,7 +673,7 @@ func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []f
 				if _, err := strconv.ParseFloat(string(sc.raw(n, &p.valBuf)), 64); err == nil {
 					hint = "write the number without quotes"
 				}
-			} else if nd.kind == jObject && idx < 0 && sc.member(n, "Values") >= 0 {
+			} else if nd.kind == jObject && idx < 0 && p.deepMember(n, "Values") {
 				hint = "the Values/Counts statistic-set form is not in the EMF specification; lambdabridge does not read it"
 			}
 			p.fail(RuleMetricValue, hint, "metric %q: value%s%s is %s, not a number", name, where, p.show(n), nd.kind)
@@ -684,15 +684,15 @@ func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []f
 		a := math.Abs(f)
 		switch {
 		case math.IsInf(f, 0):
-			p.fail(RuleMetricValueRange, "", "metric %q: value %s overflows a 64-bit float", name, clip(txt))
+			p.fail(RuleMetricValueRange, "", "metric %q: value %s overflows a 64-bit float", name, short(txt))
 			return false
 		case a > maxCloudWatchValue || a != 0 && a < minCloudWatchValue:
-			p.fail(RuleMetricValueRange, "", "metric %q: value %s is outside CloudWatch's range (2^-360 to 2^360 in magnitude)", name, clip(txt))
+			p.fail(RuleMetricValueRange, "", "metric %q: value %s is outside CloudWatch's range (2^-360 to 2^360 in magnitude)", name, short(txt))
 			return false
 		case a > maxSafeInteger && !precision:
 			precision = true
 			p.warn(RuleMetricPrecision, metric.EffectNone, "",
-				"metric %q: value %s exceeds 2^53-1 in magnitude: client libraries refuse it and integers lose precision", name, clip(txt))
+				"metric %q: value %s exceeds 2^53-1 in magnitude: client libraries refuse it and integers lose precision", name, short(txt))
 		}
 		vals = append(vals, f)
 		return true
@@ -742,6 +742,21 @@ func (p *Parser) show(n int32) string {
 		return " " + string(p.sc.s[nd.start:nd.end])
 	}
 	return ""
+}
+
+// short returns b (a number) for a message, shortened to 80 bytes.
+func short(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:77]) + "..."
+	}
+	return string(b)
+}
+
+// deepMember reports whether the root member n, an object, has a member
+// called name.
+func (p *Parser) deepMember(n int32, name string) bool {
+	p.sc.deepen(n)
+	return p.sc.member(n, name) >= 0
 }
 
 // clip quotes b for a message, shortened to 80 bytes.
