@@ -1,0 +1,216 @@
+// Package config reads lambdabridge's configuration file: the functions to
+// run, the sinks to deliver to and the mapping rules, in one strict YAML file
+// (unknown keys are errors, reported with their line). Where the ecosystem
+// already has a format it is accepted as is: the remote_write list is
+// Prometheus' own `remote_write:` syntax (sigv4 included) and the mapping
+// rules are prometheus/statsd_exporter's `mappings:` syntax.
+//
+//	cfg, err := config.Load("lambdabridge.yaml")
+//	defs, err := cfg.Definitions()
+//	rw := cfg.RemoteWrite // []remotewrite.Config
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/pushgw"
+	"github.com/lambdabridge/lambdabridge/remotewrite"
+)
+
+// File is the whole configuration file.
+type File struct {
+	// Functions defined one by one (like the --handler flags).
+	Functions []Function `yaml:"functions"`
+	// Template is a SAM template whose functions are added (like --template).
+	Template string `yaml:"template"`
+	// TemplateParameters overrides SAM template parameters.
+	TemplateParameters map[string]string `yaml:"template_parameters"`
+
+	Runner      Runner      `yaml:"runner"`
+	Aggregation Aggregation `yaml:"aggregation"`
+	Scrape      *Scrape     `yaml:"scrape"`
+	// RemoteWrite is Prometheus' remote_write list, pasted as is.
+	RemoteWrite []remotewrite.Config `yaml:"-"`
+	Pushgateway []pushgw.Config      `yaml:"pushgateway"`
+	// Mappings holds the statsd_exporter-style mapping document (its
+	// `defaults:` and `mappings:` keys), handed to the mapping package.
+	Mappings []byte `yaml:"-"`
+
+	dir string // the file's directory: relative paths are relative to it
+}
+
+// Function is one function defined in the file.
+type Function struct {
+	Name         string            `yaml:"name"`
+	Handler      string            `yaml:"handler"`
+	Args         []string          `yaml:"args"`
+	MemoryMB     int               `yaml:"memory"`
+	Timeout      string            `yaml:"timeout"` // "3", "3s", "1500ms"
+	Architecture string            `yaml:"architecture"`
+	Env          map[string]string `yaml:"env"`
+	Exec         bool              `yaml:"exec"`
+}
+
+// Runner holds the execution-environment settings.
+type Runner struct {
+	Concurrency         int           `yaml:"concurrency"`
+	ReservedConcurrency int           `yaml:"reserved_concurrency"`
+	IdleTimeout         time.Duration `yaml:"idle_timeout"`
+	NoFreeze            bool          `yaml:"no_freeze"`
+	DogStatsDAddr       string        `yaml:"dogstatsd_addr"`
+	EMFAgentAddr        string        `yaml:"emf_agent_addr"`
+	API                 string        `yaml:"api"`
+	Region              string        `yaml:"region"`
+}
+
+// Aggregation holds the aggregator's settings.
+type Aggregation struct {
+	PerEnvironment     bool          `yaml:"per_environment"`
+	MaxSeries          int           `yaml:"max_series"`
+	MaxSeriesPerFamily int           `yaml:"max_series_per_family"`
+	TTL                time.Duration `yaml:"ttl"`
+}
+
+// Scrape is the /metrics endpoint.
+type Scrape struct {
+	Listen string `yaml:"listen"`
+}
+
+// raw mirrors File with the parts handed on as raw YAML.
+type raw struct {
+	Functions          []Function        `yaml:"functions"`
+	Template           string            `yaml:"template"`
+	TemplateParameters map[string]string `yaml:"template_parameters"`
+	Runner             Runner            `yaml:"runner"`
+	Aggregation        Aggregation       `yaml:"aggregation"`
+	Scrape             *Scrape           `yaml:"scrape"`
+	RemoteWrite        yaml.Node         `yaml:"remote_write"`
+	Pushgateway        []pushgw.Config   `yaml:"pushgateway"`
+	Defaults           yaml.Node         `yaml:"defaults"`
+	Mappings           yaml.Node         `yaml:"mappings"`
+}
+
+// Load reads and checks the file at path.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		f.dir = filepath.Dir(abs)
+	}
+	return f, nil
+}
+
+// Parse reads a configuration document. Unknown keys are errors.
+func Parse(data []byte) (*File, error) {
+	var r raw
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	f := &File{
+		Functions: r.Functions, Template: r.Template, TemplateParameters: r.TemplateParameters,
+		Runner: r.Runner, Aggregation: r.Aggregation, Scrape: r.Scrape, Pushgateway: r.Pushgateway,
+	}
+	if r.RemoteWrite.Kind != 0 {
+		doc := map[string]*yaml.Node{"remote_write": &r.RemoteWrite}
+		out, err := yaml.Marshal(doc)
+		if err != nil {
+			return nil, fmt.Errorf("remote_write: %w", err)
+		}
+		rw, err := remotewrite.ParseConfigs(out)
+		if err != nil {
+			return nil, fmt.Errorf("remote_write (line %d): %w", r.RemoteWrite.Line, err)
+		}
+		f.RemoteWrite = rw
+	}
+	if r.Mappings.Kind != 0 || r.Defaults.Kind != 0 {
+		doc := map[string]*yaml.Node{}
+		if r.Mappings.Kind != 0 {
+			doc["mappings"] = &r.Mappings
+		}
+		if r.Defaults.Kind != 0 {
+			doc["defaults"] = &r.Defaults
+		}
+		out, err := yaml.Marshal(doc)
+		if err != nil {
+			return nil, fmt.Errorf("mappings: %w", err)
+		}
+		f.Mappings = out
+	}
+	for i, fn := range f.Functions {
+		if fn.Handler == "" {
+			return nil, fmt.Errorf("functions[%d]: handler is required", i)
+		}
+		if fn.Timeout != "" {
+			if _, err := function.ParseTimeout(fn.Timeout); err != nil {
+				return nil, fmt.Errorf("functions[%d] (%s): timeout: %w", i, fn.Name, err)
+			}
+		}
+	}
+	return f, nil
+}
+
+// Definitions resolves the functions of the file: those listed under
+// functions and those of the SAM template.
+func (f *File) Definitions() ([]function.Definition, error) {
+	var defs []function.Definition
+	for _, fn := range f.Functions {
+		opts := []function.Option{function.WithExec(fn.Exec)}
+		if fn.Name != "" {
+			opts = append(opts, function.WithName(fn.Name))
+		}
+		if fn.MemoryMB > 0 {
+			opts = append(opts, function.WithMemoryMB(fn.MemoryMB))
+		}
+		if fn.Timeout != "" {
+			t, _ := function.ParseTimeout(fn.Timeout) // checked by Parse
+			opts = append(opts, function.WithTimeout(t))
+		}
+		if fn.Architecture != "" {
+			opts = append(opts, function.WithArchitecture(fn.Architecture))
+		}
+		if len(fn.Env) > 0 {
+			opts = append(opts, function.WithEnv(fn.Env))
+		}
+		if len(fn.Args) > 0 {
+			opts = append(opts, function.WithArgs(fn.Args...))
+		}
+		d, err := function.FromHandler(f.path(fn.Handler), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+		defs = append(defs, d)
+	}
+	if f.Template != "" {
+		td, err := function.FromTemplateParams(f.path(f.Template), f.TemplateParameters)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, td...)
+	}
+	return defs, nil
+}
+
+func (f *File) path(p string) string {
+	if p == "" || filepath.IsAbs(p) || f.dir == "" {
+		return p
+	}
+	return filepath.Join(f.dir, p)
+}
