@@ -37,6 +37,21 @@
 // Timestamps (MONITORING epoch, |T, "e", d:) are seconds on the wire and
 // milliseconds in Point.TimeMs.
 //
+// # Where lambdabridge follows the Datadog agent
+//
+// Values are read with strconv.ParseFloat like the agent does (so "0x1p-2"
+// is a number); empty values of a multi-value line ("1::2") are skipped; a
+// set value is never split ("a:b" is one member, with a warning, because the
+// producer probably meant two). |T is honoured only on gauges and counts: the
+// agent's no-aggregation pipeline discards timestamped samples of other types,
+// so they are errors here. Tags without the leading '#' in a datagram are an
+// unknown field to the agent, which ignores it: lambdabridge warns and ignores
+// them too (in a MONITORING line they are accepted with a warning). A broken
+// optional field of an event or service check (d:, p:, t:) is ignored with a
+// warning and the rest is kept. Event lengths count bytes; a length that does
+// not end at a '|' is a warning and the title or text is cut where Datadog
+// cuts it.
+//
 // # Line numbers in a datagram
 //
 // Datagram numbers the lines of a payload: a point or diagnostic of the line
