@@ -103,8 +103,8 @@ func parseCases() []parseCase {
 			points: []metric.Point{withRes(pt("lambda-function-metrics", "time", "Milliseconds", lbl("functionVersion", "$LATEST"), 100), 60)},
 		},
 		{
-			name:   "array values and several dimension sets",
-			line:   ev(`{"Namespace":"Shop","Dimensions":[["Service"],["Service","Region"],[]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"},{"Name":"Orders","Unit":"Count"}]}`, `"Service":"checkout","Region":"eu-west-1","Latency":[100,200.5,-3e2],"Orders":2`),
+			name: "array values and several dimension sets",
+			line: ev(`{"Namespace":"Shop","Dimensions":[["Service"],["Service","Region"],[]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"},{"Name":"Orders","Unit":"Count"}]}`, `"Service":"checkout","Region":"eu-west-1","Latency":[100,200.5,-3e2],"Orders":2`),
 			points: []metric.Point{
 				pt("Shop", "Latency", "Milliseconds", checkout, 100, 200.5, -300),
 				pt("Shop", "Latency", "Milliseconds", lbl("Service", "checkout", "Region", "eu-west-1"), 100, 200.5, -300),
@@ -360,8 +360,8 @@ func parseCases() []parseCase {
 		{name: "unit unknown", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Parsecs"}]}`, shopMembers), diags: []diag{e(RuleUnit, `Unit "Parsecs"`).hint("one of Seconds")}},
 		{name: "unit not a string", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":1}]}`, shopMembers), diags: []diag{e(RuleWrongType, `metric "Latency": Unit is a number 1, not a string`)}},
 		{
-			name:   "every unit",
-			line:   ev(`{"Namespace":"Shop","Dimensions":[[]],"Metrics":[`+many(len(units), func(i int) string { return fmt.Sprintf(`{"Name":"m%d","Unit":%q}`, i, units[i]) })+`]}`, many(len(units), func(i int) string { return fmt.Sprintf(`"m%d":1`, i) })),
+			name: "every unit",
+			line: ev(`{"Namespace":"Shop","Dimensions":[[]],"Metrics":[`+many(len(units), func(i int) string { return fmt.Sprintf(`{"Name":"m%d","Unit":%q}`, i, units[i]) })+`]}`, many(len(units), func(i int) string { return fmt.Sprintf(`"m%d":1`, i) })),
 			points: func() []metric.Point {
 				var ps []metric.Point
 				for i, u := range units {
@@ -390,8 +390,8 @@ func parseCases() []parseCase {
 			diags:  []diag{w(RuleDuplicateMetric, `metric "Latency" is defined twice`)},
 		},
 		{
-			name: "an error in a second directive drops the whole event",
-			line: ev(shop+`,{"Namespace":"Other","Dimensions":[["Missing"]],"Metrics":[{"Name":"Latency"}]}`, shopMembers),
+			name:  "an error in a second directive drops the whole event",
+			line:  ev(shop+`,{"Namespace":"Other","Dimensions":[["Missing"]],"Metrics":[{"Name":"Latency"}]}`, shopMembers),
 			diags: []diag{e(RuleDimensionMissing, `dimension "Missing"`)},
 		},
 		{
