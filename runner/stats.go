@@ -23,7 +23,7 @@ type Stats struct {
 
 // Quantiles summarizes a set of durations.
 type Quantiles struct {
-	Count              int64
+	Count               int64
 	Mean, P50, P99, Max time.Duration
 }
 
@@ -33,10 +33,10 @@ const maxSamples = 100_000
 
 type stats struct {
 	invocations, successes, errors, timeouts, throttles, coldStarts int64
-	dur, init                                                      sampleSet
-	billed                                                         time.Duration
-	maxMem                                                         int64
-	cost                                                           float64
+	dur, init                                                       sampleSet
+	billed                                                          time.Duration
+	maxMem                                                          int64
+	cost                                                            float64
 }
 
 type sampleSet struct {

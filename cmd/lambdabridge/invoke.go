@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/lambdabridge/lambdabridge/events"
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
+	"github.com/lambdabridge/lambdabridge/runner"
+)
+
+func init() {
+	register(command{
+		name:    "invoke",
+		summary: "run one invocation of a function locally, as Lambda would (like sam local invoke)",
+		run:     runInvoke,
+	})
+}
+
+const invokeUsage = `--handler PATH | --template FILE [--function NAME]  [--event FILE|- | --event-template NAME] [flags]
+
+Runs one invocation: starts an execution environment of the function (a
+custom-runtime bootstrap speaking the Lambda Runtime API, or with --exec a
+plain script reading the event on stdin), sends it the event (default {}),
+prints the response payload on standard output (for a function error
+Lambda's {"errorMessage","errorType"}) and the function's logs with Lambda's
+START/END/REPORT lines on standard error, then a summary of the metrics the
+function wrote and the problems found in them.
+
+Exit status: 0 on success, 1 when the function failed or timed out, 2 on
+bad flags or input.`
+
+// funcFlags are the flags that define the functions to run.
+type funcFlags struct {
+	fs                                     *flag.FlagSet
+	handler, name, template, function, arg string
+	timeout, arch                          string
+	memory                                 int
+	env                                    stringList
+	exec                                   bool
+}
+
+func addFuncFlags(fs *flag.FlagSet) *funcFlags {
+	f := &funcFlags{fs: fs}
+	fs.StringVar(&f.handler, "handler", "", "`path` of the bootstrap (or script, with --exec) that starts one environment")
+	fs.StringVar(&f.name, "name", "", "function name (default: from the handler path)")
+	fs.IntVar(&f.memory, "memory", function.DefaultMemoryMB, "memory size in `MB` (Lambda: 128..10240); exceeding it ends the environment")
+	fs.StringVar(&f.timeout, "timeout", "3", "invocation timeout: seconds as in SAM (3, 2.5) or a Go duration (1500ms)")
+	fs.Var(&f.env, "env", "environment variable `K=V` for the function (repeatable)")
+	fs.StringVar(&f.arch, "architecture", function.DefaultArchitecture, "x86_64 or arm64 (for the cost estimate)")
+	fs.StringVar(&f.template, "template", "", "SAM template `file` (template.yaml) defining the functions")
+	fs.StringVar(&f.function, "function", "", "the template's function to invoke (its logical id)")
+	fs.BoolVar(&f.exec, "exec", false, "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success")
+	return f
+}
+
+func (f *funcFlags) set(name string) bool {
+	found := false
+	f.fs.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
+	return found
+}
+
+// definitions returns the functions the flags define, and the one to
+// invoke (the only one, or --function).
+func (f *funcFlags) definitions() ([]function.Definition, string, error) {
+	timeout, err := function.ParseTimeout(f.timeout)
+	if err != nil {
+		return nil, "", usageErrorf("--timeout: %v", err)
+	}
+	env := map[string]string{}
+	for _, kv := range f.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, "", usageErrorf("--env %q: want K=V", kv)
+		}
+		env[k] = v
+	}
+	switch {
+	case f.handler != "" && f.template != "":
+		return nil, "", usageErrorf("give --handler or --template, not both")
+	case f.handler != "":
+		opts := []function.Option{function.WithMemoryMB(f.memory), function.WithTimeout(timeout),
+			function.WithArchitecture(f.arch), function.WithEnv(env), function.WithExec(f.exec)}
+		if f.name != "" {
+			opts = append(opts, function.WithName(f.name))
+		}
+		d, err := function.FromHandler(f.handler, opts...)
+		if err != nil {
+			return nil, "", usageErrorf("%v", err)
+		}
+		return []function.Definition{d}, d.Name, nil
+	case f.template != "":
+		defs, err := function.FromTemplate(f.template)
+		if err != nil {
+			return nil, "", usageErrorf("%v", err)
+		}
+		var ok []function.Definition
+		var problems []string
+		for _, d := range defs {
+			if f.set("memory") {
+				d.MemoryMB = f.memory
+			}
+			if f.set("timeout") {
+				d.Timeout = timeout
+			}
+			if f.set("architecture") {
+				d.Architecture = f.arch
+			}
+			if f.set("exec") {
+				d.Exec = f.exec
+			}
+			for k, v := range env {
+				if d.Env == nil {
+					d.Env = map[string]string{}
+				}
+				d.Env[k] = v
+			}
+			if err := d.Validate(); err != nil {
+				if f.function == d.Name {
+					return nil, "", usageErrorf("%v", err)
+				}
+				problems = append(problems, err.Error())
+				continue
+			}
+			ok = append(ok, d)
+		}
+		target := f.function
+		if target == "" {
+			if len(ok) != 1 {
+				names := make([]string, 0, len(ok))
+				for _, d := range ok {
+					names = append(names, d.Name)
+				}
+				if len(ok) == 0 {
+					return nil, "", usageErrorf("%s: no function can run here: %s", f.template, strings.Join(problems, "; "))
+				}
+				return ok, "", nil
+			}
+			target = ok[0].Name
+		}
+		found := false
+		for _, d := range ok {
+			found = found || d.Name == target
+		}
+		if !found {
+			return nil, "", usageErrorf("%s: no function %q", f.template, target)
+		}
+		return ok, target, nil
+	}
+	return nil, "", usageErrorf("give --handler PATH or --template FILE")
+}
+
+// eventFlags are --event and --event-template.
+type eventFlags struct{ event, template string }
+
+func addEventFlags(fs *flag.FlagSet) *eventFlags {
+	e := &eventFlags{}
+	fs.StringVar(&e.event, "event", "", "event `file` (one JSON document), - for standard input")
+	fs.StringVar(&e.template, "event-template", "", "built-in sample event: "+strings.Join(events.Names(), ", "))
+	return e
+}
+
+// payload returns the event the flags name, or nil when none.
+func (e *eventFlags) payload(stdin io.Reader) ([]byte, error) {
+	switch {
+	case e.event != "" && e.template != "":
+		return nil, usageErrorf("give --event or --event-template, not both")
+	case e.template != "":
+		b, err := events.Get(e.template)
+		if err != nil {
+			return nil, usageErrorf("--event-template: %v", err)
+		}
+		return b, nil
+	case e.event == "-":
+		b, err := events.ReadOne(stdin)
+		if err != nil {
+			return nil, usageErrorf("--event -: %v", err)
+		}
+		return b, nil
+	case e.event != "":
+		fh, err := os.Open(e.event)
+		if err != nil {
+			return nil, usageErrorf("--event: %v", err)
+		}
+		defer fh.Close()
+		b, err := events.ReadOne(fh)
+		if err != nil {
+			return nil, usageErrorf("--event %s: %v", e.event, err)
+		}
+		return b, nil
+	}
+	return nil, nil
+}
+
+// found counts the metrics and problems the function's output held.
+type found struct {
+	families map[string]*familyCount
+	platform int
+	diags    []string
+	errors   int
+	warnings int
+}
+
+type familyCount struct {
+	format, typ string
+	points      int
+}
+
+func newFound() *found { return &found{families: map[string]*familyCount{}} }
+
+func (f *found) point(p *metric.Point) {
+	if p.Format == metric.FormatPlatform {
+		f.platform++
+		return
+	}
+	fam := metric.Translate(p)
+	c := f.families[fam.Name]
+	if c == nil {
+		c = &familyCount{format: p.Format.String(), typ: fam.Type.String()}
+		f.families[fam.Name] = c
+	}
+	c.points++
+}
+
+func (f *found) diag(d *metric.Diagnostic) {
+	switch d.Severity {
+	case metric.Error:
+		f.errors++
+	case metric.Warning:
+		f.warnings++
+	}
+	if len(f.diags) < 50 {
+		f.diags = append(f.diags, d.String())
+	}
+}
+
+func (f *found) write(w io.Writer) {
+	byFormat := map[string]int{}
+	points := 0
+	names := make([]string, 0, len(f.families))
+	for n, c := range f.families {
+		names = append(names, n)
+		byFormat[c.format] += c.points
+		points += c.points
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, fm := range []string{"emf", "monitoring", "datadog-json", "dogstatsd"} {
+		if n := byFormat[fm]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", fm, n))
+		}
+	}
+	fmt.Fprintf(w, "metrics: %d points in %d families", points, len(names))
+	if len(parts) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, ", %d platform points\n", f.platform)
+	for _, n := range names {
+		c := f.families[n]
+		fmt.Fprintf(w, "  %-50s %-9s %-12s %d\n", n, c.typ, c.format, c.points)
+	}
+	if f.errors+f.warnings > 0 {
+		fmt.Fprintf(w, "problems: %d errors, %d warnings\n", f.errors, f.warnings)
+		for _, d := range f.diags {
+			fmt.Fprintln(w, "  "+d)
+		}
+	}
+}
+
+// session wires the runner to the pipeline, which parses every line (the
+// hook where sinks are added) and to the console.
+func newSession(m *Main, showLogs func() bool, popts ...pipeline.Option) (*pipeline.Pipeline, *found, error) {
+	fd := newFound()
+	console := runner.NewConsole(m.Stderr)
+	opts := append([]pipeline.Option{
+		pipeline.WithLineHandler(func(o metric.Origin, stream string, line []byte, _ metric.Format) {
+			if showLogs() {
+				console.Line(o, stream, line)
+			}
+		}),
+		pipeline.WithPointHandler(fd.point),
+		pipeline.WithDiagnosticHandler(fd.diag),
+	}, popts...)
+	p, err := pipeline.New(opts...)
+	return p, fd, err
+}
+
+func runInvoke(ctx context.Context, m *Main, args []string) error {
+	fs := newFlagSet(m.Stderr, "invoke", invokeUsage)
+	ff := addFuncFlags(fs)
+	ef := addEventFlags(fs)
+	noFreeze := fs.Bool("no-freeze", false, "do not freeze the environment (SIGSTOP) after the invocation")
+	region := fs.String("region", "us-east-1", "AWS_REGION given to the function")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("invoke: unexpected argument %q", fs.Arg(0))
+	}
+	defs, target, err := ff.definitions()
+	if err != nil {
+		return err
+	}
+	if target == "" {
+		names := make([]string, len(defs))
+		for i, d := range defs {
+			names[i] = d.Name
+		}
+		return usageErrorf("invoke: the template defines several functions, pick one with --function (%s)", strings.Join(names, ", "))
+	}
+	for _, d := range defs {
+		if d.Name == target {
+			defs = []function.Definition{d}
+			break
+		}
+	}
+	payload, err := ef.payload(m.Stdin)
+	if err != nil {
+		return err
+	}
+	if payload == nil {
+		payload = []byte("{}")
+	}
+	p, fd, err := newSession(m, func() bool { return true })
+	if err != nil {
+		return err
+	}
+	r, err := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p),
+		runner.WithFreeze(!*noFreeze), runner.WithRegion(*region))
+	if err != nil {
+		return err
+	}
+	res, err := r.Invoke(ctx, target, runner.Request{Payload: payload})
+	r.Close()
+	if err != nil {
+		return fmt.Errorf("invoke: %w", err)
+	}
+	p.Finish()
+	out := res.Payload
+	if !bytes.HasSuffix(out, []byte("\n")) {
+		out = append(out, '\n')
+	}
+	m.Stdout.Write(out)
+	fd.write(m.Stderr)
+	if res.Failed() {
+		what := "function error"
+		if res.TimedOut {
+			what = "timed out"
+		}
+		return &failure{msg: fmt.Sprintf("invoke: %s (%s)", what, res.ErrorType)}
+	}
+	return nil
+}

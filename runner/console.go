@@ -1,0 +1,78 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// Console writes log lines for a person, prefixed with the function and the
+// environment like `sam local` does: "[hello env-1] message". Invalid UTF-8
+// is shown with replacement characters. It is safe for concurrent use.
+type Console struct {
+	mu sync.Mutex
+	w  io.Writer
+	b  []byte
+}
+
+// NewConsole returns a Console writing to w.
+func NewConsole(w io.Writer) *Console { return &Console{w: w} }
+
+// Line writes one line (Console is a LogSink).
+func (c *Console) Line(o metric.Origin, stream string, line []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.b[:0]
+	b = append(b, '[')
+	b = append(b, o.Function...)
+	if o.Environment != "" {
+		b = append(b, ' ')
+		b = append(b, o.Environment...)
+	}
+	b = append(b, "] "...)
+	if utf8.Valid(line) {
+		b = append(b, line...)
+	} else {
+		b = append(b, strings.ToValidUTF8(string(line), "\uFFFD")...)
+	}
+	b = append(b, '\n')
+	c.w.Write(b)
+	c.b = b
+}
+
+// Progress is a one-line account of a run so far:
+// "hello: 1200/10000 done, 3 errors, 0 throttled, p50 0.61 ms, p99 2.10 ms".
+func Progress(s Stats, total int) string {
+	done := fmt.Sprint(s.Requests)
+	if total > 0 {
+		done += fmt.Sprintf("/%d", total)
+	}
+	return fmt.Sprintf("%s: %s done, %d errors, %d throttled, p50 %s, p99 %s",
+		s.Function, done, s.Errors, s.Throttles, fmtDur(s.Duration.P50), fmtDur(s.Duration.P99))
+}
+
+// WriteSummary writes a table of the functions' statistics.
+func WriteSummary(w io.Writer, stats []Stats) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "function\trequests\tinvocations\terrors\ttimeouts\tthrottles\tcold starts\tp50\tp99\tmax\tinit p50\tmax memory\tbilled\tcost (USD)\t")
+	for _, s := range stats {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d MB\t%s\t%.8f\t\n",
+			s.Function, s.Requests, s.Invocations, s.Errors, s.Timeouts, s.Throttles, s.ColdStarts,
+			fmtDur(s.Duration.P50), fmtDur(s.Duration.P99), fmtDur(s.Duration.Max), fmtDur(s.InitDuration.P50),
+			ceilMB(s.MaxMemoryUsed), s.BilledDuration.Round(time.Millisecond), s.CostUSD)
+	}
+	return tw.Flush()
+}
+
+func fmtDur(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return ms2(d) + " ms"
+}
