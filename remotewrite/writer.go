@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,10 +88,11 @@ type Writer struct {
 	gatherer prometheus.Gatherer
 	closed   bool
 
-	q    *queue
-	cnt  counters
-	coll *collector
-	enc  encoder
+	q            *queue
+	cnt          counters
+	flushDropped atomic.Int64 // dropped total reported by the last Flush
+	coll         *collector
+	enc          encoder
 
 	kill     context.Context
 	killFunc context.CancelFunc
@@ -237,7 +239,8 @@ func (w *Writer) dropNew(r reason, n int) {
 
 // Flush gathers now (when a gatherer is known from Run or WithGatherer), then
 // waits until everything queued so far is delivered or dropped, or ctx ends.
-// The error wraps ErrDropped when samples were dropped meanwhile.
+// The error wraps ErrDropped when samples were dropped since the previous
+// Flush (or New); Stats has the reasons.
 func (w *Writer) Flush(ctx context.Context) error {
 	w.convMu.Lock()
 	g, closed := w.gatherer, w.closed
@@ -245,7 +248,6 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if closed {
 		return ErrClosed
 	}
-	before := w.cnt.snapshot().DroppedTotal()
 	if g != nil {
 		if err := w.gather(g); err != nil {
 			return err
@@ -254,8 +256,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if err := w.q.wait(ctx, w.q.requestFlush()); err != nil {
 		return fmt.Errorf("remote write %s: flush: %d samples pending: %w", w.display, w.cnt.pending.Load(), err)
 	}
-	if d := w.cnt.snapshot().DroppedTotal() - before; d > 0 {
-		return fmt.Errorf("remote write %s: flush: %d %w", w.display, d, ErrDropped)
+	total := w.cnt.snapshot().DroppedTotal()
+	if d := total - w.flushDropped.Swap(total); d > 0 {
+		return fmt.Errorf("remote write %s: flush: %d %w since the previous flush", w.display, d, ErrDropped)
 	}
 	return nil
 }

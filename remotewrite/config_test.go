@@ -1,0 +1,156 @@
+package remotewrite
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"gopkg.in/yaml.v3"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const pastedConfig = `
+remote_write:
+  - url: https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-123/api/v1/remote_write
+    name: amp
+    remote_timeout: 10s
+    queue_config:
+      max_samples_per_send: 1000
+      max_shards: 200
+      capacity: 2500
+      retry_on_http_429: true
+    sigv4:
+      region: us-east-1
+      role_arn: arn:aws:iam::123456789012:role/prom
+    metadata_config:
+      send: false
+  - url: http://127.0.0.1:8428/api/v1/write
+    headers:
+      X-Scope-OrgID: tenant
+    basic_auth:
+      username: u
+      password_file: /run/secrets/pw
+    tls_config:
+      insecure_skip_verify: true
+`
+
+func TestParseConfigs(t *testing.T) {
+	got, err := ParseConfigs([]byte(pastedConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amp := DefaultConfig()
+	amp.URL = "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-123/api/v1/remote_write"
+	amp.Name = "amp"
+	amp.RemoteTimeout = mdur(10 * time.Second)
+	amp.QueueConfig.MaxSamplesPerSend = 1000
+	amp.QueueConfig.MaxShards = 200
+	amp.QueueConfig.Capacity = 2500
+	amp.QueueConfig.RetryOnRateLimit = true
+	amp.SigV4 = &SigV4Config{Region: "us-east-1", RoleARN: "arn:aws:iam::123456789012:role/prom"}
+	vm := DefaultConfig()
+	vm.URL = "http://127.0.0.1:8428/api/v1/write"
+	vm.Headers = map[string]string{"X-Scope-OrgID": "tenant"}
+	vm.BasicAuth = &BasicAuth{Username: "u", PasswordFile: "/run/secrets/pw"}
+	vm.TLSConfig.InsecureSkipVerify = true
+	want := []Config{amp, vm}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Config{}, "MetadataConfig")); diff != "" {
+		t.Errorf("ParseConfigs (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseConfigsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level key", "global: {}\nremote_write: []", "field global not found"},
+		{"unknown entry key", "remote_write:\n- url: http://a\n  urll: x", "line 3: field urll not found in remote_write entry"},
+		{"unknown queue key", "remote_write:\n- url: http://a\n  queue_config: {capacityy: 1}", "field capacityy not found in queue_config"},
+		{"unknown sigv4 key", "remote_write:\n- url: http://a\n  sigv4: {regio: x}", "field regio not found in sigv4"},
+		{"unknown basic_auth key", "remote_write:\n- url: http://a\n  basic_auth: {user: x}", "field user not found in basic_auth"},
+		{"relabel", "remote_write:\n- url: http://a\n  write_relabel_configs: [{action: drop}]", "write_relabel_configs: not supported"},
+		{"oauth2", "remote_write:\n- url: http://a\n  oauth2: {client_id: x}", "oauth2: not supported"},
+		{"reserved header", "remote_write:\n- url: http://a\n  headers: {content-type: x}", `header "content-type" is reserved`},
+		{"two auths", "remote_write:\n- url: http://a\n  bearer_token: t\n  sigv4: {region: r}", "at most one of"},
+		{"bad duration", "remote_write:\n- url: http://a\n  remote_timeout: 30", "not a valid duration"},
+		{"no url", "remote_write:\n- name: x", "url is required"},
+		{"bad scheme", "remote_write:\n- url: ftp://a", "scheme must be http or https"},
+		{"duplicate name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}", `duplicate name "x"`},
+		{"half sigv4 keys", "remote_write:\n- url: http://a\n  sigv4: {access_key: AK}", "access_key and secret_key"},
+		{"backoffs", "remote_write:\n- url: http://a\n  queue_config: {min_backoff: 10s, max_backoff: 1s}", "min_backoff is larger"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfigs([]byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParseConfigs = %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNotSupportedIsSentinel(t *testing.T) {
+	c := DefaultConfig()
+	c.URL = "http://a"
+	c.WriteRelabelConfigs = []yaml.Node{{}}
+	if err := c.Validate(); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("Validate = %v, want ErrNotSupported", err)
+	}
+}
+
+func TestURLConfig(t *testing.T) {
+	c, err := URLConfig("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SigV4 == nil || c.SigV4.Region != "eu-west-1" || c.QueueConfig.Capacity != DefaultCapacity || time.Duration(c.RemoteTimeout) != DefaultRemoteTimeout {
+		t.Errorf("URLConfig = %+v", c)
+	}
+	if c, _ := URLConfig("http://127.0.0.1:9090/api/v1/write", ""); c.SigV4 != nil {
+		t.Errorf("sigv4 set without a region")
+	}
+	if _, err := URLConfig("127.0.0.1:9090", ""); err == nil {
+		t.Errorf("URLConfig accepted a URL without scheme")
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	b := BasicAuth{Username: "u", Password: "hunter2"}
+	out, err := yaml.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "hunter2") || strings.Contains(b.Password.String(), "hunter2") {
+		t.Errorf("secret printed: %s", out)
+	}
+}
+
+func FuzzParseConfigs(f *testing.F) {
+	f.Add([]byte(pastedConfig))
+	f.Add([]byte("remote_write:\n- url: http://a\n  queue_config: {capacity: -1}"))
+	f.Add([]byte("remote_write: [{url: 'http://a', sigv4: {}}]"))
+	f.Add([]byte("remote_write:\n- &a {url: http://a}\n- *a"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseConfigs(data)
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if c.Validate() != nil {
+				t.Errorf("ParseConfigs returned an invalid config")
+			}
+		}
+	})
+}
