@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/scrape"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
 
@@ -40,6 +42,18 @@ func WithAggregateOptions(opts ...aggregate.Option) Option {
 
 // WithSink adds a sink.
 func WithSink(s Sink) Option { return func(p *Pipeline) { p.sinks = append(p.sinks, s) } }
+
+// WithScrape serves the aggregation and lambdabridge's own metrics on ln
+// (/metrics, text, OpenMetrics and protobuf negotiated). The caller binds
+// ln, so a busy port is reported before anything runs.
+func WithScrape(ln net.Listener, opts ...scrape.Option) Option {
+	return func(p *Pipeline) { p.scrapes = append(p.scrapes, scrapeSpec{ln, opts}) }
+}
+
+type scrapeSpec struct {
+	ln   net.Listener
+	opts []scrape.Option
+}
 
 // WithCatalog records every point in c (for `--catalog` and dashboards).
 func WithCatalog(c *catalog.Catalog) Option { return func(p *Pipeline) { p.catalog = c } }
@@ -86,6 +100,7 @@ type Pipeline struct {
 	agg        *aggregate.Aggregator
 	catalog    *catalog.Catalog
 	sinks      []Sink
+	scrapes    []scrapeSpec
 	log        *slog.Logger
 	drain      time.Duration
 	onLine     func(o metric.Origin, stream string, line []byte, f metric.Format)
@@ -124,6 +139,14 @@ func New(opts ...Option) (*Pipeline, error) {
 	}
 	if err := p.self.Register(p.agg.SelfCollector()); err != nil {
 		return nil, fmt.Errorf("pipeline: register aggregator metrics: %w", err)
+	}
+	for _, sc := range p.scrapes {
+		opts := append([]scrape.Option{scrape.WithGatherers(p.agg, p.self)}, sc.opts...)
+		srv, err := scrape.New(sc.ln.Addr().String(), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		p.sinks = append(p.sinks, scrapeSink{s: srv, ln: sc.ln})
 	}
 	for _, s := range p.sinks {
 		if c, ok := s.(prometheus.Collector); ok {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -31,15 +32,23 @@ type Sink interface {
 	Shutdown(ctx context.Context, g prometheus.Gatherer) error
 }
 
-// Scrape serves the aggregation (and lambdabridge's own metrics, when the
-// server was built with them) on /metrics.
-func Scrape(s *scrape.Server) Sink { return scrapeSink{s} }
+// Scrape serves the aggregation on /metrics with a server built by the
+// caller (WithScrape builds one that also serves lambdabridge's own metrics).
+func Scrape(s *scrape.Server) Sink { return scrapeSink{s: s} }
 
-type scrapeSink struct{ s *scrape.Server }
+type scrapeSink struct {
+	s  *scrape.Server
+	ln net.Listener // nil: s binds its own address
+}
 
 func (s scrapeSink) Name() string { return "scrape " + s.s.Addr() }
 
-func (s scrapeSink) Run(ctx context.Context, _ *Env) error { return s.s.Serve(ctx) }
+func (s scrapeSink) Run(ctx context.Context, _ *Env) error {
+	if s.ln != nil {
+		return s.s.ServeListener(ctx, s.ln)
+	}
+	return s.s.Serve(ctx)
+}
 
 func (s scrapeSink) Shutdown(context.Context, prometheus.Gatherer) error { return nil }
 
@@ -62,7 +71,7 @@ func (s *rwSink) Shutdown(ctx context.Context, _ prometheus.Gatherer) error {
 }
 
 func (s *rwSink) Describe(ch chan<- *prometheus.Desc) { s.w.Describe(ch) }
-func (s *rwSink) Collect(ch chan<- prometheus.Metric)  { s.w.Collect(ch) }
+func (s *rwSink) Collect(ch chan<- prometheus.Metric) { s.w.Collect(ch) }
 
 // Pushgateway pushes the aggregation: every Config.Interval when set, else
 // after every invocation (coalesced: a push in flight covers the
@@ -103,4 +112,4 @@ func (s *pushSink) Shutdown(ctx context.Context, g prometheus.Gatherer) error {
 }
 
 func (s *pushSink) Describe(ch chan<- *prometheus.Desc) { s.s.Collector().Describe(ch) }
-func (s *pushSink) Collect(ch chan<- prometheus.Metric)  { s.s.Collector().Collect(ch) }
+func (s *pushSink) Collect(ch chan<- prometheus.Metric) { s.s.Collector().Collect(ch) }
