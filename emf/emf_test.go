@@ -232,7 +232,6 @@ func parseCases() []parseCase {
 			name:   "dimensions empty array",
 			line:   ev(`{"Namespace":"Shop","Dimensions":[],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}`, shopMembers),
 			points: []metric.Point{pt("Shop", "Latency", "Milliseconds", nil, 100)},
-			diags:  []diag{w(RuleNoDimensions, "Dimensions is empty")},
 		},
 		{name: "dimensions not an array", line: ev(`{"Namespace":"Shop","Dimensions":"Service","Metrics":[{"Name":"Latency"}]}`, shopMembers), diags: []diag{e(RuleWrongType, "Dimensions is a string, not an array of arrays")}},
 		{name: "dimension set not an array", line: ev(`{"Namespace":"Shop","Dimensions":["Service"],"Metrics":[{"Name":"Latency"}]}`, shopMembers), diags: []diag{e(RuleWrongType, "Dimensions[0] is a string, not an array of dimension keys")}},

@@ -412,8 +412,9 @@ func (p *Parser) directive(root, d int32, di int) {
 	case sc.nodes[dims].kind != jArray:
 		p.fail(RuleWrongType, "", "_aws.CloudWatchMetrics[%d].Dimensions is %s, not an array of arrays of dimension keys", di, sc.nodes[dims].kind)
 	case sc.nodes[dims].n == 0:
-		p.warn(RuleNoDimensions, metric.EffectNone, `write "Dimensions": [[]] to publish without dimensions explicitly`,
-			"_aws.CloudWatchMetrics[%d].Dimensions is empty: the metrics are published without dimensions", di)
+		// "Dimensions": [] publishes the metrics without dimensions, like
+		// [[]]: aws-embedded-metrics writes it for setDimensions([]), so
+		// CloudWatch accepts it. No diagnostic.
 		p.sets = append(p.sets, dimSet{ok: true})
 	default:
 		si := 0

@@ -63,7 +63,7 @@ var Rules = []RuleInfo{
 	{RuleNamespaceLength, metric.Error, metric.EffectDropsEvent, "Namespace is empty or longer than 1024 characters"},
 	{RuleNamespaceReserved, metric.Error, metric.EffectDropsEvent, "Namespace starts with `AWS/`, which CloudWatch reserves for its own services"},
 	{RuleNamespaceChars, metric.Warning, metric.EffectNone, "Namespace is longer than 256 characters or has characters outside `[a-zA-Z0-9._#:/-]`: the EMF schema allows it, the client libraries and PutMetricData do not"},
-	{RuleNoDimensions, metric.Warning, metric.EffectNone, "Dimensions is absent or `[]`: CloudWatch publishes the metrics without dimensions; write `[[]]` to say so"},
+	{RuleNoDimensions, metric.Warning, metric.EffectNone, "Dimensions is absent: the specification requires it, CloudWatch publishes the metrics without dimensions (AWS's OpenTelemetry EMF exporters rely on it); `[]` and `[[]]` say so explicitly and raise nothing"},
 	{RuleDimensionSetSize, metric.Error, metric.EffectDropsEvent, "a DimensionSet has more than 30 keys"},
 	{RuleDimensionKey, metric.Error, metric.EffectDropsEvent, "a dimension key is empty, only white space, longer than 250 characters, not ASCII, holds a control character, or starts with ':'"},
 	{RuleDimensionMissing, metric.Error, metric.EffectDropsEvent, "a dimension key names no member of the root object"},
