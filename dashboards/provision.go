@@ -1,0 +1,222 @@
+package dashboards
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The provisioning tree WriteProvisioning writes, as Grafana reads it from
+// its provisioning directory (paths.provisioning, /etc/grafana/provisioning):
+//
+//	DIR/datasources/lambdabridge.yaml   apiVersion: 1, datasources: [...]
+//	DIR/dashboards/lambdabridge.yaml    apiVersion: 1, providers: [{type: file, options: {path}}]
+//	DIR/dashboards/json/<uid>.json      the dashboards (Grafana reads only *.yaml there)
+const (
+	DatasourcesFile = "datasources/lambdabridge.yaml"
+	ProvidersFile   = "dashboards/lambdabridge.yaml"
+	DashboardsDir   = "dashboards/json"
+)
+
+// DatasourceConfig is one data source in a datasources provisioning file.
+type DatasourceConfig struct {
+	Name      string         `yaml:"name"`
+	Type      string         `yaml:"type"`
+	UID       string         `yaml:"uid"`
+	OrgID     int            `yaml:"orgId"`
+	Access    string         `yaml:"access"`
+	URL       string         `yaml:"url,omitempty"`
+	IsDefault bool           `yaml:"isDefault"`
+	Editable  bool           `yaml:"editable"`
+	JSONData  map[string]any `yaml:"jsonData,omitempty"`
+}
+
+// DatasourcesFileConfig is a datasources provisioning file.
+type DatasourcesFileConfig struct {
+	APIVersion  int                `yaml:"apiVersion"`
+	Datasources []DatasourceConfig `yaml:"datasources"`
+}
+
+// ProviderConfig is one dashboard provider in a dashboards provisioning file.
+type ProviderConfig struct {
+	Name                  string          `yaml:"name"`
+	OrgID                 int             `yaml:"orgId"`
+	Folder                string          `yaml:"folder"`
+	FolderUID             string          `yaml:"folderUid"`
+	Type                  string          `yaml:"type"`
+	DisableDeletion       bool            `yaml:"disableDeletion"`
+	UpdateIntervalSeconds int             `yaml:"updateIntervalSeconds"`
+	AllowUIUpdates        bool            `yaml:"allowUiUpdates"`
+	Options               ProviderOptions `yaml:"options"`
+}
+
+// ProviderOptions are the options of a file provider.
+type ProviderOptions struct {
+	Path                      string `yaml:"path"`
+	FoldersFromFilesStructure bool   `yaml:"foldersFromFilesStructure"`
+}
+
+// ProvidersFileConfig is a dashboards provisioning file.
+type ProvidersFileConfig struct {
+	APIVersion int              `yaml:"apiVersion"`
+	Providers  []ProviderConfig `yaml:"providers"`
+}
+
+// ProvisionOption configures WriteProvisioning.
+type ProvisionOption func(*provision)
+
+type provision struct {
+	promURL, ampRegion string
+	cwRegion           string
+	path, folder       string
+}
+
+// WithPrometheusURL declares a Prometheus data source at u. An Amazon
+// Managed Prometheus workspace URL (https://aps-workspaces.<region>.amazonaws.com/...)
+// gets SigV4 authentication with the region taken from the host unless
+// WithAMPRegion sets it.
+func WithPrometheusURL(u string) ProvisionOption { return func(p *provision) { p.promURL = u } }
+
+// WithAMPRegion sets the SigV4 region of an Amazon Managed Prometheus data source.
+func WithAMPRegion(r string) ProvisionOption { return func(p *provision) { p.ampRegion = r } }
+
+// WithCloudWatch declares a CloudWatch data source with default region r.
+func WithCloudWatch(region string) ProvisionOption { return func(p *provision) { p.cwRegion = region } }
+
+// WithDashboardsPath sets the path Grafana reads the dashboard files from,
+// when it differs from where they are written (a container mount).
+func WithDashboardsPath(path string) ProvisionOption { return func(p *provision) { p.path = path } }
+
+// WithFolder sets the Grafana folder (title and uid) of the dashboards
+// (default "lambdabridge").
+func WithFolder(f string) ProvisionOption { return func(p *provision) { p.folder = f } }
+
+var ampHost = regexp.MustCompile(`^aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com$`)
+
+// AMPRegion returns the region of an Amazon Managed Prometheus workspace
+// URL, and whether u is one.
+func AMPRegion(u string) (string, bool) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", false
+	}
+	m := ampHost.FindStringSubmatch(pu.Hostname())
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// PrometheusDatasourceFor returns the uid the provisioned Prometheus data
+// source for URL u gets.
+func PrometheusDatasourceFor(u string) string {
+	if _, ok := AMPRegion(u); ok {
+		return AMPDatasourceUID
+	}
+	return PrometheusDatasourceUID
+}
+
+// Datasources returns the data sources the options declare.
+func Datasources(opts ...ProvisionOption) []DatasourceConfig {
+	p := newProvision(opts)
+	return p.datasources()
+}
+
+func newProvision(opts []ProvisionOption) provision {
+	p := provision{folder: "lambdabridge"}
+	for _, o := range opts {
+		o(&p)
+	}
+	return p
+}
+
+func (p provision) datasources() []DatasourceConfig {
+	var ds []DatasourceConfig
+	if p.promURL != "" {
+		d := DatasourceConfig{
+			Name: "lambdabridge Prometheus", Type: "prometheus", UID: PrometheusDatasourceUID, OrgID: 1,
+			Access: "proxy", URL: p.promURL, IsDefault: true, Editable: true,
+			JSONData: map[string]any{"httpMethod": "POST"},
+		}
+		if region, ok := AMPRegion(p.promURL); ok {
+			if p.ampRegion != "" {
+				region = p.ampRegion
+			}
+			d.Name, d.UID = "Amazon Managed Prometheus", AMPDatasourceUID
+			d.JSONData["sigV4Auth"] = true
+			d.JSONData["sigV4AuthType"] = "default"
+			d.JSONData["sigV4Region"] = region
+		}
+		ds = append(ds, d)
+	}
+	if p.cwRegion != "" {
+		ds = append(ds, DatasourceConfig{
+			Name: "CloudWatch", Type: "cloudwatch", UID: CloudWatchDatasourceUID, OrgID: 1,
+			Access: "proxy", IsDefault: p.promURL == "", Editable: true,
+			JSONData: map[string]any{"authType": "default", "defaultRegion": p.cwRegion},
+		})
+	}
+	return ds
+}
+
+// WriteProvisioning writes a Grafana provisioning tree into dir: the data
+// sources the options declare, a file provider, and the dashboards (file
+// name -> JSON). Existing files of the same names are replaced.
+func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...ProvisionOption) error {
+	p := newProvision(opts)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("provision %s: %w", dir, err)
+	}
+	if p.path == "" {
+		p.path = filepath.Join(abs, filepath.FromSlash(DashboardsDir))
+	}
+	for _, sub := range []string{"datasources", DashboardsDir} {
+		if err := os.MkdirAll(filepath.Join(abs, filepath.FromSlash(sub)), 0o755); err != nil {
+			return fmt.Errorf("provision: %w", err)
+		}
+	}
+	ds := DatasourcesFileConfig{APIVersion: 1, Datasources: p.datasources()}
+	if ds.Datasources == nil {
+		ds.Datasources = []DatasourceConfig{}
+	}
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(DatasourcesFile)), ds); err != nil {
+		return err
+	}
+	pr := ProvidersFileConfig{APIVersion: 1, Providers: []ProviderConfig{{
+		Name: "lambdabridge", OrgID: 1, Folder: p.folder, FolderUID: UID(p.folder), Type: "file",
+		UpdateIntervalSeconds: 30, AllowUIUpdates: true,
+		Options: ProviderOptions{Path: p.path},
+	}}}
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(ProvidersFile)), pr); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(dashboards)) {
+		if filepath.Base(name) != name || filepath.Ext(name) != ".json" {
+			return fmt.Errorf("provision: dashboard file name %q: want NAME.json", name)
+		}
+		path := filepath.Join(abs, filepath.FromSlash(DashboardsDir), name)
+		if err := os.WriteFile(path, dashboards[name], 0o644); err != nil {
+			return fmt.Errorf("provision: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeYAML(path string, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("provision: encode %s: %w", path, err)
+	}
+	b = append([]byte("# Written by lambdabridge dashboard --provision.\n"), b...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	return nil
+}

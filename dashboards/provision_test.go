@@ -1,0 +1,163 @@
+package dashboards_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"gopkg.in/yaml.v3"
+
+	"github.com/lambdabridge/lambdabridge/catalog/catalogtest"
+	"github.com/lambdabridge/lambdabridge/dashboards"
+)
+
+// The keys Grafana documents for provisioning files
+// (https://grafana.com/docs/grafana/latest/administration/provisioning/),
+// decoded strictly: an unknown key fails the test.
+type grafanaDatasources struct {
+	APIVersion        int `yaml:"apiVersion"`
+	DeleteDatasources []struct {
+		Name  string `yaml:"name"`
+		OrgID int    `yaml:"orgId"`
+	} `yaml:"deleteDatasources"`
+	Datasources []struct {
+		Name           string            `yaml:"name"`
+		Type           string            `yaml:"type"`
+		UID            string            `yaml:"uid"`
+		OrgID          int               `yaml:"orgId"`
+		Access         string            `yaml:"access"`
+		URL            string            `yaml:"url"`
+		User           string            `yaml:"user"`
+		Database       string            `yaml:"database"`
+		BasicAuth      bool              `yaml:"basicAuth"`
+		IsDefault      bool              `yaml:"isDefault"`
+		Version        int               `yaml:"version"`
+		Editable       bool              `yaml:"editable"`
+		JSONData       map[string]any    `yaml:"jsonData"`
+		SecureJSONData map[string]string `yaml:"secureJsonData"`
+	} `yaml:"datasources"`
+}
+
+type grafanaProviders struct {
+	APIVersion int `yaml:"apiVersion"`
+	Providers  []struct {
+		Name                  string `yaml:"name"`
+		OrgID                 int    `yaml:"orgId"`
+		Folder                string `yaml:"folder"`
+		FolderUID             string `yaml:"folderUid"`
+		Type                  string `yaml:"type"`
+		DisableDeletion       bool   `yaml:"disableDeletion"`
+		UpdateIntervalSeconds int    `yaml:"updateIntervalSeconds"`
+		AllowUIUpdates        bool   `yaml:"allowUiUpdates"`
+		Options               struct {
+			Path                      string `yaml:"path"`
+			FoldersFromFilesStructure bool   `yaml:"foldersFromFilesStructure"`
+		} `yaml:"options"`
+	} `yaml:"providers"`
+}
+
+func decodeStrict(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+}
+
+func TestWriteProvisioning(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{}
+	for _, f := range flavours {
+		d, b := build(t, f, catalogtest.Catalog())
+		files[*d.Uid+".json"] = b
+	}
+	err := dashboards.WriteProvisioning(dir, files,
+		dashboards.WithPrometheusURL("http://127.0.0.1:9090"),
+		dashboards.WithCloudWatch("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var ds grafanaDatasources
+	decodeStrict(t, filepath.Join(dir, "datasources", "lambdabridge.yaml"), &ds)
+	if ds.APIVersion != 1 || len(ds.Datasources) != 2 {
+		t.Fatalf("datasources = %+v", ds)
+	}
+	prom, cw := ds.Datasources[0], ds.Datasources[1]
+	if prom.Type != "prometheus" || prom.URL != "http://127.0.0.1:9090" || prom.Access != "proxy" || prom.UID != dashboards.PrometheusDatasourceUID || !prom.IsDefault {
+		t.Errorf("prometheus = %+v", prom)
+	}
+	if cw.Type != "cloudwatch" || cw.JSONData["defaultRegion"] != "eu-west-1" || cw.JSONData["authType"] != "default" || cw.UID != dashboards.CloudWatchDatasourceUID {
+		t.Errorf("cloudwatch = %+v", cw)
+	}
+
+	var pr grafanaProviders
+	decodeStrict(t, filepath.Join(dir, "dashboards", "lambdabridge.yaml"), &pr)
+	if pr.APIVersion != 1 || len(pr.Providers) != 1 {
+		t.Fatalf("providers = %+v", pr)
+	}
+	p := pr.Providers[0]
+	if p.Type != "file" || !filepath.IsAbs(p.Options.Path) || p.Folder == "" {
+		t.Errorf("provider = %+v", p)
+	}
+	// The provider's path holds the dashboards, and nothing Grafana would
+	// try to read as provisioning YAML sits beside the provider file.
+	entries, err := os.ReadDir(p.Options.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		b, _ := os.ReadFile(filepath.Join(p.Options.Path, e.Name()))
+		var d dashboard.Dashboard
+		if err := json.Unmarshal(b, &d); err != nil || d.Uid == nil || *d.Uid+".json" != e.Name() {
+			t.Errorf("%s: %v", e.Name(), err)
+		}
+	}
+	if diff := cmp.Diff([]string{"lambda-payments-shop-cloudwatch.json", "lambda-payments-shop-prometheus.json"}, names); diff != "" {
+		t.Errorf("dashboard files (-want +got):\n%s", diff)
+	}
+	for _, sub := range []string{"datasources", "dashboards"} {
+		es, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range es {
+			if !e.IsDir() && !strings.HasSuffix(e.Name(), ".yaml") {
+				t.Errorf("%s/%s is not YAML", sub, e.Name())
+			}
+		}
+	}
+}
+
+func TestProvisionAMP(t *testing.T) {
+	u := "https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-1234/"
+	if r, ok := dashboards.AMPRegion(u); !ok || r != "us-east-2" {
+		t.Fatalf("AMPRegion = %q, %v", r, ok)
+	}
+	dir := t.TempDir()
+	if err := dashboards.WriteProvisioning(dir, nil, dashboards.WithPrometheusURL(u)); err != nil {
+		t.Fatal(err)
+	}
+	var ds grafanaDatasources
+	decodeStrict(t, filepath.Join(dir, "datasources", "lambdabridge.yaml"), &ds)
+	if len(ds.Datasources) != 1 {
+		t.Fatalf("datasources = %+v", ds)
+	}
+	d := ds.Datasources[0]
+	want := map[string]any{"httpMethod": "POST", "sigV4Auth": true, "sigV4AuthType": "default", "sigV4Region": "us-east-2"}
+	if diff := cmp.Diff(want, d.JSONData); diff != "" || d.Type != "prometheus" || d.URL != u || d.UID != dashboards.AMPDatasourceUID {
+		t.Errorf("AMP data source %+v (-want +got jsonData):\n%s", d, diff)
+	}
+	if err := dashboards.WriteProvisioning(dir, map[string][]byte{"../x.json": nil}); err == nil {
+		t.Error("a dashboard file name with a path was accepted")
+	}
+}
