@@ -171,6 +171,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		err := cmd.Wait()
 		e.waitErr = err
 		e.kill() // what is left of the group
+		e.mem.closeFiles()
 		if e.srv != nil {
 			e.srv.Close()
 		}

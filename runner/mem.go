@@ -15,6 +15,43 @@ type memState struct {
 	mu      sync.Mutex
 	members []int // the group's processes other than the main one
 	peak    int64 // bytes
+	// statm and status of the main process, kept open: a pread is one
+	// system call where open/read/close are three.
+	statm, status *os.File
+	buf           []byte
+	closed        bool
+}
+
+// closeFiles closes the kept /proc files; called once the process is reaped.
+func (m *memState) closeFiles() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for _, f := range []*os.File{m.statm, m.status} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	m.statm, m.status = nil, nil
+}
+
+// read preads the kept file *fp (opening path the first time); mu is held.
+func (m *memState) read(fp **os.File, path string) []byte {
+	if m.closed {
+		return nil
+	}
+	if *fp == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		*fp = f
+	}
+	if m.buf == nil {
+		m.buf = make([]byte, 4096)
+	}
+	n, _ := (*fp).ReadAt(m.buf, 0)
+	return m.buf[:n]
 }
 
 var pageSize = int64(os.Getpagesize())
@@ -23,7 +60,7 @@ var pageSize = int64(os.Getpagesize())
 func (e *env) sample() int64 {
 	e.mem.mu.Lock()
 	defer e.mem.mu.Unlock()
-	sum := statmRSS(e.pid)
+	sum := parseStatm(e.mem.read(&e.mem.statm, "/proc/"+strconv.Itoa(e.pid)+"/statm"))
 	for _, p := range e.mem.members {
 		sum += statmRSS(p)
 	}
@@ -35,10 +72,15 @@ func (e *env) sample() int64 {
 
 // maxUsed returns the peak so far, with the main process's high-water mark.
 func (e *env) maxUsed() int64 {
-	e.sample()
-	hwm := vmHWM(e.pid)
+	e.mem.mu.Lock()
+	group := len(e.mem.members) > 0
+	e.mem.mu.Unlock()
+	if group {
+		e.sample()
+	}
 	e.mem.mu.Lock()
 	defer e.mem.mu.Unlock()
+	hwm := parseHWM(e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status"))
 	if hwm > e.mem.peak {
 		e.mem.peak = hwm
 	}
@@ -143,7 +185,10 @@ func readSmall(path string, buf []byte) []byte {
 // statmRSS is the resident set size of pid in bytes (0 when gone).
 func statmRSS(pid int) int64 {
 	var buf [128]byte
-	b := readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:])
+	return parseStatm(readSmall("/proc/"+strconv.Itoa(pid)+"/statm", buf[:]))
+}
+
+func parseStatm(b []byte) int64 {
 	f := bytes.Fields(b)
 	if len(f) < 2 {
 		return 0
@@ -155,10 +200,9 @@ func statmRSS(pid int) int64 {
 	return pages * pageSize
 }
 
-// vmHWM is the peak resident set size of pid in bytes (0 when gone).
-func vmHWM(pid int) int64 {
-	buf := make([]byte, 4096)
-	b := readSmall("/proc/"+strconv.Itoa(pid)+"/status", buf)
+// parseHWM reads VmHWM, the peak resident set size, in bytes, from
+// /proc/PID/status (0 when absent).
+func parseHWM(b []byte) int64 {
 	i := bytes.Index(b, []byte("VmHWM:"))
 	if i < 0 {
 		return 0
