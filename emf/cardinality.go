@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -13,10 +14,15 @@ import (
 // remembers the value's hash for Finish (committed only when CloudWatch
 // would accept the event).
 func (p *Parser) observeDim(key string, val []byte) {
-	st := p.dims[key]
-	if st == nil {
-		st = &dimStats{first: p.o, seen: make(map[uint64]struct{})}
-		p.dims[key] = st
+	ce := &p.dimCache[strIndex(key)%uint(len(p.dimCache))]
+	st := ce.st
+	if ce.key != key || st == nil {
+		st = p.dims[key]
+		if st == nil {
+			st = &dimStats{first: p.o, seen: make(map[uint64]struct{})}
+			p.dims[key] = st
+		}
+		ce.key, ce.st = key, st
 	}
 	if !st.flagged {
 		if what := looksUnique(val); what != "" {
@@ -61,11 +67,18 @@ func (p *Parser) commit() {
 		if unit == "" {
 			unit = "None" // CloudWatch's default
 		}
-		p.tmpBuf = append(append(append(p.tmpBuf[:0], e.ns...), 0), e.name...)
-		st := p.units[string(p.tmpBuf)]
-		if st == nil {
-			p.units[string(p.tmpBuf)] = &unitStats{unit: unit, first: p.o, ns: e.ns, name: e.name}
-			continue
+		ce := &p.unitCache[(strIndex(e.ns)^strIndex(e.name)*3)%uint(len(p.unitCache))]
+		st := ce.st
+		if st == nil || st.ns != e.ns || st.name != e.name {
+			p.tmpBuf = append(append(append(p.tmpBuf[:0], e.ns...), 0), e.name...)
+			st = p.units[string(p.tmpBuf)]
+			if st == nil {
+				st = &unitStats{unit: unit, first: p.o, ns: e.ns, name: e.name}
+				p.units[string(p.tmpBuf)] = st
+				ce.st = st
+				continue
+			}
+			ce.st = st
 		}
 		if st.other == "" && unit != st.unit {
 			st.other, st.otherAt = unit, p.o
@@ -112,6 +125,29 @@ func (p *Parser) Finish(b *metric.Batch) {
 	}
 	clear(p.dims)
 	clear(p.units)
+	p.dimCache = [len(p.dimCache)]dimCacheEntry{}
+	p.unitCache = [len(p.unitCache)]unitCacheEntry{}
+}
+
+// dimCacheEntry and unitCacheEntry spare a map lookup per dimension and
+// metric of an event: interned strings keep their address, so a small
+// direct-mapped cache indexed by it hits for repeated events.
+type dimCacheEntry struct {
+	key string
+	st  *dimStats
+}
+
+type unitCacheEntry struct {
+	st *unitStats
+}
+
+// strIndex is a cheap index for s: its address, or its length and first
+// byte for strings the intern table did not keep.
+func strIndex(s string) uint {
+	if len(s) == 0 {
+		return 0
+	}
+	return uint(uintptr(unsafe.Pointer(unsafe.StringData(s)))>>4) + uint(len(s))
 }
 
 // looksUnique says what a dimension value looks like when it is probably

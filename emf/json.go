@@ -1,6 +1,7 @@
 package emf
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -57,17 +58,21 @@ const (
 )
 
 type scanner struct {
-	s      []byte
-	pos    int
-	nodes  []node
-	err    string
-	errPos int
+	s     []byte
+	pos   int
+	nodes []node
+	// rootKids are the root object's members in order, for lookups from
+	// the end (the last of repeated members wins).
+	rootKids []int32
+	err      string
+	errPos   int
 }
 
 func (sc *scanner) reset(s []byte) {
 	sc.s = s
 	sc.pos = 0
 	sc.nodes = sc.nodes[:0]
+	sc.rootKids = sc.rootKids[:0]
 	sc.err = ""
 	sc.errPos = 0
 }
@@ -88,8 +93,13 @@ func (sc *scanner) ws() {
 }
 
 func (sc *scanner) newNode(k jsonKind) int32 {
-	sc.nodes = append(sc.nodes, node{kind: k, first: -1, last: -1, next: -1})
-	return int32(len(sc.nodes) - 1)
+	n := len(sc.nodes)
+	if n == cap(sc.nodes) {
+		sc.nodes = append(sc.nodes, node{})
+	}
+	sc.nodes = sc.nodes[:n+1]
+	sc.nodes[n] = node{kind: k, first: -1, last: -1, next: -1}
+	return int32(n)
 }
 
 func (sc *scanner) addChild(parent, child int32) {
@@ -111,6 +121,17 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasZero is non-zero when a byte of w is zero.
+func hasZero(w uint64) uint64 { return (w - lsb) & ^w & msb }
+
+// hasLess is non-zero when a byte of w is less than n (n <= 128).
+func hasLess(w uint64, n uint64) uint64 { return (w - lsb*n) & ^w & msb }
+
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
@@ -121,6 +142,15 @@ func (sc *scanner) str() (start, end int, esc, ok bool) {
 	i := sc.pos + 1
 	start = i
 	for {
+		// Eight bytes at a time while none is '"', '\\' or a control
+		// character, then byte by byte.
+		for i+8 <= len(s) {
+			w := binary.LittleEndian.Uint64(s[i:])
+			if hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|hasLess(w, 0x20) != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(s) && strSafe[s[i]] {
 			i++
 		}
@@ -451,6 +481,7 @@ func (sc *scanner) root() (root, aws int32) {
 		vn := &sc.nodes[v]
 		vn.keyStart, vn.keyEnd, vn.keyEsc = int32(ks), int32(ke), kesc
 		sc.addChild(root, v)
+		sc.rootKids = append(sc.rootKids, v)
 		if isAWS {
 			aws = v
 		}
@@ -536,11 +567,11 @@ func (sc *scanner) find3(obj int32, a, b, c string) (x, y, z int32) {
 	return x, y, z
 }
 
-// memberBytes is member for a name held in bytes (a reference read from
-// "_aws"), without converting it to a string.
-func (sc *scanner) memberBytes(obj int32, name []byte, scratch *[]byte) int32 {
-	found := int32(-1)
-	for c := sc.nodes[obj].first; c >= 0; c = sc.nodes[c].next {
+// rootMember returns the last member of the root object called name (a
+// reference read from "_aws", in bytes), or -1.
+func (sc *scanner) rootMember(name []byte, scratch *[]byte) int32 {
+	for i := len(sc.rootKids) - 1; i >= 0; i-- {
+		c := sc.rootKids[i]
 		nd := &sc.nodes[c]
 		k := sc.s[nd.keyStart:nd.keyEnd]
 		if nd.keyEsc {
@@ -548,10 +579,10 @@ func (sc *scanner) memberBytes(obj int32, name []byte, scratch *[]byte) int32 {
 			k = *scratch
 		}
 		if string(k) == string(name) {
-			found = c
+			return c
 		}
 	}
-	return found
+	return -1
 }
 
 // raw returns the bytes of a string node's content, unescaped into buf when

@@ -97,10 +97,12 @@ type Parser struct {
 	tmpBuf  []byte
 
 	// across events
-	intern map[string]string
-	dims   map[string]*dimStats
-	units  map[string]*unitStats
-	seed   maphash.Seed
+	dimCache  [64]dimCacheEntry
+	unitCache [64]unitCacheEntry
+	intern    map[string]string
+	dims      map[string]*dimStats
+	units     map[string]*unitStats
+	seed      maphash.Seed
 }
 
 type dimSet struct {
@@ -313,7 +315,7 @@ func (p *Parser) timestamp(t int32) {
 		return
 	}
 	txt := sc.s[nd.start:nd.end]
-	ms, ierr := strconv.ParseInt(unsafeString(txt), 10, 64)
+	ms, ierr := parseInt(txt)
 	now := p.now().UnixMilli()
 	lo, hi := now-pastWindow.Milliseconds(), now+futureWindow.Milliseconds()
 	if ierr != nil {
@@ -474,7 +476,7 @@ func (p *Parser) dimensionSet(root, s int32, di, si int) {
 			ok = false
 			continue
 		}
-		mem := sc.memberBytes(root, key, &p.tmpBuf)
+		mem := sc.rootMember(key, &p.tmpBuf)
 		if mem < 0 {
 			p.fail(RuleDimensionMissing, "add the member to the root object, or remove the key from Dimensions",
 				"dimension %q: the root object has no member %q", key, key)
@@ -569,7 +571,7 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
 	case l > maxNameLen:
 		p.fail(RuleMetricName, "", "_aws.CloudWatchMetrics[%d].Metrics[%d].Name is %d characters long, more than %d", di, mi, l, maxNameLen)
 		return
-	case len(bytes.TrimSpace(rawName)) == 0:
+	case blank(rawName):
 		p.fail(RuleMetricName, "", "_aws.CloudWatchMetrics[%d].Metrics[%d].Name is only white space", di, mi)
 		return
 	}
@@ -608,7 +610,7 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
 		if nd.kind != jNumber {
 			p.fail(RuleWrongType, "", "metric %q: StorageResolution is %s%s, not a number", name, nd.kind, p.show(r))
 			valid = false
-		} else if v, _ := strconv.ParseFloat(unsafeString(sc.s[nd.start:nd.end]), 64); v == 1 || v == 60 {
+		} else if v := parseNumber(sc.s[nd.start:nd.end]); v == 1 || v == 60 {
 			res = int(v)
 		} else {
 			p.fail(RuleStorageResolution, "1 for high resolution, 60 (the default) for standard resolution",
@@ -654,7 +656,7 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
 // !ok after an error.
 func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []float64, ok bool) {
 	sc := &p.sc
-	v := sc.memberBytes(root, rawName, &p.tmpBuf)
+	v := sc.rootMember(rawName, &p.tmpBuf)
 	if v < 0 {
 		p.warn(RuleMetricNoValue, metric.EffectDropsMetric, "set the member, or remove the metric definition",
 			"metric %q: the root object has no member %q, nothing is published for it", name, name)
@@ -681,7 +683,7 @@ func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []f
 			return false
 		}
 		txt := sc.s[nd.start:nd.end]
-		f, _ := strconv.ParseFloat(unsafeString(txt), 64)
+		f := parseNumber(txt)
 		a := math.Abs(f)
 		switch {
 		case math.IsInf(f, 0):
@@ -768,8 +770,56 @@ func clip(b []byte) string {
 	return strconv.Quote(string(b))
 }
 
+// blank reports whether b is empty or only white space.
 func blank(b []byte) bool {
+	if len(b) > 0 && b[0] > ' ' && b[0] < utf8.RuneSelf {
+		return false
+	}
 	return len(bytes.TrimSpace(b)) == 0
+}
+
+// parseNumber converts a valid JSON number. Small integers, the common
+// case, skip strconv.
+func parseNumber(b []byte) float64 {
+	if len(b) > 0 && len(b) <= 15 {
+		neg := b[0] == '-'
+		d := b
+		if neg {
+			d = b[1:]
+		}
+		v, ok := int64(0), len(d) > 0
+		for _, c := range d {
+			if c < '0' || c > '9' {
+				ok = false
+				break
+			}
+			v = v*10 + int64(c-'0')
+		}
+		if ok {
+			if neg {
+				return -float64(v)
+			}
+			return float64(v)
+		}
+	}
+	f, _ := strconv.ParseFloat(unsafeString(b), 64) // ±Inf on overflow
+	return f
+}
+
+// parseInt converts a valid JSON number written as an integer that fits an
+// int64; ok is false otherwise.
+func parseInt(b []byte) (int64, error) {
+	if len(b) > 0 && len(b) <= 18 && b[0] != '-' {
+		v := int64(0)
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return strconv.ParseInt(unsafeString(b), 10, 64)
+			}
+			v = v*10 + int64(c-'0')
+		}
+		return v, nil
+	}
+	return strconv.ParseInt(unsafeString(b), 10, 64)
 }
 
 // lambdaPrefix reports whether b is the metadata a Lambda runtime writes
@@ -820,7 +870,7 @@ func checkDimKey(k []byte) string {
 	switch {
 	case len(k) == 0:
 		return "is empty"
-	case len(bytes.TrimSpace(k)) == 0:
+	case blank(k):
 		return "is only white space"
 	case k[0] == ':':
 		return "starts with ':'"
@@ -839,7 +889,7 @@ func checkDimValue(v []byte) string {
 	switch {
 	case len(v) == 0:
 		return "is empty"
-	case len(bytes.TrimSpace(v)) == 0:
+	case blank(v):
 		return "is only white space"
 	}
 	if why := asciiProblem(v); why != "" {
