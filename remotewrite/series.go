@@ -66,31 +66,36 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 	c.gen++
 	for _, f := range families {
 		name := f.GetName()
+		var bucket, sum, count string
+		switch f.GetType() {
+		case dto.MetricType_SUMMARY, dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+			bucket, sum, count = name+"_bucket", name+"_sum", name+"_count"
+		}
 		for _, m := range f.GetMetric() {
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
-				out = c.float(out, name, "", "", m, t, m.GetCounter().GetValue(), drop)
+				out = c.float(out, name, "", nil, m, t, m.GetCounter().GetValue(), drop)
 			case dto.MetricType_GAUGE:
-				out = c.float(out, name, "", "", m, t, m.GetGauge().GetValue(), drop)
+				out = c.float(out, name, "", nil, m, t, m.GetGauge().GetValue(), drop)
 			case dto.MetricType_UNTYPED:
-				out = c.float(out, name, "", "", m, t, m.GetUntyped().GetValue(), drop)
+				out = c.float(out, name, "", nil, m, t, m.GetUntyped().GetValue(), drop)
 			case dto.MetricType_SUMMARY:
 				s := m.GetSummary()
 				for _, q := range s.GetQuantile() {
 					c.num = appendFloat(c.num[:0], q.GetQuantile())
-					out = c.float(out, name, "quantile", string(c.num), m, t, q.GetValue(), drop)
+					out = c.float(out, name, "quantile", c.num, m, t, q.GetValue(), drop)
 				}
-				out = c.float(out, name+"_sum", "", "", m, t, s.GetSampleSum(), drop)
-				out = c.float(out, name+"_count", "", "", m, t, float64(s.GetSampleCount()), drop)
+				out = c.float(out, sum, "", nil, m, t, s.GetSampleSum(), drop)
+				out = c.float(out, count, "", nil, m, t, float64(s.GetSampleCount()), drop)
 			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 				h := m.GetHistogram()
 				if c.native && isNative(h) {
 					out = c.histogram(out, name, m, t, h, drop)
 					continue
 				}
-				count := float64(h.GetSampleCount())
+				n := float64(h.GetSampleCount())
 				if h.SampleCountFloat != nil {
-					count = h.GetSampleCountFloat()
+					n = h.GetSampleCountFloat()
 				}
 				inf := false
 				for _, b := range h.GetBucket() {
@@ -101,18 +106,20 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 					ub := b.GetUpperBound()
 					inf = inf || math.IsInf(ub, 1)
 					c.num = appendFloat(c.num[:0], ub)
-					out = c.float(out, name+"_bucket", "le", string(c.num), m, t, v, drop)
+					out = c.float(out, bucket, "le", c.num, m, t, v, drop)
 				}
 				if !inf {
-					out = c.float(out, name+"_bucket", "le", "+Inf", m, t, count, drop)
+					out = c.float(out, bucket, "le", plusInf, m, t, n, drop)
 				}
-				out = c.float(out, name+"_sum", "", "", m, t, h.GetSampleSum(), drop)
-				out = c.float(out, name+"_count", "", "", m, t, count, drop)
+				out = c.float(out, sum, "", nil, m, t, h.GetSampleSum(), drop)
+				out = c.float(out, count, "", nil, m, t, n, drop)
 			}
 		}
 	}
 	return c.stale(out, t, false)
 }
+
+var plusInf = []byte("+Inf")
 
 // stale appends a stale marker for every series not seen in the current
 // generation (all of them when all is set) and forgets those series.
@@ -135,7 +142,7 @@ func (c *converter) stale(out []sample, t int64, all bool) []sample {
 	return out
 }
 
-func (c *converter) float(out []sample, name, extraName, extraValue string, m *dto.Metric, t int64, v float64, drop func(reason, int)) []sample {
+func (c *converter) float(out []sample, name, extraName string, extraValue []byte, m *dto.Metric, t int64, v float64, drop func(reason, int)) []sample {
 	s := c.lookup(name, extraName, extraValue, m.GetLabel())
 	if s.invalid != 0 {
 		drop(s.invalid, 1)
@@ -154,7 +161,7 @@ func (c *converter) float(out []sample, name, extraName, extraValue string, m *d
 }
 
 func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64, h *dto.Histogram, drop func(reason, int)) []sample {
-	s := c.lookup(name, "", "", m.GetLabel())
+	s := c.lookup(name, "", nil, m.GetLabel())
 	if s.invalid != 0 {
 		drop(s.invalid, 1)
 		return out
@@ -171,8 +178,9 @@ func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64,
 
 // lookup finds or creates the series of name plus m's labels plus the extra
 // label plus the external labels (which yield to the series' own labels).
-// Labels with empty values are absent, as in Prometheus.
-func (c *converter) lookup(name, extraName, extraValue string, pairs []*dto.LabelPair) *series {
+// Labels with empty values are absent, as in Prometheus. The extra label's
+// value is only turned into a string for a new series.
+func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*dto.LabelPair) *series {
 	l := c.lbls[:0]
 	l = append(l, label{"__name__", name})
 	for _, p := range pairs {
@@ -181,7 +189,7 @@ func (c *converter) lookup(name, extraName, extraValue string, pairs []*dto.Labe
 		}
 	}
 	if extraName != "" {
-		l = append(l, label{extraName, extraValue})
+		l = append(l, label{name: extraName}) // value in extraValue
 	}
 	n := len(l)
 	for _, e := range c.external {
@@ -197,16 +205,25 @@ func (c *converter) lookup(name, extraName, extraValue string, pairs []*dto.Labe
 	}
 	c.lbls = l
 	k := c.key[:0]
-	for _, x := range l {
+	extra := -1
+	for i, x := range l {
 		k = append(k, x.name...)
 		k = append(k, 0xfe)
-		k = append(k, x.value...)
+		if extraName != "" && x.name == extraName && x.value == "" && extra < 0 {
+			extra = i
+			k = append(k, extraValue...)
+		} else {
+			k = append(k, x.value...)
+		}
 		k = append(k, 0xff)
 	}
 	c.key = k
 	if s, ok := c.series[string(k)]; ok {
 		s.seen = c.gen
 		return s
+	}
+	if extra >= 0 {
+		l[extra].value = string(extraValue)
 	}
 	s := &series{seen: c.gen, invalid: validate(l)}
 	if s.invalid == 0 {
