@@ -467,7 +467,6 @@ func (f *fn) runExec(inv *invocation) *Result {
 	e := f.newEnv()
 	defer f.release(e)
 	e.setRequest(inv)
-	e.busy.Store(true)
 	defer e.busy.Store(false)
 	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: true, MemorySizeMB: f.def.MemoryMB}
 	environ := append(slices.Clip(f.baseEnv), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream, "_X_AMZN_TRACE_ID="+inv.trace)
@@ -482,6 +481,7 @@ func (f *fn) runExec(inv *invocation) *Result {
 		e.end(res)
 		return res
 	}
+	e.busy.Store(true)
 	timer := time.NewTimer(f.def.Timeout)
 	defer timer.Stop()
 	select {

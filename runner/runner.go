@@ -150,6 +150,7 @@ type Runner struct {
 	names  []string
 	sinkMu sync.Mutex
 
+	closeMu   sync.RWMutex // orders InvokeAsync's wg.Add before Close's wg.Wait
 	closeOnce sync.Once
 	closed    chan struct{}
 	wg        sync.WaitGroup // async invocations, sampler
@@ -242,16 +243,16 @@ func (r *Runner) Invoke(ctx context.Context, name string, req Request) (*Result,
 }
 
 // InvokeAsync queues one invocation (Lambda's Event invocation type) and
-// returns at once with its request id... the result goes only to the sinks.
+// returns at once; the result goes only to the sinks (and the statistics).
 func (r *Runner) InvokeAsync(name string, req Request) error {
 	f, ok := r.fns[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownFunction, name)
 	}
-	select {
-	case <-r.closed:
+	r.closeMu.RLock()
+	defer r.closeMu.RUnlock()
+	if r.isClosed() {
 		return ErrClosed
-	default:
 	}
 	r.wg.Add(1)
 	go func() {
@@ -267,7 +268,9 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 // processes and waits for the async invocations. Invocations waiting in the
 // queue get ErrClosed.
 func (r *Runner) Close() error {
+	r.closeMu.Lock()
 	r.closeOnce.Do(func() { close(r.closed) })
+	r.closeMu.Unlock()
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}

@@ -407,10 +407,14 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 		f.mu.Lock()
 		e := f.idle[0]
 		f.mu.Unlock()
-		got := procState(e.pid)
 		want := "S"
 		if freeze {
 			want = "T"
+		}
+		got := procState(e.pid)
+		for i := 0; i < 100 && got != want; i++ { // signals take effect asynchronously
+			time.Sleep(5 * time.Millisecond)
+			got = procState(e.pid)
 		}
 		if got != want {
 			t.Errorf("freeze %v: idle environment in state %q, want %q", freeze, got, want)
