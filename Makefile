@@ -25,6 +25,7 @@ lint:
 # Benchmarks of every hot path, each beside its baseline in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd dogstatsd/internal/baselinebench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) .
 
 examples:
 	$(GO) build -o examples/go-emf/bootstrap ./examples/go-emf
