@@ -215,7 +215,7 @@ func TestRealPushgatewayConcurrentPushersOverwrite(t *testing.T) {
 		}
 	}
 	wantSamples(t, pg, "lb_invocations_total", testenv.Vector{
-		`lb_invocations_total{function="a", instance="", job="shared"}`:   3,
+		`lb_invocations_total{function="a", instance="", job="shared"}`:    3,
 		`lb_invocations_total{function="a", instance="A", job="separate"}`: 5,
 		`lb_invocations_total{function="a", instance="B", job="separate"}`: 3,
 	})
