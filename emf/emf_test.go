@@ -357,6 +357,11 @@ func parseCases() []parseCase {
 		{name: "unit lower case", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"milliseconds"}]}`, shopMembers), diags: []diag{e(RuleUnit, `Unit "milliseconds" is not a CloudWatch unit`).hint(`case-sensitive: write "Milliseconds"`)}},
 		{name: "unit abbreviation", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"ms"}]}`, shopMembers), diags: []diag{e(RuleUnit, `Unit "ms"`).hint(`write "Milliseconds"`)}},
 		{name: "unit unknown", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Parsecs"}]}`, shopMembers), diags: []diag{e(RuleUnit, `Unit "Parsecs"`).hint("one of Seconds")}},
+		{
+			name:   "unit empty means None",
+			line:   ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":""}]}`, shopMembers),
+			points: []metric.Point{pt("Shop", "Latency", "", checkout, 100)},
+		},
 		{name: "unit not a string", line: ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":1}]}`, shopMembers), diags: []diag{e(RuleWrongType, `metric "Latency": Unit is a number 1, not a string`)}},
 		{
 			name: "every unit",

@@ -593,10 +593,12 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
 			p.fail(RuleWrongType, "", "metric %q: Unit is %s%s, not a string", name, k, p.show(u))
 			valid = false
 		} else {
+			// "Unit": "" is the default, None (metric.ValidUnit agrees;
+			// OpenTelemetry's EMF exporter writes it).
 			raw := sc.raw(u, &p.tmpBuf)
 			if i := unitIndex(raw); i >= 0 {
 				unit, kind = units[i], unitKinds[i]
-			} else {
+			} else if len(raw) > 0 {
 				p.fail(RuleUnit, unitHint(raw), "metric %q: Unit %s is not a CloudWatch unit", name, clip(raw))
 				valid = false
 			}

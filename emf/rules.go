@@ -76,7 +76,7 @@ var Rules = []RuleInfo{
 	{RuleMetricValueCount, metric.Error, metric.EffectDropsEvent, "a metric's array holds more than 100 values"},
 	{RuleMetricValueRange, metric.Error, metric.EffectDropsEvent, "a value overflows a float64, or lies outside CloudWatch's range (magnitude above 2^360, or non-zero below 2^-360)"},
 	{RuleMetricPrecision, metric.Warning, metric.EffectNone, "a value's magnitude exceeds 2^53-1: the client libraries refuse it and integers lose precision"},
-	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters); hints the likely unit"},
+	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters; `\"\"` means None); hints the likely unit"},
 	{RuleStorageResolution, metric.Error, metric.EffectDropsEvent, "StorageResolution is not 1 or 60"},
 	{RuleResolutionConflict, metric.Error, metric.EffectDropsEvent, "one metric name has two storage resolutions in one event"},
 	{RuleDuplicateMetric, metric.Warning, metric.EffectNone, "one directive defines the same metric name twice: its values are published twice"},
