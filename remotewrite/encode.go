@@ -96,15 +96,20 @@ func uvarintSize(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 // encodeLabels appends the repeated TimeSeries.labels fields of l.
 func encodeLabels(b []byte, l []label) []byte {
 	for _, x := range l {
-		inner := 1 + uvarintSize(uint64(len(x.name))) + len(x.name) + 1 + uvarintSize(uint64(len(x.value))) + len(x.value)
-		b = append(b, tagTimeSeriesLabels)
-		b = binary.AppendUvarint(b, uint64(inner))
-		b = append(b, tagLabelName)
-		b = binary.AppendUvarint(b, uint64(len(x.name)))
-		b = append(b, x.name...)
-		b = append(b, tagLabelValue)
-		b = binary.AppendUvarint(b, uint64(len(x.value)))
-		b = append(b, x.value...)
+		b = appendLabel(b, x.name, x.value)
 	}
 	return b
+}
+
+// appendLabel appends one TimeSeries.labels field.
+func appendLabel[V string | []byte](b []byte, name string, value V) []byte {
+	inner := 1 + uvarintSize(uint64(len(name))) + len(name) + 1 + uvarintSize(uint64(len(value))) + len(value)
+	b = append(b, tagTimeSeriesLabels)
+	b = binary.AppendUvarint(b, uint64(inner))
+	b = append(b, tagLabelName)
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	b = append(b, tagLabelValue)
+	b = binary.AppendUvarint(b, uint64(len(value)))
+	return append(b, value...)
 }

@@ -38,7 +38,7 @@ func (q *queue) signal() {
 }
 
 // push enqueues what fits and returns how many samples did not fit.
-func (q *queue) push(samples []sample, maxBatch int, now time.Time) (full int) {
+func (q *queue) push(samples []sample, now time.Time) (full int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 && len(samples) > 0 {
@@ -53,9 +53,9 @@ func (q *queue) push(samples []sample, maxBatch int, now time.Time) (full int) {
 		q.n++
 		q.pushed++
 	}
-	if q.n >= maxBatch {
-		q.signal()
-	}
+	// wake the sender: a full batch goes at once, a partial one arms its
+	// batch_send_deadline timer
+	q.signal()
 	return full
 }
 

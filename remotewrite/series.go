@@ -17,7 +17,7 @@ var staleNaN = math.Float64frombits(0x7ff0000000000002)
 // encoded once as protobuf Label fields, and the last timestamp sent, so that
 // per-series timestamps only increase.
 type series struct {
-	labels  []byte // encoded repeated Label fields (field 1 of TimeSeries)
+	labels  string // encoded repeated Label fields (field 1 of TimeSeries); also the map key
 	invalid reason // non-zero: the series is never sent; every sample is dropped with it
 	native  bool   // last sample was a native histogram
 	seen    uint64 // generation of the last gather that held the series
@@ -41,6 +41,7 @@ type converter struct {
 	external []label
 	native   bool
 	gen      uint64
+	clock    bool // timestamps come from the writer's clock (see convert)
 	series   map[string]*series
 
 	// scratch, reused across calls
@@ -61,9 +62,12 @@ func newConverter(external map[string]string, native bool) *converter {
 // convert appends to out one sample per series of families at t (Unix ms), then
 // stale markers for the series that vanished since the previous call. Samples
 // that must not be sent (invalid series, a timestamp not after the last one)
-// are reported to drop; an unchanged sample at the same millisecond is skipped.
-func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64, drop func(reason, int)) []sample {
+// are reported to drop; a repeat of a series' last sample is skipped. With
+// clock (t is the writer's own clock, not the caller's) a changed sample at or
+// before the series' last timestamp goes 1 ms after it instead of being dropped.
+func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64, clock bool, drop func(reason, int)) []sample {
 	c.gen++
+	c.clock = clock
 	for _, f := range families {
 		name := f.GetName()
 		var bucket, sum, count string
@@ -150,11 +154,15 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 	}
 	bits := math.Float64bits(v)
 	if s.hasLast && t <= s.lastT {
-		if t == s.lastT && bits == s.lastV {
+		switch {
+		case bits == s.lastV && (t == s.lastT || c.clock):
 			return out // the same sample again: not a new sample
+		case c.clock:
+			t = s.lastT + 1
+		default:
+			drop(reasonOutOfOrder, 1)
+			return out
 		}
-		drop(reasonOutOfOrder, 1)
-		return out
 	}
 	s.lastT, s.lastV, s.hasLast, s.native = t, bits, true, false
 	return append(out, sample{s: s, t: t, v: v})
@@ -167,10 +175,15 @@ func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64,
 		return out
 	}
 	if s.hasLast && t <= s.lastT {
-		if t < s.lastT {
+		switch {
+		case c.clock:
+			t = s.lastT + 1 // histograms are not compared: send again
+		case t == s.lastT:
+			return out // histograms are not compared: the first one stands
+		default:
 			drop(reasonOutOfOrder, 1)
+			return out
 		}
-		return out // same millisecond: histograms are not compared, the first one stands
 	}
 	s.lastT, s.lastV, s.hasLast, s.native = t, 0, true, true
 	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t)})
@@ -205,31 +218,27 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 	}
 	c.lbls = l
 	k := c.key[:0]
-	extra := -1
-	for i, x := range l {
-		k = append(k, x.name...)
-		k = append(k, 0xfe)
-		if extraName != "" && x.name == extraName && x.value == "" && extra < 0 {
-			extra = i
-			k = append(k, extraValue...)
+	// The key is the label set encoded as protobuf: it is canonical once
+	// sorted, and the series keeps it as its encoded labels.
+	for _, x := range l {
+		if extraName != "" && x.name == extraName && x.value == "" {
+			k = appendLabel(k, x.name, extraValue)
 		} else {
-			k = append(k, x.value...)
+			k = appendLabel(k, x.name, x.value)
 		}
-		k = append(k, 0xff)
 	}
 	c.key = k
 	if s, ok := c.series[string(k)]; ok {
 		s.seen = c.gen
 		return s
 	}
-	if extra >= 0 {
-		l[extra].value = string(extraValue)
+	for i := range l {
+		if extraName != "" && l[i].name == extraName && l[i].value == "" {
+			l[i].value = string(extraValue)
+		}
 	}
-	s := &series{seen: c.gen, invalid: validate(l)}
-	if s.invalid == 0 {
-		s.labels = encodeLabels(nil, l)
-	}
-	c.series[string(k)] = s
+	s := &series{seen: c.gen, invalid: validate(l), labels: string(k)}
+	c.series[s.labels] = s
 	return s
 }
 

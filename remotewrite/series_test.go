@@ -37,7 +37,7 @@ func fs(v float64, t int64) []prompb.Sample { return []prompb.Sample{{Value: v, 
 func roundTrip(t *testing.T, c *converter, fams []*dto.MetricFamily, ts int64) ([]prompb.TimeSeries, map[string]int) {
 	t.Helper()
 	drops := map[string]int{}
-	samples := c.convert(nil, fams, ts, func(r reason, n int) { drops[r.String()] += n })
+	samples := c.convert(nil, fams, ts, false, func(r reason, n int) { drops[r.String()] += n })
 	var e encoder
 	body, err := e.encode(samples)
 	if err != nil {
@@ -225,7 +225,7 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 			for j := range n {
 				l = append(l, label{fmt.Sprintf("l%d", j), string(bytes.Repeat([]byte{'v'}, rng.IntN(200)+1))})
 			}
-			s := &series{labels: encodeLabels(nil, l)}
+			s := &series{labels: string(encodeLabels(nil, l))}
 			var pls []prompb.Label
 			for _, x := range l {
 				pls = append(pls, prompb.Label{Name: x.name, Value: x.value})

@@ -198,24 +198,29 @@ func (w *Writer) gather(g prometheus.Gatherer) error {
 }
 
 // Append queues families as one complete gather at ts: series absent from
-// families that were present before get a stale marker. It never blocks on
-// the network; samples that do not fit in the queue are dropped and counted.
+// families that were present before get a stale marker. A sample at or before
+// its series' last timestamp is dropped as out_of_order, unless it repeats the
+// last sample exactly (then it is skipped). It never blocks on the network;
+// samples that do not fit in the queue are dropped and counted.
 func (w *Writer) Append(families []*dto.MetricFamily, ts time.Time) error {
 	return w.append(families, ts)
 }
 
 // append converts under convMu, so per-series timestamps enter the queue in
-// order. A zero ts means now, read under the lock.
+// order. A zero ts means now, read under the lock: gathers within one
+// millisecond skip unchanged samples and move changed ones 1 ms after the
+// series' last sample, so a last gather is never lost.
 func (w *Writer) append(families []*dto.MetricFamily, ts time.Time) error {
 	w.convMu.Lock()
 	defer w.convMu.Unlock()
 	if w.closed {
 		return ErrClosed
 	}
-	if ts.IsZero() {
+	clock := ts.IsZero()
+	if clock {
 		ts = w.now()
 	}
-	w.scratch = w.conv.convert(w.scratch[:0], families, ts.UnixMilli(), w.dropNew)
+	w.scratch = w.conv.convert(w.scratch[:0], families, ts.UnixMilli(), clock, w.dropNew)
 	w.enqueue(w.scratch)
 	clear(w.scratch)
 	return nil
@@ -224,7 +229,7 @@ func (w *Writer) append(families []*dto.MetricFamily, ts time.Time) error {
 func (w *Writer) enqueue(s []sample) {
 	w.cnt.emitted.Add(int64(len(s)))
 	w.cnt.pending.Add(int64(len(s)))
-	if full := w.q.push(s, w.cfg.QueueConfig.MaxSamplesPerSend, time.Now()); full > 0 {
+	if full := w.q.push(s, time.Now()); full > 0 {
 		w.cnt.pending.Add(-int64(full))
 		w.cnt.dropped[reasonQueueFull].Add(int64(full))
 		w.log.Warn("remote write queue full, samples dropped", "samples", full, "capacity", w.cfg.QueueConfig.Capacity)

@@ -540,3 +540,29 @@ func TestAuthHeaders(t *testing.T) {
 		})
 	}
 }
+
+func TestGathersInOneMillisecond(t *testing.T) {
+	rc := newReceiver(t)
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "g", Help: "h"})
+	reg.MustRegister(g)
+	g.Set(1)
+	frozen := time.UnixMilli(7000)
+	w := newTestWriter(t, testConfig(rc.url()), WithGatherer(reg), WithClock(func() time.Time { return frozen }))
+	for range 2 { // the second gather repeats the sample: skipped
+		if err := flush(t, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Set(2) // changed within the millisecond: sent 1 ms later, not lost
+	if err := flush(t, w); err != nil {
+		t.Fatal(err)
+	}
+	want := []point{{Series: "g", T: 7000, V: 1}, {Series: "g", T: 7001, V: 2}}
+	if diff := cmp.Diff(want, rc.points()); diff != "" {
+		t.Errorf("received (-want +got):\n%s", diff)
+	}
+	if s := checkAccounting(t, w, rc, false); s.Emitted != 2 {
+		t.Errorf("stats %s, want 2 emitted", s)
+	}
+}
