@@ -23,7 +23,7 @@ type Built struct {
 	// ScrapeAddr is the address /metrics is served on ("" when off).
 	ScrapeAddr string
 	// Sinks names every sink, for the user.
-	Sinks []string
+	Sinks     []string
 	listeners []net.Listener
 }
 
