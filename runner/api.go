@@ -26,7 +26,8 @@ const (
 // ARN or name:qualifier; "function" (the runtime interface emulator's name)
 // stands for the only function when there is one. X-Amz-Invocation-Type
 // RequestResponse (default) waits for the result, Event answers 202 at once,
-// DryRun 204. A function error is a 200 with X-Amz-Function-Error:
+// DryRun 204. X-Amz-Log-Type: Tail returns the last 4 KB of the
+// invocation's log in X-Amz-Log-Result (base64). A function error is a 200 with X-Amz-Function-Error:
 // Unhandled; throttling a 429 TooManyRequestsException.
 func (r *Runner) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -114,7 +115,7 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	in := Request{Payload: body, TraceID: req.Header.Get("X-Amzn-Trace-Id")}
+	in := Request{Payload: body, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}
 	if cc := req.Header.Get("X-Amz-Client-Context"); cc != "" {
 		dec, err := base64.StdEncoding.DecodeString(cc)
 		if err != nil || !json.Valid(dec) {
@@ -144,6 +145,9 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 		h["Content-Type"] = []string{"application/json"}
 		if res.FunctionError != "" {
 			h["X-Amz-Function-Error"] = []string{res.FunctionError}
+		}
+		if in.Tail {
+			h["X-Amz-Log-Result"] = []string{base64.StdEncoding.EncodeToString(res.LogTail)}
 		}
 		w.WriteHeader(http.StatusOK)
 		w.Write(res.Payload)

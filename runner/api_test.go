@@ -39,6 +39,11 @@ func TestInvokeAPI(t *testing.T) {
 	if resp.StatusCode != 200 || body != `{"action":"echo","ok":true}` || resp.Header.Get("X-Amz-Function-Error") != "" || resp.Header.Get("X-Amzn-Requestid") == "" {
 		t.Errorf("ok: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
+	resp, _ = post(t, url, `{"action":"log","text":"in the tail"}`, map[string]string{"X-Amz-Log-Type": "Tail"})
+	tail, _ := base64.StdEncoding.DecodeString(resp.Header.Get("X-Amz-Log-Result"))
+	if !bytes.HasPrefix(tail, []byte("START RequestId: ")) || !bytes.Contains(tail, []byte("\nin the tail\n")) || !bytes.Contains(tail, []byte("\nREPORT RequestId: ")) {
+		t.Errorf("log tail:\n%s", tail)
+	}
 	resp, body = post(t, url, `{"action":"error","text":"x"}`, nil)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "Unhandled" || !strings.Contains(body, `"errorType":"errorString"`) {
 		t.Errorf("function error: %d %s %v", resp.StatusCode, body, resp.Header)

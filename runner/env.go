@@ -51,6 +51,7 @@ type env struct {
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
+	tail     atomic.Pointer[tailBuf] // the current invocation's, when asked for
 	lineNo   atomic.Int64
 	out, err *lineReader
 
@@ -69,6 +70,7 @@ type invocation struct {
 	start    time.Time
 	deadline time.Time
 
+	tail      *tailBuf
 	responded chan struct{}
 	once      sync.Once
 	respAt    time.Time
@@ -79,6 +81,9 @@ type invocation struct {
 
 func newInvocation(req Request) *invocation {
 	inv := &invocation{id: newRequestID(), req: req, responded: make(chan struct{})}
+	if req.Tail {
+		inv.tail = &tailBuf{}
+	}
 	inv.trace = req.TraceID
 	if inv.trace == "" {
 		inv.trace = newTraceID()
@@ -275,6 +280,31 @@ func (e *env) setRequest(inv *invocation) {
 	e.cur = inv
 	e.mu.Unlock()
 	e.reqID.Store(&inv.id)
+	e.tail.Store(inv.tail)
+}
+
+// tailBuf keeps the last maxTail bytes of an invocation's log.
+type tailBuf struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+const maxTail = 4096
+
+func (t *tailBuf) add(line []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, line...)
+	t.b = append(t.b, '\n')
+	if over := len(t.b) - maxTail; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+}
+
+func (t *tailBuf) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.b...)
 }
 
 func (e *env) current() *invocation {

@@ -432,6 +432,9 @@ func (e *env) end(res *Result) {
 	res.BilledDuration = billedDuration(res.Duration, res.InitDuration)
 	e.platform(res.RequestID, "END RequestId: "+res.RequestID)
 	e.platform(res.RequestID, reportLine(res))
+	if t := e.tail.Load(); t != nil {
+		res.LogTail = t.bytes()
+	}
 }
 
 // platform writes one of the runner's own lines for the environment.
@@ -439,6 +442,9 @@ func (e *env) platform(reqID, line string) {
 	name := e.f.def.Name
 	o := metric.Origin{Source: name, Line: int(e.lineNo.Add(1)), Function: name, Environment: e.id, RequestID: reqID}
 	e.f.r.line(o, StreamPlatform, []byte(line))
+	if t := e.tail.Load(); t != nil {
+		t.add([]byte(line))
+	}
 }
 
 func exitReason(err error) string {

@@ -106,6 +106,9 @@ func (l *lineReader) emit(line []byte) {
 	name := e.f.def.Name
 	o := metric.Origin{Source: name, Line: int(e.lineNo.Add(1)), Function: name, Environment: e.id, RequestID: *e.reqID.Load()}
 	e.f.r.line(o, l.stream, line)
+	if t := e.tail.Load(); t != nil {
+		t.add(line)
+	}
 }
 
 // drained reports whether every byte written to the pipe so far has been

@@ -108,6 +108,9 @@ type Request struct {
 	CognitoIdentity string
 	// TraceID is the X-Ray trace header; a new one is made when empty.
 	TraceID string
+	// Tail asks for the last 4 KB of the invocation's log in
+	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
+	Tail bool
 }
 
 // Result is one invocation's outcome, with what REPORT says about it.
@@ -133,6 +136,9 @@ type Result struct {
 	MemorySizeMB   int
 	MaxMemoryUsed  int64 // bytes
 	Start          time.Time
+	// LogTail is the end of the invocation's log, START to REPORT, at most
+	// 4 KB, when Request.Tail asked for it.
+	LogTail []byte
 }
 
 // Failed reports whether the invocation is an error (function error,

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -510,4 +512,41 @@ func near(a, b float64) bool {
 		d = -d
 	}
 	return d <= 1e-9*max(1, a, b)
+}
+
+func TestRuntimeAPIProtocol(t *testing.T) {
+	path, err := filepath.Abs("testdata/shell/protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shellBootstrap(t)
+	def, err := function.FromHandler(path, function.WithName("proto"), function.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	before := time.Now()
+	res, err := r.Invoke(context.Background(), "proto", Request{Payload: []byte(`{}`), ClientContext: `{"custom":{"k":"v"}}`, TraceID: "Root=1-abc-def;Sampled=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed() || string(res.Payload) != `{"a":1}` {
+		t.Fatalf("%+v %s", res, res.Payload)
+	}
+	got := map[string]string{}
+	for _, l := range rec.linesOf(res.RequestID) {
+		if k, v, ok := strings.Cut(l.text, ":"); ok && l.stream == StreamStdout {
+			got[k] = v
+		}
+	}
+	for k, want := range map[string]string{"wrong": "400", "first": "202", "second": "400",
+		"arn": "arn:aws:lambda:us-east-1:000000000000:function:proto", "trace": "Root=1-abc-def;Sampled=1", "cc": `{"custom":{"k":"v"}}`} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q (lines:\n%s)", k, got[k], want, rec.text(res.RequestID))
+		}
+	}
+	dl, _ := strconv.ParseInt(got["deadline"], 10, 64)
+	if d := time.UnixMilli(dl).Sub(before); d < 4*time.Second || d > 6*time.Second {
+		t.Errorf("deadline %v after the call, want about 5s", d)
+	}
 }
