@@ -12,9 +12,16 @@ import (
 // Families are cached per (format, namespace, name, kind, unit), so the hot
 // path does not rebuild names. It is safe for concurrent use.
 type TranslateMapper struct {
-	mu    sync.RWMutex
-	cache map[identity]*Family
-	max   int
+	mu     sync.RWMutex
+	cache  map[identity]*Family
+	labels map[labelKey]string
+	max    int
+}
+
+// labelKey is a raw label name in the style of one translation.
+type labelKey struct {
+	emf  bool
+	name string
 }
 
 // identity is what a family derives from.
@@ -31,12 +38,68 @@ const maxCachedFamilies = 100000
 
 // NewTranslateMapper returns the default Mapper.
 func NewTranslateMapper() *TranslateMapper {
-	return &TranslateMapper{cache: map[identity]*Family{}, max: maxCachedFamilies}
+	return &TranslateMapper{cache: map[identity]*Family{}, labels: map[labelKey]string{}, max: maxCachedFamilies}
 }
 
 // Map implements Mapper.
 func (m *TranslateMapper) Map(dst []metric.Label, p *metric.Point) (*Family, []metric.Label) {
-	return m.Family(p), metric.PromLabels(dst, p)
+	return m.Family(p), m.AppendLabels(dst, p)
+}
+
+// AppendLabels is metric.PromLabels with the label-name translation cached,
+// so it does not allocate once the names are known: it appends p's
+// Prometheus labels to dst, skipping names dst already has.
+func (m *TranslateMapper) AppendLabels(dst []metric.Label, p *metric.Point) []metric.Label {
+	if p.Kind == metric.ServiceCheck && !hasLabel(dst, "check") {
+		dst = append(dst, metric.Label{Name: "check", Value: p.Name})
+	}
+	for _, l := range p.Labels {
+		n := l.Name
+		if p.Format != metric.FormatPlatform {
+			n = m.labelName(p.Format == metric.FormatEMF, l.Name)
+		}
+		if hasLabel(dst, n) {
+			continue
+		}
+		v := l.Value
+		if v == "" {
+			v = metric.TagValueTrue
+		}
+		dst = append(dst, metric.Label{Name: n, Value: v})
+	}
+	return dst
+}
+
+func hasLabel(ls []metric.Label, name string) bool {
+	for i := range ls {
+		if ls[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *TranslateMapper) labelName(emf bool, raw string) string {
+	k := labelKey{emf, raw}
+	m.mu.RLock()
+	n, ok := m.labels[k]
+	m.mu.RUnlock()
+	if ok {
+		return n
+	}
+	f := metric.FormatDogStatsD
+	if emf {
+		f = metric.FormatEMF
+	}
+	n = strings.Clone(metric.LabelName(f, raw))
+	k.name = strings.Clone(raw)
+	m.mu.Lock()
+	if len(m.labels) >= m.max {
+		clear(m.labels)
+	}
+	m.labels[k] = n
+	m.mu.Unlock()
+	return n
 }
 
 // Family returns the cached translation of p's identity.
