@@ -440,8 +440,8 @@ func (sc *scanner) failAt(what string) {
 }
 
 // root scans the object at sc.pos: its members are recorded shallowly,
-// except the one named "_aws" (the last one, if repeated), which is built
-// deep. It returns the root node and the "_aws" member (-1 when absent).
+// except arrays and the one named "_aws" (the last one, if repeated), which
+// are built deep. It returns the root node and the "_aws" member (-1 when absent).
 func (sc *scanner) root() (root, aws int32) {
 	aws = -1
 	root = sc.newNode(jObject)
@@ -471,7 +471,9 @@ func (sc *scanner) root() (root, aws int32) {
 		sc.ws()
 		isAWS := sc.keyIs(ks, ke, kesc, "_aws")
 		mode := modeShallow
-		if isAWS {
+		if isAWS || sc.s[sc.pos] == '[' {
+			// Arrays are built too: at the root they are mostly metric
+			// values, read next; a second pass (deepen) would cost more.
 			mode = modeDeep
 		}
 		v := sc.value(mode, 1)

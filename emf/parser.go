@@ -128,8 +128,6 @@ type dimStats struct {
 	repeated bool // a value came twice: not unique per event
 	capped   bool // maxTracked different values: unique per event
 	flagged  bool // a high-cardinality warning was given already
-	lastLine int  // event counted last (one count per event)
-	lastSrc  string
 }
 
 type unitStats struct {
@@ -185,6 +183,7 @@ func (p *Parser) Parse(b *metric.Batch, line []byte, o metric.Origin) bool {
 		return true
 	}
 	if aws < 0 {
+		sc.s = nil
 		return false
 	}
 	p.begin(b, o)
@@ -223,6 +222,7 @@ func (p *Parser) end() {
 		p.commit()
 	}
 	p.b = nil
+	p.sc.s = nil // keep no reference to the caller's line
 }
 
 func (p *Parser) report(sev metric.Severity, rule string, eff metric.Effect, hint, msg string) {
