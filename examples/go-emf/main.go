@@ -109,30 +109,59 @@ func handler(ctx context.Context, event json.RawMessage) (Response, error) {
 	return Response{OK: true, Invocation: n}, nil
 }
 
-// emfLine builds the EMF event the way aws-embedded-metrics formats it:
-// one directive, dimensions Service+Operation, a Count, a Milliseconds metric
-// with several values and a Bytes metric, plus properties.
+// EMF event, hand-built the way aws-embedded-metrics lays it out: the _aws
+// metadata, then the dimensions, metric values and properties as root members.
+type emfEvent struct {
+	AWS               emfMetadata `json:"_aws"`
+	Service           string      `json:"Service"`
+	Operation         string      `json:"Operation"`
+	OrdersPlaced      int         `json:"OrdersPlaced"`
+	ProcessingLatency []float64   `json:"ProcessingLatency"`
+	PayloadSize       int         `json:"PayloadSize"`
+	RequestID         string      `json:"requestId"`
+	FunctionVersion   string      `json:"functionVersion"`
+}
+
+type emfMetadata struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// emfLine builds the invocation's EMF event: one directive, dimensions
+// Service+Operation, a Count, a Milliseconds metric with several values and
+// a Bytes metric, plus two properties.
 func emfLine(now time.Time, requestID string) string {
-	ev := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": now.UnixMilli(),
-			"CloudWatchMetrics": []any{map[string]any{
-				"Namespace":  Namespace,
-				"Dimensions": [][]string{{"Service", "Operation"}},
-				"Metrics": []map[string]string{
-					{"Name": "OrdersPlaced", "Unit": "Count"},
-					{"Name": "ProcessingLatency", "Unit": "Milliseconds"},
-					{"Name": "PayloadSize", "Unit": "Bytes"},
+	ev := emfEvent{
+		AWS: emfMetadata{
+			Timestamp: now.UnixMilli(),
+			CloudWatchMetrics: []emfDirective{{
+				Namespace:  Namespace,
+				Dimensions: [][]string{{"Service", "Operation"}},
+				Metrics: []emfMetric{
+					{Name: "OrdersPlaced", Unit: "Count"},
+					{Name: "ProcessingLatency", Unit: "Milliseconds"},
+					{Name: "PayloadSize", Unit: "Bytes"},
 				},
 			}},
 		},
-		"Service":           Service,
-		"Operation":         Operation,
-		"OrdersPlaced":      1,
-		"ProcessingLatency": []float64{12, 25, 40},
-		"PayloadSize":       2048,
-		"requestId":         requestID,
-		"functionVersion":   os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
+		Service:           Service,
+		Operation:         Operation,
+		OrdersPlaced:      1,
+		ProcessingLatency: []float64{12, 25, 40},
+		PayloadSize:       2048,
+		RequestID:         requestID,
+		FunctionVersion:   os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {
