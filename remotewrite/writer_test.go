@@ -3,13 +3,17 @@ package remotewrite
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -564,5 +568,51 @@ func TestGathersInOneMillisecond(t *testing.T) {
 	}
 	if s := checkAccounting(t, w, rc, false); s.Emitted != 2 {
 		t.Errorf("stats %s, want 2 emitted", s)
+	}
+}
+
+func TestTLSConfig(t *testing.T) {
+	rc := &receiver{t: t}
+	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
+	rc.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	rc.srv.StartTLS()
+	defer rc.srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw})
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca))
+	for _, tc := range []struct {
+		name string
+		tls  TLSConfig
+	}{
+		{"ca_file", TLSConfig{CAFile: caFile}},
+		{"insecure_skip_verify", TLSConfig{InsecureSkipVerify: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(rc.url())
+			cfg.TLSConfig = tc.tls
+			w := newTestWriter(t, cfg)
+			_ = w.Append(gauges(1, 1), time.UnixMilli(1000))
+			if err := flush(t, w); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// an unknown CA is a network error, retried, never delivered
+	w := newTestWriter(t, testConfig(rc.url()))
+	_ = w.Append(gauges(1, 1), time.UnixMilli(1000))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for w.Stats().Retried["network"] == 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := w.Stats(); s.Retried["network"] == 0 || s.Sent != 0 {
+		t.Errorf("stats %s retried %v, want network retries", s, s.Retried)
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancelShort()
+	if s, err := w.Close(short); !errors.Is(err, ErrDropped) || s.Dropped["shutdown"] != 2 { // the sample and its stale marker
+		t.Errorf("Close = %v, stats %s", err, s)
+	}
+	if _, err := New(Config{URL: rc.url(), TLSConfig: TLSConfig{CAFile: filepath.Join(t.TempDir(), "missing.pem")}}); err == nil {
+		t.Errorf("New accepted a missing ca_file")
 	}
 }
