@@ -99,3 +99,40 @@ func TestRealReceivers(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRealPrometheusIngest measures delivered samples/s from one Writer
+// into a real Prometheus: gathers of 10k series, each flushed (sent in batches
+// of max_samples_per_send and acknowledged) before the next.
+func BenchmarkRealPrometheusIngest(b *testing.B) {
+	p := testenv.StartPrometheus(b)
+	const n = 10_000
+	fams := gauges(n, 1)
+	cfg := DefaultConfig()
+	cfg.URL = p.RemoteWriteURL()
+	cfg.QueueConfig.Capacity = 2 * n
+	w, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	ts := time.Now()
+	_ = w.Append(fams, ts) // create the series first
+	if err := w.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		for _, m := range fams[0].Metric {
+			*m.Gauge.Value = float64(i)
+		}
+		ts = ts.Add(time.Millisecond)
+		_ = w.Append(fams, ts)
+		if err := w.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	if s, err := w.Close(ctx); err != nil || s.Sent != s.Emitted {
+		b.Fatalf("close: %v (%s)", err, s)
+	}
+}
