@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -164,6 +168,8 @@ func TestEndToEnd(t *testing.T) {
 			}
 		})
 	}
+	// The /metrics output (aggregation and self metrics) passes promtool.
+	promtoolCheck(t, "http://"+ln.Addr().String()+"/metrics")
 	// lambdabridge's own accounting reached Prometheus through /metrics.
 	testenv.EventuallyValue(t, prom, `lambdabridge_pushgateway_pushes_total{job="lambdabridge",method="put"}`, invocations, timeout)
 
@@ -190,6 +196,32 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("pushgateway after delete: %v %v, want no series", left, err)
 	}
 	t.Logf("end-to-end test took %.1fs", time.Since(begin).Seconds())
+}
+
+// promtoolCheck runs `promtool check metrics` on the text served at url.
+func promtoolCheck(t *testing.T, url string) {
+	t.Helper()
+	promtool := testenv.LookPath(t, "prometheus", "promtool", "/usr/bin/promtool")
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("promtool check metrics on %s: %v\n%s", url, err, out)
+	}
 }
 
 // withLabels adds selector labels to a series written as name{labels}.
