@@ -394,6 +394,17 @@ func parseCases() []parseCase {
 			diags:  []diag{w(RuleDuplicateMetric, `metric "Latency" is defined twice`)},
 		},
 		{
+			name:   "same metric in two directives with the same dimensions",
+			line:   ev(shop+`,{"Namespace":"Shop","Dimensions":[["Region"],["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}`, shopMembers+`,"Region":"eu"`),
+			points: []metric.Point{pt("Shop", "Latency", "Milliseconds", checkout, 100), pt("Shop", "Latency", "Milliseconds", lbl("Region", "eu"), 100), pt("Shop", "Latency", "Milliseconds", checkout, 100)},
+			diags:  []diag{w(RuleDuplicateMetric, `metric "Latency" in namespace "Shop" is defined in _aws.CloudWatchMetrics[0] and [1] with the same dimensions`)},
+		},
+		{
+			name:   "same metric in two directives with other dimensions is fine",
+			line:   ev(shop+`,{"Namespace":"Shop","Dimensions":[["Region"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}`, shopMembers+`,"Region":"eu"`),
+			points: []metric.Point{pt("Shop", "Latency", "Milliseconds", checkout, 100), pt("Shop", "Latency", "Milliseconds", lbl("Region", "eu"), 100)},
+		},
+		{
 			name:  "an error in a second directive drops the whole event",
 			line:  ev(shop+`,{"Namespace":"Other","Dimensions":[["Missing"]],"Metrics":[{"Name":"Latency"}]}`, shopMembers),
 			diags: []diag{e(RuleDimensionMissing, `dimension "Missing"`)},

@@ -85,6 +85,7 @@ type Parser struct {
 	ndiag   int
 	ts      int64
 	sets    []dimSet
+	evSets  []dimSet // the sets of every directive of the event
 	defs    []string
 	ev      []evMetric
 	evDims  []evDim
@@ -114,6 +115,8 @@ type evMetric struct {
 	ns, name, unit string
 	res            int
 	valid          bool
+	di             int // directive
+	from, to       int // its dimension sets in evSets
 }
 
 type evDim struct {
@@ -214,6 +217,7 @@ func (p *Parser) begin(b *metric.Batch, o metric.Origin) {
 	p.ndiag = 0
 	p.ts = 0
 	p.ev = p.ev[:0]
+	p.evSets = p.evSets[:0]
 	p.evDims = p.evDims[:0]
 }
 
@@ -426,6 +430,9 @@ func (p *Parser) directive(root, d int32, di int) {
 		}
 		p.duplicateSets(di)
 	}
+	from := len(p.evSets)
+	p.evSets = append(p.evSets, p.sets...)
+	to := len(p.evSets)
 
 	// Metrics
 	switch {
@@ -445,7 +452,7 @@ func (p *Parser) directive(root, d int32, di int) {
 	p.defs = p.defs[:0]
 	mi := 0
 	for m := sc.nodes[ms].first; m >= 0; m = sc.nodes[m].next {
-		p.metricDef(root, m, ns, nsOK, di, mi)
+		p.metricDef(root, m, ns, nsOK, di, mi, from, to)
 		mi++
 	}
 }
@@ -529,6 +536,28 @@ func (p *Parser) duplicateSets(di int) {
 	}
 }
 
+// duplicateAcrossDirectives warns when an earlier directive of the event
+// defines the same metric in the same namespace with a DimensionSet of the
+// same keys: CloudWatch publishes the values twice.
+func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
+	for i := range p.ev {
+		e := &p.ev[i]
+		if e.di == di || e.ns != ns || e.name != name {
+			continue
+		}
+		for _, a := range p.evSets[e.from:e.to] {
+			for _, b := range p.evSets[from:to] {
+				if a.ok && b.ok && sameKeys(a.labels, b.labels) {
+					p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
+						"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
+						name, ns, e.di, di)
+					return
+				}
+			}
+		}
+	}
+}
+
 func sameKeys(a, b []metric.Label) bool {
 	if len(a) != len(b) {
 		return false
@@ -548,7 +577,7 @@ func sameKeys(a, b []metric.Label) bool {
 	return true
 }
 
-func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
+func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to int) {
 	sc := &p.sc
 	if k := sc.nodes[m].kind; k != jObject {
 		p.fail(RuleWrongType, "", "_aws.CloudWatchMetrics[%d].Metrics[%d] is %s, not an object", di, mi, k)
@@ -639,7 +668,10 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi int) {
 	if !ok {
 		valid = false
 	}
-	p.ev = append(p.ev, evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil})
+	if nsOK {
+		p.duplicateAcrossDirectives(ns, name, di, from, to)
+	}
+	p.ev = append(p.ev, evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil, di: di, from: from, to: to})
 	if !valid || vals == nil || p.drop {
 		return
 	}

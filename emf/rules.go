@@ -79,7 +79,7 @@ var Rules = []RuleInfo{
 	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters; `\"\"` means None); hints the likely unit"},
 	{RuleStorageResolution, metric.Error, metric.EffectDropsEvent, "StorageResolution is not 1 or 60"},
 	{RuleResolutionConflict, metric.Error, metric.EffectDropsEvent, "one metric name has two storage resolutions in one event"},
-	{RuleDuplicateMetric, metric.Warning, metric.EffectNone, "one directive defines the same metric name twice: its values are published twice"},
+	{RuleDuplicateMetric, metric.Warning, metric.EffectNone, "one directive defines the same metric name twice, or two directives of one event define it in the same namespace with a DimensionSet of the same keys: its values are published twice"},
 	{RuleDuplicateDimSet, metric.Warning, metric.EffectNone, "one directive lists the same DimensionSet twice: its values are published twice"},
 	{RuleHighCardinality, metric.Warning, metric.EffectNone, "a dimension value looks unique per event (UUID, request or trace id, hex id, timestamp, long number): a cardinality and cost explosion (reported once per dimension key)"},
 	{RuleUniqueDimension, metric.Warning, metric.EffectNone, "at Finish: a dimension whose value was different in each of 20 or more events"},
