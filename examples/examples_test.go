@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/listen"
+	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/metric"
 )
 
 // layout copies the examples into a temporary directory, builds go-emf into
@@ -355,6 +357,69 @@ func TestGoEMF(t *testing.T) {
 	if diff := cmp.Diff(wantDD, got); diff != "" {
 		t.Errorf("dogstatsd lines, counted (-want +got):\n%s", diff)
 	}
+
+	// What lambdabridge makes of it: the Prometheus families, per invocation
+	// (the list in README.md).
+	perInvocationFamilies := []string{
+		"lambda_bridge_example_orders_placed_total counter {service=checkout,operation=PlaceOrder} [1]",
+		"lambda_bridge_example_processing_latency_seconds histogram {service=checkout,operation=PlaceOrder} [0.012 0.025 0.04]",
+		"lambda_bridge_example_payload_size_bytes gauge {service=checkout,operation=PlaceOrder} [2048]",
+		"checkout_orders_total counter {service=checkout,operation=place_order} [1]",
+		"checkout_cart_items gauge {service=checkout} [3]",
+		"checkout_step_seconds histogram {service=checkout,step=payment} [0.25]",
+		"checkout_step_seconds histogram {service=checkout,step=payment} [0.75]",
+		"checkout_requests_total counter {service=checkout,operation=place_order} [1]",
+		"checkout_queue_depth gauge {service=checkout} [7]",
+		"checkout_item_price histogram {service=checkout} [9.5]",
+		"checkout_item_price histogram {service=checkout} [20.5]",
+		"checkout_payload_bytes histogram {service=checkout} [2048]",
+		"checkout_db_query_seconds histogram {service=checkout,db=orders} [0.015]",
+	}
+	wantFamilies := map[string]int{}
+	for _, f := range perInvocationFamilies {
+		wantFamilies[f] += 3
+	}
+	mu.Lock()
+	gotFamilies := families(t, lines, datagrams)
+	mu.Unlock()
+	if diff := cmp.Diff(wantFamilies, gotFamilies); diff != "" {
+		t.Errorf("families (-want +got):\n%s", diff)
+	}
+}
+
+// families parses the stdout lines and DogStatsD payloads with
+// lambdabridge's own parsers and renders every point as
+// "family type {labels} [values in the family's unit]", counted. It fails the
+// test on any diagnostic: the example must write clean metrics.
+func families(t *testing.T, stdout, datagrams []string) map[string]int {
+	t.Helper()
+	p := logline.New()
+	var b metric.Batch
+	for i, l := range stdout {
+		p.Parse(&b, []byte(l), metric.Origin{Source: "stdout", Line: i + 1})
+	}
+	for _, d := range datagrams {
+		p.Datagram(&b, []byte(d), metric.Origin{Source: "udp"})
+	}
+	p.Finish(&b)
+	for i := range b.Diags {
+		t.Errorf("diagnostic: %s", b.Diags[i].String())
+	}
+	out := map[string]int{}
+	for i := range b.Points {
+		pt := &b.Points[i]
+		fam := metric.Translate(pt)
+		var ls []string
+		for _, l := range metric.PromLabels(nil, pt) {
+			ls = append(ls, l.Name+"="+l.Value)
+		}
+		var vs []string
+		for _, v := range pt.Values {
+			vs = append(vs, strconv.FormatFloat(v*fam.Scale, 'g', 6, 64))
+		}
+		out[fmt.Sprintf("%s %s {%s} [%s]", fam.Name, fam.Type, strings.Join(ls, ","), strings.Join(vs, " "))]++
+	}
+	return out
 }
 
 func counts(lines []string) map[string]int {
@@ -400,6 +465,14 @@ func TestShellRuntime(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, normalise(lines)); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	wantFamilies := map[string]int{
+		"lambda_bridge_example_shell_invocations_total counter {service=shell-runtime} [1]": 2,
+		"shell_invocations_total counter {runtime=shell} [1]":                               2,
+		"shell_errors_total counter {runtime=shell} [1]":                                    1,
+	}
+	if diff := cmp.Diff(wantFamilies, families(t, lines, nil)); diff != "" {
+		t.Errorf("families (-want +got):\n%s", diff)
 	}
 	api.mu.Lock()
 	defer api.mu.Unlock()
