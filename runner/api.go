@@ -134,7 +134,7 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	case "DryRun":
 		w.WriteHeader(http.StatusNoContent)
 	case "", "RequestResponse":
-		res, err := r.Invoke(req.Context(), name, in)
+		res, err := r.invokeEarly(req.Context(), name, in)
 		if err != nil {
 			writeInvokeError(w, err)
 			return
@@ -154,6 +154,35 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	default:
 		writeLambdaError(w, http.StatusBadRequest, "InvalidParameterValueException", "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun")
 	}
+}
+
+// invokeEarly returns the result as soon as the runtime has answered, as
+// Lambda answers its caller; the invocation ends (END, REPORT, freeze) in
+// the background. With a log tail asked for, it waits for the end.
+func (r *Runner) invokeEarly(ctx context.Context, name string, in Request) (*Result, error) {
+	if in.Tail {
+		return r.Invoke(ctx, name, in)
+	}
+	type outcome struct {
+		res *Result
+		err error
+	}
+	ch := make(chan outcome, 2)
+	in.early = func(res *Result) { ch <- outcome{res, nil} }
+	r.closeMu.RLock()
+	if r.isClosed() {
+		r.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	r.wg.Add(1)
+	r.closeMu.RUnlock()
+	go func() {
+		defer r.wg.Done()
+		res, err := r.Invoke(ctx, name, in)
+		ch <- outcome{res, err}
+	}()
+	o := <-ch
+	return o.res, o.err
 }
 
 func writeInvokeError(w http.ResponseWriter, err error) {

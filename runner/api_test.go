@@ -69,19 +69,15 @@ func TestInvokeAPI(t *testing.T) {
 	}
 
 	// Throttling: reserved concurrency 1, one slow invocation running.
+	waitRunning(t, r, 0) // the previous invocations end after their answer
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		post(t, url, `{"action":"sleep","ms":500}`, nil)
 	}()
+	waitRunning(t, r, 1)
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if st, _ := r.Stats("gofn"); st.Running == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	resp, body = post(t, url, `{}`, nil)
 	if resp.StatusCode != 429 || resp.Header.Get("X-Amzn-Errortype") != "TooManyRequestsException" || !strings.Contains(body, "Rate Exceeded.") {
 		t.Errorf("throttle: %d %s", resp.StatusCode, body)
@@ -119,4 +115,14 @@ func TestListenLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
+}
+
+func waitRunning(t *testing.T, r *Runner, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if st, _ := r.Stats("gofn"); st.Running == n {
+			return
+		}
+	}
+	t.Fatalf("never %d running", n)
 }

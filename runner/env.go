@@ -71,6 +71,7 @@ type invocation struct {
 	deadline time.Time
 
 	tail      *tailBuf
+	answered  func() // called once the runtime has answered
 	responded chan struct{}
 	once      sync.Once
 	respAt    time.Time
@@ -80,7 +81,7 @@ type invocation struct {
 }
 
 func newInvocation(req Request) *invocation {
-	inv := &invocation{id: newRequestID(), req: req, responded: make(chan struct{})}
+	inv := &invocation{id: newRequestID(), req: req, responded: make(chan struct{}), answered: func() {}}
 	if req.Tail {
 		inv.tail = &tailBuf{}
 	}

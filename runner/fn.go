@@ -42,11 +42,19 @@ func newFn(r *Runner, d function.Definition) *fn {
 		def:    d,
 		arn:    "arn:aws:lambda:" + r.cfg.region + ":000000000000:function:" + d.Name,
 		labels: []metric.Label{{Name: "function_name", Value: d.Name}},
-		sem:    make(chan struct{}, r.cfg.concurrency),
+		sem:    make(chan struct{}, envLimit(r.cfg)),
 		envs:   map[*env]struct{}{},
 	}
 	f.baseEnv = f.environ()
 	return f
+}
+
+// envLimit is how many environments of a function may run at once.
+func envLimit(c config) int {
+	if c.reserved > 0 {
+		return min(c.concurrency, c.reserved)
+	}
+	return c.concurrency
 }
 
 // Keys Lambda reserves; a function's own Env cannot override them.
@@ -128,11 +136,15 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 	f.admitted++
 	f.mu.Unlock()
-	defer func() {
+	// A request counts against the reserved concurrency until the runtime
+	// has answered it: a caller that invokes again as soon as it has its
+	// answer waits for the environment to finish; it is not throttled.
+	unadmit := sync.OnceFunc(func() {
 		f.mu.Lock()
 		f.admitted--
 		f.mu.Unlock()
-	}()
+	})
+	defer unadmit()
 	select {
 	case f.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -151,7 +163,9 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 	f.mu.Unlock()
 	f.emitPoint(f.origin(nil, ""), MetricConcurrent, metric.Gauge, "", float64(n))
 
-	res := f.run(newInvocation(req))
+	inv := newInvocation(req)
+	inv.answered = unadmit
+	res := f.run(inv)
 	res.BilledDuration = billedDuration(res.Duration, res.InitDuration)
 
 	f.mu.Lock()
@@ -303,6 +317,11 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	if inv.isErr {
 		res.FunctionError = "Unhandled"
 		res.ErrorType = inv.errType
+	}
+	inv.answered()
+	if inv.req.early != nil {
+		early := *res
+		inv.req.early(&early)
 	}
 	// The invocation is over when the runtime asks for the next one; then
 	// the environment is frozen.

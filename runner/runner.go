@@ -58,8 +58,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
 
 // WithReservedConcurrency sets the function's reserved concurrency: a request
-// arriving while that many are running or queued is throttled (ErrThrottled,
-// 429). 0 (default) means no limit.
+// arriving while that many are waiting for their answer (queued, or running
+// until the runtime answers) is throttled (ErrThrottled, 429), and no more
+// than that many environments run at once. 0 (default) means no limit.
 func WithReservedConcurrency(n int) Option { return func(c *config) { c.reserved = n } }
 
 // WithIdleTimeout sets how long an idle environment is kept warm before it is
@@ -111,6 +112,12 @@ type Request struct {
 	// Tail asks for the last 4 KB of the invocation's log in
 	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
 	Tail bool
+
+	// early, when set, gets the result as soon as the runtime has
+	// answered, before the invocation ends (the invoke API answers then,
+	// as Lambda does); the Result is the final one's prefix: no REPORT
+	// values yet.
+	early func(*Result)
 }
 
 // Result is one invocation's outcome, with what REPORT says about it.
