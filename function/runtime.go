@@ -1,11 +1,13 @@
 package function
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // lookPath is exec.LookPath; tests replace it.
@@ -111,5 +113,7 @@ func pythonHasRIC(py, codeDir string) bool {
 
 // pythonImports runs py to check a module is importable; tests replace it.
 var pythonImports = func(py, module string) bool {
-	return exec.Command(py, "-c", "import "+module).Run() == nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, py, "-c", "import "+module).Run() == nil
 }
