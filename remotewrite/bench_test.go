@@ -68,27 +68,35 @@ func benchBatch(sets [][]label, ts int64) []sample {
 
 // BenchmarkEncodePaired alternates the naive encoding and the writer's in
 // every iteration, so both see the same machine load (a shared machine makes
-// separate runs incomparable), and reports the ratio of their costs.
+// separate runs incomparable), and reports the cost of each per sample in wall
+// time and in process CPU time (GC included), and the ratios.
 func BenchmarkEncodePaired(b *testing.B) {
 	sets := benchLabels()
 	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	batch := benchBatch(sets, ts)
 	var e encoder
-	var naive, writer time.Duration
+	var naive, writer, naiveCPU, writerCPU time.Duration
 	for b.Loop() {
-		t0 := time.Now()
+		c0, t0 := cpuTime(), time.Now()
 		naiveEncode(sets, ts)
-		t1 := time.Now()
+		c1, t1 := cpuTime(), time.Now()
 		if _, err := e.encode(batch); err != nil {
 			b.Fatal(err)
 		}
 		writer += time.Since(t1)
+		writerCPU += cpuTime() - c1
 		naive += t1.Sub(t0)
+		naiveCPU += c1 - c0
 	}
 	n := float64(b.N) * benchSamples
 	b.ReportMetric(float64(naive.Nanoseconds())/n, "naive-ns/sample")
 	b.ReportMetric(float64(writer.Nanoseconds())/n, "writer-ns/sample")
 	b.ReportMetric(float64(writer)/float64(naive), "writer/naive")
+	if naiveCPU > 0 {
+		b.ReportMetric(float64(naiveCPU.Nanoseconds())/n, "naive-cpu-ns/sample")
+		b.ReportMetric(float64(writerCPU.Nanoseconds())/n, "writer-cpu-ns/sample")
+		b.ReportMetric(float64(writerCPU)/float64(naiveCPU), "writer/naive-cpu")
+	}
 }
 
 // BenchmarkEncode compares the writer's encoder with the naive way, side by
