@@ -41,9 +41,11 @@ type File struct {
 	// RemoteWrite is Prometheus' remote_write list, pasted as is.
 	RemoteWrite []remotewrite.Config `yaml:"-"`
 	Pushgateway []pushgw.Config      `yaml:"pushgateway"`
-	// Mappings holds the statsd_exporter-style mapping document (its
-	// `defaults:` and `mappings:` keys), handed to the mapping package.
+	// Mappings holds the statsd_exporter-style mapping rules (the file's
+	// `defaults:` and `mappings:` keys) as YAML, for display.
 	Mappings []byte `yaml:"-"`
+	// mappingDoc is the same, as parsed nodes (so errors keep their lines).
+	mappingDoc *yaml.Node
 
 	dir string // the file's directory: relative paths are relative to it
 }
@@ -141,13 +143,15 @@ func Parse(data []byte) (*File, error) {
 		f.RemoteWrite = rw
 	}
 	if r.Mappings.Kind != 0 || r.Defaults.Kind != 0 {
-		doc := map[string]*yaml.Node{}
-		if r.Mappings.Kind != 0 {
-			doc["mappings"] = &r.Mappings
-		}
+		doc := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		key := func(k string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k} }
 		if r.Defaults.Kind != 0 {
-			doc["defaults"] = &r.Defaults
+			doc.Content = append(doc.Content, key("defaults"), &r.Defaults)
 		}
+		if r.Mappings.Kind != 0 {
+			doc.Content = append(doc.Content, key("mappings"), &r.Mappings)
+		}
+		f.mappingDoc = doc
 		out, err := yaml.Marshal(doc)
 		if err != nil {
 			return nil, fmt.Errorf("mappings: %w", err)

@@ -99,3 +99,23 @@ func TestDefinitionsRelativeToFile(t *testing.T) {
 		t.Errorf("defs = %+v", defs)
 	}
 }
+
+func TestMappingsBuild(t *testing.T) {
+	f, err := Parse([]byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Scrape = nil
+	b, err := f.Build(nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	bad, err := Parse([]byte("mappings:\n  - match: \"a.*\"\n    name: x\n    bogus: 1\n"))
+	if err == nil {
+		_, err = bad.Build(nil, "test")
+	}
+	if err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Errorf("bad mapping error = %v, want it to name the unknown key", err)
+	}
+}

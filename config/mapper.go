@@ -1,18 +1,21 @@
 package config
 
-import "github.com/lambdabridge/lambdabridge/aggregate"
+import (
+	"fmt"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/mapping"
+)
 
 // mapper builds the aggregator's mapper from the file's mapping rules (nil:
 // the default translation).
 func (f *File) mapper() (aggregate.Mapper, error) {
-	if len(f.Mappings) == 0 {
+	if f.mappingDoc == nil {
 		return nil, nil
 	}
-	return nil, errMappingsUnsupported
+	m, err := mapping.FromNode(f.mappingDoc)
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	return m, nil
 }
-
-var errMappingsUnsupported = errorString("mappings: not supported by this build")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
