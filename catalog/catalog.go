@@ -34,6 +34,17 @@ type Catalog struct {
 	maxExamples int
 	maxDistinct int
 	fams        map[string]*family
+	// Caches of the translation, so Add allocates nothing for a point
+	// whose family and label names were seen before.
+	trans   map[sourceKey]metric.Family
+	lnames  map[labelKey]string
+	scratch []metric.Label
+	keybuf  []byte
+}
+
+type labelKey struct {
+	format metric.Format
+	key    string
 }
 
 // Option configures a Catalog.
@@ -61,7 +72,8 @@ func WithMaxDistinct(n int) Option {
 
 // New returns an empty catalog.
 func New(opts ...Option) *Catalog {
-	c := &Catalog{maxExamples: DefaultMaxExamples, maxDistinct: DefaultMaxDistinct, fams: map[string]*family{}}
+	c := &Catalog{}
+	c.init()
 	for _, o := range opts {
 		o(c)
 	}
@@ -69,6 +81,13 @@ func New(opts ...Option) *Catalog {
 		c.maxDistinct = c.maxExamples
 	}
 	return c
+}
+
+func (c *Catalog) init() {
+	c.maxExamples, c.maxDistinct = DefaultMaxExamples, DefaultMaxDistinct
+	c.fams = map[string]*family{}
+	c.trans = map[sourceKey]metric.Family{}
+	c.lnames = map[labelKey]string{}
 }
 
 // family is the mutable state of one family.
@@ -112,12 +131,16 @@ func (c *Catalog) Add(p *metric.Point) {
 	if p == nil {
 		return
 	}
-	fam := metric.Translate(p)
-	var scratch [8]metric.Label
-	pl := metric.PromLabels(scratch[:0], p)
-
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	k := sourceKey{format: p.Format, namespace: p.Namespace, name: p.Name, kind: p.Kind, unit: p.Unit}
+	fam, ok := c.trans[k]
+	if !ok {
+		fam = metric.Translate(p)
+		fam.Name, fam.Help = strings.Clone(fam.Name), strings.Clone(fam.Help)
+		c.trans[sourceKey{format: k.format, namespace: strings.Clone(k.namespace), name: strings.Clone(k.name), kind: k.kind, unit: strings.Clone(k.unit)}] = fam
+	}
+	pl := c.promLabels(p)
 	f := c.fams[fam.Name]
 	if f == nil {
 		f = &family{
@@ -140,7 +163,6 @@ func (c *Catalog) Add(p *metric.Point) {
 		}
 	}
 
-	k := sourceKey{format: p.Format, namespace: p.Namespace, name: p.Name, kind: p.Kind, unit: p.Unit}
 	s := f.sources[k]
 	if s == nil {
 		k.namespace, k.name, k.unit = strings.Clone(k.namespace), strings.Clone(k.name), strings.Clone(k.unit)
@@ -158,7 +180,7 @@ func (c *Catalog) Add(p *metric.Point) {
 	}
 	switch p.Format {
 	case metric.FormatEMF:
-		s.addDimSet(p.Labels)
+		c.keybuf = s.addDimSet(p.Labels, c.keybuf)
 	case metric.FormatPlatform:
 		if s.labelNames == nil {
 			s.labelNames = map[string]struct{}{}
@@ -178,6 +200,42 @@ func (c *Catalog) Add(p *metric.Point) {
 			}
 		}
 	}
+}
+
+// promLabels is metric.PromLabels with the label names cached; the result
+// lives in c.scratch until the next call.
+func (c *Catalog) promLabels(p *metric.Point) []metric.Label {
+	dst := c.scratch[:0]
+	if p.Kind == metric.ServiceCheck {
+		dst = append(dst, metric.Label{Name: "check", Value: p.Name})
+	}
+	for _, l := range p.Labels {
+		n := l.Name
+		if p.Format != metric.FormatPlatform {
+			var ok bool
+			if n, ok = c.lnames[labelKey{p.Format, l.Name}]; !ok {
+				n = metric.LabelName(p.Format, l.Name)
+				c.lnames[labelKey{p.Format, strings.Clone(l.Name)}] = n
+			}
+		}
+		dup := false
+		for _, d := range dst {
+			if d.Name == n {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		v := l.Value
+		if v == "" {
+			v = metric.TagValueTrue
+		}
+		dst = append(dst, metric.Label{Name: n, Value: v})
+	}
+	c.scratch = dst
+	return dst
 }
 
 func (c *Catalog) addValue(f *family, name, value string) {
@@ -208,26 +266,28 @@ func (s *source) addFunction(fn string) {
 	}
 }
 
-func (s *source) addDimSet(ls []metric.Label) {
-	var kb strings.Builder
+// addDimSet records the dimension set of ls; buf is scratch memory for the
+// key, returned for reuse.
+func (s *source) addDimSet(ls []metric.Label, buf []byte) []byte {
+	buf = buf[:0]
 	for i, l := range ls {
 		if i > 0 {
-			kb.WriteByte(0)
+			buf = append(buf, 0)
 		}
-		kb.WriteString(l.Name)
+		buf = append(buf, l.Name...)
 	}
-	key := kb.String()
 	if s.dimSets == nil {
 		s.dimSets = map[string][]string{}
 	}
-	if _, ok := s.dimSets[key]; ok {
-		return
+	if _, ok := s.dimSets[string(buf)]; ok {
+		return buf
 	}
 	keys := make([]string, len(ls))
 	for i, l := range ls {
 		keys[i] = strings.Clone(l.Name)
 	}
-	s.dimSets[key] = keys
+	s.dimSets[string(buf)] = keys
+	return buf
 }
 
 func cloneOrigin(o metric.Origin) metric.Origin {
@@ -332,7 +392,7 @@ func (c *Catalog) mergeFamily(in *Family) {
 			for i, k := range ds {
 				ls[i].Name = k
 			}
-			s.addDimSet(ls)
+			c.keybuf = s.addDimSet(ls, c.keybuf)
 		}
 		if len(src.TagKeys) > 0 && s.tagKeys == nil {
 			s.tagKeys = map[string]struct{}{}

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/catalog/catalogtest"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -181,6 +183,19 @@ func TestLint(t *testing.T) {
 		t.Errorf("lint (-want +got):\n%s\nall: %v", diff, c.Lint())
 	}
 
+	// The default buckets are the aggregator's.
+	for _, u := range []string{"seconds", "bytes", "", "percent"} {
+		if diff := cmp.Diff(aggregate.DefaultBuckets(u), catalog.DefaultBuckets(u)); diff != "" {
+			t.Errorf("DefaultBuckets(%q) (-aggregate +catalog):\n%s", u, diff)
+		}
+	}
+	// WithBuckets is asked for the histograms without recorded buckets.
+	asked := map[string]string{}
+	c.Lint(catalog.WithBuckets(func(name, unit string) []float64 { asked[name] = unit; return nil }))
+	if asked["shop_latency_seconds"] != "seconds" || asked["cart_items"] != "" || len(asked) != 7 {
+		t.Errorf("WithBuckets asked for %v", asked)
+	}
+
 	// Buckets that cover the values silence the bucket rule.
 	c.SetBuckets("shop_latency_seconds", []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5})
 	for _, d := range c.Lint() {
@@ -206,4 +221,38 @@ func TestLint(t *testing.T) {
 	if !found {
 		t.Error("two buckets not reported")
 	}
+}
+
+// Add's cached label translation is metric.PromLabels.
+func TestLabelsAsPromLabels(t *testing.T) {
+	ps := catalogtest.Points()
+	ps = append(ps, metric.Point{Format: metric.FormatDogStatsD, Kind: metric.ServiceCheck, Name: "db.up",
+		Labels: []metric.Label{{Name: "env.name", Value: "prod"}, {Name: "check", Value: "x"}, {Name: "canary"}}})
+	for i := range ps {
+		c := catalog.New()
+		c.Add(&ps[i])
+		f := c.Families()[0]
+		var got []metric.Label
+		for _, l := range f.Labels {
+			got = append(got, metric.Label{Name: l.Name, Value: l.Examples[0]})
+		}
+		want := metric.PromLabels(nil, &ps[i])
+		slices.SortFunc(want, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-PromLabels +catalog):\n%s", ps[i].String(), diff)
+		}
+	}
+}
+
+func TestUnmarshalIntoZero(t *testing.T) {
+	b, _ := catalogtest.Catalog().MarshalJSON()
+	var c catalog.Catalog
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != catalogtest.Catalog().Len() {
+		t.Errorf("Len = %d", c.Len())
+	}
+	p := metric.Point{Format: metric.FormatEMF, Namespace: "X", Name: "Y", Unit: "Count", Values: []float64{1}}
+	c.Add(&p) // usable afterwards
 }

@@ -301,12 +301,11 @@ func (c *Catalog) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("catalog: family %s: unknown type %q", fam.Name, fam.Type)
 		}
 	}
+	if c.fams == nil { // a zero Catalog, as json.Unmarshal makes: not shared yet
+		c.init()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.fams == nil {
-		c.fams = map[string]*family{}
-		c.maxExamples, c.maxDistinct = DefaultMaxExamples, DefaultMaxDistinct
-	}
 	for i := range f.Families {
 		c.mergeFamily(&f.Families[i])
 	}

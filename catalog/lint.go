@@ -37,16 +37,33 @@ const (
 // DefaultQuantiles are the quantiles the generated dashboards show.
 var DefaultQuantiles = []float64{0.5, 0.9, 0.99}
 
-// DefaultBuckets are the bucket bounds Lint assumes for a histogram whose
-// buckets were not recorded (SetBuckets): client_golang's DefBuckets.
-var DefaultBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+// DefaultBuckets returns the bucket bounds Lint assumes for a histogram
+// whose buckets were not recorded (SetBuckets) nor given (WithBuckets): the
+// same as aggregate.DefaultBuckets, by Prometheus base unit.
+func DefaultBuckets(unit string) []float64 {
+	switch unit {
+	case "seconds":
+		return []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900}
+	case "bytes":
+		b := make([]float64, 12)
+		for i, v := 0, 256.0; i < len(b); i, v = i+1, v*4 {
+			b[i] = v
+		}
+		return b
+	}
+	var b []float64
+	for e := 0.01; e < 1e6; e *= 10 {
+		b = append(b, e, 2.5*e, 5*e)
+	}
+	return b
+}
 
 // LintOption configures Lint.
 type LintOption func(*lintConfig)
 
 type lintConfig struct {
 	quantiles []float64
-	buckets   func(family string) []float64
+	buckets   func(family, unit string) []float64
 }
 
 // WithQuantiles sets the quantiles dashboards ask for (default p50, p90, p99).
@@ -54,10 +71,10 @@ func WithQuantiles(qs ...float64) LintOption {
 	return func(c *lintConfig) { c.quantiles = slices.Clone(qs) }
 }
 
-// WithBuckets tells Lint the bucket bounds (base unit, +Inf excluded) used
-// for a histogram family whose buckets the catalog does not hold; nil from
-// fn means DefaultBuckets.
-func WithBuckets(fn func(family string) []float64) LintOption {
+// WithBuckets tells Lint the bucket bounds (base unit, +Inf excluded) the
+// aggregation uses for a histogram family (name, Prometheus base unit) whose
+// buckets the catalog does not hold; nil from fn means DefaultBuckets(unit).
+func WithBuckets(fn func(family, unit string) []float64) LintOption {
 	return func(c *lintConfig) { c.buckets = fn }
 }
 
@@ -138,10 +155,10 @@ func lintFamily(out []metric.Diagnostic, f *Family, cfg *lintConfig) []metric.Di
 	if f.Type == metric.TypeHistogram.String() && len(cfg.quantiles) > 0 {
 		bounds, assumed := f.Buckets, ""
 		if len(bounds) == 0 && cfg.buckets != nil {
-			bounds = cfg.buckets(f.Name)
+			bounds = cfg.buckets(f.Name, f.Unit)
 		}
 		if len(bounds) == 0 {
-			bounds, assumed = DefaultBuckets, " (assuming the default buckets)"
+			bounds, assumed = DefaultBuckets(f.Unit), " (the default buckets)"
 		}
 		bounds = finiteSorted(bounds)
 		qs := quantileNames(cfg.quantiles)
