@@ -53,6 +53,25 @@ type RuleInfo struct {
 // log event, but none of its metrics are extracted (the only trace is the
 // EMFValidationErrors / EMFParsingErrors metric in AWS/Logs), so most errors
 // drop the whole event. A metric whose member is missing is skipped alone.
+//
+// Where the specification, the client libraries and CloudWatch disagree,
+// the parser follows what CloudWatch does, as far as it is known:
+//   - Dimensions: the specification requires it, but AWS's OpenTelemetry EMF
+//     exporters omit it for metrics without attributes and CloudWatch
+//     publishes those without dimensions, so a missing Dimensions is a
+//     warning; "Dimensions": [] is what aws-embedded-metrics writes for
+//     setDimensions([]) and raises nothing (both give points without labels).
+//   - Namespace: the EMF schema allows 1..1024 characters; the client
+//     libraries cap it at 256 and [a-zA-Z0-9._#:/-]. Beyond the schema is an
+//     error, beyond the libraries a warning.
+//   - Values: CloudWatch rejects magnitudes above 2^360 (an error); the
+//     libraries refuse magnitudes above 2^53-1 (a warning).
+//   - Event size: 256 KiB, the figure of the EMF specification page and of a
+//     Lambda log line; CloudWatch Logs now takes 1 MB events, hence the
+//     option WithMaxEventSize.
+//   - A metric value written as an object (the Values/Counts statistic set
+//     of the OpenTelemetry exporters) is outside the specification: an error
+//     with a hint; lambdabridge does not read it.
 var Rules = []RuleInfo{
 	{RuleInvalidJSON, metric.Error, metric.EffectDropsEvent, "the line holds `\"_aws\"` but is not valid JSON (RFC 8259, nesting up to 1000)"},
 	{RuleTextAroundObject, metric.Error, metric.EffectDropsEvent, "text before the object that is not a Lambda log prefix (`ts\\treqid\\tLEVEL\\t`, `[LEVEL]\\tts\\treqid\\t`), or text after it"},
