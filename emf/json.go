@@ -471,7 +471,7 @@ func (sc *scanner) root() (root, aws int32) {
 		sc.ws()
 		isAWS := sc.keyIs(ks, ke, kesc, "_aws")
 		mode := modeShallow
-		if isAWS || sc.s[sc.pos] == '[' {
+		if isAWS || sc.pos < len(sc.s) && sc.s[sc.pos] == '[' {
 			// Arrays are built too: at the root they are mostly metric
 			// values, read next; a second pass (deepen) would cost more.
 			mode = modeDeep
