@@ -356,6 +356,9 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 		typ, payload = e.initType, e.initPayload
 	case <-e.exited:
 		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
+		if e.oom.Load() {
+			typ = "Runtime.OutOfMemory"
+		}
 	case <-timer.C:
 		typ, msg = "Sandbox.Timedout", "RequestId: "+inv.id+" Error: init phase timed out after "+strconv.FormatFloat(f.r.cfg.initTimeout.Seconds(), 'f', 2, 64)+" seconds"
 	}
