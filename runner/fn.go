@@ -183,13 +183,23 @@ func (f *fn) run(inv *invocation) *Result {
 	if f.def.Exec {
 		return f.runExec(inv)
 	}
-	f.mu.Lock()
 	var e *env
-	if n := len(f.idle); n > 0 {
+	var gone []*env
+	f.mu.Lock()
+	for n := len(f.idle); n > 0 && e == nil; n = len(f.idle) {
 		e = f.idle[n-1]
+		f.idle[n-1] = nil
 		f.idle = f.idle[:n-1]
+		if !e.alive() { // exited while idle (possible without freezing)
+			delete(f.envs, e)
+			gone = append(gone, e)
+			e = nil
+		}
 	}
 	f.mu.Unlock()
+	for _, g := range gone {
+		g.shutdown()
+	}
 	var res *Result
 	if e != nil {
 		res = e.invoke(inv, false)
