@@ -25,6 +25,8 @@ const (
 	// DefaultMaxDistinct is how many distinct values of a label are counted
 	// exactly; beyond it the count saturates and Label.Saturated is set.
 	DefaultMaxDistinct = 100
+	// MaxLabelSets is how many distinct label-name sets a family records.
+	MaxLabelSets = 32
 )
 
 // Catalog is the set of families seen. Its methods are safe for concurrent
@@ -97,6 +99,8 @@ type family struct {
 	unit       string
 	types      map[metric.Type]struct{} // every type the name was translated to
 	labels     map[string]*label
+	labelSets  map[string][]string // sorted label names joined by "\x00" -> the names
+	setsFull   bool                // more label sets than MaxLabelSets were seen
 	sources    map[sourceKey]*source
 	obs        Observed
 	buckets    []float64
@@ -153,6 +157,7 @@ func (c *Catalog) Add(p *metric.Point) {
 	for _, l := range pl {
 		c.addValue(f, l.Name, l.Value)
 	}
+	c.addLabelSet(f, pl)
 	if fam.Type == metric.TypeHistogram {
 		scale := fam.Scale
 		if scale == 0 {
@@ -236,6 +241,34 @@ func (c *Catalog) promLabels(p *metric.Point) []metric.Label {
 	}
 	c.scratch = dst
 	return dst
+}
+
+// addLabelSet records the set of label names of pl (which it sorts).
+func (c *Catalog) addLabelSet(f *family, pl []metric.Label) {
+	slices.SortFunc(pl, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
+	buf := c.keybuf[:0]
+	for i, l := range pl {
+		if i > 0 {
+			buf = append(buf, 0)
+		}
+		buf = append(buf, l.Name...)
+	}
+	c.keybuf = buf
+	if f.labelSets == nil {
+		f.labelSets = map[string][]string{}
+	}
+	if _, ok := f.labelSets[string(buf)]; ok {
+		return
+	}
+	if len(f.labelSets) >= MaxLabelSets {
+		f.setsFull = true
+		return
+	}
+	names := make([]string, len(pl))
+	for i, l := range pl {
+		names[i] = strings.Clone(l.Name)
+	}
+	f.labelSets[string(buf)] = names
 }
 
 func (c *Catalog) addValue(f *family, name, value string) {
@@ -366,6 +399,14 @@ func (c *Catalog) mergeFamily(in *Family) {
 		fl.distinct = max(fl.distinct, l.Distinct, len(fl.values))
 		fl.saturated = fl.saturated || l.Saturated
 	}
+	for _, set := range in.LabelSets {
+		ls := make([]metric.Label, len(set))
+		for i, n := range set {
+			ls[i].Name = n
+		}
+		c.addLabelSet(f, ls)
+	}
+	f.setsFull = f.setsFull || in.LabelSetsSaturated
 	f.obs.merge(in.Observed)
 	if len(in.Buckets) > 0 && len(f.buckets) == 0 {
 		f.buckets = slices.Clone(in.Buckets)

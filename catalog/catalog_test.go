@@ -178,6 +178,7 @@ func TestLint(t *testing.T) {
 		"catalog/histogram-buckets api_latency_ms",
 		"catalog/unit-unknown metric",
 		"catalog/no-useful-label shop_cart_value",
+		"catalog/label-sets shop_latency_seconds",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lint (-want +got):\n%s\nall: %v", diff, c.Lint())

@@ -30,6 +30,8 @@ import (
 //	      "labels": [                         // sorted by name
 //	        {"name": "service", "examples": ["cart", "checkout"], "distinct": 2, "saturated": false}
 //	      ],
+//	      "label_sets": [["operation", "service"], ["service"]],  // label-name sets written, sorted
+//	      "label_sets_saturated": false,      // more than MaxLabelSets were seen
 //	      "observed": {"count": 12, "min": 0.004, "max": 0.31},  // histograms, in the base unit
 //	      "buckets": [0.005, 0.01, 0.025],    // histogram bucket bounds, when known
 //	      "sources": [                        // sorted by format, namespace, name, kind, unit
@@ -69,15 +71,19 @@ type File struct {
 
 // Family is one Prometheus family and everything known about it.
 type Family struct {
-	Name      string    `json:"name"`
-	Type      string    `json:"type"`
-	Unit      string    `json:"unit,omitempty"`
-	Help      string    `json:"help,omitempty"`
-	Conflicts []string  `json:"type_conflicts,omitempty"`
-	Labels    []Label   `json:"labels"`
-	Observed  *Observed `json:"observed,omitempty"`
-	Buckets   []float64 `json:"buckets,omitempty"`
-	Sources   []Source  `json:"sources"`
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Unit      string   `json:"unit,omitempty"`
+	Help      string   `json:"help,omitempty"`
+	Conflicts []string `json:"type_conflicts,omitempty"`
+	Labels    []Label  `json:"labels"`
+	// LabelSets are the distinct sets of label names the family was written
+	// with (each sorted; the function label the aggregator adds excluded).
+	LabelSets          [][]string `json:"label_sets"`
+	LabelSetsSaturated bool       `json:"label_sets_saturated,omitempty"`
+	Observed           *Observed  `json:"observed,omitempty"`
+	Buckets            []float64  `json:"buckets,omitempty"`
+	Sources            []Source   `json:"sources"`
 }
 
 // Label is one Prometheus label name of a family with example values.
@@ -185,6 +191,11 @@ func (c *Catalog) export(f *family) Family {
 		}
 		out.Labels = append(out.Labels, Label{Name: n, Examples: ex, Distinct: max(l.distinct, len(l.values)), Saturated: l.saturated})
 	}
+	out.LabelSets = [][]string{}
+	for _, k := range slices.Sorted(maps.Keys(f.labelSets)) {
+		out.LabelSets = append(out.LabelSets, slices.Clone(f.labelSets[k]))
+	}
+	out.LabelSetsSaturated = f.setsFull
 	if f.obs.Count > 0 {
 		o := f.obs
 		out.Observed = &o

@@ -29,6 +29,10 @@ const (
 	// RuleHistogramBuckets: the histogram's buckets are too few, or end below
 	// the values observed, for the quantiles the dashboards ask for.
 	RuleHistogramBuckets = "catalog/histogram-buckets"
+	// RuleLabelSets: the family is written with several label-name sets
+	// (EMF dimension sets, Datadog tags that vary); by default the
+	// aggregator keeps the first set and drops the points of the others.
+	RuleLabelSets = "catalog/label-sets"
 	// RuleTypeConflict: one Prometheus name stands for families of
 	// different types; one panel will be wrong.
 	RuleTypeConflict = "catalog/type-conflict"
@@ -133,6 +137,20 @@ func lintFamily(out []metric.Diagnostic, f *Family, cfg *lintConfig) []metric.Di
 		hint := "declare a dimension set (EMF) or tags (Datadog) such as the service or operation"
 		warn(RuleNoUsefulLabel, hint,
 			"%s has no label that tells series apart: its panel is one unnamed series and no dashboard variable filters it", f.Name)
+	}
+
+	if n := len(f.LabelSets); n > 1 {
+		var sets []string
+		for _, set := range f.LabelSets[:min(n, 3)] {
+			sets = append(sets, "{"+strings.Join(set, ", ")+"}")
+		}
+		more := ""
+		if n > 3 || f.LabelSetsSaturated {
+			more = ", ..."
+		}
+		warn(RuleLabelSets, "give each dimension set or tag combination its own metric name, or let the aggregator keep mixed label sets",
+			"%s is written with %d label sets (%s%s): Prometheus keeps the first one seen and drops the points of the others, so panels miss them",
+			f.Name, n, strings.Join(sets, " "), more)
 	}
 
 	// Units.
