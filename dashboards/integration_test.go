@@ -3,8 +3,8 @@ package dashboards_test
 import (
 	"context"
 	"math"
-	"slices"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
