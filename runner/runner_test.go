@@ -550,3 +550,27 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 		t.Errorf("deadline %v after the call, want about 5s", d)
 	}
 }
+
+// TestFreezeStopsBackgroundWork: a frozen environment's background
+// goroutines do not run between invocations, as on Lambda.
+func TestFreezeStopsBackgroundWork(t *testing.T) {
+	for _, freeze := range []bool{true, false} {
+		r, rec := newTestRunner(t, []function.Definition{goDef(t)}, WithFreeze(freeze))
+		first := invoke(t, r, "gofn", `{"action":"ticker"}`)
+		time.Sleep(300 * time.Millisecond)
+		invoke(t, r, "gofn", `{}`)
+		ticks := 0
+		for _, l := range rec.linesOf(first.RequestID) {
+			if l.text == "tick" {
+				ticks++
+			}
+		}
+		if freeze && ticks > 2 {
+			t.Errorf("frozen environment ran its background work: %d ticks between invocations", ticks)
+		}
+		if !freeze && ticks < 5 {
+			t.Errorf("unfrozen environment: %d ticks in 300 ms, want about 15", ticks)
+		}
+		r.Close()
+	}
+}

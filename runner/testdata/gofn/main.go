@@ -32,6 +32,12 @@ func handle(ctx context.Context, e event) (any, error) {
 	case "sleep":
 		fmt.Println("sleeping", e.Ms, "ms")
 		time.Sleep(time.Duration(e.Ms) * time.Millisecond)
+	case "ticker": // a background flusher, as metric libraries run
+		go func() {
+			for range time.Tick(20 * time.Millisecond) {
+				fmt.Println("tick")
+			}
+		}()
 	case "crash":
 		fmt.Println("about to crash")
 		os.Exit(3)
