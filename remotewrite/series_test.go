@@ -264,3 +264,129 @@ func TestEncodeMatchesPrompb(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConvert builds families from arbitrary bytes (names and labels from an
+// alphabet with invalid characters) and checks that whatever is encoded obeys
+// the remote_write 1.0 label rules, that every sample is either encoded or
+// dropped, and that timestamps per series increase across gathers.
+func FuzzConvert(f *testing.F) {
+	f.Add([]byte("counter\x00a\x01b\x02"), int64(1000))
+	f.Add([]byte("\x03h\x00le\x01x\x04\x05"), int64(0))
+	f.Add([]byte("bad-name\x00__name__\x01x\x02a\x01\x01"), int64(-5))
+	f.Fuzz(func(t *testing.T, data []byte, ts int64) {
+		fams := familiesFromBytes(data)
+		c := newConverter(map[string]string{"env": "e", "le": "x"}, len(data)%2 == 0)
+		last := map[string]int64{}
+		for round := range 3 {
+			var drops int
+			samples := c.convert(nil, fams, ts+int64(round/2), round == 2, func(_ reason, n int) { drops += n })
+			var e encoder
+			body, err := e.encode(samples)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := snappy.Decode(nil, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req prompb.WriteRequest
+			if err := req.Unmarshal(raw); err != nil {
+				t.Fatal(err)
+			}
+			if len(req.Timeseries) != len(samples) {
+				t.Fatalf("%d series for %d samples", len(req.Timeseries), len(samples))
+			}
+			for _, s := range req.Timeseries {
+				if err := checkSeries(s); err != nil {
+					t.Fatal(err)
+				}
+				k := seriesKey(s.Labels)
+				var tm int64
+				for _, x := range s.Samples {
+					tm = x.Timestamp
+				}
+				for _, h := range s.Histograms {
+					tm = h.Timestamp
+				}
+				if l, ok := last[k]; ok && tm <= l {
+					t.Fatalf("series %s: timestamp %d after %d", k, tm, l)
+				}
+				last[k] = tm
+			}
+			if round == 0 && len(fams) == 0 && drops+len(samples) != 0 {
+				t.Fatalf("samples from nothing")
+			}
+		}
+	})
+}
+
+// familiesFromBytes decodes a tiny language: each byte < 8 is an opcode
+// (0 new label name, 1 label value, 2 new metric, 3 new family of type
+// next byte%5, 4 value, 5 bucket, 6 quantile, 7 native spans); other bytes are
+// characters of the current string.
+func familiesFromBytes(data []byte) []*dto.MetricFamily {
+	var fams []*dto.MetricFamily
+	var fam *dto.MetricFamily
+	var m *dto.Metric
+	var cur []byte
+	var lname string
+	newMetric := func() {
+		if fam == nil {
+			fam = &dto.MetricFamily{Name: proto.String("m"), Type: dto.MetricType_GAUGE.Enum()}
+			fams = append(fams, fam)
+		}
+		m = &dto.Metric{
+			Counter: &dto.Counter{Value: proto.Float64(1)}, Gauge: &dto.Gauge{Value: proto.Float64(1)},
+			Untyped: &dto.Untyped{Value: proto.Float64(1)}, Summary: &dto.Summary{SampleCount: proto.Uint64(1)},
+			Histogram: &dto.Histogram{SampleCount: proto.Uint64(1)},
+		}
+		fam.Metric = append(fam.Metric, m)
+	}
+	for i := 0; i < len(data); i++ {
+		b := data[i]
+		if b >= 8 {
+			cur = append(cur, b)
+			continue
+		}
+		s := string(cur)
+		cur = cur[:0]
+		switch b {
+		case 0:
+			lname = s
+		case 1:
+			if m == nil {
+				newMetric()
+			}
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(lname), Value: proto.String(s)})
+		case 2:
+			newMetric()
+		case 3:
+			typ := dto.MetricType(0)
+			if i+1 < len(data) {
+				i++
+				typ = dto.MetricType(data[i] % 5)
+			}
+			fam = &dto.MetricFamily{Name: proto.String(s), Type: typ.Enum()}
+			fams = append(fams, fam)
+			m = nil
+		case 4, 5, 6, 7:
+			if m == nil {
+				newMetric()
+			}
+			v := float64(len(s))
+			switch b {
+			case 4:
+				m.Gauge.Value = proto.Float64(v)
+			case 5:
+				m.Histogram.Bucket = append(m.Histogram.Bucket, &dto.Bucket{UpperBound: proto.Float64(v), CumulativeCount: proto.Uint64(1)})
+			case 6:
+				m.Summary.Quantile = append(m.Summary.Quantile, &dto.Quantile{Quantile: proto.Float64(v / 10), Value: proto.Float64(v)})
+			case 7:
+				m.Histogram.Schema = proto.Int32(int32(len(s) % 9))
+				m.Histogram.PositiveSpan = []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(1)}}
+				m.Histogram.PositiveDelta = []int64{1}
+			}
+		}
+	}
+	return fams
+}
