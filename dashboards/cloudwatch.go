@@ -224,6 +224,7 @@ func (g *cwGen) stat(title, desc, unit, calc string, target cog.Builder[variants
 		GridPos(g.grid.place(8, 4)).
 		GraphMode(common.BigValueGraphModeArea).
 		ColorMode(common.BigValueColorModeValue).
+		Orientation(common.VizOrientationAuto).
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{calc}).Values(false)).
 		WithTarget(target)
 }

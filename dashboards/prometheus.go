@@ -241,6 +241,7 @@ func (g *promGen) stat(title, desc, unit string, target cog.Builder[variants.Dat
 		GridPos(g.grid.place(3, 4)).
 		GraphMode(common.BigValueGraphModeNone).
 		ColorMode(common.BigValueColorModeValue).
+		Orientation(common.VizOrientationAuto).
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)).
 		WithTarget(target)
 }

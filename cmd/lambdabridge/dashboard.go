@@ -57,6 +57,7 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 	tokenFile := fs.String("grafana-token-file", "", "read the Grafana service account token from `FILE` (default: $GRAFANA_TOKEN)")
 	folder := fs.String("grafana-folder", "lambdabridge", "Grafana folder `uid` to upload into (created when missing; empty: General)")
 	promURL := fs.String("prometheus-url", "http://127.0.0.1:9090", "Prometheus `URL` the provisioned data source points at")
+	quiet := fs.Bool("quiet", false, "do not print the catalog's warnings (catalog/* rules) on standard error")
 	region := fs.String("region", "", "AWS `region` of CloudWatch (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -98,6 +99,11 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 	}
 	if cat.Len() == 0 {
 		fmt.Fprintln(m.Stderr, "lambdabridge dashboard: warning: the catalog holds no metric family; the dashboard has no panel")
+	}
+	if !*quiet {
+		for _, d := range cat.Lint() {
+			fmt.Fprintln(m.Stderr, d.String())
+		}
 	}
 
 	type built struct {

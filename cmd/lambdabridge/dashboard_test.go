@@ -55,6 +55,12 @@ func TestDashboardFromCatalog(t *testing.T) {
 	if out != string(want) {
 		t.Errorf("stdout is not the Prometheus dashboard of the catalog")
 	}
+	if !strings.Contains(errs, "warning: [catalog/no-useful-label] shop_cart_value") {
+		t.Errorf("catalog warnings not printed:\n%s", errs)
+	}
+	if _, errs, _ := runDashboardCmd(t, nil, "", "--catalog", cat, "--quiet"); errs != "" {
+		t.Errorf("--quiet printed %s", errs)
+	}
 
 	out, errs, code = runDashboardCmd(t, map[string]string{"AWS_REGION": "eu-central-1"}, "",
 		"--catalog", cat, "--datasource", "cloudwatch", "--title", "Shop", "--uid", "shop-cw")
