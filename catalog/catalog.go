@@ -27,6 +27,11 @@ const (
 	DefaultMaxDistinct = 100
 	// MaxLabelSets is how many distinct label-name sets a family records.
 	MaxLabelSets = 32
+	// MaxSources is how many sources (format, namespace, name, kind, unit)
+	// a family records; more set Family.SourcesSaturated.
+	MaxSources = 64
+	// maxCached bounds the translation cache.
+	maxCached = 4096
 )
 
 // Catalog is the set of families seen. Its methods are safe for concurrent
@@ -94,16 +99,17 @@ func (c *Catalog) init() {
 
 // family is the mutable state of one family.
 type family struct {
-	name, help string
-	typ        metric.Type
-	unit       string
-	types      map[metric.Type]struct{} // every type the name was translated to
-	labels     map[string]*label
-	labelSets  map[string][]string // sorted label names joined by "\x00" -> the names
-	setsFull   bool                // more label sets than MaxLabelSets were seen
-	sources    map[sourceKey]*source
-	obs        Observed
-	buckets    []float64
+	name, help  string
+	typ         metric.Type
+	unit        string
+	types       map[metric.Type]struct{} // every type the name was translated to
+	labels      map[string]*label
+	labelSets   map[string][]string // sorted label names joined by "\x00" -> the names
+	setsFull    bool                // more label sets than MaxLabelSets were seen
+	sourcesFull bool                // more sources than MaxSources were seen
+	sources     map[sourceKey]*source
+	obs         Observed
+	buckets     []float64
 }
 
 type label struct {
@@ -138,10 +144,15 @@ func (c *Catalog) Add(p *metric.Point) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := sourceKey{format: p.Format, namespace: p.Namespace, name: p.Name, kind: p.Kind, unit: p.Unit}
+	if p.Kind == metric.Event {
+		k.name = "" // an event's name is its title: not an identity worth keeping
+	}
 	fam, ok := c.trans[k]
 	if !ok {
 		fam = metric.Translate(p)
 		fam.Name, fam.Help = strings.Clone(fam.Name), strings.Clone(fam.Help)
+	}
+	if !ok && len(c.trans) < maxCached {
 		c.trans[sourceKey{format: k.format, namespace: strings.Clone(k.namespace), name: strings.Clone(k.name), kind: k.kind, unit: strings.Clone(k.unit)}] = fam
 	}
 	pl := c.promLabels(p)
@@ -169,6 +180,10 @@ func (c *Catalog) Add(p *metric.Point) {
 	}
 
 	s := f.sources[k]
+	if s == nil && len(f.sources) >= MaxSources {
+		f.sourcesFull = true
+		return
+	}
 	if s == nil {
 		k.namespace, k.name, k.unit = strings.Clone(k.namespace), strings.Clone(k.name), strings.Clone(k.unit)
 		s = &source{first: cloneOrigin(p.Origin)}
@@ -356,8 +371,8 @@ func (c *Catalog) Len() int {
 	return len(c.fams)
 }
 
-// Merge adds everything o holds to c. o is not changed; c and o may be the
-// same catalog.
+// Merge adds everything o holds to c (point counts add up). o is not
+// changed; merging a catalog into itself changes nothing.
 func (c *Catalog) Merge(o *Catalog) {
 	if o == nil || o == c {
 		return
@@ -407,6 +422,7 @@ func (c *Catalog) mergeFamily(in *Family) {
 		c.addLabelSet(f, ls)
 	}
 	f.setsFull = f.setsFull || in.LabelSetsSaturated
+	f.sourcesFull = f.sourcesFull || in.SourcesSaturated
 	f.obs.merge(in.Observed)
 	if len(in.Buckets) > 0 && len(f.buckets) == 0 {
 		f.buckets = slices.Clone(in.Buckets)
@@ -417,6 +433,10 @@ func (c *Catalog) mergeFamily(in *Family) {
 		k := sourceKey{format: format, namespace: src.Namespace, name: src.Name, kind: kind, unit: src.Unit}
 		o := parseOrigin(src.FirstSeen)
 		s := f.sources[k]
+		if s == nil && len(f.sources) >= MaxSources {
+			f.sourcesFull = true
+			continue
+		}
 		if s == nil {
 			s = &source{first: o}
 			f.sources[k] = s

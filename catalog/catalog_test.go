@@ -257,3 +257,30 @@ func TestUnmarshalIntoZero(t *testing.T) {
 	p := metric.Point{Format: metric.FormatEMF, Namespace: "X", Name: "Y", Unit: "Count", Values: []float64{1}}
 	c.Add(&p) // usable afterwards
 }
+
+func TestBoundedSources(t *testing.T) {
+	c := catalog.New()
+	for i := 0; i < 200; i++ {
+		ev := metric.Point{Format: metric.FormatDogStatsD, Kind: metric.Event, Name: fmt.Sprintf("deploy %d", i), Values: []float64{1}}
+		sc := metric.Point{Format: metric.FormatDogStatsD, Kind: metric.ServiceCheck, Name: fmt.Sprintf("check%d", i), Values: []float64{0}}
+		c.Add(&ev)
+		c.Add(&sc)
+	}
+	ev, _ := c.Family("datadog_events_total")
+	if len(ev.Sources) != 1 || ev.Sources[0].Points != 200 {
+		t.Errorf("events: %d sources", len(ev.Sources))
+	}
+	sc, _ := c.Family("datadog_service_check_status")
+	if len(sc.Sources) != catalog.MaxSources || !sc.SourcesSaturated {
+		t.Errorf("service checks: %d sources, saturated %v", len(sc.Sources), sc.SourcesSaturated)
+	}
+	var buf bytes.Buffer
+	c.Write(&buf)
+	c2, err := catalog.Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := c2.Family("datadog_service_check_status"); !f.SourcesSaturated {
+		t.Error("saturation lost in JSON")
+	}
+}

@@ -42,7 +42,8 @@ import (
 //	         "tag_keys": ["env", "service"], "points": 4},
 //	        {"format": "platform", "name": "lambda_duration_seconds", "kind": "histogram",
 //	         "unit": "Seconds", "label_names": ["function_name"], "points": 9}
-//	      ]
+//	      ],
+//	      "sources_saturated": false          // more than MaxSources sources were seen
 //	    }
 //	  ]
 //	}
@@ -84,6 +85,8 @@ type Family struct {
 	Observed           *Observed  `json:"observed,omitempty"`
 	Buckets            []float64  `json:"buckets,omitempty"`
 	Sources            []Source   `json:"sources"`
+	// SourcesSaturated: more than MaxSources sources wrote the family.
+	SourcesSaturated bool `json:"sources_saturated,omitempty"`
 }
 
 // Label is one Prometheus label name of a family with example values.
@@ -196,6 +199,7 @@ func (c *Catalog) export(f *family) Family {
 		out.LabelSets = append(out.LabelSets, slices.Clone(f.labelSets[k]))
 	}
 	out.LabelSetsSaturated = f.setsFull
+	out.SourcesSaturated = f.sourcesFull
 	if f.obs.Count > 0 {
 		o := f.obs
 		out.Observed = &o
