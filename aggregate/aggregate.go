@@ -3,6 +3,7 @@ package aggregate
 import (
 	"hash/maphash"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ const (
 	ReasonMappingDrop      = "mapping_drop"      // the Mapper dropped the point
 	ReasonSetLimit         = "set_limit"         // a set member beyond WithMaxSetMembers
 	ReasonUnsupportedKind  = "unsupported_kind"  // e.g. set members into a histogram
+	ReasonLabelLimit       = "label_limit"       // more labels than WithMaxLabels
 )
 
 // Defaults.
@@ -82,6 +84,7 @@ const (
 	DefaultNativeBucketFactor = 1.1
 	DefaultNativeMaxBuckets   = 160
 	DefaultMaxSetMembers      = 10000
+	DefaultMaxLabels          = 64
 	// DefaultZeroThreshold is the width of the native histograms' zero
 	// bucket, client_golang's default (2^-128).
 	DefaultZeroThreshold = 2.938735877055719e-39
@@ -147,6 +150,12 @@ func WithClock(now func() time.Time) Option { return func(a *Aggregator) { a.now
 // (default DefaultMaxSetMembers).
 func WithMaxSetMembers(n int) Option { return func(a *Aggregator) { a.maxSetMembers = n } }
 
+// WithMaxLabels bounds the labels of one series (default DefaultMaxLabels;
+// CloudWatch allows 30 dimensions); points with more are dropped
+// (label_limit), and so are points written with more than 4 times as many
+// labels, before they are mapped. 0: no limit.
+func WithMaxLabels(n int) Option { return func(a *Aggregator) { a.maxLabels = n } }
+
 // WithMixedLabelSets lets one family hold series with different label-name
 // sets (valid in Prometheus, but sum() over such a family double counts when
 // the sets overlap, e.g. two EMF DimensionSets of one metric). By default the
@@ -166,6 +175,7 @@ type Aggregator struct {
 	onExpire      []func([]*dto.MetricFamily)
 	now           func() time.Time
 	maxSetMembers int
+	maxLabels     int
 	mixedLabels   bool
 	seed          maphash.Seed
 
@@ -202,6 +212,7 @@ func New(opts ...Option) *Aggregator {
 	a := &Aggregator{
 		now:           time.Now,
 		maxSetMembers: DefaultMaxSetMembers,
+		maxLabels:     DefaultMaxLabels,
 		seed:          maphash.MakeSeed(),
 		families:      map[string]*family{},
 		occupied:      map[string]string{},
@@ -241,6 +252,11 @@ func (a *Aggregator) Add(p *metric.Point) {
 }
 
 func (a *Aggregator) add(s *scratch, p *metric.Point, n int) {
+	if a.maxLabels > 0 && len(p.Labels) > 4*a.maxLabels {
+		// far beyond the limit whatever the mapper does: do not spend time on it
+		a.drop(ReasonLabelLimit, p.Name, n)
+		return
+	}
 	ls := append(s.labels[:0], a.constLabels...)
 	if a.perEnv && p.Origin.Environment != "" {
 		ls = append(ls, metric.Label{Name: EnvironmentLabel, Value: p.Origin.Environment})
@@ -256,6 +272,10 @@ func (a *Aggregator) add(s *scratch, p *metric.Point, n int) {
 	}
 	ls = normalizeLabels(ls, fam.Type)
 	s.labels = ls[:0]
+	if a.maxLabels > 0 && len(ls) > a.maxLabels {
+		a.drop(ReasonLabelLimit, fam.Name, n)
+		return
+	}
 	s.key = appendKey(s.key[:0], ls)
 
 	for {
@@ -368,12 +388,7 @@ func normalizeLabels(ls []metric.Label, t metric.Type) []metric.Label {
 		}
 		out = append(out, l)
 	}
-	// insertion sort: stable, no allocation, label sets are small
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Name < out[j-1].Name; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortStableFunc(out, func(x, y metric.Label) int { return strings.Compare(x.Name, y.Name) })
 	w := 0
 	for i := range out {
 		if w > 0 && out[w-1].Name == out[i].Name {
@@ -463,7 +478,17 @@ func decodeKey(dst []metric.Label, key string) []metric.Label {
 	return dst
 }
 
-// weight is a point's weight rounded for histograms and summaries.
+// weight is the number of events each value of p stands for (1/SampleRate),
+// 1 when the sample rate is not a usable number.
+func weight(p *metric.Point) float64 {
+	w := p.Weight()
+	if !finite(w) || w < 1 {
+		return 1
+	}
+	return w
+}
+
+// intWeight is a weight rounded for histograms and summaries.
 func intWeight(w float64) uint64 {
 	if w <= 1 {
 		return 1

@@ -179,6 +179,39 @@ temp 30
 			drops: []Drop{{ReasonOutOfOrder, "temp", 1}},
 		},
 		{
+			name: "a series with no usable value is not created",
+			points: []metric.Point{
+				dd(metric.Gauge, "never", []float64{math.NaN()}),
+				dd(metric.Counter, "down", []float64{-1}),
+				dd(metric.Gauge, "ok", []float64{1}),
+				func() metric.Point { p := dd(metric.Counter, "odd.rate", []float64{2}); p.SampleRate = math.NaN(); return p }(),
+			},
+			want: `
+# HELP odd_rate_total Datadog counter odd.rate
+# TYPE odd_rate_total counter
+odd_rate_total 2
+# HELP ok Datadog gauge ok
+# TYPE ok gauge
+ok 1
+`,
+			drops: []Drop{{ReasonNegativeCounter, "down_total", 1}, {ReasonNonFinite, "never", 1}},
+		},
+		{
+			name: "too many labels",
+			opts: []Option{WithMaxLabels(2)},
+			points: []metric.Point{
+				dd(metric.Gauge, "wide", []float64{1}, "a:1", "b:2", "c:3"),
+				dd(metric.Gauge, "wide", []float64{1}, "a:1", "b:2", "c:3", "d", "e", "f", "g", "h", "i"),
+				dd(metric.Gauge, "narrow", []float64{1}, "a:1", "b:2"),
+			},
+			want: `
+# HELP narrow Datadog gauge narrow
+# TYPE narrow gauge
+narrow{a="1",b="2"} 1
+`,
+			drops: []Drop{{ReasonLabelLimit, "wide", 2}},
+		},
+		{
 			name: "EMF units: count, bytes, percent, none",
 			points: []metric.Point{
 				emf("MyApp/Orders", "Placed", "Count", []float64{1, 1, 1}, "Region", "eu"),

@@ -107,8 +107,8 @@ func heapPerSeries(kind metric.Kind, n int, opts ...Option) float64 {
 // TestMemoryPerSeries checks the budget: at most 1 KB per active
 // series at 100k series (counters and gauges). Histograms are reported.
 func TestMemoryPerSeries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates 100k series")
+	if testing.Short() || raceEnabled {
+		t.Skip("allocates 100k series; heap figures are meaningless under -race")
 	}
 	const n = 100000
 	for _, k := range []metric.Kind{metric.Counter, metric.Gauge, metric.Histogram} {
@@ -133,7 +133,13 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 	}
 }
 
+// raceEnabled is set by race_test.go under -race.
+var raceEnabled bool
+
 func TestAddDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	for _, k := range []metric.Kind{metric.Counter, metric.Gauge} {
 		agg := New(WithConstLabels(metric.Label{Name: "function_name", Value: "fn"}))
 		p := benchPoint(k)

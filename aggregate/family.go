@@ -155,7 +155,8 @@ func (a *Aggregator) addTo(f *family, s *scratch, ls []metric.Label, p *metric.P
 		return true
 	}
 	sr := f.series[string(s.key)]
-	if sr == nil {
+	created := sr == nil
+	if created {
 		if reason := a.admit(f); reason != "" {
 			f.limited += uint64(n)
 			if f.exploded == "" {
@@ -176,10 +177,20 @@ func (a *Aggregator) addTo(f *family, s *scratch, ls []metric.Label, p *metric.P
 			}
 		}
 	}
-	if f.ttl > 0 {
-		sr.lastSeen = now
-	}
 	accepted := a.apply(f, sr, p)
+	switch {
+	case accepted > 0 && f.ttl > 0:
+		sr.lastSeen = now
+	case accepted == 0 && created:
+		// nothing usable (all values non-finite, negative, out of order):
+		// do not show a series that was never set
+		delete(f.series, sr.key)
+		f.order = f.order[:len(f.order)-1]
+		a.nseries.Add(-1)
+		if len(f.series) == 0 {
+			f.labelNames = nil
+		}
+	}
 	f.mu.Unlock()
 	if accepted > 0 {
 		f.points.Add(1)
@@ -279,23 +290,23 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 	scale := f.scale
 	switch f.typ {
 	case metric.TypeCounter:
-		w := p.Weight()
+		w := weight(p)
 		negative := 0
 		for _, v := range p.Values {
-			v *= scale
+			v *= scale * w
 			switch {
 			case !finite(v):
 				nonFinite++
 			case v < 0:
 				negative++
 			default:
-				sr.value += v * w
+				sr.value += v
 				accepted++
 			}
 		}
 		a.drop(ReasonNegativeCounter, f.name, negative)
 	case metric.TypeHistogram:
-		w := intWeight(p.Weight())
+		w := intWeight(weight(p))
 		if sr.hist == nil {
 			sr.hist = &histogram{schema: f.schema}
 		}
@@ -309,7 +320,7 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 			accepted++
 		}
 	case metric.TypeSummary:
-		w := intWeight(p.Weight())
+		w := intWeight(weight(p))
 		if sr.summary == nil {
 			sr.summary = prometheus.NewSummary(f.sumOpts)
 		}
@@ -319,7 +330,7 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 				nonFinite++
 				continue
 			}
-			for range w {
+			for range min(w, maxSummaryWeight) {
 				sr.summary.Observe(v)
 			}
 			accepted++
@@ -345,6 +356,11 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 	a.drop(ReasonNonFinite, f.name, nonFinite)
 	return accepted
 }
+
+// maxSummaryWeight bounds the observations one summary value stands for
+// (client_golang's summary has no weighted Observe, so a value is observed
+// weight times): a sample rate below 1/10000 counts as 1/10000.
+const maxSummaryWeight = 10000
 
 // memberSet holds the hashes of a set's distinct members.
 type memberSet struct {

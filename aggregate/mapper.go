@@ -53,12 +53,24 @@ func (m *TranslateMapper) AppendLabels(dst []metric.Label, p *metric.Point) []me
 	if p.Kind == metric.ServiceCheck && !hasLabel(dst, "check") {
 		dst = append(dst, metric.Label{Name: "check", Value: p.Name})
 	}
+	var seen map[string]struct{} // only for long label lists: keeps this linear
+	if len(dst)+len(p.Labels) > 16 {
+		seen = make(map[string]struct{}, len(dst)+len(p.Labels))
+		for _, l := range dst {
+			seen[l.Name] = struct{}{}
+		}
+	}
 	for _, l := range p.Labels {
 		n := l.Name
 		if p.Format != metric.FormatPlatform {
 			n = m.labelName(p.Format == metric.FormatEMF, l.Name)
 		}
-		if hasLabel(dst, n) {
+		if seen != nil {
+			if _, dup := seen[n]; dup {
+				continue
+			}
+			seen[n] = struct{}{}
+		} else if hasLabel(dst, n) {
 			continue
 		}
 		v := l.Value
