@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -479,13 +478,11 @@ func (e *env) platform(reqID, line string) {
 	}
 }
 
+// exitReason says why a runtime exited, as Lambda words it ("Runtime
+// exited with error: exit status 1", "... signal: killed").
 func exitReason(err error) string {
 	if err == nil {
 		return "Runtime exited without providing a reason"
-	}
-	var ee interface{ ExitCode() int }
-	if errors.As(err, &ee) {
-		return "Runtime exited with error: " + err.Error()
 	}
 	return "Runtime exited with error: " + err.Error()
 }
