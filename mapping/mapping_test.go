@@ -518,3 +518,35 @@ mappings:
 		_, dst = m.Map(dst[:0], p)
 	}
 }
+
+// FuzzParse checks that no mapping file makes Parse or Map panic, and that
+// what Map returns is usable by the aggregator.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"mappings:\n- match: \"test.dispatcher.*.*.*\"\n  name: \"dispatcher_events_total\"\n  labels:\n    processor: \"$1\"\n",
+		"mappings:\n- match: \"(.*)\\\\.(.*)\"\n  match_type: regex\n  name: \"${1}_$2\"\n",
+		"defaults:\n  observer_type: summary\n  ttl: 1m\nmappings:\n- emf_namespace: \"*\"\n  emf_metric: \"*\"\n  name: \"x_$1_$2\"\n",
+		"mappings:\n- match: a\n  action: drop\n",
+		"mappings: [{match: 'a.*', type: histogram, buckets: [1, 2]}]\n",
+	} {
+		f.Add([]byte(s), "a.b-c.d")
+	}
+	f.Fuzz(func(t *testing.T, config []byte, name string) {
+		m, err := Parse(config)
+		if err != nil {
+			return
+		}
+		agg := aggregate.New(aggregate.WithMapper(m))
+		for _, p := range []*metric.Point{
+			dd(metric.Counter, name, "k:"+name),
+			dd(metric.Timer, name),
+			emf(name, name, "Milliseconds", "D", name),
+		} {
+			m.Map(nil, p)
+			agg.Add(p)
+		}
+		if _, err := (prometheus.Gatherers{prometheus.NewPedanticRegistry(), agg}).Gather(); err != nil {
+			t.Fatalf("inconsistent output: %v", err)
+		}
+	})
+}
