@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -549,4 +550,28 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("inconsistent output: %v", err)
 		}
 	})
+}
+
+// TestFromNode parses the mapping section of a larger file, as the config
+// package does, and keeps the file's line numbers in errors.
+func TestFromNode(t *testing.T) {
+	var doc yaml.Node
+	src := "functions: []\nmappings:\n- match: a.*\n  name: a_$1\n- match: b\n  labels: {\"bad-label\": x}\n"
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	section := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: root.Content[2:4]}
+	_, err := FromNode(section)
+	if err == nil || !strings.Contains(err.Error(), "line 5: mappings[1]: label name \"bad-label\"") {
+		t.Fatalf("err = %v", err)
+	}
+	section.Content[1].Content = section.Content[1].Content[:1]
+	m, err := FromNode(section)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := m.Map(nil, dd(metric.Gauge, "a.x")); f.Name != "a_x" {
+		t.Errorf("got %s", f.Name)
+	}
 }
