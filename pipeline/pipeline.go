@@ -131,7 +131,15 @@ func New(opts ...Option) (*Pipeline, error) {
 	for _, o := range opts {
 		o(p)
 	}
-	p.agg = aggregate.New(p.aggOpts...)
+	// Defaults, which the caller's options override: every DimensionSet of
+	// an EMF metric is its own series (as in CloudWatch), so one family may
+	// hold several label-name sets; and series from the runner carry the
+	// function's name.
+	defaults := []aggregate.Option{
+		aggregate.WithMixedLabelSets(true),
+		aggregate.WithFunctionLabel("function_name"),
+	}
+	p.agg = aggregate.New(append(defaults, p.aggOpts...)...)
 	p.parser = logline.New(p.parserOpts...)
 	p.m = newSelfMetrics()
 	if err := p.self.Register(p.m); err != nil {

@@ -49,7 +49,7 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 	if clock != nil {
 		opts = append(opts, logline.WithClock(clock))
 	}
-	agg := aggregate.New()
+	agg := aggregate.New(aggregate.WithMixedLabelSets(true))
 	s := validate.NewSession(logline.New(opts...))
 	s.OnPoint = agg.Add
 	firstErr := ""
