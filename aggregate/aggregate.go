@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"hash/maphash"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -185,6 +186,9 @@ type Aggregator struct {
 	families map[string]*family
 	occupied map[string]string // exposed sample name -> family name
 	sorted   []*family         // by name; nil when it must be rebuilt
+	// snap is a copy of families for lock-free lookups on the hot path;
+	// republished (under mu) whenever families changes.
+	snap atomic.Pointer[map[string]*family]
 	anyTTL   atomic.Bool
 
 	nseries atomic.Int64
@@ -294,9 +298,10 @@ func (a *Aggregator) add(s *scratch, p *metric.Point, n int) {
 // family returns the family called fam.Name, creating it if needed; nil and
 // a reason when fam conflicts with an existing family.
 func (a *Aggregator) family(fam *Family) (*family, string) {
-	a.mu.RLock()
-	f := a.families[fam.Name]
-	a.mu.RUnlock()
+	var f *family
+	if m := a.snap.Load(); m != nil {
+		f = (*m)[fam.Name]
+	}
 	if f != nil {
 		if f.typ != fam.Type {
 			return nil, ReasonTypeConflict
@@ -326,11 +331,18 @@ func (a *Aggregator) family(fam *Family) (*family, string) {
 		a.occupied[n] = f.name
 	}
 	a.families[f.name] = f
-	a.sorted = nil
+	a.publish()
 	if f.ttl > 0 {
 		a.anyTTL.Store(true)
 	}
 	return f, ""
+}
+
+// publish republishes the lock-free copy of the families (a.mu held).
+func (a *Aggregator) publish() {
+	m := maps.Clone(a.families)
+	a.snap.Store(&m)
+	a.sorted = nil
 }
 
 // exposedNames lists the sample and family names a family of type t called
@@ -369,35 +381,55 @@ func (a *Aggregator) drop(reason, family string, n int) {
 }
 
 // normalizeLabels drops labels with empty values, renames labels the family
-// type reserves (le, quantile) to exported_*, repairs invalid names, sorts
-// by name (stable) and keeps the first of several with one name.
+// type reserves (le, quantile) to exported_*, sorts by name (stable) and
+// keeps the first of several with one name. Names and values are checked by
+// repairLabels, only when a series is created.
 func normalizeLabels(ls []metric.Label, t metric.Type) []metric.Label {
 	out := ls[:0]
 	for _, l := range ls {
 		if l.Value == "" {
 			continue
 		}
-		switch {
-		case l.Name == "le" && t == metric.TypeHistogram, l.Name == "quantile" && t == metric.TypeSummary:
+		if l.Name == "le" && t == metric.TypeHistogram || l.Name == "quantile" && t == metric.TypeSummary {
 			l.Name = "exported_" + l.Name
-		case !validLabelName(l.Name):
-			l.Name = metric.LabelName(metric.FormatDogStatsD, l.Name)
-		}
-		if !utf8.ValidString(l.Value) {
-			l.Value = strings.ToValidUTF8(l.Value, "\uFFFD")
 		}
 		out = append(out, l)
 	}
-	slices.SortStableFunc(out, func(x, y metric.Label) int { return strings.Compare(x.Name, y.Name) })
+	return sortDedup(out)
+}
+
+func sortDedup(ls []metric.Label) []metric.Label {
+	slices.SortStableFunc(ls, func(x, y metric.Label) int { return strings.Compare(x.Name, y.Name) })
 	w := 0
-	for i := range out {
-		if w > 0 && out[w-1].Name == out[i].Name {
+	for i := range ls {
+		if w > 0 && ls[w-1].Name == ls[i].Name {
 			continue
 		}
-		out[w] = out[i]
+		ls[w] = ls[i]
 		w++
 	}
-	return out[:w]
+	return ls[:w]
+}
+
+// repairLabels makes normalized labels valid for every exposition format:
+// invalid names are sanitized, invalid UTF-8 in values replaced. It reports
+// whether it changed anything (then the labels are sorted again).
+func repairLabels(ls []metric.Label) ([]metric.Label, bool) {
+	changed := false
+	for i := range ls {
+		if !validLabelName(ls[i].Name) {
+			ls[i].Name = metric.LabelName(metric.FormatDogStatsD, ls[i].Name)
+			changed = true
+		}
+		if !utf8.ValidString(ls[i].Value) {
+			ls[i].Value = strings.ToValidUTF8(ls[i].Value, "\uFFFD")
+			changed = true
+		}
+	}
+	if changed {
+		ls = sortDedup(ls)
+	}
+	return ls, changed
 }
 
 func validMetricName(s string) bool {

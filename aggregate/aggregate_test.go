@@ -184,7 +184,11 @@ temp 30
 				dd(metric.Gauge, "never", []float64{math.NaN()}),
 				dd(metric.Counter, "down", []float64{-1}),
 				dd(metric.Gauge, "ok", []float64{1}),
-				func() metric.Point { p := dd(metric.Counter, "odd.rate", []float64{2}); p.SampleRate = math.NaN(); return p }(),
+				func() metric.Point {
+					p := dd(metric.Counter, "odd.rate", []float64{2})
+					p.SampleRate = math.NaN()
+					return p
+				}(),
 			},
 			want: `
 # HELP odd_rate_total Datadog counter odd.rate

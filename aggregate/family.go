@@ -149,12 +149,22 @@ func (a *Aggregator) addTo(f *family, s *scratch, ls []metric.Label, p *metric.P
 		f.mu.Unlock()
 		return false
 	}
-	if !a.mixedLabels && !f.sameLabelNames(ls) {
-		f.mu.Unlock()
-		a.drop(ReasonTypeConflict, f.name, n)
-		return true
-	}
 	sr := f.series[string(s.key)]
+	if sr == nil {
+		// a new series, or labels that need repair: checked only here, off
+		// the hot path of existing series (a series found has valid labels,
+		// and, unless mixed label sets are allowed, the family's names)
+		if fixed, changed := repairLabels(ls); changed {
+			ls = fixed
+			s.key = appendKey(s.key[:0], ls)
+			sr = f.series[string(s.key)]
+		}
+		if sr == nil && !a.mixedLabels && !f.sameLabelNames(ls) {
+			f.mu.Unlock()
+			a.drop(ReasonTypeConflict, f.name, n)
+			return true
+		}
+	}
 	created := sr == nil
 	if created {
 		if reason := a.admit(f); reason != "" {

@@ -195,7 +195,7 @@ func (a *Aggregator) removeEmpty(fams []*family) {
 					delete(a.occupied, n)
 				}
 			}
-			a.sorted = nil
+			a.publish()
 		}
 		f.mu.Unlock()
 	}

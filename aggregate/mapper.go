@@ -2,7 +2,6 @@ package aggregate
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -12,10 +11,8 @@ import (
 // Families are cached per (format, namespace, name, kind, unit), so the hot
 // path does not rebuild names. It is safe for concurrent use.
 type TranslateMapper struct {
-	mu     sync.RWMutex
-	cache  map[identity]*Family
-	labels map[labelKey]string
-	max    int
+	cache  cowMap[identity, *Family]
+	labels cowMap[labelKey, string]
 }
 
 // labelKey is a raw label name in the style of one translation.
@@ -38,7 +35,10 @@ const maxCachedFamilies = 100000
 
 // NewTranslateMapper returns the default Mapper.
 func NewTranslateMapper() *TranslateMapper {
-	return &TranslateMapper{cache: map[identity]*Family{}, labels: map[labelKey]string{}, max: maxCachedFamilies}
+	m := &TranslateMapper{}
+	m.cache.max = maxCachedFamilies
+	m.labels.max = maxCachedFamilies
+	return m
 }
 
 // Map implements Mapper.
@@ -93,46 +93,28 @@ func hasLabel(ls []metric.Label, name string) bool {
 
 func (m *TranslateMapper) labelName(emf bool, raw string) string {
 	k := labelKey{emf, raw}
-	m.mu.RLock()
-	n, ok := m.labels[k]
-	m.mu.RUnlock()
-	if ok {
+	if n, ok := m.labels.load(k); ok {
 		return n
 	}
 	f := metric.FormatDogStatsD
 	if emf {
 		f = metric.FormatEMF
 	}
-	n = strings.Clone(metric.LabelName(f, raw))
+	n := strings.Clone(metric.LabelName(f, raw))
 	k.name = strings.Clone(raw)
-	m.mu.Lock()
-	if len(m.labels) >= m.max {
-		clear(m.labels)
-	}
-	m.labels[k] = n
-	m.mu.Unlock()
-	return n
+	return m.labels.store(k, n)
 }
 
 // Family returns the cached translation of p's identity.
 func (m *TranslateMapper) Family(p *metric.Point) *Family {
 	id := identity{p.Format, p.Kind, p.Namespace, p.Name, p.Unit}
-	m.mu.RLock()
-	f := m.cache[id]
-	m.mu.RUnlock()
-	if f != nil {
+	if f, ok := m.cache.load(id); ok {
 		return f
 	}
-	f = &Family{Family: metric.Translate(p)}
+	f := &Family{Family: metric.Translate(p)}
 	f.Name = strings.Clone(f.Name)
 	id.namespace = strings.Clone(id.namespace)
 	id.name = strings.Clone(id.name)
 	id.unit = strings.Clone(id.unit)
-	m.mu.Lock()
-	if len(m.cache) >= m.max {
-		clear(m.cache)
-	}
-	m.cache[id] = f
-	m.mu.Unlock()
-	return f
+	return m.cache.store(id, f)
 }
