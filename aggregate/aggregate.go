@@ -188,8 +188,8 @@ type Aggregator struct {
 	sorted   []*family         // by name; nil when it must be rebuilt
 	// snap is a copy of families for lock-free lookups on the hot path;
 	// republished (under mu) whenever families changes.
-	snap atomic.Pointer[map[string]*family]
-	anyTTL   atomic.Bool
+	snap   atomic.Pointer[map[string]*family]
+	anyTTL atomic.Bool
 
 	nseries atomic.Int64
 	expired atomic.Uint64

@@ -14,7 +14,7 @@ import (
 // O(1) per insert). When it reaches max entries it starts over, so a flood
 // of distinct keys costs time, not memory.
 type cowMap[K comparable, V any] struct {
-	read  atomic.Pointer[map[K]V]
+	read   atomic.Pointer[map[K]V]
 	mu     sync.Mutex
 	dirty  map[K]V
 	misses int // loads served by dirty since the last merge
