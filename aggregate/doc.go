@@ -46,6 +46,26 @@
 //     series; members beyond that are dropped (set_limit).
 //   - Service checks are a gauge of the last status; events a counter.
 //
+// # Labels and limits
+//
+// Labels come, first wins, from WithConstLabels, then the environment
+// (WithPerEnvironment) and function (WithFunctionLabel) labels, then the
+// Mapper (the default one: the point's dimensions or tags as
+// metric.PromLabels translates them). Labels with an empty value are
+// omitted; a tag named le on a histogram (quantile on a summary) becomes
+// exported_le; invalid names are sanitized and invalid UTF-8 replaced.
+// A family keeps the label-name set of its first series unless
+// WithMixedLabelSets. Guards: WithMaxSeries, WithMaxSeriesPerFamily
+// (cardinality_limit; Stats names the label with the most distinct values),
+// WithMaxLabels (label_limit), WithMaxSetMembers (set_limit).
+//
+// # Cost
+//
+// Adding to an existing counter or gauge series allocates nothing; names and
+// label names are translated once and cached. A counter or gauge series
+// takes about 190 bytes of heap, a histogram series about 560 (measured at
+// 100k series, see TestMemoryPerSeries).
+//
 // # Series lifetime and stale markers
 //
 // A family's TTL (Family.TTL, else WithTTL) removes series that received no

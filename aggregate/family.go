@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,7 @@ func newFamily(a *Aggregator, fam *Family) *family {
 	if f.help == "" {
 		f.help = "Metric " + f.name + " aggregated by lambdabridge."
 	}
+	f.help = strings.ToValidUTF8(f.help, "\uFFFD") // protobuf strings must be UTF-8
 	if f.ttl == 0 {
 		f.ttl = a.ttl
 	}

@@ -22,6 +22,7 @@ func FuzzAdd(f *testing.F) {
 	f.Add("", "foo", "", "le:5", 0.5, uint8(metric.Histogram), uint8(metric.FormatDogStatsD), 1.0)
 	f.Add("", "foo_count", "", "", 1.0, uint8(metric.Counter), uint8(metric.FormatDogStatsD), 1.0)
 	f.Add("", "users", "", "x:\xff\x00", math.NaN(), uint8(metric.Set), uint8(metric.FormatDogStatsD), 1.0)
+	f.Add("\xff", "bad\xffname", "Count", "k\xff:v", 1.0, uint8(metric.Counter), uint8(metric.FormatEMF), 1.0)
 	f.Add("", "db.up", "", "__name__:x", 2.0, uint8(metric.ServiceCheck), uint8(metric.FormatMonitoring), 1.0)
 	f.Fuzz(func(t *testing.T, ns, name, unit, tags string, v float64, kind, format uint8, rate float64) {
 		agg := New(WithMaxSeries(100), WithMixedLabelSets(len(tags)%2 == 0))
