@@ -29,9 +29,11 @@ const (
 	// RuleHistogramBuckets: the histogram's buckets are too few, or end below
 	// the values observed, for the quantiles the dashboards ask for.
 	RuleHistogramBuckets = "catalog/histogram-buckets"
-	// RuleLabelSets: the family is written with several label-name sets
-	// (EMF dimension sets, Datadog tags that vary); by default the
-	// aggregator keeps the first set and drops the points of the others.
+	// RuleLabelSets: a Datadog family is written with several label-name
+	// sets (tags that vary from point to point). Each set is its own series,
+	// so sum() over the family adds series that describe the same events.
+	// EMF families with several DimensionSets are not reported: each set is
+	// its own CloudWatch metric by design.
 	RuleLabelSets = "catalog/label-sets"
 	// RuleTypeConflict: one Prometheus name stands for families of
 	// different types; one panel will be wrong.
@@ -139,7 +141,11 @@ func lintFamily(out []metric.Diagnostic, f *Family, cfg *lintConfig) []metric.Di
 			"%s has no label that tells series apart: its panel is one unnamed series and no dashboard variable filters it", f.Name)
 	}
 
-	if n := len(f.LabelSets); n > 1 {
+	allEMF := true
+	for _, src := range f.Sources {
+		allEMF = allEMF && src.Format == metric.FormatEMF.String()
+	}
+	if n := len(f.LabelSets); n > 1 && !allEMF {
 		var sets []string
 		for _, set := range f.LabelSets[:min(n, 3)] {
 			sets = append(sets, "{"+strings.Join(set, ", ")+"}")
@@ -148,8 +154,8 @@ func lintFamily(out []metric.Diagnostic, f *Family, cfg *lintConfig) []metric.Di
 		if n > 3 || f.LabelSetsSaturated {
 			more = ", ..."
 		}
-		warn(RuleLabelSets, "give each dimension set or tag combination its own metric name, or let the aggregator keep mixed label sets",
-			"%s is written with %d label sets (%s%s): Prometheus keeps the first one seen and drops the points of the others, so panels miss them",
+		warn(RuleLabelSets, "send the same tag keys every time, or select one set before summing (a missing label matches \"\", e.g. {env=\"\"})",
+			"%s is written with %d label sets (%s%s): each is its own series, so sum() over the family adds series that overlap",
 			f.Name, n, strings.Join(sets, " "), more)
 	}
 

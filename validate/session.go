@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -27,6 +28,7 @@ type Summary struct {
 type Session struct {
 	parser   *logline.Parser
 	checker  *Checker
+	catalog  *catalog.Catalog
 	families map[string]struct{}
 	summary  Summary
 	// OnDiag, when set, receives every diagnostic as it is found (the
@@ -41,6 +43,7 @@ func NewSession(p *logline.Parser) *Session {
 	return &Session{
 		parser:   p,
 		checker:  New(),
+		catalog:  catalog.New(),
 		families: map[string]struct{}{},
 		summary:  Summary{MetricLines: map[string]int{}},
 	}
@@ -59,13 +62,22 @@ func (s *Session) Read(name string, r io.Reader) error {
 	})
 }
 
-// Finish runs the checks that need the whole input. Call it once, after the
-// last Read.
+// Finish runs the checks that need the whole input: the parsers' (an EMF
+// dimension unique in every event, unit drift) and the catalog's, which
+// matter for dashboards (families without a useful label, units Grafana
+// cannot show, histograms with too few buckets for the quantiles asked).
+// Call it once, after the last Read.
 func (s *Session) Finish() {
 	var b metric.Batch
 	s.parser.Finish(&b)
 	s.batch(&b)
+	for _, d := range s.catalog.Lint() {
+		s.count(&d)
+	}
 }
+
+// Catalog returns the catalog of every family seen.
+func (s *Session) Catalog() *catalog.Catalog { return s.catalog }
 
 func (s *Session) batch(b *metric.Batch) {
 	s.checker.Check(b)
@@ -73,21 +85,25 @@ func (s *Session) batch(b *metric.Batch) {
 		p := &b.Points[i]
 		s.summary.Points++
 		s.families[metric.Translate(p).Name] = struct{}{}
+		s.catalog.Add(p)
 		if s.OnPoint != nil {
 			s.OnPoint(p)
 		}
 	}
 	for i := range b.Diags {
-		d := &b.Diags[i]
-		switch d.Severity {
-		case metric.Error:
-			s.summary.Errors++
-		case metric.Warning:
-			s.summary.Warnings++
-		}
-		if s.OnDiag != nil {
-			s.OnDiag(d)
-		}
+		s.count(&b.Diags[i])
+	}
+}
+
+func (s *Session) count(d *metric.Diagnostic) {
+	switch d.Severity {
+	case metric.Error:
+		s.summary.Errors++
+	case metric.Warning:
+		s.summary.Warnings++
+	}
+	if s.OnDiag != nil {
+		s.OnDiag(d)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/lambdabridge/lambdabridge/catalog"
 	"os"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func TestREADMERules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, id := range []string{validate.RuleNameCollision, validate.RuleTypeConflict, validate.RuleSuffixClash, validate.RuleLabelClash, logline.RuleLineTooLong} {
+	for _, id := range []string{validate.RuleNameCollision, validate.RuleTypeConflict, validate.RuleSuffixClash, validate.RuleLabelClash, logline.RuleLineTooLong,
+		catalog.RuleNoUsefulLabel, catalog.RuleHighCardinality, catalog.RuleUnitUnknown, catalog.RuleUnitMissing, catalog.RuleHistogramBuckets, catalog.RuleLabelSets, catalog.RuleTypeConflict} {
 		if !strings.Contains(readme, "`"+id+"`") {
 			t.Errorf("README.md does not document rule %s", id)
 		}
