@@ -252,6 +252,7 @@ func (a *Aggregator) Add(p *metric.Point) {
 	}
 	s := a.pool.Get().(*scratch)
 	a.add(s, p, n)
+	clear(s.labels[:cap(s.labels)]) // do not pin the batch's strings
 	a.pool.Put(s)
 }
 
