@@ -100,11 +100,15 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	}
 
 	// The pipeline parses every line the functions write; sinks (scrape,
-	// remote_write, Pushgateway) are added to it here.
+	// remote_write, Pushgateway) are added to it here, as pipeline options.
 	p, fd, err := newSession(m, show.Load)
 	if err != nil {
 		return err
 	}
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer pcancel()
+	perr := make(chan error, 1)
+	go func() { perr <- p.Run(pctx) }()
 	r, err := runner.New(defs,
 		runner.WithLogSink(p), runner.WithPlatformSink(p),
 		runner.WithConcurrency(*concurrency), runner.WithReservedConcurrency(*reserved),
@@ -140,6 +144,10 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	}
 	r.Close()
 	p.Finish()
+	pcancel() // the sinks deliver what they hold
+	if err := <-perr; err != nil {
+		fmt.Fprintln(m.Stderr, "lambdabridge run:", err)
+	}
 	var all []runner.Stats
 	for _, n := range r.Functions() {
 		st, _ := r.Stats(n)
