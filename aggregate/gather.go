@@ -29,9 +29,10 @@ func (a *Aggregator) Gather() ([]*dto.MetricFamily, error) {
 			continue
 		}
 		mf := f.newMetricFamily(len(f.order))
+		ar := newArena(len(f.order), len(f.labelNames))
 		for _, sr := range f.order {
 			buf = decodeKey(buf[:0], sr.key)
-			mf.Metric = append(mf.Metric, f.metricOf(sr, buf))
+			mf.Metric = append(mf.Metric, f.metricOf(sr, buf, ar))
 		}
 		f.mu.Unlock()
 		out = append(out, mf)
@@ -83,14 +84,17 @@ func (f *family) newMetricFamily(n int) *dto.MetricFamily {
 }
 
 // metricOf builds the dto metric of sr (f.mu held).
-func (f *family) metricOf(sr *series, ls []metric.Label) *dto.Metric {
-	m := &dto.Metric{Label: make([]*dto.LabelPair, len(ls))}
+// ar (may be nil) provides the memory in bulk.
+func (f *family) metricOf(sr *series, ls []metric.Label, ar *arena) *dto.Metric {
+	m := ar.metric()
+	m.Label = ar.labelPairs(len(ls))
 	for i, l := range ls {
-		m.Label[i] = &dto.LabelPair{Name: new(l.Name), Value: new(l.Value)}
+		m.Label[i].Name, m.Label[i].Value = ar.str(l.Name), ar.str(l.Value)
 	}
 	switch f.typ {
 	case metric.TypeCounter:
-		m.Counter = &dto.Counter{Value: new(sr.value)}
+		m.Counter = ar.counter()
+		m.Counter.Value = ar.float(sr.value)
 	case metric.TypeHistogram:
 		h := sr.hist
 		if h == nil {
@@ -111,9 +115,103 @@ func (f *family) metricOf(sr *series, ls []metric.Label) *dto.Metric {
 	case metric.TypeUntyped:
 		m.Untyped = &dto.Untyped{Value: new(sr.value)}
 	default:
-		m.Gauge = &dto.Gauge{Value: new(sr.value)}
+		m.Gauge = ar.gauge()
+		m.Gauge.Value = ar.float(sr.value)
 	}
 	return m
+}
+
+// arena hands out the dto values of one family from a few large
+// allocations instead of one allocation each (Gather builds every series
+// anew). A nil arena allocates one by one.
+type arena struct {
+	metrics  []dto.Metric
+	lps      []dto.LabelPair
+	ptrs     []*dto.LabelPair
+	strs     []string
+	floats   []float64
+	counters []dto.Counter
+	gauges   []dto.Gauge
+}
+
+func newArena(series, labels int) *arena {
+	return &arena{
+		metrics: make([]dto.Metric, series),
+		lps:     make([]dto.LabelPair, series*labels),
+		ptrs:    make([]*dto.LabelPair, series*labels),
+		strs:    make([]string, 2*series*labels),
+		floats:  make([]float64, series),
+	}
+}
+
+func (a *arena) metric() *dto.Metric {
+	if a == nil || len(a.metrics) == 0 {
+		return &dto.Metric{}
+	}
+	m := &a.metrics[0]
+	a.metrics = a.metrics[1:]
+	return m
+}
+
+// labelPairs returns n label pairs (their Name and Value to be set).
+func (a *arena) labelPairs(n int) []*dto.LabelPair {
+	if a == nil || len(a.lps) < n {
+		ps := make([]*dto.LabelPair, n)
+		for i := range ps {
+			ps[i] = &dto.LabelPair{}
+		}
+		return ps
+	}
+	ps := a.ptrs[:n:n]
+	for i := range ps {
+		ps[i] = &a.lps[i]
+	}
+	a.ptrs, a.lps = a.ptrs[n:], a.lps[n:]
+	return ps
+}
+
+func (a *arena) str(s string) *string {
+	if a == nil || len(a.strs) == 0 {
+		return new(s) // not &s: that would move s to the heap on every call
+	}
+	p := &a.strs[0]
+	*p = s
+	a.strs = a.strs[1:]
+	return p
+}
+
+func (a *arena) float(v float64) *float64 {
+	if a == nil || len(a.floats) == 0 {
+		return new(v)
+	}
+	p := &a.floats[0]
+	*p = v
+	a.floats = a.floats[1:]
+	return p
+}
+
+func (a *arena) counter() *dto.Counter {
+	if a == nil {
+		return &dto.Counter{}
+	}
+	if len(a.counters) == 0 {
+		a.counters = make([]dto.Counter, cap(a.metrics)+1)
+	}
+	c := &a.counters[0]
+	a.counters = a.counters[1:]
+	return c
+}
+
+func (a *arena) gauge() *dto.Gauge {
+	if a == nil {
+		return &dto.Gauge{}
+	}
+	if len(a.gauges) == 0 {
+		a.gauges = make([]dto.Gauge, cap(a.metrics)+1)
+	}
+	g := &a.gauges[0]
+	a.gauges = a.gauges[1:]
+	return g
 }
 
 // Expire removes the series whose family TTL has passed since their last
@@ -149,7 +247,7 @@ func (a *Aggregator) Expire() int {
 					mf = f.newMetricFamily(0)
 				}
 				buf = decodeKey(buf[:0], sr.key)
-				mf.Metric = append(mf.Metric, f.metricOf(sr, buf))
+				mf.Metric = append(mf.Metric, f.metricOf(sr, buf, nil))
 			}
 		}
 		removed := len(f.order) - w
