@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ type fn struct {
 	labels  []metric.Label
 	baseEnv []string
 	sem     chan struct{} // one slot per allowed concurrent environment
+	waiting atomic.Int32  // requests waiting for a slot
 	scratch [1]float64    // guarded by r.sinkMu
 
 	mu       sync.Mutex
@@ -144,11 +146,15 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 		f.mu.Unlock()
 	})
 	defer unadmit()
+	f.waiting.Add(1)
 	select {
 	case f.sem <- struct{}{}:
+		f.waiting.Add(-1)
 	case <-ctx.Done():
+		f.waiting.Add(-1)
 		return nil, ctx.Err()
 	case <-f.r.closed:
+		f.waiting.Add(-1)
 		return nil, ErrClosed
 	}
 	defer func() { <-f.sem }()
@@ -333,10 +339,13 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 		inv.req.early(&early)
 	}
 	// The invocation is over when the runtime asks for the next one; then
-	// the environment is frozen.
+	// the environment is frozen, unless a request is already waiting for it
+	// (it would be thawed at once).
 	select {
 	case <-e.arrive:
-		e.freeze()
+		if f.waiting.Load() == 0 {
+			e.freeze()
+		}
 	case <-e.exited:
 	case <-timer.C:
 		f.r.cfg.logger.Warn("runtime did not ask for the next invocation after responding; ending the environment", "function", f.def.Name, "environment", e.id)

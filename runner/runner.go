@@ -72,7 +72,9 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 func WithInitTimeout(d time.Duration) Option { return func(c *config) { c.initTimeout = d } }
 
 // WithFreeze turns freezing idle environments (SIGSTOP/SIGCONT on their
-// process group, as Lambda freezes them) on or off (default on).
+// process group, as Lambda freezes them) on or off (default on). An
+// environment is frozen when its invocation ends, unless a request is
+// already waiting for it.
 func WithFreeze(on bool) Option { return func(c *config) { c.freeze = on } }
 
 // WithRegion sets AWS_REGION and the region in function ARNs (default
