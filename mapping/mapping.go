@@ -381,7 +381,7 @@ func (m *Mapper) Map(dst []metric.Label, p *metric.Point) (*aggregate.Family, []
 		return nil, dst
 	}
 	if r.honor {
-		dst = m.tm.AppendLabels(dst, p)
+		_, dst = m.tm.Map(dst, p) // the translated labels, memoized per identity
 	}
 	for _, l := range r.labels {
 		if !hasLabel(dst, l.Name) {
@@ -389,7 +389,7 @@ func (m *Mapper) Map(dst []metric.Label, p *metric.Point) (*aggregate.Family, []
 		}
 	}
 	if !r.honor {
-		dst = m.tm.AppendLabels(dst, p)
+		_, dst = m.tm.Map(dst, p) // the translated labels, memoized per identity
 	}
 	return r.fam, dst
 }
