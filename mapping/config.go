@@ -1,7 +1,10 @@
 package mapping
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"time"
@@ -127,7 +130,17 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("parse mapping config: %w", err)
 	}
-	return decodeNode(&doc)
+	c, n, err := decodeNode(&doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	// belt and braces: yaml.v3's own strict mode agrees with checkKnown
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(new(Config)); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("parse mapping config: %w", err)
+	}
+	return c, n, nil
 }
 
 func decodeNode(n *yaml.Node) (*Config, *yaml.Node, error) {
