@@ -193,6 +193,8 @@ type Aggregator struct {
 
 	nseries atomic.Int64
 	expired atomic.Uint64
+	// accepted by families since removed (their TTL passed)
+	retiredPoints, retiredValues atomic.Uint64
 
 	dropMu  sync.Mutex
 	drops   map[dropKey]uint64

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -462,8 +463,8 @@ a_total 1
 			for _, f := range st.Families {
 				acc += f.Values
 			}
-			if in != acc+st.DroppedTotal {
-				t.Errorf("values in %d != accepted %d + dropped %d", in, acc, st.DroppedTotal)
+			if in != acc+st.DroppedTotal || acc != st.Values {
+				t.Errorf("values in %d != accepted %d (%d) + dropped %d", in, acc, st.Values, st.DroppedTotal)
 			}
 		})
 	}
@@ -687,6 +688,45 @@ lambdabridge_aggregate_values_total{family="req_total"} 1
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+// TestConcurrentExpiry adds, gathers and expires at once, with families
+// disappearing under concurrent Adds, and checks the accounting.
+func TestConcurrentExpiry(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(0, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Millisecond); return now }
+	var ended int
+	agg := New(WithTTL(5*time.Millisecond), WithClock(clock), WithOnExpire(func(f []*dto.MetricFamily) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, mf := range f {
+			ended += len(mf.Metric)
+		}
+	}))
+	var wg sync.WaitGroup
+	const workers, per = 4, 3000
+	for w := range workers {
+		wg.Go(func() {
+			for i := range per {
+				p := dd(metric.Counter, "c"+strconv.Itoa(i%7), []float64{1}, "w:"+strconv.Itoa(w))
+				agg.Add(&p)
+				if i%100 == 0 {
+					agg.Gather()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := agg.Stats()
+	if st.Values+st.DroppedTotal != workers*per {
+		t.Errorf("accepted %d + dropped %d != %d", st.Values, st.DroppedTotal, workers*per)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if uint64(ended) != st.Expired {
+		t.Errorf("handed %d ended series, expired %d", ended, st.Expired)
 	}
 }
 

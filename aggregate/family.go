@@ -203,11 +203,11 @@ func (a *Aggregator) addTo(f *family, s *scratch, ls []metric.Label, p *metric.P
 			f.labelNames = nil
 		}
 	}
-	f.mu.Unlock()
-	if accepted > 0 {
+	if accepted > 0 { // under f.mu, so a family is never retired between apply and count
 		f.points.Add(1)
 		f.values.Add(uint64(accepted))
 	}
+	f.mu.Unlock()
 	return true
 }
 

@@ -61,6 +61,19 @@ func (a *Aggregator) sortedFamilies() []*family {
 	return a.sorted
 }
 
+// sortedFamiliesLocked is sortedFamilies for a caller holding a.mu (read).
+func (a *Aggregator) sortedFamiliesLocked() []*family {
+	if a.sorted != nil {
+		return a.sorted
+	}
+	s := make([]*family, 0, len(a.families))
+	for _, f := range a.families {
+		s = append(s, f)
+	}
+	slices.SortFunc(s, func(x, y *family) int { return strings.Compare(x.name, y.name) })
+	return s
+}
+
 var dtoTypes = [...]dto.MetricType{
 	metric.TypeUntyped:   dto.MetricType_UNTYPED,
 	metric.TypeCounter:   dto.MetricType_COUNTER,
@@ -287,6 +300,8 @@ func (a *Aggregator) removeEmpty(fams []*family) {
 		f.mu.Lock()
 		if len(f.series) == 0 && !f.dead {
 			f.dead = true
+			a.retiredPoints.Add(f.points.Load())
+			a.retiredValues.Add(f.values.Load())
 			delete(a.families, f.name)
 			for _, n := range f.exposed {
 				if a.occupied[n] == f.name {

@@ -23,6 +23,10 @@ type Stats struct {
 	DroppedTotal uint64
 	// Expired counts the series removed by TTL since start.
 	Expired uint64
+	// Points and Values count what was accepted since start, in all
+	// families, including those removed since: every value given to Add is
+	// in Values or DroppedTotal.
+	Points, Values uint64
 }
 
 // FamilyStats describes one family.
@@ -48,8 +52,10 @@ type Drop struct {
 
 // Stats returns a snapshot of the aggregator's accounting.
 func (a *Aggregator) Stats() Stats {
-	st := Stats{Expired: a.expired.Load()}
-	for _, f := range a.sortedFamilies() {
+	a.mu.RLock() // so no family is retired while we count
+	defer a.mu.RUnlock()
+	st := Stats{Expired: a.expired.Load(), Points: a.retiredPoints.Load(), Values: a.retiredValues.Load()}
+	for _, f := range a.sortedFamiliesLocked() {
 		f.mu.Lock()
 		fs := FamilyStats{
 			Name: f.name, Type: f.typ, Series: len(f.series),
@@ -58,6 +64,8 @@ func (a *Aggregator) Stats() Stats {
 		}
 		f.mu.Unlock()
 		st.Series += fs.Series
+		st.Points += fs.Points
+		st.Values += fs.Values
 		st.Families = append(st.Families, fs)
 	}
 	a.dropMu.Lock()
