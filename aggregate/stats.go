@@ -90,6 +90,7 @@ func (a *Aggregator) Stats() Stats {
 //	lambdabridge_aggregate_families                    live families
 //	lambdabridge_aggregate_points_total{family}        points accepted
 //	lambdabridge_aggregate_values_total{family}        values accepted
+//	lambdabridge_aggregate_accepted_values_total       values accepted, all families
 //	lambdabridge_aggregate_dropped_values_total{reason} values dropped
 //	lambdabridge_aggregate_expired_series_total        series removed by TTL
 //	lambdabridge_aggregate_cardinality_limited_label_values{family,label}
@@ -103,6 +104,8 @@ var (
 	descPoints   = prometheus.NewDesc("lambdabridge_aggregate_points_total", "Points accepted by the aggregator, per family.", []string{"family"}, nil)
 	descValues   = prometheus.NewDesc("lambdabridge_aggregate_values_total", "Values accepted by the aggregator, per family.", []string{"family"}, nil)
 	descDropped  = prometheus.NewDesc("lambdabridge_aggregate_dropped_values_total", "Values the aggregator dropped, by reason.", []string{"reason"}, nil)
+	descAccepted = prometheus.NewDesc("lambdabridge_aggregate_accepted_values_total",
+		"Values accepted by the aggregator since start, in all families (including families since expired).", nil, nil)
 	descExpired  = prometheus.NewDesc("lambdabridge_aggregate_expired_series_total", "Series removed because their TTL passed.", nil, nil)
 	descExploded = prometheus.NewDesc("lambdabridge_aggregate_cardinality_limited_label_values",
 		"Distinct values of the label with the most values in a family that hit the cardinality guard.", []string{"family", "label"}, nil)
@@ -111,7 +114,7 @@ var (
 type selfCollector struct{ a *Aggregator }
 
 func (c selfCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSeries, descFamilies, descPoints, descValues, descDropped, descExpired, descExploded} {
+	for _, d := range []*prometheus.Desc{descSeries, descFamilies, descPoints, descValues, descAccepted, descDropped, descExpired, descExploded} {
 		ch <- d
 	}
 }
@@ -121,6 +124,7 @@ func (c selfCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSeries, prometheus.GaugeValue, float64(st.Series))
 	ch <- prometheus.MustNewConstMetric(descFamilies, prometheus.GaugeValue, float64(len(st.Families)))
 	ch <- prometheus.MustNewConstMetric(descExpired, prometheus.CounterValue, float64(st.Expired))
+	ch <- prometheus.MustNewConstMetric(descAccepted, prometheus.CounterValue, float64(st.Values))
 	for _, f := range st.Families {
 		ch <- prometheus.MustNewConstMetric(descPoints, prometheus.CounterValue, float64(f.Points), f.Name)
 		ch <- prometheus.MustNewConstMetric(descValues, prometheus.CounterValue, float64(f.Values), f.Name)
