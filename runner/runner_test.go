@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/metric"
 )
 
 var reportRE = regexp.MustCompile(`^REPORT RequestId: ([0-9a-f-]{36})\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms\tMemory Size: (\d+) MB\tMax Memory Used: (\d+) MB(\tInit Duration: (\d+\.\d\d) ms)?$`)
@@ -116,6 +117,18 @@ func TestGoColdThenWarm(t *testing.T) {
 	for _, p := range rec.points {
 		if l, ok := p.Label("function_name"); !ok || l != "gofn" || len(p.Labels) != 1 {
 			t.Errorf("point %s: labels %v", p.Name, p.Labels)
+		}
+		// The names are final: Translate keeps them and gives the type.
+		fam := metric.Translate(&p)
+		want := metric.TypeGauge
+		switch {
+		case strings.HasSuffix(p.Name, "_total"):
+			want = metric.TypeCounter
+		case strings.HasSuffix(p.Name, "_seconds"):
+			want = metric.TypeHistogram
+		}
+		if fam.Name != p.Name || fam.Type != want || p.Format != metric.FormatPlatform || fam.Scale != 1 {
+			t.Errorf("point %s translates to %+v", p.Name, fam)
 		}
 	}
 }
