@@ -489,7 +489,11 @@ func (m *Mapper) apply(r *rule, base metric.Family, subject string, idx []int) *
 		res.labels = append(res.labels, metric.Label{Name: k, Value: v})
 	}
 	slices.SortFunc(res.labels, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
-	res.fam = m.family(r, base, name, r.Help)
+	help := r.Help
+	if help == "" && r.Name != "" {
+		help = r.defaultHelp() // the translated help would name one of many matched metrics
+	}
+	res.fam = m.family(r, base, name, help)
 	return res
 }
 
@@ -586,6 +590,14 @@ func (m *Mapper) family(r *rule, base metric.Family, name, help string) *aggrega
 		f.BufCap = sum.BufCap
 	}
 	return f
+}
+
+// defaultHelp describes what a renaming rule matches.
+func (r *rule) defaultHelp() string {
+	if r.Match != "" {
+		return fmt.Sprintf("Metrics matching %q (%s), mapped by lambdabridge.", r.Match, r.MatchType)
+	}
+	return fmt.Sprintf("EMF metrics matching namespace %q, metric %q (%s), mapped by lambdabridge.", r.EMFNamespace, r.EMFMetric, r.MatchType)
 }
 
 // Rules returns the number of mapping rules.

@@ -475,7 +475,7 @@ db_query_seconds_bucket{le="0.1"} 1
 db_query_seconds_bucket{le="+Inf"} 1
 db_query_seconds_sum 0.05
 db_query_seconds_count 1
-# HELP dispatcher_events_total Datadog counter test.dispatcher.Foo.send.success
+# HELP dispatcher_events_total Metrics matching "test.dispatcher.*.*.*" (glob), mapped by lambdabridge.
 # TYPE dispatcher_events_total counter
 dispatcher_events_total{action="send",outcome="success",processor="Foo"} 2
 # HELP shop_latency_seconds EMF metric Shop Latency (Milliseconds)
