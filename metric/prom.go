@@ -235,19 +235,25 @@ func PromLabels(dst []Label, p *Point) []Label {
 	if p.Kind == ServiceCheck {
 		dst = append(dst, Label{Name: "check", Value: p.Name})
 	}
+	start := len(dst)
+	var seen map[string]struct{} // for many labels: the linear scan is quadratic
+	if len(p.Labels) > 16 {
+		seen = make(map[string]struct{}, len(p.Labels))
+		for _, d := range dst[:start] {
+			seen[d.Name] = struct{}{}
+		}
+	}
 	for _, l := range p.Labels {
 		n := LabelName(p.Format, l.Name)
 		if p.Format == FormatPlatform {
 			n = l.Name
 		}
-		dup := false
-		for _, d := range dst {
-			if d.Name == n {
-				dup = true
-				break
+		if seen != nil {
+			if _, dup := seen[n]; dup {
+				continue
 			}
-		}
-		if dup {
+			seen[n] = struct{}{}
+		} else if hasLabel(dst, n) {
 			continue
 		}
 		v := l.Value
@@ -257,6 +263,15 @@ func PromLabels(dst []Label, p *Point) []Label {
 		dst = append(dst, Label{Name: n, Value: v})
 	}
 	return dst
+}
+
+func hasLabel(ls []Label, name string) bool {
+	for _, l := range ls {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Sanitize replaces every character not allowed in a Prometheus metric name

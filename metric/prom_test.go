@@ -77,3 +77,13 @@ func TestPromLabels(t *testing.T) {
 		t.Fatalf("PromLabels = %v, want %v", got, want)
 	}
 }
+
+func TestPromLabelsMany(t *testing.T) {
+	p := Point{Format: FormatDogStatsD}
+	for i := 0; i < 30000; i++ {
+		p.Labels = append(p.Labels, Label{Name: "t" + itoa(i%20000), Value: "v"})
+	}
+	if got := PromLabels(nil, &p); len(got) != 20000 {
+		t.Fatalf("PromLabels kept %d labels, want 20000 distinct", len(got))
+	}
+}
