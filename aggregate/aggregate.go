@@ -92,7 +92,7 @@ const (
 )
 
 // EnvironmentLabel is the label WithPerEnvironment adds.
-const EnvironmentLabel = "environment"
+const EnvironmentLabel = "lambda_environment"
 
 // Option configures an Aggregator.
 type Option func(*Aggregator)
@@ -113,7 +113,8 @@ func WithConstLabels(ls ...metric.Label) Option {
 }
 
 // WithPerEnvironment keeps one series per execution environment: the
-// point's Origin.Environment becomes the label "environment". By default
+// point's Origin.Environment becomes the label "lambda_environment" (not
+// "environment", which users often have as a dimension). By default
 // series are per function, summed across environments as CloudWatch does.
 func WithPerEnvironment(on bool) Option { return func(a *Aggregator) { a.perEnv = on } }
 

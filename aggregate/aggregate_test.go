@@ -387,14 +387,14 @@ foo_count 1
 			want: `
 # HELP hits_total Datadog counter hits
 # TYPE hits_total counter
-hits_total{canary="true",environment="env-1",function_name="fn",region="local"} 1
-hits_total{canary="true",environment="env-2",function_name="fn",region="local"} 2
+hits_total{canary="true",function_name="fn",lambda_environment="env-1",region="local"} 1
+hits_total{canary="true",function_name="fn",lambda_environment="env-2",region="local"} 2
 # HELP size Datadog histogram size
 # TYPE size histogram
-size_bucket{environment="env-1",exported_le="5",function_name="fn",region="local",le="1"} 0
-size_bucket{environment="env-1",exported_le="5",function_name="fn",region="local",le="+Inf"} 1
-size_sum{environment="env-1",exported_le="5",function_name="fn",region="local"} 2
-size_count{environment="env-1",exported_le="5",function_name="fn",region="local"} 1
+size_bucket{exported_le="5",function_name="fn",lambda_environment="env-1",region="local",le="1"} 0
+size_bucket{exported_le="5",function_name="fn",lambda_environment="env-1",region="local",le="+Inf"} 1
+size_sum{exported_le="5",function_name="fn",lambda_environment="env-1",region="local"} 2
+size_count{exported_le="5",function_name="fn",lambda_environment="env-1",region="local"} 1
 `,
 		},
 		{
