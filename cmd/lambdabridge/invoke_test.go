@@ -93,3 +93,19 @@ func TestInvokeCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestInvokeCommandExec(t *testing.T) {
+	script, err := filepath.Abs("../../runner/testdata/exec/script.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := runMain(t, context.Background(), `{"x":1}`, "invoke", "--exec", "--handler", script, "--event", "-", "--no-freeze")
+	if code != 0 || out != "null\n" {
+		t.Fatalf("code %d out %q\n%s", code, out, errs)
+	}
+	for _, want := range []string{"[script env-1] first\n", "[script env-1] middle\n", "[script env-1] bad \uFFFD utf8\n", `[script env-1] event: {"x":1}` + "\n", "[script env-1] last-no-newline\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("missing %q in stderr", want)
+		}
+	}
+}

@@ -81,3 +81,15 @@ func TestRunCommandRejectsNonLoopback(t *testing.T) {
 		t.Errorf("code %d: %s", code, errs)
 	}
 }
+
+func TestRunCommandRate(t *testing.T) {
+	h := shellHandler(t)
+	start := time.Now()
+	_, errs, code := runMain(t, context.Background(), "{}", "run", "--handler", h, "--name", "sh", "--event", "-", "--invocations", "10", "--rate", "20", "--concurrency", "2")
+	if el := time.Since(start); el < 400*time.Millisecond {
+		t.Errorf("10 invocations at 20/s took %v", el)
+	}
+	if code != 0 || !regexp.MustCompile(`(?m)^\s+sh\s+10\s+10\s+0\s`).MatchString(errs) {
+		t.Errorf("code %d:\n%s", code, errs)
+	}
+}
