@@ -252,6 +252,9 @@ func (f *fn) release(e *env) {
 
 // recycleIdle ends the environments idle for longer than the idle timeout.
 func (f *fn) recycleIdle(now time.Time) {
+	if f.r.cfg.idleTimeout <= 0 {
+		return
+	}
 	var old []*env
 	f.mu.Lock()
 	keep := f.idle[:0]

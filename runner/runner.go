@@ -64,7 +64,7 @@ func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n 
 func WithReservedConcurrency(n int) Option { return func(c *config) { c.reserved = n } }
 
 // WithIdleTimeout sets how long an idle environment is kept warm before it is
-// recycled (default 5 minutes).
+// recycled (default 5 minutes; 0 or less: never).
 func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
 
 // WithInitTimeout bounds the init phase, from process start to the first
@@ -198,6 +198,12 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 	}
 	if c.maxLine < 64 {
 		c.maxLine = 64
+	}
+	if c.memInterval <= 0 {
+		c.memInterval = 10 * time.Millisecond
+	}
+	if c.initTimeout <= 0 {
+		c.initTimeout = 10 * time.Second
 	}
 	if len(defs) == 0 {
 		return nil, errors.New("runner: no function to run")
@@ -333,7 +339,7 @@ func (r *Runner) housekeeping() {
 				lastScan = now
 			}
 			r.sampleMemory(rescan)
-			if now.Sub(lastIdle) >= time.Second || r.cfg.idleTimeout < time.Second {
+			if now.Sub(lastIdle) >= min(time.Second, max(r.cfg.idleTimeout/4, r.cfg.memInterval)) {
 				lastIdle = now
 				for _, n := range r.names {
 					r.fns[n].recycleIdle(now)
