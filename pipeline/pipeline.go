@@ -204,12 +204,7 @@ func (p *Pipeline) Platform(pt *metric.Point) {
 
 // Datagram handles one DogStatsD UDP payload (a listen.PacketFunc).
 func (p *Pipeline) Datagram(payload []byte, from netip.AddrPort) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.batch.Reset()
-	p.m.datagrams.Inc()
-	p.parser.Datagram(&p.batch, payload, metric.Origin{Source: "udp://" + from.String()})
-	p.flushBatch()
+	p.datagram(payload, metric.Origin{Source: "udp://" + from.String()})
 }
 
 // ReadLog reads a log stream (a file, standard input, `aws logs tail`
@@ -314,4 +309,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DatagramFunc returns a DogStatsD packet handler (a listen.PacketFunc)
+// whose points carry function as their Origin.Function, for a listener that
+// serves one function's environments.
+func (p *Pipeline) DatagramFunc(function string) func(payload []byte, from netip.AddrPort) {
+	return func(payload []byte, from netip.AddrPort) {
+		p.datagram(payload, metric.Origin{Source: "udp://" + from.String(), Function: function})
+	}
+}
+
+func (p *Pipeline) datagram(payload []byte, o metric.Origin) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	p.m.datagrams.Inc()
+	p.parser.Datagram(&p.batch, payload, o)
+	p.flushBatch()
 }

@@ -299,6 +299,7 @@ func runInvoke(ctx context.Context, m *Main, args []string) error {
 	ef := addEventFlags(fs)
 	noFreeze := fs.Bool("no-freeze", false, "do not freeze the environment (SIGSTOP) after the invocation")
 	region := fs.String("region", "us-east-1", "AWS_REGION given to the function")
+	af := addAgentFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -333,13 +334,21 @@ func runInvoke(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	ag, err := af.start(ctx, p, target)
+	if err != nil {
+		return err
+	}
+	ag.apply(defs)
 	r, err := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p),
 		runner.WithFreeze(!*noFreeze), runner.WithRegion(*region))
 	if err != nil {
+		ag.close()
 		return err
 	}
 	res, err := r.Invoke(ctx, target, runner.Request{Payload: payload})
 	r.Close()
+	ag.settle()
+	ag.close()
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}

@@ -45,8 +45,22 @@ func runMain(t *testing.T, ctx context.Context, stdin string, args ...string) (s
 	t.Helper()
 	var out, errb syncBuffer
 	m := &Main{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-	code = m.Exit(m.Run(ctx, args))
+	code = m.Exit(m.Run(ctx, testArgs(args)))
 	return out.String(), errb.String(), code
+}
+
+// testArgs keeps the commands that run functions off the fixed default
+// ports (8125, 9464), which parallel test packages would share: free ports
+// unless the test names its own.
+func testArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "invoke" && args[0] != "run" {
+		return args
+	}
+	extra := []string{"--dogstatsd-addr", "127.0.0.1:0"}
+	if args[0] == "run" {
+		extra = append(extra, "--listen", "none")
+	}
+	return append(append([]string{args[0]}, extra...), args[1:]...)
 }
 
 func TestInvokeCommand(t *testing.T) {

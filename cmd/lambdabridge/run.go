@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"github.com/lambdabridge/lambdabridge/config"
+	"github.com/lambdabridge/lambdabridge/function"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +55,9 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	region := fs.String("region", "us-east-1", "AWS_REGION given to the functions")
 	logs := fs.String("logs", "auto", "function logs on standard error: all, none, or auto (all when serving or for at most 20 invocations)")
 	progress := fs.Duration("progress", 2*time.Second, "progress line interval (0: none)")
+	af := addAgentFlags(fs)
+	var sf sinkFlags
+	sf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,10 +67,25 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if *concurrency < 1 || *reserved < 0 || *invocations < 0 || *rate < 0 {
 		return usageErrorf("run: --concurrency must be at least 1; --reserved-concurrency, --invocations and --rate not negative")
 	}
-	defs, target, err := ff.definitions()
+	cfg, err := sf.load(fs)
 	if err != nil {
 		return err
 	}
+	var defs []function.Definition
+	var target string
+	if ff.handler == "" && ff.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
+		// The functions come from the configuration file.
+		if defs, err = cfg.Definitions(); err != nil {
+			return usageErrorf("%v", err)
+		}
+		target = ff.function
+		if target == "" && len(defs) == 1 {
+			target = defs[0].Name
+		}
+	} else if defs, target, err = ff.definitions(); err != nil {
+		return err
+	}
+	applyRunnerConfig(fs, cfg.Runner, concurrency, reserved, idle, noFreeze, api, region, af)
 	one, err := ef.payload(m.Stdin)
 	if err != nil {
 		return err
@@ -101,10 +123,29 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 
 	// The pipeline parses every line the functions write; sinks (scrape,
 	// remote_write, Pushgateway) are added to it here, as pipeline options.
-	p, fd, err := newSession(m, show.Load)
+	built, cat, err := sf.build(m, fs, cfg)
 	if err != nil {
 		return err
 	}
+	p, fd, err := newSession(m, show.Load, built.Options...)
+	if err != nil {
+		built.Close()
+		return err
+	}
+	if len(built.Sinks) > 0 {
+		fmt.Fprintf(m.Stderr, "lambdabridge: delivering to %s\n", strings.Join(built.Sinks, ", "))
+	}
+	fn := target
+	if len(defs) > 1 {
+		fn = "" // datagrams cannot tell which function sent them
+	}
+	ag, err := af.start(ctx, p, fn)
+	if err != nil {
+		built.Close()
+		return err
+	}
+	defer ag.close()
+	ag.apply(defs)
 	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer pcancel()
 	perr := make(chan error, 1)
@@ -143,10 +184,15 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 		}
 	}
 	r.Close()
+	ag.settle()
+	ag.close()
 	p.Finish()
 	pcancel() // the sinks deliver what they hold
 	if err := <-perr; err != nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge run:", err)
+	}
+	if err := sf.writeCatalog(cat); err != nil {
+		return err
 	}
 	var all []runner.Stats
 	for _, n := range r.Functions() {
@@ -210,4 +256,35 @@ func startProgress(m *Main, r *runner.Runner, name string, total int, every time
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// applyRunnerConfig takes the runner settings of the configuration file for
+// the flags the user did not set.
+func applyRunnerConfig(fs *flag.FlagSet, c config.Runner, concurrency, reserved *int, idle *time.Duration, noFreeze *bool, api, region *string, af *agentFlags) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["concurrency"] && c.Concurrency > 0 {
+		*concurrency = c.Concurrency
+	}
+	if !set["reserved-concurrency"] && c.ReservedConcurrency > 0 {
+		*reserved = c.ReservedConcurrency
+	}
+	if !set["idle-timeout"] && c.IdleTimeout > 0 {
+		*idle = c.IdleTimeout
+	}
+	if !set["no-freeze"] && c.NoFreeze {
+		*noFreeze = true
+	}
+	if !set["api"] && c.API != "" {
+		*api = c.API
+	}
+	if !set["region"] && c.Region != "" {
+		*region = c.Region
+	}
+	if !set["dogstatsd-addr"] && c.DogStatsDAddr != "" {
+		af.dogstatsd = c.DogStatsDAddr
+	}
+	if !set["emf-agent-addr"] && c.EMFAgentAddr != "" {
+		af.emfAgent, af.emfAddr = true, c.EMFAgentAddr
+	}
 }
