@@ -39,7 +39,9 @@ func TestRunCommandServe(t *testing.T) {
 	var out, errb syncBuffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, testArgs([]string{"run", "--handler", h, "--name", "sh", "--api", "127.0.0.1:0"})) }()
+	go func() {
+		done <- m.Run(ctx, testArgs([]string{"run", "--handler", h, "--name", "sh", "--api", "127.0.0.1:0"}))
+	}()
 	re := regexp.MustCompile(`invoke API for sh on (http://\S+)`)
 	var url string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
