@@ -2,7 +2,7 @@
 GO ?= go
 BENCHTIME ?= 1s
 
-.PHONY: all build test test-deps lint bench fuzz examples clean
+.PHONY: all build test test-deps lint bench fuzz examples demo clean
 
 all: build
 
@@ -29,6 +29,14 @@ bench:
 
 examples:
 	$(GO) build -o examples/go-emf/bootstrap ./examples/go-emf
+
+# The main job on the shipped example: run the Go example function (EMF,
+# MONITORING lines, DogStatsD) 40 times at concurrency 4 the way Lambda
+# would, show its logs, the metrics found and a summary, and serve them on
+# http://127.0.0.1:9464/metrics while it runs.
+demo: examples
+	$(GO) run ./cmd/lambdabridge run --template examples/template.yaml --function GoEmf \
+	  --invocations 40 --concurrency 4 --event-template apigateway
 
 clean:
 	rm -rf bin

@@ -135,9 +135,11 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if len(built.Sinks) > 0 {
 		fmt.Fprintf(m.Stderr, "lambdabridge: delivering to %s\n", strings.Join(built.Sinks, ", "))
 	}
+	// Datagrams do not say which function sent them: they belong to the
+	// target when it is the only function that runs.
 	fn := target
-	if len(defs) > 1 {
-		fn = "" // datagrams cannot tell which function sent them
+	if len(defs) > 1 && (*serve || !haveEvents) {
+		fn = ""
 	}
 	ag, err := af.start(ctx, p, fn)
 	if err != nil {
