@@ -15,6 +15,13 @@ have prometheus-pushgateway || need+=(prometheus-pushgateway)
 have curl || need+=(curl)
 have node || need+=(nodejs)
 have npm || need+=(npm)
+# npm's aws-lambda-ric (the Node runtime interface client the runner is
+# tested with) compiles native code: it needs a C++ toolchain and autotools.
+for tool in cmake autoconf automake libtool g++ make; do
+  pkg=$tool
+  [ "$tool" = libtool ] && { command -v libtoolize >/dev/null 2>&1 || need+=(libtool); continue; }
+  have "$tool" || need+=("$pkg")
+done
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
