@@ -60,6 +60,7 @@ type env struct {
 	busy     atomic.Bool
 	oom      atomic.Bool
 	mem      memState
+	life     lifecycleState
 }
 
 // invocation is one request handed to an environment.
@@ -200,6 +201,7 @@ func (e *env) kill() {
 // shutdown kills the environment, reaps it and waits (bounded) for its
 // output to be read.
 func (e *env) shutdown() {
+	defer e.ended()
 	e.kill()
 	if e.cmd == nil {
 		if e.srv != nil {
@@ -247,6 +249,7 @@ func (e *env) freeze() {
 	if e.f.r.cfg.freeze && !e.frozen && e.pgid > 0 {
 		if syscall.Kill(-e.pgid, syscall.SIGSTOP) == nil {
 			e.frozen = true
+			e.event(EnvFrozen, "")
 		}
 	}
 }

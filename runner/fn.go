@@ -213,8 +213,12 @@ func (f *fn) run(inv *invocation) *Result {
 		environ := slices.Clip(f.baseEnv)
 		err := e.serveRuntimeAPI()
 		if err == nil {
+			environ = append(environ, e.extraEnv()...)
 			environ = append(environ, "AWS_LAMBDA_RUNTIME_API="+e.ln.Addr().String(), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
 			err = e.start(f.def.Command, environ, f.def.CodeDir, nil)
+			if err == nil {
+				e.event(EnvStarted, "")
+			}
 		}
 		if err != nil {
 			res = e.startFailed(inv, err)
@@ -260,6 +264,7 @@ func (f *fn) recycleIdle(now time.Time) {
 	keep := f.idle[:0]
 	for _, e := range f.idle {
 		if now.Sub(e.lastUsed) >= f.r.cfg.idleTimeout {
+			e.setEndReason(EndIdle)
 			old = append(old, e)
 			delete(f.envs, e)
 		} else {
@@ -282,6 +287,7 @@ func (f *fn) closeAll() {
 	f.idle = nil
 	f.mu.Unlock()
 	for _, e := range all {
+		e.setEndReason(EndClosed)
 		e.kill()
 	}
 	for _, e := range all {
@@ -306,6 +312,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	e.thaw()
+	e.event(EnvThawed, "")
 	timeout := f.def.Timeout
 	inv.start = time.Now()
 	inv.deadline = inv.start.Add(timeout)
@@ -385,6 +392,7 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 	}
 	res.InitDuration = time.Since(e.started)
 	res.Start = time.Now()
+	e.setEndReason(EndCrash)
 	e.shutdown()
 	e.platform(inv.id, "INIT_REPORT Init Duration: "+ms2(res.InitDuration)+" ms\tPhase: init\tStatus: error\tError Type: "+typ)
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
@@ -421,6 +429,7 @@ func (e *env) startFailed(inv *invocation, err error) *Result {
 
 // crashed reports an environment that exited during the invocation.
 func (e *env) crashed(inv *invocation, res *Result) *Result {
+	e.setEndReason(EndCrash)
 	e.shutdown()
 	typ := "Runtime.ExitError"
 	if e.oom.Load() {
@@ -443,6 +452,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 
 // timedOut ends the environment of an invocation past its timeout.
 func (e *env) timedOut(inv *invocation, res *Result) *Result {
+	e.setEndReason(EndTimeout)
 	e.shutdown()
 	d := e.f.def.Timeout
 	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))

@@ -42,6 +42,8 @@ type config struct {
 	memInterval time.Duration
 	environ     func() []string
 	hostEnv     []string
+	lifecycle   func(EnvEvent)
+	envVars     func(function, environment string) []string
 }
 
 // WithLogSink sets where log lines go (default: nowhere).
