@@ -75,7 +75,11 @@ func (f *File) Build(log *slog.Logger, version string) (*Built, error) {
 		b.Sinks = append(b.Sinks, "scrape http://"+b.ScrapeAddr+"/metrics")
 	}
 	for i, rc := range f.RemoteWrite {
-		w, err := remotewrite.New(rc, remotewrite.WithLogger(log), remotewrite.WithVersion(version))
+		rwOpts := []remotewrite.Option{remotewrite.WithLogger(log), remotewrite.WithVersion(version)}
+		if f.RemoteWriteInterval > 0 {
+			rwOpts = append(rwOpts, remotewrite.WithInterval(f.RemoteWriteInterval))
+		}
+		w, err := remotewrite.New(rc, rwOpts...)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("remote_write[%d]: %w", i, err)

@@ -40,7 +40,10 @@ type File struct {
 	Scrape      *Scrape     `yaml:"scrape"`
 	// RemoteWrite is Prometheus' remote_write list, pasted as is.
 	RemoteWrite []remotewrite.Config `yaml:"-"`
-	Pushgateway []pushgw.Config      `yaml:"pushgateway"`
+	// RemoteWriteInterval is how often the remote_write sinks gather the
+	// aggregation and send it (0: remotewrite.DefaultInterval, 15s).
+	RemoteWriteInterval time.Duration   `yaml:"-"`
+	Pushgateway         []pushgw.Config `yaml:"pushgateway"`
 	// Mappings holds the statsd_exporter-style mapping rules (the file's
 	// `defaults:` and `mappings:` keys) as YAML, for display.
 	Mappings []byte `yaml:"-"`
@@ -89,16 +92,17 @@ type Scrape struct {
 
 // raw mirrors File with the parts handed on as raw YAML.
 type raw struct {
-	Functions          []Function        `yaml:"functions"`
-	Template           string            `yaml:"template"`
-	TemplateParameters map[string]string `yaml:"template_parameters"`
-	Runner             Runner            `yaml:"runner"`
-	Aggregation        Aggregation       `yaml:"aggregation"`
-	Scrape             *Scrape           `yaml:"scrape"`
-	RemoteWrite        yaml.Node         `yaml:"remote_write"`
-	Pushgateway        []pushgw.Config   `yaml:"pushgateway"`
-	Defaults           yaml.Node         `yaml:"defaults"`
-	Mappings           yaml.Node         `yaml:"mappings"`
+	Functions           []Function        `yaml:"functions"`
+	Template            string            `yaml:"template"`
+	TemplateParameters  map[string]string `yaml:"template_parameters"`
+	Runner              Runner            `yaml:"runner"`
+	Aggregation         Aggregation       `yaml:"aggregation"`
+	Scrape              *Scrape           `yaml:"scrape"`
+	RemoteWrite         yaml.Node         `yaml:"remote_write"`
+	RemoteWriteInterval time.Duration     `yaml:"remote_write_interval"`
+	Pushgateway         []pushgw.Config   `yaml:"pushgateway"`
+	Defaults            yaml.Node         `yaml:"defaults"`
+	Mappings            yaml.Node         `yaml:"mappings"`
 }
 
 // Load reads and checks the file at path.
@@ -129,6 +133,10 @@ func Parse(data []byte) (*File, error) {
 	f := &File{
 		Functions: r.Functions, Template: r.Template, TemplateParameters: r.TemplateParameters,
 		Runner: r.Runner, Aggregation: r.Aggregation, Scrape: r.Scrape, Pushgateway: r.Pushgateway,
+		RemoteWriteInterval: r.RemoteWriteInterval,
+	}
+	if r.RemoteWriteInterval < 0 {
+		return nil, fmt.Errorf("remote_write_interval: %v is negative", r.RemoteWriteInterval)
 	}
 	if r.RemoteWrite.Kind != 0 {
 		doc := map[string]*yaml.Node{"remote_write": &r.RemoteWrite}

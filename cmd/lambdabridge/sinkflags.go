@@ -20,6 +20,7 @@ type sinkFlags struct {
 	config         string
 	listen         string
 	remoteWrite    stringList
+	rwInterval     time.Duration
 	sigv4Region    string
 	pushgateway    string
 	pushJob        string
@@ -36,6 +37,7 @@ func (s *sinkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.config, "config", "", "configuration file (functions, sinks, mapping rules); see 'lambdabridge check-config'")
 	fs.StringVar(&s.listen, "listen", defaultListen, "serve /metrics on this loopback address; 'none' to turn off")
 	fs.Var(&s.remoteWrite, "remote-write", "Prometheus remote_write URL (repeatable)")
+	fs.DurationVar(&s.rwInterval, "remote-write-interval", 0, "gather and send to the remote_write URLs every `interval` (default 15s, or remote_write_interval in the config file)")
 	fs.StringVar(&s.sigv4Region, "sigv4-region", "", "sign --remote-write requests with AWS SigV4 for this region (Amazon Managed Prometheus)")
 	fs.StringVar(&s.pushgateway, "pushgateway", "", "Pushgateway URL to push to")
 	fs.StringVar(&s.pushJob, "pushgateway-job", "lambdabridge", "job label of the Pushgateway grouping key")
@@ -66,6 +68,12 @@ func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
 			return nil, usageErrorf("--remote-write %s: %v", u, err)
 		}
 		f.RemoteWrite = append(f.RemoteWrite, rc)
+	}
+	if set["remote-write-interval"] {
+		if s.rwInterval <= 0 {
+			return nil, usageErrorf("--remote-write-interval must be positive")
+		}
+		f.RemoteWriteInterval = s.rwInterval
 	}
 	if s.sigv4Region != "" && len(s.remoteWrite) == 0 {
 		return nil, usageErrorf("--sigv4-region needs --remote-write URL")
