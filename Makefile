@@ -17,10 +17,18 @@ test: test-deps lint
 test-deps:
 	bash scripts/install-test-deps.sh
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# gofmt, go vet, staticcheck, and go.mod/go.sum as go mod tidy leaves them.
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@cp go.mod /tmp/lambdabridge.go.mod.$$$$ && cp go.sum /tmp/lambdabridge.go.sum.$$$$ && $(GO) mod tidy && \
+	  if ! cmp -s go.mod /tmp/lambdabridge.go.mod.$$$$ || ! cmp -s go.sum /tmp/lambdabridge.go.sum.$$$$; then \
+	    echo "go mod tidy changes go.mod/go.sum: run it and commit"; \
+	    cp /tmp/lambdabridge.go.mod.$$$$ go.mod; cp /tmp/lambdabridge.go.sum.$$$$ go.sum; exit 1; fi
 
 # Benchmarks of every hot path, each beside its baseline in the same run.
 bench:

@@ -28,7 +28,6 @@ type Parser struct {
 	intern map[string]string
 	labels []metric.Label
 	values []float64
-	buf    []byte
 }
 
 // NewParser returns a Parser ready for use.

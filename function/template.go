@@ -146,7 +146,7 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 	if v, ok := str("Timeout"); ok {
 		t, err := ParseTimeout(v)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("Timeout: %w", err))
+			problems = append(problems, fmt.Errorf("property Timeout: %w", err))
 		} else {
 			d.Timeout = t
 		}

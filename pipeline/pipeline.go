@@ -115,9 +115,8 @@ type Pipeline struct {
 	checker *validate.Checker
 	batch   metric.Batch
 
-	invoked chan struct{} // coalesced "an invocation ended" signals
-	subsMu  sync.Mutex
-	subs    []chan struct{}
+	subsMu sync.Mutex
+	subs   []chan struct{}
 }
 
 // New returns a pipeline; call Run to start its sinks.

@@ -179,7 +179,7 @@ func BenchmarkSeriesMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		c := newConverter(map[string]string{"env": "local"}, false)
 		out := c.convert(nil, fams, 1, false, func(reason, int) {})
-		out = nil
+		_ = out
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perSeries = float64(after.HeapAlloc-before.HeapAlloc) / n

@@ -18,7 +18,7 @@ const (
 	tagLabelName              = 1<<3 | 2
 	tagLabelValue             = 2<<3 | 2
 	tagSampleValue            = 1<<3 | 1 // fixed64
-	tagSampleTimestamp        = 2<<3 | 0 // varint
+	tagSampleTimestamp        = 2 << 3   // varint (wire type 0)
 )
 
 // encoder builds snappy-compressed WriteRequests. It writes the protobuf by

@@ -77,12 +77,6 @@ func (q *queue) close() {
 	q.signal()
 }
 
-func (q *queue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.n
-}
-
 // next waits for a batch: max samples, or fewer once the oldest has waited
 // deadline, a flush is pending or the queue is closing. ok is false when the
 // queue is closed and empty, or kill is done; then rest holds the samples left

@@ -128,7 +128,7 @@ func (s *Server) buildHandler() http.Handler {
 		EnableOpenMetrics: true,
 		Timeout:           s.timeout,
 	}
-	var metrics http.Handler = promhttp.HandlerFor(s.gatherers, opts)
+	metrics := promhttp.HandlerFor(s.gatherers, opts)
 	if s.reg != nil {
 		metrics = promhttp.InstrumentMetricHandler(s.reg, metrics)
 	}

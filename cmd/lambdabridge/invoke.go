@@ -40,12 +40,12 @@ bad flags or input.`
 
 // funcFlags are the flags that define the functions to run.
 type funcFlags struct {
-	fs                                     *flag.FlagSet
-	handler, name, template, function, arg string
-	timeout, arch                          string
-	memory                                 int
-	env                                    stringList
-	exec                                   bool
+	fs                                *flag.FlagSet
+	handler, name, template, function string
+	timeout, arch                     string
+	memory                            int
+	env                               stringList
+	exec                              bool
 }
 
 func addFuncFlags(fs *flag.FlagSet) *funcFlags {
@@ -135,10 +135,6 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		target := f.function
 		if target == "" {
 			if len(ok) != 1 {
-				names := make([]string, 0, len(ok))
-				for _, d := range ok {
-					names = append(names, d.Name)
-				}
 				if len(ok) == 0 {
 					return nil, "", usageErrorf("%s: no function can run here: %s", f.template, strings.Join(problems, "; "))
 				}
