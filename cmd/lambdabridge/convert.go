@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/exposition"
-	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
@@ -41,16 +39,12 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return usageErrorf("convert: --format: %v", err)
 	}
-	clock, err := clockFlag(*now)
+	parser, err := lineParser(*now)
 	if err != nil {
 		return err
 	}
-	var opts []logline.Option
-	if clock != nil {
-		opts = append(opts, logline.WithClock(clock))
-	}
 	agg := aggregate.New(aggregate.WithMixedLabelSets(true))
-	s := validate.NewSession(logline.New(opts...))
+	s := validate.NewSession(parser)
 	s.OnPoint = agg.Add
 	firstErr := ""
 	s.OnDiag = func(d *metric.Diagnostic) {
@@ -58,16 +52,9 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 			firstErr = d.String()
 		}
 	}
-	err = m.eachInput(fs.Args(), func(name string, r io.Reader) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return s.Read(name, r)
-	})
-	if err != nil {
+	if err := m.readSession(ctx, s, fs.Args()); err != nil {
 		return err
 	}
-	s.Finish()
 	fams, err := agg.Gather()
 	if err != nil {
 		return fmt.Errorf("convert: %w", err)

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/validate"
 	"io"
 	"os"
 	"time"
@@ -45,4 +49,32 @@ func clockFlag(s string) (func() time.Time, error) {
 		return nil, usageErrorf("--now: %v (want RFC 3339, like 2026-11-23T10:00:00Z)", err)
 	}
 	return func() time.Time { return t }, nil
+}
+
+// lineParser returns the log-line parser, its clock pinned by --now.
+func lineParser(now string) (*logline.Parser, error) {
+	clock, err := clockFlag(now)
+	if err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		return logline.New(), nil
+	}
+	return logline.New(logline.WithClock(clock)), nil
+}
+
+// readSession validates every input (files, or standard input) in s, then
+// runs the checks that need all of it.
+func (m *Main) readSession(ctx context.Context, s *validate.Session, names []string) error {
+	err := m.eachInput(names, func(name string, r io.Reader) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.Read(name, r)
+	})
+	if err != nil {
+		return err
+	}
+	s.Finish()
+	return nil
 }

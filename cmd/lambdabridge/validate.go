@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
-	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
@@ -40,15 +38,11 @@ func runValidate(ctx context.Context, m *Main, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usageErrorf("validate: --format must be text or json, not %q", *format)
 	}
-	clock, err := clockFlag(*now)
+	parser, err := lineParser(*now)
 	if err != nil {
 		return err
 	}
-	var opts []logline.Option
-	if clock != nil {
-		opts = append(opts, logline.WithClock(clock))
-	}
-	s := validate.NewSession(logline.New(opts...))
+	s := validate.NewSession(parser)
 	var diags []validate.JSONDiagnostic
 	s.OnDiag = func(d *metric.Diagnostic) {
 		if *format == "json" {
@@ -57,16 +51,9 @@ func runValidate(ctx context.Context, m *Main, args []string) error {
 		}
 		fmt.Fprintln(m.Stdout, d.String())
 	}
-	err = m.eachInput(fs.Args(), func(name string, r io.Reader) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return s.Read(name, r)
-	})
-	if err != nil {
+	if err := m.readSession(ctx, s, fs.Args()); err != nil {
 		return err
 	}
-	s.Finish()
 	sum := s.Summary()
 	if *format == "json" {
 		if err := validate.WriteJSON(m.Stdout, diags, sum); err != nil {
