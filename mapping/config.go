@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 	"io"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -134,7 +134,7 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// belt and braces: yaml.v3's own strict mode agrees with checkKnown
+	// belt and braces: yaml.v3's own strict mode agrees with yamlstrict.Check
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(new(Config)); err != nil && !errors.Is(err, io.EOF) {
@@ -153,7 +153,7 @@ func decodeNode(n *yaml.Node) (*Config, *yaml.Node, error) {
 		}
 		n = n.Content[0]
 	}
-	if err := checkKnown(n, reflect.TypeFor[Config]()); err != nil {
+	if err := yamlstrict.Check(n, reflect.TypeFor[Config](), yamlName); err != nil {
 		return nil, nil, err
 	}
 	var c Config
@@ -161,56 +161,6 @@ func decodeNode(n *yaml.Node) (*Config, *yaml.Node, error) {
 		return nil, nil, fmt.Errorf("parse mapping config: %w", err)
 	}
 	return &c, n, nil
-}
-
-// checkKnown reports the first key of n, a mapping decoded into t, that t
-// has no field for (yaml.v3's KnownFields, which Node.Decode lacks).
-func checkKnown(n *yaml.Node, t reflect.Type) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode {
-		return nil
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			if n.Tag == "!!null" {
-				return nil
-			}
-			return fmt.Errorf("line %d: want a mapping, found %s", n.Line, strings.TrimPrefix(n.ShortTag(), "!!"))
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			f, ok := fieldByTag(t, k.Value)
-			if !ok {
-				return fmt.Errorf("line %d: unknown field %q in %s", k.Line, k.Value, yamlName(t))
-			}
-			if err := checkKnown(v, f.Type); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice:
-		if n.Kind == yaml.SequenceNode {
-			for _, c := range n.Content {
-				if err := checkKnown(c, t.Elem()); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
 }
 
 func yamlName(t reflect.Type) string {

@@ -388,10 +388,10 @@ mappings:
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ config, want string }{
-		{"mappings:\n- match: a.b\n  nmae: x\n", `line 3: unknown field "nmae" in mapping rule`},
-		{"defaults:\n  observer: histogram\n", `line 2: unknown field "observer" in defaults`},
-		{"mappings:\n- match: a.b\n  histogram_options:\n    bucket: [1]\n", `line 4: unknown field "bucket" in histogram_options`},
-		{"mapings: []\n", `line 1: unknown field "mapings" in mapping config`},
+		{"mappings:\n- match: a.b\n  nmae: x\n", `line 3: field nmae not found in mapping rule`},
+		{"defaults:\n  observer: histogram\n", `line 2: field observer not found in defaults`},
+		{"mappings:\n- match: a.b\n  histogram_options:\n    bucket: [1]\n", `line 4: field bucket not found in histogram_options`},
+		{"mapings: []\n", `line 1: field mapings not found in mapping config`},
 		{"mappings:\n- match: a.b\n  name: ok\n- match: c.d\n  match_type: fuzzy\n", `line 4: mappings[1]: match_type "fuzzy"`},
 		{"mappings:\n- match: a.b\n  labels:\n    1bad: x\n", `line 2: mappings[0]: label name "1bad"`},
 		{"mappings:\n- match: \"(\"\n  match_type: regex\n", `line 2: mappings[0]: error parsing regexp`},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -164,7 +165,7 @@ func URLConfig(rawURL, sigv4Region string) (Config, error) {
 // UnmarshalYAML applies Prometheus' defaults, then decodes strictly: unknown
 // keys are errors even when the caller's decoder is not strict.
 func (c *Config) UnmarshalYAML(n *yaml.Node) error {
-	if err := strictKeys(n, reflect.TypeFor[Config]()); err != nil {
+	if err := yamlstrict.Check(n, reflect.TypeFor[Config](), yamlTypeName); err != nil {
 		return err
 	}
 	*c = DefaultConfig()
@@ -177,7 +178,7 @@ func (c *Config) UnmarshalYAML(n *yaml.Node) error {
 
 // UnmarshalYAML keeps queue defaults for keys that are absent.
 func (q *QueueConfig) UnmarshalYAML(n *yaml.Node) error {
-	if err := strictKeys(n, reflect.TypeFor[QueueConfig]()); err != nil {
+	if err := yamlstrict.Check(n, reflect.TypeFor[QueueConfig](), yamlTypeName); err != nil {
 		return err
 	}
 	if *q == (QueueConfig{}) {
@@ -349,50 +350,6 @@ func (c Config) withDefaults() Config {
 		q.MaxSamplesPerSend = q.Capacity
 	}
 	return c
-}
-
-// strictKeys reports keys of a mapping node that name no field of t (by yaml
-// tag), recursively. yaml.v3 does not pass KnownFields into custom
-// unmarshalers, so Config checks its own tree.
-func strictKeys(n *yaml.Node, t reflect.Type) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	switch {
-	case t == reflect.TypeFor[yaml.Node]():
-		return nil
-	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
-		for _, e := range n.Content {
-			if err := strictKeys(e, t.Elem()); err != nil {
-				return err
-			}
-		}
-		return nil
-	case t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode:
-		return nil
-	}
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name != "" && name != "-" {
-			fields[name] = f.Type
-		}
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		ft, ok := fields[k.Value]
-		if !ok {
-			return fmt.Errorf("line %d: field %s not found in %s", k.Line, k.Value, yamlTypeName(t))
-		}
-		if err := strictKeys(n.Content[i+1], ft); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func yamlTypeName(t reflect.Type) string {
