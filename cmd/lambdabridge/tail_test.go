@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"math"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
