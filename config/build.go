@@ -102,12 +102,8 @@ func (f *File) Build(log *slog.Logger, version string) (*Built, error) {
 // listenLoopback binds addr, refusing addresses beyond loopback: nothing
 // lambdabridge serves is reachable from the network unless asked.
 func listenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("scrape listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("scrape listen address %q is not a loopback address (use 127.0.0.1 or [::1])", addr)
+	if err := CheckListen(addr); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -117,4 +113,20 @@ func listenLoopback(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("scrape: %w", err)
 	}
 	return ln, nil
+}
+
+// CheckListen checks a scrape listen address without binding it: host:port,
+// and a loopback host.
+func CheckListen(addr string) error {
+	if addr == ListenNone {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("scrape listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("scrape listen address %q is not a loopback address (use 127.0.0.1 or [::1])", addr)
+	}
+	return nil
 }

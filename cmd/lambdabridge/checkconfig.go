@@ -50,6 +50,9 @@ func runCheckConfig(ctx context.Context, m *Main, args []string) error {
 	listen := ""
 	if f.Scrape != nil {
 		listen, f.Scrape = f.Scrape.Listen, nil
+		if err := config.CheckListen(listen); err != nil {
+			return usageErrorf("%s: %v", fs.Arg(0), err)
+		}
 	}
 	b, err := f.Build(nil, version)
 	if err != nil {
