@@ -1,0 +1,74 @@
+package compare
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Strategy is one way of delivering a function's metrics to Prometheus.
+type Strategy string
+
+// The strategies, by the names users give in --strategies.
+const (
+	// Scrape: every execution environment serves its own /metrics, which
+	// answers only while the environment is thawed and alive; Prometheus
+	// finds the environments by file service discovery.
+	Scrape Strategy = "scrape"
+	// Aggregate: lambdabridge sums across environments and is scraped (the
+	// sidecar or aggregation-gateway route; the shape of EMF -> CloudWatch
+	// -> exporter).
+	Aggregate Strategy = "aggregate"
+	// RemoteWrite: every environment sends its series with remote_write at
+	// the end of every invocation, inside the billed duration.
+	RemoteWrite Strategy = "remote-write"
+	// Pushgateway: every environment pushes at the end of every invocation
+	// with the grouping key users usually pick, job=<function>: pushers
+	// overwrite each other.
+	Pushgateway Strategy = "pushgateway"
+	// PushgatewayInstance: as Pushgateway with an instance label per
+	// environment: nothing is overwritten, but dead environments' groups
+	// stay.
+	PushgatewayInstance Strategy = "pushgateway-instance"
+)
+
+// AllStrategies lists every strategy in report order.
+var AllStrategies = []Strategy{Scrape, Aggregate, RemoteWrite, Pushgateway, PushgatewayInstance}
+
+// Label is the label compare adds to every series it delivers, naming the
+// strategy, so that the strategies' series stay apart in one Prometheus.
+const Label = "strategy"
+
+// ParseStrategies parses a comma-separated list of strategy names ("" or
+// "all": every strategy).
+func ParseStrategies(s string) ([]Strategy, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "all" {
+		return slices.Clone(AllStrategies), nil
+	}
+	var out []Strategy
+	for _, name := range strings.Split(s, ",") {
+		st := Strategy(strings.TrimSpace(name))
+		if !slices.Contains(AllStrategies, st) {
+			return nil, fmt.Errorf("unknown strategy %q: want a comma-separated list of %s", name, joinStrategies(AllStrategies))
+		}
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+func joinStrategies(ss []Strategy) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// inline reports whether the strategy's delivery runs inside every
+// invocation (and so adds to the billed duration).
+func (s Strategy) inline() bool {
+	return s == RemoteWrite || s == Pushgateway || s == PushgatewayInstance
+}
