@@ -13,6 +13,8 @@ have promtool || need+=(prometheus)
 have victoria-metrics || have victoria-metrics-prod || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 have prometheus-pushgateway || need+=(prometheus-pushgateway)
 have curl || need+=(curl)
+# Chromium opens the compare report (compare/html_test.go screenshot test).
+have chromium || [ -x /usr/bin/chromium ] || need+=(chromium)
 have node || need+=(nodejs)
 have npm || need+=(npm)
 # npm's aws-lambda-ric (the Node runtime interface client the runner is
@@ -30,4 +32,4 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, node $(node --version)"
+echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, chromium, node $(node --version)"
