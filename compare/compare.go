@@ -434,7 +434,7 @@ func (s *session) afterInvocation(ctx context.Context, res *runner.Result) {
 	if e == nil {
 		return
 	}
-	e.syncDatagrams(200 * time.Millisecond)
+	e.syncDatagrams(time.Second)
 	for _, st := range []Strategy{RemoteWrite, Pushgateway, PushgatewayInstance} {
 		if e.aggs[st] == nil {
 			continue
