@@ -226,3 +226,26 @@ func compareBuild(t *testing.T, pkg, out string) {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 }
+
+func TestCompareUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no function", []string{}, "give --handler PATH or --template FILE"},
+		{"unknown strategy", []string{"--handler", "/bin/true", "--strategies", "scrape,remote_write"}, `unknown strategy "remote_write"`},
+		{"sigv4 without url", []string{"--handler", "/bin/true", "--sigv4-region", "eu-west-1"}, "--sigv4-region needs --remote-write-url"},
+		{"prometheus without file sd", []string{"--handler", "/bin/true", "--prometheus-url", "http://127.0.0.1:1"}, "--prometheus-url needs --file-sd"},
+		{"bad concurrency", []string{"--handler", "/bin/true", "--concurrency", "0"}, "--concurrency must be at least 1"},
+		{"extra argument", []string{"--handler", "/bin/true", "x"}, `unexpected argument "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs, code := runMain(t, context.Background(), "", append([]string{"compare"}, tt.args...)...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, errs, tt.want)
+			}
+		})
+	}
+}
