@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -233,14 +234,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			s.pgURL[st] = px.URL()
 		}
 	}
+	// remote_write goes through a counting proxy, except when it is signed
+	// (SigV4 signs the Host header): then requests and bytes are not counted.
 	s.rwURL = cfg.RemoteWriteURL
 	if s.rwURL == "" {
-		px, err := newCountingProxy(strings.TrimSuffix(promURL, "/"), s.traffic[RemoteWrite])
+		s.rwURL = strings.TrimSuffix(promURL, "/") + "/api/v1/write"
+	}
+	if cfg.SigV4Region == "" {
+		u, err := url.Parse(s.rwURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("compare: remote write url %q: want http(s)://host/path", s.rwURL)
+		}
+		px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[RemoteWrite])
 		if err != nil {
 			return nil, fmt.Errorf("compare: remote write proxy: %w", err)
 		}
 		closers = append(closers, px.Close)
-		s.rwURL = px.URL() + "/api/v1/write"
+		s.rwURL = px.URL() + u.RequestURI()
 	}
 
 	// Parsing: the pipeline's point handler is the ground truth and routes

@@ -1,0 +1,132 @@
+package compare
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+)
+
+// exampleFunction builds examples/go-emf and returns its definition.
+func exampleFunction(t *testing.T) function.Definition {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: runs the example function against real backends")
+	}
+	out := filepath.Join(t.TempDir(), "go-emf", "bootstrap")
+	cmd := exec.Command("go", "build", "-o", out, "./examples/go-emf")
+	cmd.Dir = ".."
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build examples/go-emf: %v\n%s", err, b)
+	}
+	d, err := function.FromHandler(out, function.WithName("go-emf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func strategy(t *testing.T, rep *Report, name Strategy) StrategyResult {
+	t.Helper()
+	for _, s := range rep.Strategies {
+		if s.Name == string(name) {
+			return s
+		}
+	}
+	t.Fatalf("no strategy %s in the report", name)
+	return StrategyResult{}
+}
+
+// TestRunStartsAndStopsItsBackends runs with the Prometheus and
+// Pushgateway compare starts itself, and checks they are gone afterwards.
+func TestRunStartsAndStopsItsBackends(t *testing.T) {
+	def := exampleFunction(t)
+	testenv.LookPath(t, "prometheus", "prometheus", "/usr/bin/prometheus")
+	testenv.LookPath(t, "prometheus-pushgateway", "prometheus-pushgateway", "/usr/bin/prometheus-pushgateway")
+	var phases []string
+	rep, err := Run(context.Background(), Config{
+		Defs: []function.Definition{def}, Strategies: []Strategy{Aggregate, RemoteWrite, PushgatewayInstance},
+		Duration: 6 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
+		ScrapeInterval: 2 * time.Second, Progress: func(m string) { phases = append(phases, m) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Invocations == 0 || len(rep.Strategies) != 3 {
+		t.Fatalf("%d invocations, %d strategies", rep.Invocations, len(rep.Strategies))
+	}
+	for _, st := range []Strategy{Aggregate, RemoteWrite, PushgatewayInstance} {
+		s := strategy(t, rep, st)
+		if s.Emitted == 0 || s.LostRatio != 0 {
+			t.Errorf("%s: emitted %v, lost %v: want something, nothing lost", st, s.Emitted, s.LostRatio)
+		}
+	}
+	if !strings.Contains(strings.Join(phases, "\n"), "starting Prometheus") {
+		t.Errorf("phases: %q", phases)
+	}
+	if b, err := exec.Command("pgrep", "-f", "lambdabridge-(prometheus|pushgateway)-").Output(); err == nil && len(b) > 0 {
+		t.Errorf("backends left running: %s", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "lambdabridge-prometheus-*")); len(m) > 0 {
+		t.Errorf("directories left behind: %v", m)
+	}
+}
+
+// TestRunRemoteWriteSigV4 sends remote_write through a proxy that checks
+// the SigV4 signature header before handing the request to Prometheus.
+func TestRunRemoteWriteSigV4(t *testing.T) {
+	def := exampleFunction(t)
+	prom := testenv.StartPrometheus(t, testenv.WithScrapeInterval(2*time.Second),
+		testenv.WithScrape(testenv.ScrapeConfig{Job: "compare", FileSD: true, HonorLabels: true}))
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	target, _ := url.Parse(prom.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var signed, unsigned int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		mu.Lock()
+		if strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") && strings.Contains(auth, "/eu-west-1/aps/aws4_request") {
+			signed++
+		} else {
+			unsigned++
+		}
+		mu.Unlock()
+		r.Header.Del("Authorization")
+		rp.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite},
+		Duration: 4 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
+		ScrapeInterval: 2 * time.Second, PrometheusURL: prom.URL, FileSD: filepath.Join(prom.Dir, "file_sd", "compare.json"),
+		RemoteWriteURL: srv.URL + "/api/v1/write", SigV4Region: "eu-west-1",
+		Logger: nil,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strategy(t, rep, RemoteWrite)
+	mu.Lock()
+	defer mu.Unlock()
+	if signed == 0 || unsigned != 0 {
+		t.Errorf("%d signed and %d unsigned requests: want every request signed for aps in eu-west-1", signed, unsigned)
+	}
+	if s.Emitted == 0 || s.LostRatio != 0 || s.AddedBilledMsPerInvocation <= 0 {
+		t.Errorf("remote-write through SigV4: emitted %v, lost %v, added billed ms %v", s.Emitted, s.LostRatio, s.AddedBilledMsPerInvocation)
+	}
+}
