@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -38,6 +39,8 @@ type Report struct {
 	MonthlyInvocations int64            `json:"monthly_invocations"`
 	Prices             Prices           `json:"prices"`
 	Strategies         []StrategyResult `json:"strategies"`
+	// Notes say what the numbers do not cover.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // StrategyResult is what one strategy delivered. Emitted and Visible are
@@ -208,6 +211,12 @@ func (s *session) analyze(ctx context.Context, def function.Definition, start, d
 	lastPusher := s.lastPusher
 	s.envMu.Unlock()
 	rep.Environments = len(envs)
+	if !s.rwCounted && slices.Contains(s.strategies, RemoteWrite) {
+		rep.Notes = append(rep.Notes, "remote_write is signed or carries credentials: its requests and bytes are not counted")
+	}
+	if s.cfg.RemoteWriteURL != "" && slices.Contains(s.strategies, RemoteWrite) {
+		rep.Notes = append(rep.Notes, "remote_write went to "+redact(s.cfg.RemoteWriteURL)+"; visible counts are read from the Prometheus queried, so they are only meaningful if that Prometheus holds what was written")
+	}
 	dead := map[string]bool{}
 	for _, e := range envs {
 		if e.endedBefore(end) {
@@ -354,6 +363,16 @@ func (s *session) analyze(ctx context.Context, def function.Definition, start, d
 		rep.Strategies = append(rep.Strategies, res)
 	}
 	return rep, nil
+}
+
+// redact drops credentials and the query from a URL, for messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
 }
 
 func almostEqual(a, b float64) bool {

@@ -138,6 +138,7 @@ type session struct {
 	fileSD     string
 	rwURL      string
 	pgURL      map[Strategy]string
+	rwCounted  bool   // remote_write goes through the counting proxy
 	pgAddr     string // host:port of the Pushgateway, a scrape target
 	aggAddr    string // host:port of the aggregate endpoint
 	traffic    map[Strategy]*traffic
@@ -235,22 +236,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	// remote_write goes through a counting proxy, except when it is signed
-	// (SigV4 signs the Host header): then requests and bytes are not counted.
+	// (SigV4 signs the Host header) or carries credentials: then requests
+	// and bytes are not counted.
 	s.rwURL = cfg.RemoteWriteURL
 	if s.rwURL == "" {
 		s.rwURL = strings.TrimSuffix(promURL, "/") + "/api/v1/write"
 	}
-	if cfg.SigV4Region == "" {
-		u, err := url.Parse(s.rwURL)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("compare: remote write url %q: want http(s)://host/path", s.rwURL)
-		}
+	if u, err := url.Parse(s.rwURL); err == nil && cfg.SigV4Region == "" && u.User == nil {
 		px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[RemoteWrite])
 		if err != nil {
 			return nil, fmt.Errorf("compare: remote write proxy: %w", err)
 		}
 		closers = append(closers, px.Close)
 		s.rwURL = px.URL() + u.RequestURI()
+		s.rwCounted = true
 	}
 
 	// Parsing: the pipeline's point handler is the ground truth and routes

@@ -152,6 +152,7 @@ th:first-child, td:first-child { text-align: left; }
 <p class="note">PromQL: <code>{{.Query}}</code></p>
 {{end}}
 <p class="note">Monthly cost at {{.R.MonthlyInvocations}} invocations: Lambda GB-seconds added by the work done inside invocations at ${{.R.Prices.LambdaUSDPerGBSecond}} per GB-second ({{.R.MemoryMB}} MB, {{.R.Architecture}}), plus samples ingested at ${{.R.Prices.IngestionUSDPerMillion}} per million ({{.R.Prices.IngestionPriceReference}}); prices of {{.R.Prices.Date}}.</p>
-</body>
+{{range .R.Notes}}<p class="note">Note: {{.}}</p>
+{{end}}</body>
 </html>
 `))

@@ -98,5 +98,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n$/month at %d invocations: Lambda GB-seconds added inside invocations ($%g/GB-s) + samples ingested at $%g per million (%s), prices of %s\n",
 		r.MonthlyInvocations, r.Prices.LambdaUSDPerGBSecond, r.Prices.IngestionUSDPerMillion, r.Prices.IngestionPriceReference, r.Prices.Date)
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
 	return nil
 }
