@@ -198,6 +198,17 @@ func TestCompareExampleFunction(t *testing.T) {
 	if got := query(`lambda_bridge_example_orders_placed_total{strategy="aggregate"}`); got != float64(rep.Invocations) {
 		t.Errorf("aggregate orders placed = %v, want %d invocations", got, rep.Invocations)
 	}
+	// Environments that lived between two scrapes never reached Prometheus
+	// through scrape; every one did through remote-write.
+	envsSeen := func(strategy string) float64 {
+		return query(fmt.Sprintf(`count(count by (lambda_environment) (last_over_time(lambda_bridge_example_orders_placed_total{strategy=%q}%s)))`, strategy, window))
+	}
+	if got := envsSeen("remote-write"); got != float64(rep.Environments) {
+		t.Errorf("remote-write: %v environments in Prometheus, want all %d", got, rep.Environments)
+	}
+	if got := envsSeen("scrape"); got >= float64(rep.Environments) {
+		t.Errorf("scrape: %v of %d environments in Prometheus: want some that died between scrapes missing", got, rep.Environments)
+	}
 	if _, err := os.Stat(htmlPath); err != nil {
 		t.Errorf("html report: %v", err)
 	}
