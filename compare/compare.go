@@ -129,6 +129,7 @@ func (c *Config) has(s Strategy) bool { return slices.Contains(c.Strategies, s) 
 
 // session is the state of one run.
 type session struct {
+	ctx        context.Context // the run's: ends in-invocation deliveries when the run is cancelled
 	cfg        Config
 	strategies []Strategy
 	log        *slog.Logger
@@ -183,7 +184,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	s := &session{cfg: cfg, strategies: cfg.Strategies, log: cfg.Logger,
+	s := &session{ctx: ctx, cfg: cfg, strategies: cfg.Strategies, log: cfg.Logger,
 		pgURL: map[Strategy]string{}, traffic: map[Strategy]*traffic{},
 		lastGauge: map[string]float64{}, famTypes: map[string]metric.Type{}, envs: map[string]*envState{},
 		billedAdded: map[Strategy]float64{}, inlineTime: map[Strategy]time.Duration{}, inlineCount: map[Strategy]int{},
@@ -383,7 +384,7 @@ func (s *session) drive(ctx context.Context, r *runner.Runner) error {
 		if err != nil || res == nil {
 			return
 		}
-		s.afterInvocation(ctx, res)
+		s.count(res)
 	}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		burstEnd := time.Now().Add(cfg.Burst)
@@ -422,14 +423,10 @@ func (s *session) drive(ctx context.Context, r *runner.Runner) error {
 	return ctx.Err()
 }
 
-// afterInvocation is what the environment does at the end of an
-// invocation for the inline strategies: remote_write its series, push to
-// the Pushgateway. Each is timed: on Lambda that time is billed.
-func (s *session) afterInvocation(ctx context.Context, res *runner.Result) {
-	s.envMu.Lock()
-	e := s.envs[res.Environment]
-	s.envMu.Unlock()
+// count records an invocation's outcome.
+func (s *session) count(res *runner.Result) {
 	s.billedMu.Lock()
+	defer s.billedMu.Unlock()
 	s.invocations++
 	if res.ColdStart {
 		s.coldStarts++
@@ -439,10 +436,20 @@ func (s *session) afterInvocation(ctx context.Context, res *runner.Result) {
 	}
 	s.durationSum += res.Duration
 	s.billedSum += res.BilledDuration
-	s.billedMu.Unlock()
-	if e == nil {
+}
+
+// deliverInline is what the environment does at the end of an invocation
+// for the inline strategies: remote_write its series, push to the
+// Pushgateway. It runs before the runner puts the environment back in the
+// warm pool (runner.EnvInvoked), so the environment's next invocation
+// waits for it, as it would on Lambda. Each delivery is timed: on Lambda
+// that time is billed.
+func (s *session) deliverInline(e *envState, res *runner.Result) {
+	if !slices.ContainsFunc(s.strategies, Strategy.inline) {
 		return
 	}
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
 	e.syncDatagrams(time.Second)
 	for _, st := range []Strategy{RemoteWrite, Pushgateway, PushgatewayInstance} {
 		if e.aggs[st] == nil {
@@ -516,6 +523,10 @@ func (s *session) lifecycle(ev runner.EnvEvent) {
 		e.setThawed()
 	case runner.EnvFrozen:
 		e.setFrozen()
+	case runner.EnvInvoked:
+		if ev.Result != nil {
+			s.deliverInline(e, ev.Result)
+		}
 	case runner.EnvEnded:
 		e.setEnded(ev.Time, ev.Reason)
 		s.targetsChanged()

@@ -226,6 +226,7 @@ func (f *fn) run(inv *invocation) *Result {
 			res = e.invoke(inv, true)
 		}
 	}
+	e.eventResult(EnvInvoked, "", res)
 	f.release(e)
 	return res
 }

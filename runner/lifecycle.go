@@ -8,14 +8,18 @@ import (
 // EnvEventKind is what happened to an execution environment.
 type EnvEventKind string
 
-// The lifecycle of an execution environment, in order: started once,
-// then thawed and frozen around every invocation (frozen only when freezing
-// is on), then ended once.
+// The lifecycle of an execution environment, in order: started once; for
+// every invocation thawed, frozen (only when freezing is on and no request
+// waits) and invoked; then ended once.
 const (
 	EnvStarted EnvEventKind = "started" // its process was started
 	EnvThawed  EnvEventKind = "thawed"  // an invocation starts running in it
 	EnvFrozen  EnvEventKind = "frozen"  // its process group was stopped (SIGSTOP) after an invocation
-	EnvEnded   EnvEventKind = "ended"   // it was shut down; Reason says why
+	// EnvInvoked: an invocation ended (after REPORT) and the environment
+	// is not yet back in the warm pool: work done in the callback delays
+	// its next invocation, like work at the end of a handler. Result is set.
+	EnvInvoked EnvEventKind = "invoked"
+	EnvEnded   EnvEventKind = "ended" // it was shut down; Reason says why
 )
 
 // Reasons an environment ended (EnvEvent.Reason).
@@ -32,9 +36,10 @@ const (
 type EnvEvent struct {
 	Kind        EnvEventKind
 	Function    string
-	Environment string // "env-N", as in metric.Origin.Environment
-	PID         int    // the process group leader (0 before start)
-	Reason      string // for EnvEnded
+	Environment string  // "env-N", as in metric.Origin.Environment
+	PID         int     // the process group leader (0 before start)
+	Reason      string  // for EnvEnded
+	Result      *Result // for EnvInvoked; do not keep it
 	Time        time.Time
 }
 
@@ -59,12 +64,14 @@ type lifecycleState struct {
 	endMu     sync.Mutex
 }
 
-func (e *env) event(k EnvEventKind, reason string) {
+func (e *env) event(k EnvEventKind, reason string) { e.eventResult(k, reason, nil) }
+
+func (e *env) eventResult(k EnvEventKind, reason string, res *Result) {
 	fn := e.f.r.cfg.lifecycle
 	if fn == nil {
 		return
 	}
-	fn(EnvEvent{Kind: k, Function: e.f.def.Name, Environment: e.id, PID: e.pid, Reason: reason, Time: time.Now()})
+	fn(EnvEvent{Kind: k, Function: e.f.def.Name, Environment: e.id, PID: e.pid, Reason: reason, Result: res, Time: time.Now()})
 }
 
 // setEndReason records why the environment is about to end (the first

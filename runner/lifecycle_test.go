@@ -62,11 +62,14 @@ func TestLifecycleEventsAndEnvironmentVars(t *testing.T) {
 	var kinds []string
 	for _, ev := range got {
 		kinds = append(kinds, string(ev.Kind)+":"+ev.Reason)
+		if (ev.Kind == EnvInvoked) != (ev.Result != nil) || ev.Result != nil && ev.Result.Environment != "env-1" {
+			t.Errorf("event %+v: a Result exactly for %s", ev, EnvInvoked)
+		}
 		if ev.Environment != "env-1" || ev.Function != "gofn" {
 			t.Errorf("event %+v: want gofn env-1", ev)
 		}
 	}
-	want := []string{"started:", "thawed:", "frozen:", "thawed:", "frozen:", "ended:idle"}
+	want := []string{"started:", "thawed:", "frozen:", "invoked:", "thawed:", "frozen:", "invoked:", "ended:idle"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("events %v, want %v", kinds, want)
 	}
