@@ -34,6 +34,7 @@ type Report struct {
 	Environments       int              `json:"environments"`
 	EnvironmentsEnded  int              `json:"environments_ended"`
 	MeanDurationMs     float64          `json:"mean_duration_ms"`
+	MeanBilledMs       float64          `json:"mean_billed_ms"`
 	MemoryMB           int              `json:"memory_mb"`
 	Architecture       string           `json:"architecture"`
 	MonthlyInvocations int64            `json:"monthly_invocations"`
@@ -204,6 +205,7 @@ func (s *session) analyze(ctx context.Context, def function.Definition, start, d
 	}
 	if s.invocations > 0 {
 		rep.MeanDurationMs = float64(s.durationSum) / float64(time.Millisecond) / float64(s.invocations)
+		rep.MeanBilledMs = float64(s.billedSum) / float64(time.Millisecond) / float64(s.invocations)
 	}
 	s.billedMu.Unlock()
 	s.envMu.Lock()

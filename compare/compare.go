@@ -150,13 +150,13 @@ type session struct {
 	emitMu    sync.Mutex
 	emissions []emission
 	lastGauge map[string]float64
-	famTypes  map[string]metric.Type
 
 	envMu      sync.Mutex
 	envs       map[string]*envState
 	order      []*envState
 	envErr     error
 	lastPusher string
+	sdDone     bool // the run is over: the file-SD file stays empty
 
 	billedMu     sync.Mutex
 	billedAdded  map[Strategy]float64 // ms over all invocations
@@ -186,7 +186,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	s := &session{ctx: ctx, cfg: cfg, strategies: cfg.Strategies, log: cfg.Logger,
 		pgURL: map[Strategy]string{}, traffic: map[Strategy]*traffic{},
-		lastGauge: map[string]float64{}, famTypes: map[string]metric.Type{}, envs: map[string]*envState{},
+		lastGauge: map[string]float64{}, envs: map[string]*envState{},
 		billedAdded: map[Strategy]float64{}, inlineTime: map[Strategy]time.Duration{}, inlineCount: map[Strategy]int{},
 		inlineErrors: map[Strategy]int{}}
 	for _, st := range AllStrategies {
@@ -288,6 +288,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := s.writeTargets(); err != nil {
 		return nil, err
 	}
+	closers = append(closers, func() {
+		// Runs after the runner closed: no target is left to scrape.
+		s.envMu.Lock()
+		s.sdDone = true
+		s.envMu.Unlock()
+		if s.fileSD == "" {
+			return
+		}
+		if err := backend.WriteTargets(s.fileSD, nil); err != nil {
+			s.log.Warn("clearing scrape targets", "err", err)
+		}
+	})
 
 	r, err := runner.New(cfg.Defs,
 		runner.WithLogSink(s.pipe), runner.WithConcurrency(cfg.Concurrency),
@@ -550,6 +562,10 @@ func (s *session) writeTargets() error {
 		ts = append(ts, backend.Target{Addr: s.pgAddr})
 	}
 	s.envMu.Lock()
+	if s.sdDone {
+		s.envMu.Unlock()
+		return nil
+	}
 	for _, e := range s.order {
 		e.mu.Lock()
 		alive := e.alive
@@ -606,9 +622,6 @@ func (s *session) point(pt *metric.Point) {
 		units = float64(len(pt.Values)) * math.Round(w)
 	}
 	s.emitMu.Lock()
-	if _, ok := s.famTypes[fam.Name]; !ok {
-		s.famTypes[fam.Name] = fam.Type
-	}
 	if fam.Type == metric.TypeGauge && len(pt.Values) > 0 {
 		s.lastGauge[fam.Name] = pt.Values[len(pt.Values)-1] * fam.Scale
 	}

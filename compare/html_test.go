@@ -18,7 +18,7 @@ import (
 func sampleReport() *Report {
 	r := &Report{Function: "go-emf", WorkloadSeconds: 25, Concurrency: 4, BurstSeconds: 3, QuietSeconds: 2,
 		IdleTimeoutSeconds: 1, ScrapeIntervalSecs: 8, Invocations: 3000, ColdStarts: 22, Environments: 22,
-		EnvironmentsEnded: 22, MemoryMB: 128, Architecture: "x86_64", MonthlyInvocations: 10_000_000, Prices: pricesFor("x86_64")}
+		EnvironmentsEnded: 22, MeanDurationMs: 1.42, MeanBilledMs: 2, MemoryMB: 128, Architecture: "x86_64", MonthlyInvocations: 10_000_000, Prices: pricesFor("x86_64")}
 	lost := map[string]float64{"scrape": 0.8, "aggregate": 0, "remote-write": 0, "pushgateway": 0.92, "pushgateway-instance": 0}
 	for _, st := range AllStrategies {
 		s := StrategyResult{Name: string(st), Emitted: 36000, LostRatio: lost[string(st)], P50VisibilitySeconds: 2, P99VisibilitySeconds: 7.9}

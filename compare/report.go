@@ -47,8 +47,8 @@ func num(x float64) string {
 // WriteTable writes the terminal table: one row per strategy, then the
 // lost share per family and strategy.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "%s: %d invocations (%d cold starts, %d failed) in %d environments (%d recycled) over %.0fs; bursts of %.0fs at concurrency %d, idle timeout %.1fs, scrape interval %.0fs\n\n",
-		r.Function, r.Invocations, r.ColdStarts, r.Failed, r.Environments, r.EnvironmentsEnded, r.WorkloadSeconds,
+	fmt.Fprintf(w, "%s: %d invocations (%d cold starts, %d failed, mean duration %.2f ms, billed %.2f ms) in %d environments (%d recycled) over %.0fs; bursts of %.0fs at concurrency %d, idle timeout %.1fs, scrape interval %.0fs\n\n",
+		r.Function, r.Invocations, r.ColdStarts, r.Failed, r.MeanDurationMs, r.MeanBilledMs, r.Environments, r.EnvironmentsEnded, r.WorkloadSeconds,
 		r.BurstSeconds, r.Concurrency, r.IdleTimeoutSeconds, r.ScrapeIntervalSecs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "strategy\temitted\tvisible\tlost\tover\tgauges ok\tstale series\tvisible p50\tvisible p99\t+billed ms/inv\trequests\tsent\tsamples\t$/month\t")
