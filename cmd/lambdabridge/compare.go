@@ -85,6 +85,9 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 	if *promURL != "" && *fileSD == "" {
 		return usageErrorf("compare: --prometheus-url needs --file-sd FILE (the file_sd file its scrape job reads)")
 	}
+	if ff.exec {
+		return usageErrorf("compare: --exec runs a new process per invocation: there is no execution environment to keep, freeze or recycle; give a Runtime API bootstrap")
+	}
 	defs, target, err := ff.definitions()
 	if err != nil {
 		return err

@@ -249,6 +249,7 @@ func TestCompareUsageErrors(t *testing.T) {
 		{"sigv4 without url", []string{"--handler", "/bin/true", "--sigv4-region", "eu-west-1"}, "--sigv4-region needs --remote-write-url"},
 		{"prometheus without file sd", []string{"--handler", "/bin/true", "--prometheus-url", "http://127.0.0.1:1"}, "--prometheus-url needs --file-sd"},
 		{"bad concurrency", []string{"--handler", "/bin/true", "--concurrency", "0"}, "--concurrency must be at least 1"},
+		{"exec", []string{"--handler", "/bin/true", "--exec"}, "no execution environment"},
 		{"extra argument", []string{"--handler", "/bin/true", "x"}, `unexpected argument "x"`},
 	}
 	for _, tt := range tests {
