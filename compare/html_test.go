@@ -95,6 +95,12 @@ func runChromium(t *testing.T, bin string, args ...string) (stdout, stderr []byt
 // console errors, the charts are in the DOM, and the screenshot shows
 // them (the chart colours are there, and far from all pixels are white).
 func TestHTMLRendersInChromium(t *testing.T) {
+	checkRendersInChromium(t, sampleReport())
+}
+
+// checkRendersInChromium writes rep as HTML and checks it in Chromium.
+func checkRendersInChromium(t *testing.T, rep *Report) {
+	t.Helper()
 	bin := chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
@@ -102,7 +108,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sampleReport().WriteHTML(f); err != nil {
+	if err := rep.WriteHTML(f); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -113,8 +119,8 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if m := console.Find(stderr); m != nil {
 		t.Errorf("chromium reported %q:\n%s", m, stderr)
 	}
-	if n := bytes.Count(dom, []byte("<polyline")); n != 2*len(AllStrategies) {
-		t.Errorf("DOM has %d polylines, want emitted and visible for %d strategies", n, len(AllStrategies))
+	if n := bytes.Count(dom, []byte("<polyline")); n != 2*len(rep.Strategies) {
+		t.Errorf("DOM has %d polylines, want emitted and visible for %d strategies", n, len(rep.Strategies))
 	}
 
 	shot := filepath.Join(dir, "shot.png")
@@ -153,7 +159,14 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if nonWhite < total/50 {
 		t.Errorf("screenshot nearly blank: %d of %d pixels not white", nonWhite, total)
 	}
-	if blue < 200 || red < 200 {
-		t.Errorf("charts not rendered: %d blue (visible lines) and %d red (lost bars) pixels", blue, red)
+	if blue < 200 {
+		t.Errorf("charts not rendered: %d blue pixels (the visible lines)", blue)
+	}
+	lost := false
+	for _, s := range rep.Strategies {
+		lost = lost || s.LostRatio > 0.05
+	}
+	if lost && red < 200 {
+		t.Errorf("lost-share chart not rendered: %d red pixels", red)
 	}
 }

@@ -81,6 +81,8 @@ func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "lambdabridge-prometheus-*")); len(m) > 0 {
 		t.Errorf("directories left behind: %v", m)
 	}
+	// The report of a real run opens in Chromium (skipped without it).
+	checkRendersInChromium(t, rep)
 }
 
 // TestRunRemoteWriteSigV4 sends remote_write through a proxy that checks
