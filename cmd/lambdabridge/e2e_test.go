@@ -466,3 +466,71 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// process is one entry of /proc.
+type process struct {
+	pid, ppid int
+	state     string // R, S, Z...
+	exe       string // the executable (empty for zombies and others' processes)
+}
+
+// processes lists the processes of /proc.
+func processes() []process {
+	ents, _ := os.ReadDir("/proc")
+	var out []process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		out = append(out, process{pid: pid, ppid: ppid, state: f[0], exe: exe})
+	}
+	return out
+}
+
+// leftovers lists the processes still running the executable exe, and the
+// zombie children of this test process.
+func leftovers(exe string) []process {
+	var out []process
+	self := os.Getpid()
+	for _, p := range processes() {
+		if p.exe == exe || p.ppid == self && p.state == "Z" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// checkNoLeftovers waits (the kernel reaps asynchronously) until no process
+// runs exe and this test process has no zombie child.
+func checkNoLeftovers(t *testing.T, exe string) {
+	t.Helper()
+	var left []process
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if left = leftovers(exe); len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left behind (%s, or zombies of pid %d): %+v", exe, os.Getpid(), left)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
