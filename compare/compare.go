@@ -462,6 +462,11 @@ func (s *session) deliverInline(e *envState, res *runner.Result) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
+	// The delivery is part of the invocation: on Lambda the environment is
+	// thawed while it runs (its /metrics answers), and frozen after.
+	if wasFrozen := e.setThawed(); wasFrozen {
+		defer e.setFrozen()
+	}
 	e.syncDatagrams(time.Second)
 	for _, st := range []Strategy{RemoteWrite, Pushgateway, PushgatewayInstance} {
 		if e.aggs[st] == nil {

@@ -223,13 +223,17 @@ func (e *envState) setStarted(t time.Time) {
 	e.mu.Unlock()
 }
 
-func (e *envState) setThawed() {
+// setThawed marks the environment thawed; it reports whether it was
+// frozen.
+func (e *envState) setThawed() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.thawed {
-		e.thawed = true
-		close(e.thawCh)
+	if e.thawed || !e.alive {
+		return false
 	}
+	e.thawed = true
+	close(e.thawCh)
+	return true
 }
 
 func (e *envState) setFrozen() {

@@ -179,6 +179,9 @@ func TestCompareExampleFunction(t *testing.T) {
 					}
 					visible += f.VisibleCount
 				case "gauge":
+					if s.Name == "scrape" && s.Visible == 0 {
+						break // no scrape found an environment thawed
+					}
 					if f.VisibleLast == nil || f.EmittedLast == nil || *f.VisibleLast != *f.EmittedLast {
 						t.Errorf("gauge %s: emitted last %v, visible last %v", f.Name, f.EmittedLast, f.VisibleLast)
 					}
