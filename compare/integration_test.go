@@ -58,7 +58,7 @@ func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	rep, err := Run(context.Background(), Config{
 		Defs: []function.Definition{def}, Strategies: []Strategy{Aggregate, RemoteWrite, PushgatewayInstance},
 		Duration: 6 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
-		ScrapeInterval: 2 * time.Second, Progress: func(m string) { phases = append(phases, m) },
+		ScrapeInterval: 2 * time.Second, Settle: 8 * time.Second, Progress: func(m string) { phases = append(phases, m) },
 	})
 	if err != nil {
 		t.Fatal(err)
