@@ -34,7 +34,7 @@ func TestE2ERunSignals(t *testing.T) {
 	dir := t.TempDir()
 	bootstrap := buildGoEmf(t, dir)
 	bin := filepath.Join(dir, "lambdabridge")
-	goBuild(t, "./cmd/lambdabridge", bin)
+	goBuild(t, "./cmd/lambdabridge", bin, e2eBuildFlags...)
 	pg := testenv.StartPushgateway(t)
 	vm := testenv.StartVictoriaMetrics(t)
 	deadURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/write", testenv.FreePort(t))

@@ -36,15 +36,19 @@ import (
 // e2eFunction is the name the tests give the example function.
 const e2eFunction = "go-emf"
 
+// e2eBuildFlags are the flags goBuild gives `go build` for lambdabridge
+// itself (-race when the tests run with it: e2e_race_test.go).
+var e2eBuildFlags []string
+
 // goBuild builds the package pkg (relative to the repository root) into
 // out.
-func goBuild(t *testing.T, pkg, out string) {
+func goBuild(t *testing.T, pkg, out string, flags ...string) {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("go not in PATH: cannot build %s", pkg)
 	}
-	cmd := exec.Command(gobin, "build", "-o", out, pkg)
+	cmd := exec.Command(gobin, append(append([]string{"build"}, flags...), "-o", out, pkg)...)
 	cmd.Dir = "../.."
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
