@@ -591,7 +591,7 @@ func (s *session) datagram(id string, payload []byte, from netip.AddrPort) {
 	s.dgMu.Lock()
 	defer s.dgMu.Unlock()
 	s.dgEnv = id
-	s.pipe.Datagram(payload, from)
+	s.pipe.DatagramFunc(s.cfg.Function)(payload, from) // the aggregate strategy labels by function too
 	s.dgEnv = ""
 }
 
