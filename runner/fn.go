@@ -164,9 +164,8 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 
 	f.mu.Lock()
 	f.running++
-	n := f.running
 	f.mu.Unlock()
-	f.emitPoint(f.origin(nil, ""), MetricConcurrent, metric.Gauge, "", float64(n))
+	f.emitConcurrent()
 
 	inv := newInvocation(req)
 	inv.answered = unadmit
@@ -175,11 +174,10 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 
 	f.mu.Lock()
 	f.running--
-	n = f.running
 	f.st.record(res, cost(res.BilledDuration, res.MemorySizeMB, f.def.Architecture))
 	f.mu.Unlock()
 	f.emitResult(res)
-	f.emitPoint(f.origin(nil, ""), MetricConcurrent, metric.Gauge, "", float64(n))
+	f.emitConcurrent()
 	return res, nil
 }
 

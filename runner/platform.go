@@ -94,6 +94,27 @@ func (f *fn) emitPoint(o metric.Origin, name string, kind metric.Kind, unit stri
 	f.r.sinkMu.Unlock()
 }
 
+// emitConcurrent hands the sink the number of invocations running now. The
+// count is read under sinkMu, so the gauge's points reach the sink in the
+// order of their values and the last one is the current count (read before
+// the lock, a point of an invocation that ended earlier could come last and
+// leave the gauge above 0 for good).
+func (f *fn) emitConcurrent() {
+	if f.r.cfg.platform == nil {
+		return
+	}
+	f.r.sinkMu.Lock()
+	defer f.r.sinkMu.Unlock()
+	f.mu.Lock()
+	f.scratch[0] = float64(f.running)
+	f.mu.Unlock()
+	p := metric.Point{
+		Format: metric.FormatPlatform, Name: MetricConcurrent, Kind: metric.Gauge,
+		Labels: f.labels, Values: f.scratch[:], TimeMs: time.Now().UnixMilli(), Origin: f.origin(nil, ""),
+	}
+	f.r.cfg.platform.Platform(&p)
+}
+
 func (f *fn) origin(e *env, reqID string) metric.Origin {
 	o := metric.Origin{Source: f.def.Name, Function: f.def.Name, RequestID: reqID}
 	if e != nil {
