@@ -152,6 +152,7 @@ type session struct {
 	lastGauge map[string]float64
 
 	envMu      sync.Mutex
+	sdMu       sync.Mutex // serializes writes of the file-SD file
 	envs       map[string]*envState
 	order      []*envState
 	envErr     error
@@ -559,6 +560,10 @@ func (s *session) targetsChanged() {
 // writeTargets writes the file-SD file: the aggregate endpoint, the
 // Pushgateway and every live environment's /metrics.
 func (s *session) writeTargets() error {
+	// Environments start and end concurrently: one writer at a time, so the
+	// last list written is the newest one.
+	s.sdMu.Lock()
+	defer s.sdMu.Unlock()
 	var ts []backend.Target
 	if s.aggAddr != "" {
 		ts = append(ts, backend.Target{Addr: s.aggAddr})

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -119,11 +120,20 @@ func WriteTargets(path string, targets []Target) error {
 	if err != nil {
 		return fmt.Errorf("file sd %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	// A temporary file of its own, renamed over the target: Prometheus never
+	// reads a half-written file, and concurrent writers never share one.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return fmt.Errorf("file sd %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("file sd %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("file sd %s: %w", path, err)
 	}
 	return nil
