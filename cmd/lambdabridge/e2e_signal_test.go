@@ -32,9 +32,9 @@ func TestE2ERunSignals(t *testing.T) {
 	}
 	begin := time.Now()
 	dir := t.TempDir()
-	bootstrap := buildGoEmf(t, dir)
+	bootstrap := e2eBuildGoEmf(t, dir)
 	bin := filepath.Join(dir, "lambdabridge")
-	goBuild(t, "./cmd/lambdabridge", bin, e2eBuildFlags...)
+	e2eGoBuild(t, "./cmd/lambdabridge", bin, e2eBuildFlags...)
 	pg := testenv.StartPushgateway(t)
 	vm := testenv.StartVictoriaMetrics(t)
 	deadURL := fmt.Sprintf("http://127.0.0.1:%d/api/v1/write", testenv.FreePort(t))
@@ -71,7 +71,7 @@ func TestE2ERunSignals(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			// Wait must not wait for function environments that would
 			// outlive lambdabridge and hold its stderr open (a failure,
-			// reported by checkNoLeftovers).
+			// reported by e2eCheckNoLeftovers).
 			cmd.WaitDelay = 5 * time.Second
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -83,15 +83,15 @@ func TestE2ERunSignals(t *testing.T) {
 					cmd.Process.Kill()
 				}
 			})
-			waitStderr(t, &stderr, exited, "serving until interrupted", 60*time.Second)
+			e2eWaitStderr(t, &stderr, exited, "serving until interrupted", 60*time.Second)
 
 			// Nothing delivered yet: the sinks wait for their interval.
 			ctx := context.Background()
 			fnSel := `function_name="` + fn + `"`
-			if v, err := vm.Query(ctx, "count("+selector("lambda_invocations_total", fnSel)+")"); err != nil || len(v) != 0 {
+			if v, err := vm.Query(ctx, "count("+e2eSelector("lambda_invocations_total", fnSel)+")"); err != nil || len(v) != 0 {
 				t.Fatalf("victoria-metrics holds %v (%v) before the signal", v, err)
 			}
-			if n, _, err := pushedSum(ctx, pg, selector("lambda_invocations_total", `job="`+job+`"`)); err != nil || n != 0 {
+			if n, _, err := e2ePushedSum(ctx, pg, e2eSelector("lambda_invocations_total", `job="`+job+`"`)); err != nil || n != 0 {
 				t.Fatalf("pushgateway holds %d series (%v) before the signal", n, err)
 			}
 
@@ -115,7 +115,7 @@ func TestE2ERunSignals(t *testing.T) {
 				t.Errorf("exit %.1fs after %v, want within %v", took.Seconds(), tc.sig, tc.bound)
 			}
 			errs := stderr.String()
-			if req, inv, e, _, _, _ := summaryRow(t, errs, fn); req != k || inv != k || e != 0 {
+			if req, inv, e, _, _, _ := e2eSummaryRow(t, errs, fn); req != k || inv != k || e != 0 {
 				t.Errorf("summary: %d requests, %d invocations, %d errors; want %d, %d, 0", req, inv, e, k, k)
 			}
 			if !tc.dead && strings.Contains(errs, "lambdabridge run:") {
@@ -142,24 +142,24 @@ func TestE2ERunSignals(t *testing.T) {
 			}
 
 			// The live sinks got the final state at the shutdown.
-			for _, w := range perInvocation(k) {
-				sel := selector(w.name, fnSel, w.labels)
+			for _, w := range e2ePerInvocation(k) {
+				sel := e2eSelector(w.name, fnSel, w.labels)
 				// remote_write ends every series with a stale marker: the
 				// value is the last one before it.
 				testenv.EventuallyValue(t, vm, "sum(last_over_time("+sel+"[10m]))", w.want, 10*time.Second)
-				if _, v, err := pushedSum(ctx, pg, selector(w.name, `job="`+job+`"`, fnSel, w.labels)); err != nil || !approx(v, w.want) {
+				if _, v, err := e2ePushedSum(ctx, pg, e2eSelector(w.name, `job="`+job+`"`, fnSel, w.labels)); err != nil || !e2eApprox(v, w.want) {
 					t.Errorf("pushgateway %s = %v (%v), want %v", sel, v, err, w.want)
 				}
 			}
-			checkNoLeftovers(t, bootstrap)
+			e2eCheckNoLeftovers(t, bootstrap)
 		})
 	}
 	t.Logf("total %.1fs", time.Since(begin).Seconds())
 }
 
-// waitStderr waits until stderr holds s, failing when the process exits
+// e2eWaitStderr waits until stderr holds s, failing when the process exits
 // first or timeout passes.
-func waitStderr(t *testing.T, stderr *syncBuffer, exited chan error, s string, timeout time.Duration) {
+func e2eWaitStderr(t *testing.T, stderr *syncBuffer, exited chan error, s string, timeout time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); !strings.Contains(stderr.String(), s); time.Sleep(20 * time.Millisecond) {
 		select {
@@ -174,10 +174,10 @@ func waitStderr(t *testing.T, stderr *syncBuffer, exited chan error, s string, t
 	}
 }
 
-// pushedSum finds the series the Pushgateway holds that match a PromQL
+// e2ePushedSum finds the series the Pushgateway holds that match a PromQL
 // selector (name{label="value",...}; name_sum and name_count of histograms)
 // and returns how many there are and the sum of their values.
-func pushedSum(ctx context.Context, pg *testenv.Pushgateway, sel string) (int, float64, error) {
+func e2ePushedSum(ctx context.Context, pg *testenv.Pushgateway, sel string) (int, float64, error) {
 	p := parser.NewParser(parser.Options{})
 	ms, err := p.ParseMetricSelector(sel)
 	if err != nil {
@@ -219,8 +219,8 @@ func pushedSum(ctx context.Context, pg *testenv.Pushgateway, sel string) (int, f
 	return n, sum, nil
 }
 
-// approx reports whether got equals want within 1e-9 relative (sums of
+// e2eApprox reports whether got equals want within 1e-9 relative (sums of
 // float64 values depend on their order).
-func approx(got, want float64) bool {
+func e2eApprox(got, want float64) bool {
 	return got == want || math.Abs(got-want) <= 1e-9*math.Max(math.Abs(got), math.Abs(want))
 }

@@ -41,7 +41,7 @@ func TestE2ETemplateRun(t *testing.T) {
 	}
 	n := e2eInvocations(t)
 	dir := t.TempDir()
-	bootstrap := buildGoEmf(t, dir) // dir/go-emf/bootstrap: the template's CodeUri
+	bootstrap := e2eBuildGoEmf(t, dir) // dir/go-emf/bootstrap: the template's CodeUri
 	tmpl, err := os.ReadFile("../../examples/template.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -80,11 +80,11 @@ func TestE2ETemplateRun(t *testing.T) {
 			code := m.Exit(m.Run(context.Background(), args))
 			stderr := errb.String()
 			t.Logf("%d requests in %.1fs", tc.requests, time.Since(begin).Seconds())
-			req, inv, errs, timeouts, throttles, cold := summaryRow(t, stderr, "GoEmf")
+			req, inv, errs, timeouts, throttles, cold := e2eSummaryRow(t, stderr, "GoEmf")
 			if code != 1 || !strings.Contains(stderr, "run: "+strconv.Itoa(errs)+" invocations failed") {
 				t.Errorf("exit code %d, want 1 (function errors)", code)
 			}
-			l := scanLogs(t, stderr, "GoEmf")
+			l := e2eScanLogs(t, stderr, "GoEmf")
 			successes := l.reports - l.errors
 			if req != tc.requests || req != inv+throttles || inv != successes+errs || timeouts != 0 {
 				t.Errorf("summary: requests %d = invocations %d + throttles %d? invocations = successes %d + errors %d? timeouts %d",
@@ -117,7 +117,7 @@ func TestE2ETemplateRun(t *testing.T) {
 			wantFound := "metrics: " + strconv.Itoa(13*inv) + " points in 11 families (emf " + strconv.Itoa(3*inv) +
 				", monitoring " + strconv.Itoa(4*inv) + ", dogstatsd " + strconv.Itoa(6*inv) + "),"
 			if !strings.Contains(stderr, wantFound) {
-				t.Errorf("want %q in:\n%s", wantFound, tail(stderr, 2000))
+				t.Errorf("want %q in:\n%s", wantFound, e2eTail(stderr, 2000))
 			}
 			for fam, per := range map[string]int{
 				"lambda_bridge_example_orders_placed_total": 1, "lambda_bridge_example_processing_latency_seconds": 1,
@@ -132,16 +132,16 @@ func TestE2ETemplateRun(t *testing.T) {
 			}
 			// Nothing in the example's output is a problem.
 			if strings.Contains(stderr, "error: [") || strings.Contains(stderr, "warning: [") {
-				t.Errorf("diagnostics reported:\n%s", tail(stderr, 3000))
+				t.Errorf("diagnostics reported:\n%s", e2eTail(stderr, 3000))
 			}
-			checkNoLeftovers(t, bootstrap)
+			e2eCheckNoLeftovers(t, bootstrap)
 		})
 	}
 }
 
-// logCounts is what run's --logs all output shows of a function's
+// e2eLogCounts is what run's --logs all output shows of a function's
 // invocations.
-type logCounts struct {
+type e2eLogCounts struct {
 	starts, ends, reports, ids int
 	inits                      int // REPORT lines with an Init Duration
 	placing                    int // handler runs ("placing order")
@@ -150,9 +150,9 @@ type logCounts struct {
 	envs, coldStarts           int // environments seen; invocations numbered 1
 }
 
-func scanLogs(t *testing.T, stderr, fn string) logCounts {
+func e2eScanLogs(t *testing.T, stderr, fn string) e2eLogCounts {
 	t.Helper()
-	var c logCounts
+	var c e2eLogCounts
 	line := regexp.MustCompile(`^\[` + regexp.QuoteMeta(fn) + ` (env-\d+)\] (.*)$`)
 	reqID := regexp.MustCompile(`^(?:START|END|REPORT) RequestId: ([0-9a-f-]{36})`)
 	placing := regexp.MustCompile(`^placing order \(invocation (\d+)\)$`)
@@ -217,8 +217,8 @@ func scanLogs(t *testing.T, stderr, fn string) logCounts {
 	return c
 }
 
-// tail returns the last n bytes of s.
-func tail(s string, n int) string {
+// e2eTail returns the last n bytes of s.
+func e2eTail(s string, n int) string {
 	if len(s) > n {
 		return "..." + s[len(s)-n:]
 	}

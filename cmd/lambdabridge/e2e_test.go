@@ -36,13 +36,13 @@ import (
 // e2eFunction is the name the tests give the example function.
 const e2eFunction = "go-emf"
 
-// e2eBuildFlags are the flags goBuild gives `go build` for lambdabridge
+// e2eBuildFlags are the flags e2eGoBuild gives `go build` for lambdabridge
 // itself (-race when the tests run with it: e2e_race_test.go).
 var e2eBuildFlags []string
 
-// goBuild builds the package pkg (relative to the repository root) into
+// e2eGoBuild builds the package pkg (relative to the repository root) into
 // out.
-func goBuild(t *testing.T, pkg, out string, flags ...string) {
+func e2eGoBuild(t *testing.T, pkg, out string, flags ...string) {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -55,19 +55,19 @@ func goBuild(t *testing.T, pkg, out string, flags ...string) {
 	}
 }
 
-// buildGoEmf builds examples/go-emf into dir/go-emf/bootstrap (the layout
+// e2eBuildGoEmf builds examples/go-emf into dir/go-emf/bootstrap (the layout
 // examples/template.yaml expects under its CodeUri) and returns its path.
-func buildGoEmf(t *testing.T, dir string) string {
+func e2eBuildGoEmf(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "go-emf", "bootstrap")
-	goBuild(t, "./examples/go-emf", out)
+	e2eGoBuild(t, "./examples/go-emf", out)
 	return out
 }
 
-// perInvocation is what one invocation of go-emf emits (examples/README.md),
+// e2ePerInvocation is what one invocation of go-emf emits (examples/README.md),
 // as PromQL selectors (without function_name and route labels) and their
 // value after k invocations.
-func perInvocation(k int) []struct {
+func e2ePerInvocation(k int) []struct {
 	name, labels string
 	want         float64
 } {
@@ -106,8 +106,8 @@ func perInvocation(k int) []struct {
 	}
 }
 
-// selector joins label matchers, skipping empty ones.
-func selector(name string, matchers ...string) string {
+// e2eSelector joins label matchers, skipping empty ones.
+func e2eSelector(name string, matchers ...string) string {
 	var ms []string
 	for _, m := range matchers {
 		if m != "" {
@@ -117,19 +117,19 @@ func selector(name string, matchers ...string) string {
 	return name + "{" + strings.Join(ms, ",") + "}"
 }
 
-// cliRun is a lambdabridge command running in-process, as main runs it.
-type cliRun struct {
+// e2eCLI is a lambdabridge command running in-process, as main runs it.
+type e2eCLI struct {
 	stdout, stderr syncBuffer
 	cancel         context.CancelFunc
 	done           chan int // the exit code
 }
 
-// startCLI runs `lambdabridge args...` in-process until its context is
+// e2eStartCLI runs `lambdabridge args...` in-process until its context is
 // cancelled (stop) or it returns by itself.
-func startCLI(t *testing.T, args ...string) *cliRun {
+func e2eStartCLI(t *testing.T, args ...string) *e2eCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &cliRun{cancel: cancel, done: make(chan int, 1)}
+	r := &e2eCLI{cancel: cancel, done: make(chan int, 1)}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &r.stdout, Stderr: &r.stderr, Getenv: func(string) string { return "" }}
 	go func() { r.done <- m.Exit(m.Run(ctx, args)) }()
 	t.Cleanup(func() {
@@ -145,7 +145,7 @@ func startCLI(t *testing.T, args ...string) *cliRun {
 
 // waitFor waits until stderr matches re and returns the submatches; it fails
 // the test when the command ends first or timeout passes.
-func (r *cliRun) waitFor(t *testing.T, re string, timeout time.Duration) []string {
+func (r *e2eCLI) waitFor(t *testing.T, re string, timeout time.Duration) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
@@ -169,7 +169,7 @@ func (r *cliRun) waitFor(t *testing.T, re string, timeout time.Duration) []strin
 
 // stop cancels the command's context (what SIGINT does to main) and returns
 // its exit code.
-func (r *cliRun) stop(t *testing.T, timeout time.Duration) int {
+func (r *e2eCLI) stop(t *testing.T, timeout time.Duration) int {
 	t.Helper()
 	r.cancel()
 	select {
@@ -182,9 +182,9 @@ func (r *cliRun) stop(t *testing.T, timeout time.Duration) int {
 	}
 }
 
-// summaryRow finds the function's row of run's summary table: requests,
+// e2eSummaryRow finds the function's row of run's summary table: requests,
 // invocations, errors, timeouts, throttles, cold starts.
-func summaryRow(t *testing.T, stderr, fn string) (requests, invocations, errs, timeouts, throttles, cold int) {
+func e2eSummaryRow(t *testing.T, stderr, fn string) (requests, invocations, errs, timeouts, throttles, cold int) {
 	t.Helper()
 	m := regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(fn) + `\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s`).FindStringSubmatch(stderr)
 	if m == nil {
@@ -197,9 +197,9 @@ func summaryRow(t *testing.T, stderr, fn string) (requests, invocations, errs, t
 	return v[0], v[1], v[2], v[3], v[4], v[5]
 }
 
-// invokeAPI posts an event to run's invoke API and returns the response of
+// e2eInvokeAPI posts an event to run's invoke API and returns the response of
 // go-emf: the environment's invocation number (1 on a cold start).
-func invokeAPI(t *testing.T, url, event string) int {
+func e2eInvokeAPI(t *testing.T, url, event string) int {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(event))
 	if err != nil {
@@ -217,7 +217,7 @@ func invokeAPI(t *testing.T, url, event string) int {
 	return r.Invocation
 }
 
-var registerPlugins sync.Once
+var e2eRegisterPlugins sync.Once
 
 // TestE2ERunEverySink runs the example function under `lambdabridge run`
 // with every sink at once (issue 4) and checks through PromQL, on every route,
@@ -238,7 +238,7 @@ func TestE2ERunEverySink(t *testing.T) {
 	}
 	begin := time.Now()
 	dir := t.TempDir()
-	bootstrap := buildGoEmf(t, dir)
+	bootstrap := e2eBuildGoEmf(t, dir)
 	const pushJob = "go-emf-e2e"
 	pg := testenv.StartPushgateway(t)
 	vm := testenv.StartVictoriaMetrics(t)
@@ -253,7 +253,7 @@ func TestE2ERunEverySink(t *testing.T) {
 	const events = 100
 	catalogPath := filepath.Join(dir, "catalog.json")
 	runStart := time.Now()
-	run := startCLI(t, "run", "--handler", bootstrap, "--name", e2eFunction,
+	run := e2eStartCLI(t, "run", "--handler", bootstrap, "--name", e2eFunction,
 		"--invocations", strconv.Itoa(events), "--concurrency", "4", "--rate", "40", "--idle-timeout", "1s",
 		"--dogstatsd-addr", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--api", "127.0.0.1:0", "--serve",
 		"--remote-write", prom.RemoteWriteURL(), "--remote-write", vm.RemoteWriteURL(), "--remote-write-interval", "500ms",
@@ -275,7 +275,7 @@ func TestE2ERunEverySink(t *testing.T) {
 			time.Sleep(1200 * time.Millisecond) // pacing: longer than the idle timeout
 		}
 		extra++
-		cold = invokeAPI(t, api, `{"source":"e2e"}`) == 1
+		cold = e2eInvokeAPI(t, api, `{"source":"e2e"}`) == 1
 		if extra > 20 {
 			t.Fatalf("%d invocations through the API, none was a cold start", extra)
 		}
@@ -296,19 +296,19 @@ func TestE2ERunEverySink(t *testing.T) {
 	var cold float64
 	for _, r := range routes {
 		t.Run(r.name, func(t *testing.T) {
-			for _, w := range perInvocation(k) {
-				testenv.EventuallyValue(t, r.q, "sum("+selector(w.name, fn, r.match, w.labels)+")", w.want, timeout)
+			for _, w := range e2ePerInvocation(k) {
+				testenv.EventuallyValue(t, r.q, "sum("+e2eSelector(w.name, fn, r.match, w.labels)+")", w.want, timeout)
 			}
 			// Cold starts: one per environment, each with an init duration.
 			if cold == 0 {
 				var err error
-				cold, err = testenv.Value(context.Background(), r.q, "sum("+selector("lambda_cold_starts_total", fn, r.match)+")")
+				cold, err = testenv.Value(context.Background(), r.q, "sum("+e2eSelector("lambda_cold_starts_total", fn, r.match)+")")
 				if err != nil || cold < 2 {
 					t.Fatalf("cold starts %v (%v): want the first environment and the one the API call started", cold, err)
 				}
 			}
-			testenv.EventuallyValue(t, r.q, "sum("+selector("lambda_cold_starts_total", fn, r.match)+")", cold, timeout)
-			testenv.EventuallyValue(t, r.q, "sum("+selector("lambda_init_duration_seconds_count", fn, r.match)+")", cold, timeout)
+			testenv.EventuallyValue(t, r.q, "sum("+e2eSelector("lambda_cold_starts_total", fn, r.match)+")", cold, timeout)
+			testenv.EventuallyValue(t, r.q, "sum("+e2eSelector("lambda_init_duration_seconds_count", fn, r.match)+")", cold, timeout)
 		})
 	}
 	// lambdabridge's own metrics, through the scrape: every line read and
@@ -334,7 +334,7 @@ func TestE2ERunEverySink(t *testing.T) {
 		t.Fatalf("run exit code %d:\n%s", code, run.stderr.String())
 	}
 	stderr := run.stderr.String()
-	req, inv, errs, tos, thr, cs := summaryRow(t, stderr, e2eFunction)
+	req, inv, errs, tos, thr, cs := e2eSummaryRow(t, stderr, e2eFunction)
 	if req != k || inv != k || errs != 0 || tos != 0 || thr != 0 || float64(cs) != cold {
 		t.Errorf("summary: requests %d invocations %d errors %d timeouts %d throttles %d cold starts %d; want %d invocations, %v cold starts",
 			req, inv, errs, tos, thr, cs, k, cold)
@@ -344,24 +344,24 @@ func TestE2ERunEverySink(t *testing.T) {
 	}
 	// The Pushgateway holds the last push, scraped by Prometheus.
 	t.Run("pushgateway", func(t *testing.T) {
-		for _, w := range perInvocation(k) {
-			testenv.EventuallyValue(t, prom, "sum("+selector(w.name, fn, `job="`+pushJob+`"`, w.labels)+")", w.want, timeout)
+		for _, w := range e2ePerInvocation(k) {
+			testenv.EventuallyValue(t, prom, "sum("+e2eSelector(w.name, fn, `job="`+pushJob+`"`, w.labels)+")", w.want, timeout)
 		}
-		testenv.EventuallyValue(t, prom, "sum("+selector("lambda_cold_starts_total", fn, `job="`+pushJob+`"`)+")", cold, timeout)
+		testenv.EventuallyValue(t, prom, "sum("+e2eSelector("lambda_cold_starts_total", fn, `job="`+pushJob+`"`)+")", cold, timeout)
 	})
 	t.Logf("every route checked after %.1fs", time.Since(begin).Seconds())
 
 	t.Run("dashboard", func(t *testing.T) {
-		checkDashboard(t, prom, catalogPath, runStart)
+		e2eCheckDashboard(t, prom, catalogPath, runStart)
 	})
 	t.Logf("total %.1fs", time.Since(begin).Seconds())
 }
 
-// checkDashboard generates the Prometheus dashboard of the catalog with
+// e2eCheckDashboard generates the Prometheus dashboard of the catalog with
 // `lambdabridge dashboard` and checks that every query of it parses and
 // returns data in prom between from and now, and that every label variable
 // lists values.
-func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, from time.Time) {
+func e2eCheckDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, from time.Time) {
 	out := filepath.Join(t.TempDir(), "dash.json")
 	if _, errs, code := runMain(t, context.Background(), "", "dashboard", "--catalog", catalogPath, "-o", out, "--quiet"); code != 0 {
 		t.Fatalf("dashboard: exit %d:\n%s", code, errs)
@@ -370,7 +370,7 @@ func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	registerPlugins.Do(plugins.RegisterDefaultPlugins)
+	e2eRegisterPlugins.Do(plugins.RegisterDefaultPlugins)
 	var d dashboard.Dashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatalf("dashboard JSON: %v", err)
@@ -386,7 +386,7 @@ func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, 
 		}
 		for _, p := range ps {
 			if len(p.Targets) == 0 && p.Type != "text" {
-				t.Errorf("panel %q has no query", deref(p.Title))
+				t.Errorf("panel %q has no query", e2eDeref(p.Title))
 			}
 		}
 	}
@@ -418,7 +418,7 @@ func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, 
 			t.Errorf("panel %q %s: %v", q.Panel, q.RefID, err)
 			continue
 		}
-		if n := countValues(m); n == 0 {
+		if n := e2eCountValues(m); n == 0 {
 			t.Errorf("panel %q %s returns no data between %s and %s: %s", q.Panel, q.RefID, from.Format(time.TimeOnly), end.Format(time.TimeOnly), e)
 		}
 		if q.Instant {
@@ -436,7 +436,7 @@ func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, 
 		in := strings.TrimSuffix(strings.TrimPrefix(v.Query, "label_values("), ")")
 		i := strings.LastIndex(in, ", ")
 		if i < 0 {
-			t.Errorf("variable %s: query %q is not label_values(selector, label)", v.Name, v.Query)
+			t.Errorf("variable %s: query %q is not label_values(e2eSelector, label)", v.Name, v.Query)
 			continue
 		}
 		sel, label := dashboards.Expand(in[:i], vars), in[i+2:]
@@ -451,8 +451,8 @@ func checkDashboard(t *testing.T, prom *testenv.Prometheus, catalogPath string, 
 	}
 }
 
-// countValues counts the samples of a range query that are numbers.
-func countValues(m testenv.Matrix) int {
+// e2eCountValues counts the samples of a range query that are numbers.
+func e2eCountValues(m testenv.Matrix) int {
 	n := 0
 	for _, pts := range m {
 		for _, p := range pts {
@@ -464,24 +464,24 @@ func countValues(m testenv.Matrix) int {
 	return n
 }
 
-func deref(s *string) string {
+func e2eDeref(s *string) string {
 	if s == nil {
 		return ""
 	}
 	return *s
 }
 
-// process is one entry of /proc.
-type process struct {
+// e2eProcess is one entry of /proc.
+type e2eProcess struct {
 	pid, ppid int
 	state     string // R, S, Z...
 	exe       string // the executable (empty for zombies and others' processes)
 }
 
-// processes lists the processes of /proc.
-func processes() []process {
+// e2eProcesses lists the processes of /proc.
+func e2eProcesses() []e2eProcess {
 	ents, _ := os.ReadDir("/proc")
-	var out []process
+	var out []e2eProcess
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -503,17 +503,17 @@ func processes() []process {
 		}
 		ppid, _ := strconv.Atoi(f[1])
 		exe, _ := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		out = append(out, process{pid: pid, ppid: ppid, state: f[0], exe: exe})
+		out = append(out, e2eProcess{pid: pid, ppid: ppid, state: f[0], exe: exe})
 	}
 	return out
 }
 
-// leftovers lists the processes still running the executable exe, and the
+// e2eLeftovers lists the processes still running the executable exe, and the
 // zombie children of this test process.
-func leftovers(exe string) []process {
-	var out []process
+func e2eLeftovers(exe string) []e2eProcess {
+	var out []e2eProcess
 	self := os.Getpid()
-	for _, p := range processes() {
+	for _, p := range e2eProcesses() {
 		if p.exe == exe || p.ppid == self && p.state == "Z" {
 			out = append(out, p)
 		}
@@ -521,14 +521,14 @@ func leftovers(exe string) []process {
 	return out
 }
 
-// checkNoLeftovers waits (the kernel reaps asynchronously) until no process
+// e2eCheckNoLeftovers waits (the kernel reaps asynchronously) until no process
 // runs exe and this test process has no zombie child.
-func checkNoLeftovers(t *testing.T, exe string) {
+func e2eCheckNoLeftovers(t *testing.T, exe string) {
 	t.Helper()
-	var left []process
+	var left []e2eProcess
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if left = leftovers(exe); len(left) == 0 {
+		if left = e2eLeftovers(exe); len(left) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
