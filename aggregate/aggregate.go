@@ -69,7 +69,7 @@ type Mapper interface {
 const (
 	ReasonNonFinite        = "non_finite"        // NaN or ±Inf value
 	ReasonNegativeCounter  = "negative_counter"  // a counter increment below zero
-	ReasonOutOfOrder       = "out_of_order"      // a gauge value older (TimeMs) than the applied one
+	ReasonOutOfOrder       = "superseded"        // a gauge value older (TimeMs) than the one it already holds: a newer value won (last write wins)
 	ReasonTypeConflict     = "type_conflict"     // family exists with another type or label-name set
 	ReasonNameCollision    = "name_collision"    // exposed names collide with another family (foo vs foo_count)
 	ReasonInvalidName      = "invalid_name"      // the mapped family name is not a valid metric name

@@ -31,7 +31,7 @@
 //     a counter never goes down.
 //   - Gauges keep the last value in arrival order. When points carry a
 //     producer timestamp (TimeMs), a point older than the one already applied
-//     is dropped (out_of_order), so the newest timestamp wins.
+//     is dropped (counted with reason superseded), so the newest timestamp wins.
 //   - Histograms (histogram, distribution and timer points) observe every
 //     value with its weight rounded to a whole number (at least 1). Each
 //     series carries classic buckets and native (sparse, exponential)
