@@ -28,6 +28,7 @@ type sinkFlags struct {
 	pushDelete     bool
 	perEnvironment bool
 	catalog        string
+	drain          time.Duration
 	verbose        bool
 }
 
@@ -37,6 +38,7 @@ func (s *sinkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.config, "config", "", "configuration file (functions, sinks, mapping rules); see 'lambdabridge check-config'")
 	fs.StringVar(&s.listen, "listen", defaultListen, "serve /metrics on this loopback address; 'none' to turn off")
 	fs.Var(&s.remoteWrite, "remote-write", "Prometheus remote_write URL (repeatable)")
+	fs.DurationVar(&s.drain, "drain-timeout", 10*time.Second, "at the end (or on SIGINT/SIGTERM), how long the sinks may take to deliver what they hold")
 	fs.DurationVar(&s.rwInterval, "remote-write-interval", 0, "gather and send to the remote_write URLs every `interval` (default 15s, or remote_write_interval in the config file)")
 	fs.StringVar(&s.sigv4Region, "sigv4-region", "", "sign --remote-write requests with AWS SigV4 for this region (Amazon Managed Prometheus)")
 	fs.StringVar(&s.pushgateway, "pushgateway", "", "Pushgateway URL to push to")
@@ -107,6 +109,9 @@ func (s *sinkFlags) build(m *Main, fs *flag.FlagSet, f *config.File) (*config.Bu
 	}
 	if err != nil {
 		return nil, nil, usageErrorf("%v", err)
+	}
+	if s.drain > 0 {
+		b.Options = append(b.Options, pipeline.WithDrainTimeout(s.drain))
 	}
 	var cat *catalog.Catalog
 	if s.catalog != "" {
