@@ -32,6 +32,7 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 	format := fs.String("format", "prometheus", "output format: prometheus, openmetrics or json")
 	now := fs.String("now", "", "check EMF timestamps against this time (RFC 3339) instead of the clock")
 	quiet := fs.Bool("quiet", false, "do not print the input problems summary on standard error")
+	catalogFile := fs.String("catalog", "", "also write the catalog of every metric family seen to this JSON `file` (input of 'lambdabridge dashboard')")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +62,12 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 	}
 	if err := exposition.Write(m.Stdout, f, fams); err != nil {
 		return err
+	}
+	if *catalogFile != "" {
+		sf := sinkFlags{catalog: *catalogFile}
+		if err := sf.writeCatalog(s.Catalog()); err != nil {
+			return err
+		}
 	}
 	if sum := s.Summary(); !*quiet && (sum.Errors > 0 || sum.Warnings > 0) {
 		fmt.Fprintf(m.Stderr, "lambdabridge convert: %s\n", sum)

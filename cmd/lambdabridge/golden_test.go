@@ -116,3 +116,19 @@ func TestConvertStdinMatchesFile(t *testing.T) {
 		t.Errorf("convert of stdin differs from convert of the file")
 	}
 }
+
+func TestConvertCatalog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.json")
+	if _, stderr, code := runCmd(t, "", "convert", "--quiet", "--now", goldenNow, "--catalog", path, "testdata/golden/mixed.log"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"schema": "lambdabridge.catalog"`, `"name": "shop_latency_seconds"`, `"namespace": "Shop"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("catalog lacks %s", want)
+		}
+	}
+}
