@@ -88,7 +88,7 @@ func StartPrometheus(t testing.TB, opts ...PrometheusOption) *Prometheus {
 				"--log.level=info",
 			}, cfg.args...)
 		},
-		ready: func(base string) bool { return httpOK(base + "/-/ready") },
+		ready: "/-/ready",
 	})
 	p.URL = base
 	q, err := NewPromQL(base)

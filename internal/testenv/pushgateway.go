@@ -38,7 +38,7 @@ func StartPushgateway(t testing.TB, args ...string) *Pushgateway {
 				"--log.level=info",
 			}, args...)
 		},
-		ready: func(base string) bool { return httpOK(base + "/-/ready") },
+		ready: "/-/ready",
 	})
 	return &Pushgateway{URL: base, Addr: base[len("http://"):], Dir: dir}
 }

@@ -38,7 +38,7 @@ func StartVictoriaMetrics(t testing.TB, args ...string) *VictoriaMetrics {
 				"-loggerLevel=WARN",
 			}, args...)
 		},
-		ready: func(base string) bool { return httpOK(base + "/health") },
+		ready: "/health",
 	})
 	q, err := NewPromQL(base)
 	if err != nil {
