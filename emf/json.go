@@ -316,27 +316,39 @@ func (sc *scanner) value(mode, depth int) int32 {
 	return n
 }
 
-func (sc *scanner) object(mode, depth int) int32 {
+// open starts the object or array at sc.pos: it checks the nesting depth,
+// makes the container's node (unless skipped), steps over the opening
+// bracket and white space, and closes an empty container at once. child is
+// the mode for the container's members; empty reports that it was closed.
+func (sc *scanner) open(k jsonKind, mode, depth int, closer byte) (n int32, child int, empty bool) {
 	if depth > maxDepth {
 		sc.fail("nesting deeper than 1000 levels")
-		return -1
+		return -1, mode, false
 	}
-	n := int32(-1)
+	n = -1
 	if mode != modeSkip {
-		n = sc.newNode(jObject)
+		n = sc.newNode(k)
 		sc.nodes[n].start = int32(sc.pos)
 	}
-	child := mode
+	child = mode
 	if mode == modeShallow {
 		child = modeSkip
 	}
-	sc.pos++ // '{'
+	sc.pos++ // the opening bracket
 	sc.ws()
-	if sc.pos < len(sc.s) && sc.s[sc.pos] == '}' {
+	if sc.pos < len(sc.s) && sc.s[sc.pos] == closer {
 		sc.pos++
 		if n >= 0 {
 			sc.nodes[n].end = int32(sc.pos)
 		}
+		return n, child, true
+	}
+	return n, child, false
+}
+
+func (sc *scanner) object(mode, depth int) int32 {
+	n, child, empty := sc.open(jObject, mode, depth, '}')
+	if n == -1 && sc.err != "" || empty {
 		return n
 	}
 	for {
@@ -383,26 +395,8 @@ func (sc *scanner) object(mode, depth int) int32 {
 }
 
 func (sc *scanner) array(mode, depth int) int32 {
-	if depth > maxDepth {
-		sc.fail("nesting deeper than 1000 levels")
-		return -1
-	}
-	n := int32(-1)
-	if mode != modeSkip {
-		n = sc.newNode(jArray)
-		sc.nodes[n].start = int32(sc.pos)
-	}
-	child := mode
-	if mode == modeShallow {
-		child = modeSkip
-	}
-	sc.pos++ // '['
-	sc.ws()
-	if sc.pos < len(sc.s) && sc.s[sc.pos] == ']' {
-		sc.pos++
-		if n >= 0 {
-			sc.nodes[n].end = int32(sc.pos)
-		}
+	n, child, empty := sc.open(jArray, mode, depth, ']')
+	if n == -1 && sc.err != "" || empty {
 		return n
 	}
 	for {
