@@ -148,11 +148,7 @@ func (p *Parser) metricLine(b *metric.Batch, line []byte, o *metric.Origin) {
 	var tsField []byte
 	for rest != nil {
 		var f []byte
-		if i := bytes.IndexByte(rest, '|'); i >= 0 {
-			f, rest = rest[:i], rest[i+1:]
-		} else {
-			f, rest = rest, nil
-		}
+		f, rest = nextField(rest)
 		if len(f) == 0 {
 			continue
 		}
@@ -295,11 +291,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, o *metric.Origin) {
 	var alert, prio, src, host, key []byte
 	for rest != nil {
 		var f []byte
-		if i := bytes.IndexByte(rest, '|'); i >= 0 {
-			f, rest = rest[:i], rest[i+1:]
-		} else {
-			f, rest = rest, nil
-		}
+		f, rest = nextField(rest)
 		if len(f) == 0 {
 			continue
 		}
@@ -403,11 +395,7 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 	var host []byte
 	for rest != nil {
 		var f []byte
-		if i := bytes.IndexByte(rest, '|'); i >= 0 {
-			f, rest = rest[:i], rest[i+1:]
-		} else {
-			f, rest = rest, nil
-		}
+		f, rest = nextField(rest)
 		if len(f) == 0 {
 			continue
 		}
@@ -450,4 +438,13 @@ func (p *Parser) serviceCheck(b *metric.Batch, line []byte, o *metric.Origin) {
 		pt.Labels = b.Labels(p.labels)
 	}
 	b.AddPoint(pt)
+}
+
+// nextField splits the first '|'-separated field off rest; tail is nil
+// when it was the last one.
+func nextField(rest []byte) (f, tail []byte) {
+	if i := bytes.IndexByte(rest, '|'); i >= 0 {
+		return rest[:i], rest[i+1:]
+	}
+	return rest, nil
 }
