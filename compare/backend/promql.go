@@ -138,41 +138,28 @@ func (q *PromQL) QueryScalar(ctx context.Context, query string, ts time.Time) (f
 func (q *PromQL) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]Series, error) {
 	form := url.Values{"query": {query}, "start": {formatTime(start)}, "end": {formatTime(end)},
 		"step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}}
-	typ, raw, err := q.call(ctx, "/api/v1/query_range", form)
-	if err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", query, err)
-	}
-	if typ != model.ValMatrix {
-		return nil, fmt.Errorf("query_range %q: unexpected result type %s", query, typ)
-	}
-	var m model.Matrix
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", query, err)
-	}
-	out := make([]Series, 0, len(m))
-	for _, s := range m {
-		ser := Series{Labels: labelsOf(s.Metric)}
-		for _, p := range s.Values {
-			ser.Points = append(ser.Points, Point{T: p.Timestamp.Time(), V: float64(p.Value)})
-		}
-		out = append(out, ser)
-	}
-	return out, nil
+	return q.matrix(ctx, "/api/v1/query_range", "query_range", query, form)
 }
 
 // QuerySeries runs an instant query whose result is a range vector (a
 // selector with [range]) at ts and returns every raw sample.
 func (q *PromQL) QuerySeries(ctx context.Context, query string, ts time.Time) ([]Series, error) {
-	typ, raw, err := q.call(ctx, "/api/v1/query", url.Values{"query": {query}, "time": {formatTime(ts)}})
+	return q.matrix(ctx, "/api/v1/query", "query", query, url.Values{"query": {query}, "time": {formatTime(ts)}})
+}
+
+// matrix calls path with form and returns its matrix result as series; op
+// names the call in errors.
+func (q *PromQL) matrix(ctx context.Context, path, op, query string, form url.Values) ([]Series, error) {
+	typ, raw, err := q.call(ctx, path, form)
 	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", query, err)
+		return nil, fmt.Errorf("%s %q: %w", op, query, err)
 	}
 	if typ != model.ValMatrix {
-		return nil, fmt.Errorf("query %q: unexpected result type %s, want a range vector", query, typ)
+		return nil, fmt.Errorf("%s %q: unexpected result type %s, want a range vector", op, query, typ)
 	}
 	var m model.Matrix
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("query %q: %w", query, err)
+		return nil, fmt.Errorf("%s %q: %w", op, query, err)
 	}
 	out := make([]Series, 0, len(m))
 	for _, s := range m {
