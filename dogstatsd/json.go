@@ -3,6 +3,7 @@ package dogstatsd
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
 	"math"
 
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -326,50 +327,11 @@ func (sc *jscan) str() ([]byte, bool, bool) {
 	return nil, false, false
 }
 
-// number reads a JSON number.
+// number reads a JSON number (RFC 8259).
 func (sc *jscan) number() bool {
-	s, i := sc.s, sc.i
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		sc.i = i
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			sc.i = i
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			sc.i = i
-			return false
-		}
-	}
-	sc.i = i
-	return true
+	end, problem := jsonnum.Scan(sc.s, sc.i)
+	sc.i = end
+	return problem == ""
 }
 
 func (sc *jscan) lit(l string) bool {

@@ -2,6 +2,7 @@ package emf
 
 import (
 	"encoding/binary"
+	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
 	"strconv"
 	"unicode/utf8"
 )
@@ -193,53 +194,14 @@ func (sc *scanner) str() (start, end int, esc, ok bool) {
 	}
 }
 
-// number scans the number at sc.pos with the RFC 8259 grammar
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// number scans the number at sc.pos (RFC 8259).
 func (sc *scanner) number() bool {
-	s, i := sc.s, sc.pos
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		sc.pos = i
-		sc.fail("invalid number")
+	end, problem := jsonnum.Scan(sc.s, sc.pos)
+	sc.pos = end
+	if problem != "" {
+		sc.fail(problem)
 		return false
 	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			sc.pos = i
-			sc.fail("invalid number: no digit after '.'")
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == d {
-			sc.pos = i
-			sc.fail("invalid number: no digit in exponent")
-			return false
-		}
-	}
-	sc.pos = i
 	return true
 }
 
