@@ -12,7 +12,6 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
-	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -44,7 +43,7 @@ func CloudWatch(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error)
 		cfg.datasource = CloudWatchDatasourceUID
 	}
 	fams := c.Families()
-	g := &cwGen{cfg: cfg, ds: dsRef("cloudwatch"), fams: map[string]bool{}, vars: map[[2]string]string{}}
+	g := &cwGen{cfg: cfg, layout: layout{ds: dsRef("cloudwatch")}, fams: map[string]bool{}, vars: map[[2]string]string{}}
 	for _, f := range fams {
 		g.fams[f.Name] = true
 	}
@@ -94,11 +93,9 @@ func emfMetrics(fams []catalog.Family) map[string][]emfMetric {
 }
 
 type cwGen struct {
-	cfg  config
-	db   *dashboard.DashboardBuilder
-	ds   common.DataSourceRef
-	id   uint32
-	grid grid
+	cfg config
+	db  *dashboard.DashboardBuilder
+	layout
 	fams map[string]bool
 	vars map[[2]string]string // namespace, dimension key -> variable name
 }
@@ -182,21 +179,6 @@ func (g *cwGen) query(i int, ns, name string, dims map[string]string, statistic,
 		Period("").
 		Label(label)
 	return cloudwatch.NewMetricsQueryOrLogsQueryOrAnnotationQueryBuilder().MetricsQuery(mq)
-}
-
-func (g *cwGen) timeseries(title, desc, unit string, targets ...cog.Builder[variants.Dataquery]) *timeseries.PanelBuilder {
-	g.id++
-	p := timeseries.NewPanelBuilder().
-		Id(g.id).Title(title).Description(desc).Datasource(g.ds).Unit(unit).
-		GridPos(g.grid.place(12, 8)).
-		FillOpacity(10).
-		Legend(common.NewVizLegendOptionsBuilder().
-			DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementBottom).
-			ShowLegend(true).Calcs([]string{"lastNotNull", "max"}))
-	for _, t := range targets {
-		p.WithTarget(t)
-	}
-	return p
 }
 
 func (g *cwGen) stat(title, desc, unit, calc string, target cog.Builder[variants.Dataquery]) *stat.PanelBuilder {

@@ -17,6 +17,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 	"slices"
 	"strings"
 
@@ -229,4 +232,28 @@ func (g *grid) newline() {
 		g.y += g.h
 	}
 	g.x, g.h = 0, 0
+}
+
+// layout places the panels of one dashboard: their datasource, ids and
+// grid positions.
+type layout struct {
+	ds   common.DataSourceRef
+	id   uint32
+	grid grid
+}
+
+// timeseries is a half-width time series panel with a table legend.
+func (l *layout) timeseries(title, desc, unit string, targets ...cog.Builder[variants.Dataquery]) *timeseries.PanelBuilder {
+	l.id++
+	p := timeseries.NewPanelBuilder().
+		Id(l.id).Title(title).Description(desc).Datasource(l.ds).Unit(unit).
+		GridPos(l.grid.place(12, 8)).
+		FillOpacity(10).
+		Legend(common.NewVizLegendOptionsBuilder().
+			DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementBottom).
+			ShowLegend(true).Calcs([]string{"lastNotNull", "max"}))
+	for _, t := range targets {
+		p.WithTarget(t)
+	}
+	return p
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
-	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -49,7 +48,7 @@ func Prometheus(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error)
 		cfg.datasource = PrometheusDatasourceUID
 	}
 	fams := c.Families()
-	g := &promGen{cfg: cfg, ds: dsRef("prometheus"), fams: map[string]*catalog.Family{}, vars: map[string]string{}}
+	g := &promGen{cfg: cfg, layout: layout{ds: dsRef("prometheus")}, fams: map[string]*catalog.Family{}, vars: map[string]string{}}
 	for i := range fams {
 		g.fams[fams[i].Name] = &fams[i]
 	}
@@ -67,11 +66,9 @@ func Prometheus(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error)
 }
 
 type promGen struct {
-	cfg  config
-	db   *dashboard.DashboardBuilder
-	ds   common.DataSourceRef
-	id   uint32
-	grid grid
+	cfg config
+	db  *dashboard.DashboardBuilder
+	layout
 	fams map[string]*catalog.Family
 	vars map[string]string // label name -> variable name
 }
@@ -199,21 +196,6 @@ func (g *promGen) query(i int, expr, legendFormat string, instant bool) *prometh
 		return q.Instant()
 	}
 	return q.Range()
-}
-
-func (g *promGen) timeseries(title, desc, unit string, targets ...cog.Builder[variants.Dataquery]) *timeseries.PanelBuilder {
-	g.id++
-	p := timeseries.NewPanelBuilder().
-		Id(g.id).Title(title).Description(desc).Datasource(g.ds).Unit(unit).
-		GridPos(g.grid.place(12, 8)).
-		FillOpacity(10).
-		Legend(common.NewVizLegendOptionsBuilder().
-			DisplayMode(common.LegendDisplayModeTable).Placement(common.LegendPlacementBottom).
-			ShowLegend(true).Calcs([]string{"lastNotNull", "max"}))
-	for _, t := range targets {
-		p.WithTarget(t)
-	}
-	return p
 }
 
 func (g *promGen) stat(title, desc, unit string, target cog.Builder[variants.Dataquery]) *stat.PanelBuilder {
