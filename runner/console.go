@@ -3,7 +3,6 @@ package runner
 import (
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -13,8 +12,11 @@ import (
 )
 
 // Console writes log lines for a person, prefixed with the function and the
-// environment like `sam local` does: "[hello env-1] message". Invalid UTF-8
-// is shown with replacement characters. It is safe for concurrent use.
+// environment like `sam local` does: "[hello env-1] message". A function's
+// bytes never reach the terminal as control sequences: tabs and valid UTF-8
+// are written as they are, other C0 controls, DEL and escape sequences as
+// \xNN (ESC as \x1b), C1 controls as \u00NN and invalid UTF-8 bytes as \xNN.
+// It is safe for concurrent use.
 type Console struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -36,15 +38,51 @@ func (c *Console) Line(o metric.Origin, stream string, line []byte) {
 		b = append(b, o.Environment...)
 	}
 	b = append(b, "] "...)
-	if utf8.Valid(line) {
-		b = append(b, line...)
-	} else {
-		b = append(b, strings.ToValidUTF8(string(line), "\uFFFD")...)
-	}
+	b = appendEscaped(b, line)
 	b = append(b, '\n')
 	c.w.Write(b)
 	c.b = b
 }
+
+// appendEscaped appends line to b with controls and invalid UTF-8 escaped
+// (see Console).
+func appendEscaped(b, line []byte) []byte {
+	const hex = "0123456789abcdef"
+	for len(line) > 0 {
+		c := line[0]
+		if c >= 0x20 && c < 0x7f || c == '\t' {
+			b = append(b, c)
+			line = line[1:]
+			continue
+		}
+		r, n := decodeRune(line)
+		switch {
+		case n == 0: // invalid UTF-8: one byte
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
+			n = 1
+		case r < 0x80: // C0 or DEL
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
+		case isControl(r): // C1
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&15])
+		default:
+			b = append(b, line[:n]...)
+		}
+		line = line[n:]
+	}
+	return b
+}
+
+// decodeRune is utf8.DecodeRune with n = 0 for an invalid byte.
+func decodeRune(p []byte) (rune, int) {
+	r, n := utf8.DecodeRune(p)
+	if r == utf8.RuneError && n <= 1 {
+		return r, 0
+	}
+	return r, n
+}
+
+// isControl reports C0 and C1 control characters and DEL.
+func isControl(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 }
 
 // Progress is a one-line account of a run so far:
 // "hello: 1200/10000 done, 3 errors, 0 throttled, p50 0.61 ms, p99 2.10 ms".

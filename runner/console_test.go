@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// TestConsoleEscapes: bytes a function writes never reach the terminal as
+// control sequences: tabs and valid UTF-8 stay, other controls and invalid
+// bytes are shown escaped.
+func TestConsoleEscapes(t *testing.T) {
+	tests := []struct {
+		name, line, want string
+	}{
+		{"plain", "hello world", "hello world"},
+		{"tab kept", "a\tb", "a\tb"},
+		{"utf8 kept", "héllo ✓ 日本", "héllo ✓ 日本"},
+		{"ansi color", "\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"clear screen and title", "\x1b[2J\x1b]0;pwned\x07", `\x1b[2J\x1b]0;pwned\x07`},
+		{"carriage return", "safe\rfake", `safe\x0dfake`},
+		{"nul and backspace", "a\x00b\x08c", `a\x00b\x08c`},
+		{"del", "a\x7fb", `a\x7fb`},
+		{"c1 csi", "a\u009b31mb", `a\u009b31mb`},
+		{"c1 nel", "a\u0085b", `a\u0085b`},
+		{"invalid utf8", "bad \xff\xfe utf8", `bad \xff\xfe utf8`},
+		{"truncated rune", "ok \xe2\x9c", `ok \xe2\x9c`},
+		{"bare c1 byte", "a\x9bb", `a\x9bb`},
+		{"backslash kept", `C:\path "x\"y"`, `C:\path "x\"y"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			NewConsole(&out).Line(metric.Origin{Function: "fn", Environment: "env-1"}, StreamStdout, []byte(tt.line))
+			if diff := cmp.Diff("[fn env-1] "+tt.want+"\n", out.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzConsoleEscape(f *testing.F) {
+	for _, s := range []string{"a\tb", "\x1b[31m", "\xff", "\u009b", "日本"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		out := appendEscaped(nil, line)
+		for i := 0; i < len(out); {
+			r, n := decodeRune(out[i:])
+			if n == 0 || (r != '\t' && isControl(r)) {
+				t.Fatalf("%q: control or invalid byte left at %d in %q", line, i, out)
+			}
+			i += n
+		}
+	})
+}
