@@ -217,20 +217,29 @@ func (e *env) shutdown() {
 	e.waitOutput(2 * time.Second)
 }
 
-// waitOutput waits for both streams to reach EOF, then closes them.
+// waitOutput waits for both streams to reach EOF. After d (a process
+// outside the environment may hold the pipes open) it tells the readers to
+// deliver what the pipes hold and stop, and waits for that: a slow sink
+// loses no line. Bytes a writer outside the environment keeps pushing are
+// counted as dropped.
 func (e *env) waitOutput(d time.Duration) {
 	if e.out == nil {
 		return
 	}
+	readers := []*lineReader{e.out, e.err}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for _, l := range []*lineReader{e.out, e.err} {
+	for _, l := range readers {
 		select {
 		case <-l.done:
 		case <-t.C:
-			l.f.Close() // a process outside the group holds the pipe
-			<-l.done
+			for _, l := range readers {
+				l.stop()
+			}
 		}
+	}
+	for _, l := range readers {
+		<-l.done
 	}
 }
 
