@@ -29,6 +29,7 @@ type lineReader struct {
 	f      *os.File
 	rc     syscall.RawConn
 	max    int
+	budget int // stopBudget; smaller in tests
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -42,7 +43,7 @@ type lineReader struct {
 const stopBudget = 4 << 20
 
 func newLineReader(e *env, stream string, f *os.File) *lineReader {
-	l := &lineReader{e: e, stream: stream, f: f, max: e.f.r.cfg.maxLine, done: make(chan struct{})}
+	l := &lineReader{e: e, stream: stream, f: f, max: e.f.r.cfg.maxLine, budget: stopBudget, done: make(chan struct{})}
 	l.rc, _ = f.SyscallConn()
 	return l
 }
@@ -99,7 +100,7 @@ func (l *lineReader) drainRest() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rc.Control(func(fd uintptr) {
-		budget := pendingBytes(fd) + stopBudget
+		budget := pendingBytes(fd) + l.budget
 		for budget > 0 {
 			n, err := syscall.Read(int(fd), l.buf[:min(len(l.buf), budget)])
 			if err == syscall.EINTR {
