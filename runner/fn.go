@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
@@ -311,6 +310,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	e.thaw()
+	e.sample() // a baseline, should the process die before the next sample
 	e.event(EnvThawed, "")
 	timeout := f.def.Timeout
 	inv.start = time.Now()
@@ -361,7 +361,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 		e.kill()
 	}
 	e.drain()
-	res.MaxMemoryUsed = e.maxUsed()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.maxUsed()
 	e.end(res)
 	return res
 }
@@ -403,7 +403,7 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 	res.Payload = payload
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return false
 }
@@ -441,7 +441,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	res.Payload = errorPayload(msg, typ)
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	if e.oom.Load() {
 		res.MaxMemoryUsed = max(res.MaxMemoryUsed, int64(e.f.def.MemoryMB)<<20)
 	}
@@ -460,23 +460,9 @@ func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
 	res.FunctionError = "Unhandled"
 	res.ErrorType = "Sandbox.Timedout"
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return res
-}
-
-// peakAfterExit is the memory peak of an environment that has exited: the
-// sampled peak, or the kernel's maximum RSS of the reaped process.
-func (e *env) peakAfterExit() int64 {
-	e.mem.mu.Lock()
-	peak := e.mem.peak
-	e.mem.mu.Unlock()
-	if e.cmd != nil && e.cmd.ProcessState != nil {
-		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-			peak = max(peak, ru.Maxrss<<10)
-		}
-	}
-	return peak
 }
 
 // end writes END and REPORT.
@@ -551,7 +537,7 @@ func (f *fn) runExec(inv *invocation) *Result {
 		return e.crashed(inv, res)
 	}
 	res.Payload = []byte("null")
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return res
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // memState is the memory measured for one environment: Max Memory Used is
@@ -70,8 +72,12 @@ func (e *env) sample() int64 {
 	return sum
 }
 
-// maxUsed returns the peak so far, with the main process's high-water mark.
-func (e *env) maxUsed() int64 {
+// maxUsed returns the peak so far, with the main process's high-water mark
+// (VmHWM). A process that has exited has no VmHWM any more: then it waits
+// (bounded) for the process to be reaped and takes the kernel's maximum
+// RSS of it (peakAfterExit). approx is true when neither could be read and
+// the value is the last samples' peak.
+func (e *env) maxUsed() (peak int64, approx bool) {
 	e.mem.mu.Lock()
 	group := len(e.mem.members) > 0
 	e.mem.mu.Unlock()
@@ -79,12 +85,23 @@ func (e *env) maxUsed() int64 {
 		e.sample()
 	}
 	e.mem.mu.Lock()
-	defer e.mem.mu.Unlock()
-	hwm := parseHWM(e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status"))
-	if hwm > e.mem.peak {
-		e.mem.peak = hwm
+	status := e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status")
+	hwm := parseHWM(status)
+	e.mem.peak = max(e.mem.peak, hwm)
+	peak = e.mem.peak
+	e.mem.mu.Unlock()
+	if hwm > 0 {
+		return peak, false
 	}
-	return e.mem.peak
+	if len(status) == 0 && !closed(e.exited) { // no /proc here
+		return peak, true
+	}
+	select {
+	case <-e.exited:
+		return e.peakAfterExit()
+	case <-time.After(time.Second): // alive but unreadable, or not reaped yet
+		return peak, true
+	}
 }
 
 // sampleMemory samples every running environment; rescan refreshes the
@@ -132,6 +149,21 @@ func (r *Runner) sampleMemory(rescan bool) {
 			e.kill()
 		}
 	}
+}
+
+// peakAfterExit is the memory peak of an environment that has exited: the
+// sampled peak, or the kernel's maximum RSS of the reaped main process
+// (rusage); approx when only samples were there.
+func (e *env) peakAfterExit() (peak int64, approx bool) {
+	e.mem.mu.Lock()
+	peak = e.mem.peak
+	e.mem.mu.Unlock()
+	if e.cmd != nil && e.cmd.ProcessState != nil {
+		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil && ru.Maxrss > 0 {
+			return max(peak, ru.Maxrss<<10), false
+		}
+	}
+	return peak, true
 }
 
 // scanGroups fills groups (keyed by process group id) with the pids of

@@ -146,7 +146,12 @@ type Result struct {
 	InitDuration   time.Duration // cold starts only
 	MemorySizeMB   int
 	MaxMemoryUsed  int64 // bytes
-	Start          time.Time
+	// MemoryApproximate: MaxMemoryUsed is the peak of the runner's samples
+	// (every WithMemorySampleInterval), because the kernel's own peak
+	// (VmHWM, or the reaped process's maximum RSS) could not be read; the
+	// real peak may be higher.
+	MemoryApproximate bool
+	Start             time.Time
 	// LogTail is the end of the invocation's log, START to REPORT, at most
 	// 4 KB, when Request.Tail asked for it.
 	LogTail []byte

@@ -38,6 +38,8 @@ func handle(ctx context.Context, e event) (any, error) {
 				fmt.Println("tick")
 			}
 		}()
+	case "panic": // aws-lambda-go reports it, then the process exits
+		panic("boom: " + e.Text)
 	case "crash":
 		fmt.Println("about to crash")
 		os.Exit(3)
