@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -95,7 +96,9 @@ func Progress(s Stats, total int) string {
 		s.Function, done, s.Errors, s.Throttles, fmtDur(s.Duration.P50), fmtDur(s.Duration.P99))
 }
 
-// WriteSummary writes a table of the functions' statistics.
+// WriteSummary writes a table of the functions' statistics, then a line for
+// each function that lost something: invocations cut and requests refused
+// by a shutdown, output bytes dropped.
 func WriteSummary(w io.Writer, stats []Stats) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "function\trequests\tinvocations\terrors\ttimeouts\tthrottles\tcold starts\tp50\tp99\tmax\tinit p50\tmax memory\tbilled\tcost (USD)\t")
@@ -105,7 +108,43 @@ func WriteSummary(w io.Writer, stats []Stats) error {
 			fmtDur(s.Duration.P50), fmtDur(s.Duration.P99), fmtDur(s.Duration.Max), fmtDur(s.InitDuration.P50),
 			ceilMB(s.MaxMemoryUsed), s.BilledDuration.Round(time.Millisecond), s.CostUSD)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range stats {
+		if l := lossLine(s); l != "" {
+			if _, err := fmt.Fprintln(w, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// lossLine says what a function lost ("" when nothing): "hello: 2
+// invocations cut by the shutdown, 1 request refused while stopping".
+func lossLine(s Stats) string {
+	var parts []string
+	if s.Cut > 0 {
+		parts = append(parts, plural(s.Cut, "invocation")+" cut by the shutdown (error "+ErrorTypeShutdown+")")
+	}
+	if s.Refused > 0 {
+		parts = append(parts, plural(s.Refused, "request")+" refused while stopping")
+	}
+	if s.LogBytesDropped > 0 {
+		parts = append(parts, plural(s.LogBytesDropped, "byte")+" of output dropped (written by a process outside an ended environment)")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return s.Function + ": " + strings.Join(parts, ", ")
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func fmtDur(d time.Duration) string {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,4 +56,20 @@ func FuzzConsoleEscape(f *testing.F) {
 			i += n
 		}
 	})
+}
+
+func TestWriteSummaryLosses(t *testing.T) {
+	var out bytes.Buffer
+	err := WriteSummary(&out, []Stats{
+		{Function: "clean", Requests: 3, Invocations: 3, Successes: 3},
+		{Function: "hello", Requests: 2, Invocations: 2, Errors: 2, Cut: 2, Refused: 1, LogBytesDropped: 65536},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := "hello: 2 invocations cut by the shutdown (error Sandbox.Shutdown), 1 request refused while stopping, 65536 bytes of output dropped (written by a process outside an ended environment)"
+	if len(lines) != 4 || lines[3] != want {
+		t.Errorf("summary:\n%s\nwant last line:\n%s", out.String(), want)
+	}
 }

@@ -48,6 +48,7 @@ type env struct {
 	initType    string
 
 	killOnce sync.Once
+	pidMu    sync.Mutex // pgid between start and a concurrent kill
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -59,6 +60,7 @@ type env struct {
 	lastUsed time.Time // guarded by fn.mu
 	busy     atomic.Bool
 	oom      atomic.Bool
+	cut      atomic.Bool // ended by Shutdown or Close
 	mem      memState
 	life     lifecycleState
 }
@@ -169,7 +171,12 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	}
 	e.cmd = cmd
 	e.pid = cmd.Process.Pid
+	e.pidMu.Lock()
 	e.pgid = e.pid
+	e.pidMu.Unlock()
+	if closed(e.closing) { // killed while starting
+		syscall.Kill(-e.pgid, syscall.SIGKILL)
+	}
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
 	go e.out.run()
@@ -190,6 +197,8 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 // kill ends the whole process group.
 func (e *env) kill() {
 	e.killOnce.Do(func() {
+		e.pidMu.Lock()
+		defer e.pidMu.Unlock()
 		close(e.closing)
 		if e.pgid > 0 {
 			syscall.Kill(-e.pgid, syscall.SIGKILL)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
@@ -151,7 +152,10 @@ type Result struct {
 	// (VmHWM, or the reaped process's maximum RSS) could not be read; the
 	// real peak may be higher.
 	MemoryApproximate bool
-	Start             time.Time
+	// Cut: the runner was shut down while the invocation ran and ended it
+	// (ErrorType is ErrorTypeShutdown).
+	Cut   bool
+	Start time.Time
 	// LogTail is the end of the invocation's log, START to REPORT, at most
 	// 4 KB, when Request.Tail asked for it.
 	LogTail []byte
@@ -172,10 +176,14 @@ type Runner struct {
 	names  []string
 	sinkMu sync.Mutex
 
-	closeMu   sync.RWMutex // orders InvokeAsync's wg.Add before Close's wg.Wait
+	closeMu   sync.RWMutex // orders wg.Add and calls.Add before their Wait
 	closeOnce sync.Once
 	closed    chan struct{}
 	wg        sync.WaitGroup // async invocations, sampler
+	stopOnce  sync.Once
+	stopping  chan struct{}  // closed by Shutdown or Close: no new invocation
+	calls     sync.WaitGroup // invocation calls in progress
+	cutting   atomic.Bool    // Shutdown's deadline passed
 }
 
 // New returns a runner for defs. It starts no process until the first
@@ -215,7 +223,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 	if len(defs) == 0 {
 		return nil, errors.New("runner: no function to run")
 	}
-	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{})}
+	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{})}
 	for _, d := range defs {
 		if _, dup := r.fns[d.Name]; dup {
 			return nil, fmt.Errorf("runner: function %q defined twice", d.Name)
@@ -279,8 +287,8 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 	}
 	r.closeMu.RLock()
 	defer r.closeMu.RUnlock()
-	if r.isClosed() {
-		return ErrClosed
+	if r.isStopping() {
+		return f.refuse()
 	}
 	r.wg.Add(1)
 	go func() {
@@ -292,13 +300,19 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 	return nil
 }
 
-// Close ends every environment (SIGKILL to its process group), reaps the
+// Close ends every environment (SIGKILL to its process tree), reaps the
 // processes and waits for the async invocations. Invocations waiting in the
-// queue get ErrClosed.
+// queue get ErrClosed; invocations running are cut (see Shutdown, which
+// gives them time first).
 func (r *Runner) Close() error {
 	r.closeMu.Lock()
+	r.stopOnce.Do(func() { close(r.stopping) })
 	r.closeOnce.Do(func() { close(r.closed) })
 	r.closeMu.Unlock()
+	r.cutting.Store(true)
+	for _, n := range r.names {
+		r.fns[n].cutAll()
+	}
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}

@@ -20,6 +20,10 @@ type Stats struct {
 	// process outside an ended environment kept its output pipe full (see
 	// WithLogSink). It is 0 unless something escaped the environment.
 	LogBytesDropped int64
+	// Cut counts the invocations ended by Shutdown (or Close) while they
+	// ran (also in Errors); Refused the requests refused because the
+	// runner was stopping, queued or new (not in Requests).
+	Cut, Refused int64
 	// Running and Environments are the invocations running and the
 	// environments alive now.
 	Running, Environments int
@@ -41,7 +45,7 @@ type stats struct {
 	billed                                                          time.Duration
 	maxMem                                                          int64
 	cost                                                            float64
-	logDropped                                                      int64
+	logDropped, cut, refused                                        int64
 }
 
 type sampleSet struct {
@@ -96,6 +100,9 @@ func (s *stats) record(res *Result, c float64) {
 	if res.TimedOut {
 		s.timeouts++
 	}
+	if res.Cut {
+		s.cut++
+	}
 	if res.ColdStart {
 		s.coldStarts++
 		if res.InitDuration > 0 {
@@ -141,6 +148,8 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 		MaxMemoryUsed:   s.maxMem,
 		CostUSD:         s.cost,
 		LogBytesDropped: s.logDropped,
+		Cut:             s.cut,
+		Refused:         s.refused,
 		Running:         f.running,
 		Environments:    len(f.envs),
 	}, true

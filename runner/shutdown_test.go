@@ -1,0 +1,147 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+)
+
+// waitRunning waits until n invocations of name run.
+func waitFnRunning(t *testing.T, r *Runner, name string, n int) {
+	t.Helper()
+	for range 500 {
+		if st, _ := r.Stats(name); st.Running >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d invocations never ran", n)
+}
+
+type outcome struct {
+	res *Result
+	err error
+}
+
+func invokeAsyncResult(r *Runner, name, payload string) chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := r.Invoke(context.Background(), name, Request{Payload: []byte(payload)})
+		ch <- outcome{res, err}
+	}()
+	return ch
+}
+
+// TestShutdownCutsInflight: with invocations that would run 20 s more,
+// Shutdown returns at its deadline: the running ones are ended as Lambda
+// ends an environment (an error with END and REPORT), the queued one is
+// refused, and the statistics say what was cut.
+func TestShutdownCutsInflight(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(60*time.Second))}, WithConcurrency(2))
+	sleep := `{"action":"sleep","ms":20000}`
+	running := []chan outcome{invokeAsyncResult(r, "gofn", sleep), invokeAsyncResult(r, "gofn", sleep)}
+	waitFnRunning(t, r, "gofn", 2)
+	queued := invokeAsyncResult(r, "gofn", sleep)
+	for range 100 {
+		if r.fns["gofn"].waiting.Load() == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	err := r.Shutdown(ctx)
+	took := time.Since(start)
+	t.Logf("Shutdown with two invocations in flight took %v (deadline 1s)", took)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want the deadline's error", err)
+	}
+	if took > 15*time.Second {
+		t.Errorf("Shutdown took %v: it waited for the invocations", took)
+	}
+	for _, ch := range running {
+		o := <-ch
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		res := o.res
+		if !res.Cut || res.ErrorType != ErrorTypeShutdown || res.FunctionError != "Unhandled" || res.Duration < time.Second {
+			t.Errorf("cut invocation: %+v", res)
+		}
+		if !strings.Contains(string(res.Payload), "shut down before the invocation ended") {
+			t.Errorf("payload %s", res.Payload)
+		}
+		text := rec.text(res.RequestID)
+		if !strings.Contains(text, "platform\t"+ErrorTypeShutdown+"\n") || !strings.Contains(text, "platform\tEND RequestId: "+res.RequestID) {
+			t.Errorf("lines of the cut invocation:\n%s", text)
+		}
+		reportOf(t, rec, res.RequestID)
+	}
+	if o := <-queued; !errors.Is(o.err, ErrClosed) {
+		t.Errorf("queued request: %+v %v, want ErrClosed", o.res, o.err)
+	}
+	if _, err := r.Invoke(context.Background(), "gofn", Request{Payload: []byte(`{}`)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("invoke after Shutdown: %v", err)
+	}
+	st, _ := r.Stats("gofn")
+	if st.Cut != 2 || st.Errors != 2 || st.Refused != 2 || st.Invocations != 2 || st.Environments != 0 {
+		t.Errorf("stats: cut %d, errors %d, refused %d, invocations %d, environments %d; want 2, 2, 2, 2, 0",
+			st.Cut, st.Errors, st.Refused, st.Invocations, st.Environments)
+	}
+}
+
+// TestShutdownWaitsForInflight: an invocation that ends before the
+// deadline ends normally and Shutdown returns nil when it has.
+func TestShutdownWaitsForInflight(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)})
+	ch := invokeAsyncResult(r, "gofn", `{"action":"sleep","ms":300}`)
+	waitFnRunning(t, r, "gofn", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	o := <-ch
+	if o.err != nil || o.res.Failed() || o.res.Cut {
+		t.Errorf("%+v %v", o.res, o.err)
+	}
+	if st, _ := r.Stats("gofn"); st.Cut != 0 || st.Successes != 1 {
+		t.Errorf("cut %d, successes %d", st.Cut, st.Successes)
+	}
+}
+
+// TestShutdownForced: a context already done (a second interrupt) ends the
+// invocations at once, cold starts and exec-mode processes included.
+func TestShutdownForced(t *testing.T) {
+	slow := goDef(t, function.WithName("slowinit"), function.WithTimeout(60*time.Second), function.WithEnv(map[string]string{"GOFN_INIT_SLEEP_MS": "20000"}))
+	script := execDef(t, "slow")
+	script.Timeout = 60 * time.Second
+	r, rec := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(60*time.Second)), slow, script}, WithInitTimeout(60*time.Second))
+	chs := []chan outcome{
+		invokeAsyncResult(r, "gofn", `{"action":"sleep","ms":20000}`),
+		invokeAsyncResult(r, "slowinit", `{}`),
+		invokeAsyncResult(r, "script", `{}`),
+	}
+	for _, n := range []string{"gofn", "slowinit", "script"} {
+		waitFnRunning(t, r, n, 1)
+	}
+	time.Sleep(200 * time.Millisecond) // the processes run
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown = %v", err)
+	}
+	for _, ch := range chs {
+		o := <-ch
+		if o.err != nil || !o.res.Cut || o.res.ErrorType != ErrorTypeShutdown {
+			t.Errorf("%+v %v", o.res, o.err)
+			continue
+		}
+		reportOf(t, rec, o.res.RequestID)
+	}
+}
