@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -49,6 +50,8 @@ type env struct {
 
 	killOnce sync.Once
 	pidMu    sync.Mutex // pgid between start and a concurrent kill
+	cgDir    string     // the environment's cgroup, "" without
+	cgFD     int
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -153,15 +156,24 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		outW.Close()
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = environ
-	cmd.Stdin = stdin
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.SysProcAttr = sysProcAttr()
+	e.f.r.tree.setup(e.f.r)
+	run := func(cgroup bool) (*exec.Cmd, error) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = dir
+		cmd.Env = environ
+		cmd.Stdin = stdin
+		cmd.Stdout = outW
+		cmd.Stderr = errW
+		cmd.SysProcAttr = e.procAttr(cgroup)
+		err := cmd.Start()
+		e.doneStarting(err == nil)
+		return cmd, err
+	}
 	e.started = time.Now()
-	err = cmd.Start()
+	cmd, err := run(true)
+	if err != nil && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
+		cmd, err = run(false) // CLONE_INTO_CGROUP refused
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -177,6 +189,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	if closed(e.closing) { // killed while starting
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
+	e.f.r.tree.tell("+", e.pgid)
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
 	go e.out.run()
@@ -184,7 +197,9 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	go func() {
 		err := cmd.Wait()
 		e.waitErr = err
-		e.kill() // what is left of the group
+		e.kill() // what is left of the tree
+		e.removeCgroup()
+		e.f.r.tree.tell("-", e.pgid)
 		e.mem.closeFiles()
 		if e.srv != nil {
 			e.srv.Close()
@@ -194,13 +209,14 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	return nil
 }
 
-// kill ends the whole process group.
+// kill ends the environment's whole process tree (see procTree).
 func (e *env) kill() {
 	e.killOnce.Do(func() {
 		e.pidMu.Lock()
 		defer e.pidMu.Unlock()
 		close(e.closing)
 		if e.pgid > 0 {
+			e.killTree()
 			syscall.Kill(-e.pgid, syscall.SIGKILL)
 			syscall.Kill(-e.pgid, syscall.SIGCONT)
 		}

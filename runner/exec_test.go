@@ -65,6 +65,7 @@ func TestExecFailureAndTimeout(t *testing.T) {
 	if !strings.Contains(rec.text(res.RequestID), "stdout\tfailing-no-newline\n") {
 		t.Errorf("last line lost:\n%s", rec.text(res.RequestID))
 	}
+	r.Close() // its watchdog ends before the other runner's cleanup looks for children
 	r2, _ := newTestRunner(t, []function.Definition{execDef(t, "slow")})
 	res = invoke(t, r2, "script", `{}`)
 	if !res.TimedOut {

@@ -17,6 +17,7 @@ type memState struct {
 	mu      sync.Mutex
 	members []int // the group's processes other than the main one
 	peak    int64 // bytes
+	cgPeak  int64 // the environment cgroup's memory.peak, once it ended
 	// statm and status of the main process, kept open: a pread is one
 	// system call where open/read/close are three.
 	statm, status *os.File
@@ -156,8 +157,12 @@ func (r *Runner) sampleMemory(rescan bool) {
 // (rusage); approx when only samples were there.
 func (e *env) peakAfterExit() (peak int64, approx bool) {
 	e.mem.mu.Lock()
-	peak = e.mem.peak
+	peak = max(e.mem.peak, e.mem.cgPeak)
+	exact := e.mem.cgPeak > 0
 	e.mem.mu.Unlock()
+	if exact {
+		return peak, false
+	}
 	if e.cmd != nil && e.cmd.ProcessState != nil {
 		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil && ru.Maxrss > 0 {
 			return max(peak, ru.Maxrss<<10), false
@@ -169,6 +174,15 @@ func (e *env) peakAfterExit() (peak int64, approx bool) {
 // scanGroups fills groups (keyed by process group id) with the pids of
 // their members.
 func scanGroups(groups map[int][]int) {
+	eachProc(func(pid int, st procStat) {
+		if _, ok := groups[st.pgrp]; ok {
+			groups[st.pgrp] = append(groups[st.pgrp], pid)
+		}
+	})
+}
+
+// eachProc calls fn for every process in /proc.
+func eachProc(fn func(pid int, st procStat)) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return
@@ -184,24 +198,28 @@ func scanGroups(groups map[int][]int) {
 		if err != nil {
 			continue
 		}
-		b := readSmall("/proc/"+n+"/stat", buf)
-		// pid (comm) state ppid pgrp ...
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
-		if len(f) < 3 {
-			continue
-		}
-		pg, err := strconv.Atoi(string(f[2]))
-		if err != nil {
-			continue
-		}
-		if _, ok := groups[pg]; ok {
-			groups[pg] = append(groups[pg], pid)
+		if st, ok := parseStat(readSmall("/proc/"+n+"/stat", buf)); ok {
+			fn(pid, st)
 		}
 	}
+}
+
+// procStat is what the runner reads from /proc/PID/stat.
+type procStat struct{ ppid, pgrp int }
+
+// parseStat parses "pid (comm) state ppid pgrp ...".
+func parseStat(b []byte) (procStat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 {
+		return procStat{}, false
+	}
+	pp, err1 := strconv.Atoi(string(f[1]))
+	pg, err2 := strconv.Atoi(string(f[2]))
+	return procStat{pp, pg}, err1 == nil && err2 == nil
 }
 
 func readSmall(path string, buf []byte) []byte {

@@ -45,6 +45,7 @@ type config struct {
 	hostEnv     []string
 	lifecycle   func(EnvEvent)
 	envVars     func(function, environment string) []string
+	cgroups     bool
 }
 
 // WithLogSink sets where log lines go (default: nowhere).
@@ -93,6 +94,14 @@ func WithMaxLineSize(n int) Option { return func(c *config) { c.maxLine = n } }
 func WithMemorySampleInterval(d time.Duration) Option {
 	return func(c *config) { c.memInterval = d }
 }
+
+// WithCgroups turns the cgroup v2 per environment on or off (default on,
+// where the hierarchy is writable). In its cgroup, every process a function
+// starts dies with its environment, even one that left its process group
+// (setsid) or forked away; without it, the process group and the
+// descendants still attached to the environment's process are ended. In
+// both cases a watchdog ends them when lambdabridge itself is killed.
+func WithCgroups(on bool) Option { return func(c *config) { c.cgroups = on } }
 
 // WithEnviron sets where the host environment is read from (default
 // os.Environ). Only PATH, HOME, TMPDIR, LANG, LC_ALL, LD_LIBRARY_PATH,
@@ -184,6 +193,7 @@ type Runner struct {
 	stopping  chan struct{}  // closed by Shutdown or Close: no new invocation
 	calls     sync.WaitGroup // invocation calls in progress
 	cutting   atomic.Bool    // Shutdown's deadline passed
+	tree      procTree
 }
 
 // New returns a runner for defs. It starts no process until the first
@@ -198,6 +208,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 		maxLine:     1<<20 + 4096,
 		memInterval: 10 * time.Millisecond,
 		environ:     os.Environ,
+		cgroups:     true,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -223,7 +234,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 	if len(defs) == 0 {
 		return nil, errors.New("runner: no function to run")
 	}
-	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{})}
+	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{}), tree: procTree{disabled: !c.cgroups}}
 	for _, d := range defs {
 		if _, dup := r.fns[d.Name]; dup {
 			return nil, fmt.Errorf("runner: function %q defined twice", d.Name)
@@ -321,6 +332,7 @@ func (r *Runner) Close() error {
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}
+	r.tree.close()
 	return nil
 }
 
