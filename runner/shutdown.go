@@ -2,6 +2,9 @@ package runner
 
 import (
 	"context"
+	"os"
+	"os/signal"
+	"sync"
 	"time"
 )
 
@@ -59,6 +62,47 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	}
 	r.Close()
 	return err
+}
+
+// ShutdownOn shuts the runner down (Shutdown) once ctx ends, giving the
+// invocations in flight up to drain, less if one of sigs arrives meanwhile
+// (a second Ctrl-C ends them at once). Call stop when the run ends: it
+// stops watching ctx and waits for a shutdown in progress. A CLI whose ctx
+// ends at the first SIGINT or SIGTERM wires it with one line:
+//
+//	defer r.ShutdownOn(ctx, drainTimeout, os.Interrupt, syscall.SIGTERM)()
+func (r *Runner) ShutdownOn(ctx context.Context, drain time.Duration, sigs ...os.Signal) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-quit:
+			return
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), drain)
+		defer cancel()
+		if len(sigs) > 0 {
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, sigs...)
+			defer signal.Stop(ch)
+			go func() {
+				select {
+				case s := <-ch:
+					r.cfg.logger.Warn("second signal: ending the invocations in flight now", "signal", s.String())
+					cancel()
+				case <-sctx.Done():
+				}
+			}()
+		}
+		if err := r.Shutdown(sctx); err != nil {
+			r.cfg.logger.Warn("invocations in flight were cut at shutdown", "err", err)
+		}
+	}()
+	return sync.OnceFunc(func() {
+		close(quit)
+		<-finished
+	})
 }
 
 // enter registers an invocation call; false once the runner is stopping.

@@ -3,7 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,5 +146,55 @@ func TestShutdownForced(t *testing.T) {
 			continue
 		}
 		reportOf(t, rec, o.res.RequestID)
+	}
+}
+
+// TestShutdownOn: when the run's context ends, the invocation in flight
+// gets the drain time, or less when a second signal arrives.
+func TestShutdownOn(t *testing.T) {
+	// SIGUSR1 stands for the second SIGINT; this keeps it from ending the
+	// test binary should one arrive before ShutdownOn listens.
+	ignore := make(chan os.Signal, 1)
+	signal.Notify(ignore, syscall.SIGUSR1)
+	defer signal.Stop(ignore)
+	tests := []struct {
+		name   string
+		drain  time.Duration
+		signal bool
+	}{
+		{"drain deadline", 500 * time.Millisecond, false},
+		{"second signal", time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(60*time.Second))})
+			ctx, cancel := context.WithCancel(context.Background())
+			stop := r.ShutdownOn(ctx, tt.drain, syscall.SIGUSR1)
+			defer stop()
+			ch := invokeAsyncResult(r, "gofn", `{"action":"sleep","ms":20000}`)
+			waitFnRunning(t, r, "gofn", 1)
+			start := time.Now()
+			cancel() // the first signal
+			if tt.signal {
+				go func() { // until ShutdownOn listens
+					for !r.isClosed() {
+						syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+						time.Sleep(50 * time.Millisecond)
+					}
+				}()
+			}
+			o := <-ch
+			stop()
+			t.Logf("invocation cut %v after the first signal", time.Since(start))
+			if o.err != nil || !o.res.Cut {
+				t.Fatalf("%+v %v", o.res, o.err)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("cut after %v", d)
+			}
+			if st, _ := r.Stats("gofn"); st.Cut != 1 {
+				t.Errorf("cut %d", st.Cut)
+			}
+		})
 	}
 }
