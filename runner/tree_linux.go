@@ -58,7 +58,7 @@ for g in $groups; do kill -9 -"$g" 2>/dev/null; done
 [ -n "$cg" ] || exit 0
 echo 1 > "$cg/cgroup.kill" 2>/dev/null
 i=0
-while [ $i -lt 50 ]; do
+while [ -d "$cg" ] && [ $i -lt 50 ]; do
 	for d in "$cg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
 	rmdir "$cg" 2>/dev/null && exit 0
 	sleep 0.1

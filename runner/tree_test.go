@@ -208,3 +208,18 @@ func cgroupGlob(pid int) string {
 	own, _ := ownCgroup()
 	return filepath.Join(mnt, own, "lambdabridge-"+itoa(pid)+"-*")
 }
+
+// TestCloseTwiceConcurrently: Shutdown's Close and the caller's own Close
+// may run together; neither waits for the other's cleanup.
+func TestCloseTwiceConcurrently(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)})
+	invoke(t, r, "gofn", `{}`)
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { r.Close(); close(done) }()
+	r.Close()
+	<-done
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("two Close took %v", d)
+	}
+}
