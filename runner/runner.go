@@ -336,14 +336,7 @@ func (r *Runner) Close() error {
 	return nil
 }
 
-func (r *Runner) isClosed() bool {
-	select {
-	case <-r.closed:
-		return true
-	default:
-		return false
-	}
-}
+func (r *Runner) isClosed() bool { return closed(r.closed) }
 
 // line hands one line to the log sink.
 func (r *Runner) line(o metric.Origin, stream string, b []byte) {

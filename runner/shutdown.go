@@ -116,14 +116,7 @@ func (r *Runner) enter() bool {
 	return true
 }
 
-func (r *Runner) isStopping() bool {
-	select {
-	case <-r.stopping:
-		return true
-	default:
-		return false
-	}
-}
+func (r *Runner) isStopping() bool { return closed(r.stopping) }
 
 // refuse counts a request refused because the runner is stopping.
 func (f *fn) refuse() error {
