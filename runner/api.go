@@ -83,7 +83,9 @@ func ListenLoopback(addr string) (net.Listener, error) {
 }
 
 // Serve serves the invoke API (see Handler) on ln until ctx ends, then shuts
-// down gracefully (in-flight invocations get up to 5 s) and returns nil.
+// down gracefully (requests in flight get up to 5 s to be answered; with
+// ShutdownOn their invocations are cut at its drain deadline, which answers
+// them) and returns nil.
 func (r *Runner) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: r.handler(ln.Addr().String()), ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
