@@ -31,10 +31,11 @@
 //   - Processes: a function's whole process tree dies with its environment
 //     and with the runner, even when the runner is killed with SIGKILL,
 //     where a cgroup v2 hierarchy is writable (see WithCgroups). Without
-//     it, the process group and the processes still descending from the
-//     environment's process die with the environment; when the runner is
-//     killed, a watchdog ends the process groups; a child that left the
-//     group (setsid) and whose parent already died survives.
+//     it, the environment's process group and the processes still
+//     descending from its process die with the environment (a daemon that
+//     forked away does not), and when the runner is killed a watchdog ends
+//     the process groups (a child that left its group with setsid
+//     survives).
 //   - The invoke API listens on loopback only and refuses requests a web
 //     page could send through a browser (internal/httpguard).
 //   - Console escapes control characters and invalid UTF-8.
