@@ -36,11 +36,12 @@ import (
 type procTree struct {
 	disabled bool // WithCgroups(false)
 
-	once sync.Once
-	root string // the runner's cgroup directory; "" without cgroups
-	mu   sync.Mutex
-	wd   *os.File  // the watchdog's stdin
-	cmd  *exec.Cmd // the watchdog
+	once  sync.Once
+	root  string // the runner's cgroup directory; "" without cgroups
+	mu    sync.Mutex
+	wd    *os.File      // the watchdog's stdin
+	ready chan struct{} // closed once the watchdog started (or failed to)
+	cmd   *exec.Cmd     // the watchdog, once ready
 }
 
 // watchdog is the watchdog's script: it reads "+ PGID" and "- PGID" lines
@@ -87,17 +88,25 @@ func (t *procTree) setup(r *Runner) {
 		if err != nil {
 			return
 		}
-		cmd := exec.Command(sh, "-c", watchdog, "lambdabridge-watchdog", t.root)
-		cmd.Stdin = pr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // no terminal signals
-		if err := cmd.Start(); err != nil {
-			pr.Close()
-			pw.Close()
-			r.cfg.logger.Warn("watchdog not started: if lambdabridge is killed, functions' children may survive it", "err", err)
-			return
-		}
-		pr.Close()
-		t.wd, t.cmd = pw, cmd
+		// The pipe holds what the runner tells the watchdog until it reads:
+		// the first environment need not wait for the watchdog to start.
+		t.wd, t.ready = pw, make(chan struct{})
+		go func() {
+			defer close(t.ready)
+			defer pr.Close()
+			cmd := exec.Command(sh, "-c", watchdog, "lambdabridge-watchdog", t.root)
+			cmd.Stdin = pr
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // no terminal signals
+			if err := cmd.Start(); err != nil {
+				r.cfg.logger.Warn("watchdog not started: if lambdabridge is killed, functions' children may survive it", "err", err)
+				t.mu.Lock()
+				t.wd.Close()
+				t.wd = nil
+				t.mu.Unlock()
+				return
+			}
+			t.cmd = cmd
+		}()
 	})
 }
 
@@ -217,6 +226,9 @@ func (t *procTree) tell(op string, pgid int) {
 
 // close ends the watchdog (it removes the runner's cgroup) and waits for it.
 func (t *procTree) close() {
+	if t.ready != nil {
+		<-t.ready
+	}
 	t.mu.Lock()
 	wd, cmd := t.wd, t.cmd
 	t.wd = nil
