@@ -29,7 +29,8 @@ type Load struct {
 
 // Drive runs the invocations of l and returns the function's statistics
 // when all have ended. Throttled invocations are counted, not errors. It
-// stops starting new ones when ctx ends and returns ctx's error; other
+// stops starting new ones when ctx ends (and returns ctx's error) or the
+// runner stops (Shutdown, Close); other
 // errors (an environment that cannot be set up) are returned joined, after
 // the run.
 func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
@@ -50,7 +51,7 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 	)
 	one := func(i int) {
 		res, err := r.Invoke(ctx, l.Function, Request{Payload: events[i%len(events)]})
-		if err != nil && !errors.Is(err, ErrThrottled) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, ErrThrottled) && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
 			mu.Lock()
 			if len(errs) < 10 {
 				errs = append(errs, err)
@@ -65,7 +66,7 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 	if l.Rate > 0 {
 		interval := time.Duration(float64(time.Second) / l.Rate)
 		start := time.Now()
-		for i := 0; i < n && ctx.Err() == nil; i++ {
+		for i := 0; i < n && ctx.Err() == nil && !r.isStopping(); i++ {
 			if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -90,7 +91,7 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for ctx.Err() == nil {
+				for ctx.Err() == nil && !r.isStopping() {
 					i := int(next.Add(1)) - 1
 					if i >= n {
 						return

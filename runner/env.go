@@ -157,22 +157,23 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
 	e.f.r.tree.setup(e.f.r)
-	run := func(cgroup bool) (*exec.Cmd, error) {
-		cmd := exec.Command(argv[0], argv[1:]...)
+	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
+		cmd = exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
 		cmd.Env = environ
 		cmd.Stdin = stdin
 		cmd.Stdout = outW
 		cmd.Stderr = errW
 		cmd.SysProcAttr = e.procAttr(cgroup)
-		err := cmd.Start()
+		inCgroup = e.cgDir != ""
+		err = cmd.Start()
 		e.doneStarting(err == nil)
-		return cmd, err
+		return cmd, inCgroup, err
 	}
 	e.started = time.Now()
-	cmd, err := run(true)
-	if err != nil && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
-		cmd, err = run(false) // CLONE_INTO_CGROUP refused
+	cmd, inCgroup, err := run(true)
+	if err != nil && inCgroup && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
+		cmd, _, err = run(false) // CLONE_INTO_CGROUP refused
 	}
 	outW.Close()
 	errW.Close()

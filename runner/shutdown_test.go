@@ -198,3 +198,30 @@ func TestShutdownOn(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownStopsDrive: a Drive in progress stops starting invocations
+// when the runner shuts down; the ones it did not start are not counted as
+// refused requests, nor returned as errors.
+func TestShutdownStopsDrive(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(60*time.Second))})
+	type driven struct {
+		st  Stats
+		err error
+	}
+	ch := make(chan driven, 1)
+	go func() {
+		st, err := r.Drive(context.Background(), Load{Function: "gofn", Events: [][]byte{[]byte(`{"action":"sleep","ms":20000}`)}, Invocations: 1000})
+		ch <- driven{st, err}
+	}()
+	waitFnRunning(t, r, "gofn", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r.Shutdown(ctx)
+	d := <-ch
+	if d.err != nil {
+		t.Errorf("Drive = %v", d.err)
+	}
+	if d.st.Invocations != 1 || d.st.Cut != 1 || d.st.Refused > 1 {
+		t.Errorf("invocations %d, cut %d, refused %d; want 1, 1, at most 1", d.st.Invocations, d.st.Cut, d.st.Refused)
+	}
+}
