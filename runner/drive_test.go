@@ -51,9 +51,9 @@ func TestDriveUntil(t *testing.T) {
 				t.Errorf("%d invocations at 50/s in 400 ms: want at most 20", len(starts))
 			}
 			for _, s := range starts {
-				// At a rate, an invocation started in time may wait for an
-				// environment; callers back to back start at once.
-				if tt.load.Rate == 0 && !s.Before(l.Until) {
+				// An invocation Drive started in time reaches its environment a
+				// little later on a loaded machine: a generous margin.
+				if s.After(l.Until.Add(time.Second)) {
 					t.Errorf("an invocation started at %v, after Until %v", s, l.Until)
 				}
 			}
