@@ -126,7 +126,9 @@ func seriesRole(name string, fams map[string]*Family) (*Family, string) {
 // readBack sums the series read back per family (the last value of every
 // count series, the newest gauge value), counts the samples ingested, and
 // returns the visible total over time: at each change, the sum of the last
-// value of every count series, in seconds since start.
+// value of every count series, in seconds since start. Samples before
+// start are not the run's (a Prometheus given by URL may hold an earlier
+// run's samples of the same series): they are left out.
 func readBack(res *report.StrategyResult, truth []Family, samples []Series, start time.Time) (map[string]*report.FamilyResult, []report.TimePoint) {
 	fams := map[string]*Family{}
 	out := map[string]*report.FamilyResult{}
@@ -142,6 +144,7 @@ func readBack(res *report.StrategyResult, truth []Family, samples []Series, star
 	var changes []change
 	newest := map[string]time.Time{}
 	for i, ser := range samples {
+		ser.Points = since(ser.Points, start)
 		res.SamplesIngested += len(ser.Points)
 		tf, role := seriesRole(ser.Labels["__name__"], fams)
 		if tf == nil || len(ser.Points) == 0 {
@@ -229,4 +232,10 @@ func presentSeries(st Strategy, dead map[string]bool) (series, stale int) {
 
 func almostEqual(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// since returns the points at or after start (points are in time order).
+func since(pts []Point, start time.Time) []Point {
+	i := sort.Search(len(pts), func(i int) bool { return !pts[i].T.Before(start) })
+	return pts[i:]
 }

@@ -71,6 +71,14 @@ func TestCompareFamiliesPerStrategy(t *testing.T) {
 		},
 		want: report.StrategyResult{Emitted: 20, Visible: 25, OverCounted: 5, OverCountedRatio: 0.25, GaugesMatched: 1, Gauges: 1, SamplesIngested: 4},
 	}, {
+		name: "an earlier run's samples of the same series are not this run's",
+		samples: []Series{
+			series("orders_total", []string{"strategy", "aggregate"}, -30, 7, -20, 9, 1, 4, 2, 10),
+			series("latency_seconds_count", []string{"strategy", "aggregate"}, -30, 3, 2, 10),
+			series("cart_items", []string{"strategy", "aggregate"}, -25, 8), // only an earlier run's
+		},
+		want: report.StrategyResult{Emitted: 20, Visible: 20, Gauges: 1, SamplesIngested: 3},
+	}, {
 		name:    "nothing read back: everything lost, the gauge wrong",
 		samples: nil,
 		want:    report.StrategyResult{Emitted: 20, Lost: 20, LostRatio: 1, Gauges: 1},
