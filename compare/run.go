@@ -131,7 +131,7 @@ func (s *session) startPushgateway(ctx context.Context) error {
 	}
 	s.pgAddr = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSuffix(base, "/"), "http://"), "https://")
 	for _, st := range []Strategy{Pushgateway, PushgatewayInstance} {
-		px, err := newCountingProxy(base, s.traffic[st])
+		px, err := newCountingProxy(base, s.traffic[st], s.log)
 		if err != nil {
 			return fmt.Errorf("compare: pushgateway proxy: %w", err)
 		}
@@ -153,7 +153,7 @@ func (s *session) proxyRemoteWrite(promURL string) error {
 	if err != nil || s.cfg.SigV4Region != "" || u.User != nil {
 		return nil
 	}
-	px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[RemoteWrite])
+	px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[RemoteWrite], s.log)
 	if err != nil {
 		return fmt.Errorf("compare: remote write proxy: %w", err)
 	}
