@@ -135,9 +135,6 @@ func (s *session) newEnvState(id string) (*envState, error) {
 	return e, nil
 }
 
-// dogStatsDURL is the DD_DOGSTATSD_URL the environment's process gets.
-func (e *envState) dogStatsDURL() string { return "udp://" + e.dsd.Addr().String() }
-
 // metricsAddr is the environment's /metrics address (scrape strategy).
 func (e *envState) metricsAddr() string {
 	if e.metricsLn == nil {
@@ -263,13 +260,6 @@ func (e *envState) setEnded(t time.Time, reason string) {
 	if e.dsd != nil {
 		e.dsdCancel()
 	}
-}
-
-// endedBefore reports whether the environment ended before t.
-func (e *envState) endedBefore(t time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return !e.ended.IsZero() && e.ended.Before(t)
 }
 
 // close releases everything (the run is over).
