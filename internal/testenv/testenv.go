@@ -98,8 +98,10 @@ func need(t testing.TB, name string, err error) {
 		msg := fmt.Sprintf("testenv: %v, or run `make test-deps`", err)
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s; CI is set, so a missing backend is a failure", msg)
+			return
 		}
 		t.Skip(msg)
+		return
 	}
 	if err != nil {
 		t.Fatalf("testenv: %s: %v", name, err)
