@@ -22,10 +22,10 @@ import (
 	"github.com/lambdabridge/lambdabridge/runner"
 )
 
-// session is the experiment: the state of one run, and the raw
+// experiment is the state of one run, and the raw
 // observations it records for the analysis (emissions, invocations,
 // environments' lives, each strategy's deliveries and traffic).
-type session struct {
+type experiment struct {
 	ctx        context.Context // the run's: ends in-invocation deliveries when the run is cancelled
 	cfg        Config
 	strategies []Strategy
@@ -65,8 +65,8 @@ type session struct {
 	throttled   int
 }
 
-func newSession(ctx context.Context, cfg Config) *session {
-	s := &session{ctx: ctx, cfg: cfg, strategies: cfg.Strategies, log: cfg.Logger,
+func newExperiment(ctx context.Context, cfg Config) *experiment {
+	s := &experiment{ctx: ctx, cfg: cfg, strategies: cfg.Strategies, log: cfg.Logger,
 		pgURL: map[Strategy]string{}, traffic: map[Strategy]*traffic{},
 		lastGauge: map[string]float64{}, envs: map[string]*envState{}, deliveries: map[Strategy][]analysis.Delivery{}}
 	for _, st := range AllStrategies {
@@ -76,20 +76,20 @@ func newSession(ctx context.Context, cfg Config) *session {
 }
 
 // close releases everything the run set up, the newest first.
-func (s *session) close() {
+func (s *experiment) close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
 }
 
 // environments returns every environment created so far.
-func (s *session) environments() []*envState {
+func (s *experiment) environments() []*envState {
 	s.envMu.Lock()
 	defer s.envMu.Unlock()
 	return slices.Clone(s.order)
 }
 
-func (s *session) closeEnvironments() {
+func (s *experiment) closeEnvironments() {
 	for _, e := range s.environments() {
 		e.close()
 	}
@@ -98,7 +98,7 @@ func (s *session) closeEnvironments() {
 // drive runs the workload with runner.Drive: bursts of Burst, each until
 // its end, separated by quiet periods, until Duration. The payloads go on
 // in turn from one burst to the next.
-func (s *session) drive(ctx context.Context, r *runner.Runner) error {
+func (s *experiment) drive(ctx context.Context, r *runner.Runner) error {
 	cfg := s.cfg
 	deadline := time.Now().Add(cfg.Duration)
 	events := cfg.Events
@@ -135,7 +135,7 @@ func (s *session) drive(ctx context.Context, r *runner.Runner) error {
 }
 
 // result records an invocation's outcome.
-func (s *session) result(ctx context.Context, res *runner.Result, err error) {
+func (s *experiment) result(ctx context.Context, res *runner.Result, err error) {
 	s.obsMu.Lock()
 	defer s.obsMu.Unlock()
 	switch {
@@ -158,7 +158,7 @@ func (s *session) result(ctx context.Context, res *runner.Result, err error) {
 // warm pool (runner.EnvInvoked), so the environment's next invocation
 // waits for it, as it would on Lambda. Each delivery is timed: on Lambda
 // that time is billed.
-func (s *session) deliverInline(e *envState, res *runner.Result) {
+func (s *experiment) deliverInline(e *envState, res *runner.Result) {
 	if !slices.ContainsFunc(s.strategies, Strategy.inline) {
 		return
 	}
@@ -187,7 +187,7 @@ func (s *session) deliverInline(e *envState, res *runner.Result) {
 }
 
 // deliver sends the environment's series for one inline strategy.
-func (s *session) deliver(ctx context.Context, e *envState, st Strategy) error {
+func (s *experiment) deliver(ctx context.Context, e *envState, st Strategy) error {
 	switch st {
 	case RemoteWrite:
 		return e.rw.Flush(ctx)
@@ -206,7 +206,7 @@ func (s *session) deliver(ctx context.Context, e *envState, st Strategy) error {
 // envVars creates the environment's state before its process starts and
 // points the function's DogStatsD client, whichever variables it reads, at
 // the environment's own listener.
-func (s *session) envVars(fn, id string) []string {
+func (s *experiment) envVars(fn, id string) []string {
 	if fn != s.cfg.Function {
 		return nil
 	}
@@ -232,7 +232,7 @@ func clientEnv(addr netip.AddrPort) []string {
 	return out
 }
 
-func (s *session) lifecycle(ev runner.EnvEvent) {
+func (s *experiment) lifecycle(ev runner.EnvEvent) {
 	s.envMu.Lock()
 	e := s.envs[ev.Environment]
 	s.envMu.Unlock()
@@ -257,7 +257,7 @@ func (s *session) lifecycle(ev runner.EnvEvent) {
 	}
 }
 
-func (s *session) targetsChanged() {
+func (s *experiment) targetsChanged() {
 	if err := s.writeTargets(); err != nil {
 		s.log.Warn("updating scrape targets", "err", err)
 	}
@@ -265,7 +265,7 @@ func (s *session) targetsChanged() {
 
 // writeTargets writes the file-SD file: the aggregate endpoint, the
 // Pushgateway and every live environment's /metrics.
-func (s *session) writeTargets() error {
+func (s *experiment) writeTargets() error {
 	// Environments start and end concurrently: one writer at a time, so the
 	// last list written is the newest one.
 	s.sdMu.Lock()
@@ -298,7 +298,7 @@ func (s *session) writeTargets() error {
 }
 
 // datagram hands one DogStatsD datagram of environment id to the pipeline.
-func (s *session) datagram(id string, payload []byte, from netip.AddrPort) {
+func (s *experiment) datagram(id string, payload []byte, from netip.AddrPort) {
 	s.dgMu.Lock()
 	defer s.dgMu.Unlock()
 	s.dgEnv = id
@@ -309,7 +309,7 @@ func (s *session) datagram(id string, payload []byte, from netip.AddrPort) {
 // point is the pipeline's point handler (calls are serialized): it records
 // the ground truth and the emission, and routes the point to the
 // environment's aggregations.
-func (s *session) point(pt *metric.Point) {
+func (s *experiment) point(pt *metric.Point) {
 	if pt.Format == metric.FormatPlatform {
 		return
 	}

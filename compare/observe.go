@@ -18,7 +18,7 @@ import (
 // observations collects what the run recorded and reads back through
 // PromQL what Prometheus holds of each strategy: the raw input of the
 // analysis.
-func (s *session) observations(ctx context.Context, def function.Definition, start, driveEnd, end time.Time) (analysis.Observations, error) {
+func (s *experiment) observations(ctx context.Context, def function.Definition, start, driveEnd, end time.Time) (analysis.Observations, error) {
 	cfg := s.cfg
 	obs := analysis.Observations{
 		Function: cfg.Function, Start: start, DriveEnd: driveEnd, End: end,
@@ -70,7 +70,7 @@ func cloneDeliveries(m map[Strategy][]analysis.Delivery) map[Strategy][]analysis
 
 // notes are the experiment's remarks: what it could not count or run.
 // obsMu is held.
-func (s *session) notes() []string {
+func (s *experiment) notes() []string {
 	var notes []string
 	if !s.rwCounted && s.cfg.has(RemoteWrite) {
 		notes = append(notes, "remote_write is signed or carries credentials: its requests and bytes are not counted")
@@ -89,7 +89,7 @@ func (s *session) notes() []string {
 
 // readBack queries the strategy's series: every raw sample over the run
 // (and a minute before it), and the series present at end.
-func (s *session) readBack(ctx context.Context, st Strategy, so *analysis.Strategy, start, end time.Time) error {
+func (s *experiment) readBack(ctx context.Context, st Strategy, so *analysis.Strategy, start, end time.Time) error {
 	window := int(math.Ceil(end.Sub(start).Seconds())) + 60
 	sel := fmt.Sprintf(`{%s=%q}`, Label, st)
 	so.Query = fmt.Sprintf("last_over_time(%s[%ds])", sel, window)
@@ -124,7 +124,7 @@ func labels(m model.Metric) map[string]string {
 
 // truthFamilies is what the function emitted, per family, from the
 // ground-truth aggregation; a gauge's last value is the last one emitted.
-func (s *session) truthFamilies() ([]analysis.Family, error) {
+func (s *experiment) truthFamilies() ([]analysis.Family, error) {
 	mfs, err := s.truth.Gather()
 	if err != nil && len(mfs) == 0 {
 		return nil, fmt.Errorf("compare: ground truth: %w", err)

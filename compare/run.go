@@ -28,7 +28,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	s := newSession(ctx, cfg)
+	s := newExperiment(ctx, cfg)
 	defer s.close()
 	if w := analysis.DurationWarning(cfg.Duration, cfg.ScrapeInterval); w != "" {
 		cfg.Progress("warning: " + w)
@@ -47,15 +47,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
 	s.closers = append(s.closers, func() { r.Close(); s.closeEnvironments() })
-	obs, err := s.experiment(ctx, r)
+	obs, err := s.run(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	return analysis.Analyze(obs), nil
 }
 
-// experiment drives the function and records what happened.
-func (s *session) experiment(ctx context.Context, r *runner.Runner) (analysis.Observations, error) {
+// run drives the function and records what happened.
+func (s *experiment) run(ctx context.Context, r *runner.Runner) (analysis.Observations, error) {
 	cfg := s.cfg
 	// Let Prometheus discover the static targets first.
 	if err := sleep(ctx, min(cfg.ScrapeInterval, 2*time.Second)); err != nil {
@@ -89,7 +89,7 @@ func (s *session) experiment(ctx context.Context, r *runner.Runner) (analysis.Ob
 
 // startBackends starts Prometheus and the Pushgateway unless given by URL,
 // and the counting proxies in front of the Pushgateway and remote_write.
-func (s *session) startBackends(ctx context.Context) error {
+func (s *experiment) startBackends(ctx context.Context) error {
 	cfg := s.cfg
 	promURL := cfg.PrometheusURL
 	s.fileSD = cfg.FileSD
@@ -115,7 +115,7 @@ func (s *session) startBackends(ctx context.Context) error {
 
 // startPushgateway starts the Pushgateway (unless given by URL) and a
 // counting proxy in front of it for each Pushgateway strategy.
-func (s *session) startPushgateway(ctx context.Context) error {
+func (s *experiment) startPushgateway(ctx context.Context) error {
 	base := s.cfg.PushgatewayURL
 	if base == "" && (s.cfg.has(Pushgateway) || s.cfg.has(PushgatewayInstance)) {
 		s.cfg.Progress("starting Pushgateway")
@@ -144,7 +144,7 @@ func (s *session) startPushgateway(ctx context.Context) error {
 // proxyRemoteWrite sends remote_write through a counting proxy, except
 // when it is signed (SigV4 signs the Host header) or carries credentials:
 // then its requests and bytes are not counted.
-func (s *session) proxyRemoteWrite(promURL string) error {
+func (s *experiment) proxyRemoteWrite(promURL string) error {
 	s.rwURL = s.cfg.RemoteWriteURL
 	if s.rwURL == "" {
 		s.rwURL = strings.TrimSuffix(promURL, "/") + "/api/v1/write"
@@ -167,7 +167,7 @@ func (s *session) proxyRemoteWrite(promURL string) error {
 // ground truth and routes every point to the environment's own
 // aggregations; the pipeline's aggregator is the aggregate strategy,
 // served on its own endpoint. Then it writes the first scrape targets.
-func (s *session) startPipeline() error {
+func (s *experiment) startPipeline() error {
 	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"))
 	var err error
 	s.pipe, err = pipeline.New(pipeline.WithLogger(s.log), pipeline.WithPointHandler(s.point),
@@ -189,7 +189,7 @@ func (s *session) startPipeline() error {
 
 // serveAggregate serves the pipeline's aggregation on a loopback /metrics
 // and counts what Prometheus scrapes from it.
-func (s *session) serveAggregate() error {
+func (s *experiment) serveAggregate() error {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("compare: aggregate endpoint: %w", err)
@@ -216,7 +216,7 @@ func (s *session) serveAggregate() error {
 
 // clearTargets empties the file-SD file once the run is over (after the
 // runner closed: no target is left to scrape).
-func (s *session) clearTargets() {
+func (s *experiment) clearTargets() {
 	s.envMu.Lock()
 	s.sdDone = true
 	s.envMu.Unlock()
