@@ -69,7 +69,11 @@ type terminated int
 // version was printed.
 func (c *cli) parse(args []string) (run commandFunc, err error) {
 	if len(args) == 0 {
-		if err := c.app.UsageForContext(&kingpin.ParseContext{}); err != nil {
+		ctx, err := c.app.ParseContext(nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.app.UsageForContext(ctx); err != nil {
 			return nil, err
 		}
 		return nil, usageErrorf("no command given")
@@ -158,6 +162,7 @@ func (c *cli) normalize(args []string) []string {
 var (
 	unknownFlagRE    = regexp.MustCompile(`^unknown (?:long|short) flag '(-[^']*)'$`)
 	unknownCommandRE = regexp.MustCompile(`^expected command but got "(.*)"$`)
+	unexpectedRE     = regexp.MustCompile(`^unexpected (?:argument )?'?(.*?)'?$`)
 )
 
 // explain turns a kingpin error into one line, with a suggestion for an
@@ -177,6 +182,9 @@ func (c *cli) explain(args []string, err error) error {
 			s = " (run 'lambdabridge help')"
 		}
 		return usageErrorf("unknown command %q%s", m[1], s)
+	}
+	if m := unexpectedRE.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unexpected argument %q", m[1])
 	}
 	if ctx, _ := c.app.ParseContext(args); ctx != nil && ctx.SelectedCommand != nil {
 		return usageErrorf("%s: %s", ctx.SelectedCommand.FullCommand(), msg)

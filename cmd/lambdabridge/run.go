@@ -195,9 +195,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	ag.close()
 	p.Finish()
 	pcancel() // the sinks deliver what they hold
-	if err := <-perr; err != nil {
-		fmt.Fprintln(m.Stderr, "lambdabridge run:", err)
-	}
+	sinkErr := <-perr // a sink that dropped samples says so here
 	if err := sf.writeCatalog(cat); err != nil {
 		return err
 	}
@@ -209,8 +207,15 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	fmt.Fprintln(m.Stderr)
 	runner.WriteSummary(m.Stderr, all)
 	fd.write(m.Stderr)
+	var negative []string
 	if failed > 0 && !v.serve {
-		return &failure{msg: fmt.Sprintf("run: %d invocations failed", failed)}
+		negative = append(negative, fmt.Sprintf("%d invocations failed", failed))
+	}
+	if sinkErr != nil {
+		negative = append(negative, sinkErr.Error())
+	}
+	if len(negative) > 0 {
+		return &failure{msg: "run: " + strings.Join(negative, "; ")}
 	}
 	return nil
 }
