@@ -194,7 +194,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	ag.settle()
 	ag.close()
 	p.Finish()
-	pcancel() // the sinks deliver what they hold
+	pcancel()         // the sinks deliver what they hold
 	sinkErr := <-perr // a sink that dropped samples says so here
 	if err := sf.writeCatalog(cat); err != nil {
 		return err
