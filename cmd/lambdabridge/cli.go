@@ -163,6 +163,7 @@ var (
 	unknownFlagRE    = regexp.MustCompile(`^unknown (?:long|short) flag '(-[^']*)'$`)
 	unknownCommandRE = regexp.MustCompile(`^expected command but got "(.*)"$`)
 	unexpectedRE     = regexp.MustCompile(`^unexpected (?:argument )?'?(.*?)'?$`)
+	enumRE           = regexp.MustCompile(`^enum value must be one of (.*), got '(.*)'$`)
 )
 
 // explain turns a kingpin error into one line, with a suggestion for an
@@ -186,10 +187,27 @@ func (c *cli) explain(args []string, err error) error {
 	if m := unexpectedRE.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("unexpected argument %q", m[1])
 	}
-	if ctx, _ := c.app.ParseContext(args); ctx != nil && ctx.SelectedCommand != nil {
+	ctx, _ := c.app.ParseContext(args)
+	if m := enumRE.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("%s %q: want one of %s", enumFlag(ctx, m[2]), m[2], strings.ReplaceAll(m[1], ",", ", "))
+	}
+	if ctx != nil && ctx.SelectedCommand != nil {
 		return usageErrorf("%s: %s", ctx.SelectedCommand.FullCommand(), msg)
 	}
 	return usageErrorf("%s", msg)
+}
+
+// enumFlag names the flag given value in ctx (kingpin's enum error does
+// not say which flag it is about).
+func enumFlag(ctx *kingpin.ParseContext, value string) string {
+	if ctx != nil {
+		for _, e := range ctx.Elements {
+			if f, ok := e.Clause.(*kingpin.FlagClause); ok && e.Value != nil && *e.Value == value {
+				return "--" + f.Model().Name
+			}
+		}
+	}
+	return "a flag"
 }
 
 // flagNames lists the long flags of the command args select (and the
