@@ -19,6 +19,10 @@ have node || need+=(nodejs)
 have npm || need+=(npm)
 # npm's aws-lambda-ric (the Node runtime interface client the runner is
 # tested with) compiles native code: it needs a C++ toolchain and autotools.
+# node-gyp builds it against the Node headers on this machine (the Makefile
+# sets npm_config_nodedir=/usr), never downloading them: Debian's libnode-dev
+# ships them when the nodejs package does not.
+[ -f /usr/include/node/common.gypi ] || need+=(libnode-dev)
 for tool in cmake autoconf automake libtool g++ make; do
   pkg=$tool
   [ "$tool" = libtool ] && { command -v libtoolize >/dev/null 2>&1 || need+=(libtool); continue; }
@@ -32,4 +36,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+export npm_config_nodedir=/usr
 echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, chromium, node $(node --version)"
