@@ -36,5 +36,4 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-export npm_config_nodedir=/usr
 echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, chromium, node $(node --version)"
