@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime/debug"
@@ -19,6 +21,9 @@ type commandFunc func(ctx context.Context, m *Main) error
 type cli struct {
 	app  *kingpin.Application
 	runs map[string]commandFunc
+	// kingpin's own error output (help on an unknown command), turned into
+	// the one line Exit prints.
+	errs bytes.Buffer
 }
 
 // registrations lists every command; each lives in its own file.
@@ -41,13 +46,14 @@ func init() {
 
 // newCLI builds the command line, writing help to m.Stdout.
 func newCLI(m *Main) *cli {
+	c := &cli{runs: map[string]commandFunc{}}
 	app := kingpin.New("lambdabridge", appHelp).
-		UsageWriter(m.Stdout).ErrorWriter(m.Stderr).
+		UsageWriter(m.Stdout).ErrorWriter(&c.errs).
 		UsageTemplate(usageTemplate).
 		Terminate(func(code int) { panic(terminated(code)) })
 	app.HelpFlag.Short('h').Help("Show help (for a command: lambdabridge COMMAND --help).")
 	app.Version("lambdabridge " + version)
-	c := &cli{app: app, runs: map[string]commandFunc{}}
+	c.app = app
 	for _, register := range registrations {
 		register(c)
 	}
@@ -89,7 +95,8 @@ func (c *cli) parse(args []string) (run commandFunc, err error) {
 		}
 		run = nil
 		if code != 0 {
-			err = usageErrorf("bad usage")
+			msg := strings.TrimPrefix(strings.TrimSpace(c.errs.String()), "lambdabridge: error: ")
+			err = c.explain(args, errors.New(msg))
 		}
 	}()
 	args = c.normalize(args)

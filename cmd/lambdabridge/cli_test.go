@@ -51,6 +51,8 @@ func TestUsageErrors(t *testing.T) {
 		{"close flag after a file", []string{"tail", "x.log", "--remote-wrte", "u"}, "lambdabridge: unknown flag --remote-wrte, did you mean --remote-write?\n"},
 		{"close command", []string{"vaildate"}, "lambdabridge: unknown command \"vaildate\", did you mean validate?\n"},
 		{"far command", []string{"frobnicate"}, "lambdabridge: unknown command \"frobnicate\" (run 'lambdabridge help')\n"},
+		{"help on a close command", []string{"help", "vaildate"}, "lambdabridge: unknown command \"vaildate\", did you mean validate?\n"},
+		{"missing argument", []string{"check-config"}, "lambdabridge: check-config: required argument 'FILE' not provided\n"},
 		{"enum lists values", []string{"convert", "--format", "xml"}, "lambdabridge: convert: --format \"xml\": want one of prometheus, openmetrics, json\n"},
 		{"argument to a command without", []string{"run", "extra"}, "lambdabridge: run: unexpected argument \"extra\"\n"},
 	} {
