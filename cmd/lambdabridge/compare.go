@@ -54,7 +54,7 @@ func registerCompare(c *cli) {
 	cmd := c.command("compare", "compare scrape, aggregate, remote-write and Pushgateway delivery on your function, with a real Prometheus", compareUsage, v.run)
 	v.fn.register(cmd)
 	v.event.register(cmd)
-	stdinFlag(cmd.Flag("events", "file of events, JSON lines (one event per line), - for standard input").PlaceHolder("FILE"), &v.eventsFile)
+	eventsFileFlag(cmd, &v.eventsFile)
 	cmd.Flag("strategies", "comma-separated list of strategies: all, or scrape, aggregate, remote-write, pushgateway, pushgateway-instance").Default("all").PlaceHolder("LIST").StringVar(&v.strategies)
 	cmd.Flag("duration", "how long the workload runs").Default("30s").DurationVar(&v.duration)
 	cmd.Flag("concurrency", "execution environments that may run at once (callers per burst)").Default("4").IntVar(&v.concurrency)
@@ -77,7 +77,6 @@ func registerCompare(c *cli) {
 }
 
 func (v *compareCmd) run(ctx context.Context, m *Main) error {
-	ff, ef := &v.fn, &v.event
 	if v.concurrency < 1 || v.rate < 0 || v.duration <= 0 || v.scrapeInterval <= 0 || v.idle <= 0 || v.burst <= 0 {
 		return usageErrorf("compare: --concurrency must be at least 1; --duration, --burst, --idle-timeout and --scrape-interval positive; --rate not negative")
 	}
@@ -91,17 +90,17 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 	if v.promURL != "" && v.fileSD == "" {
 		return usageErrorf("compare: --prometheus-url needs --file-sd FILE (the file_sd file its scrape job reads)")
 	}
-	if ff.exec {
+	if v.fn.exec {
 		return usageErrorf("compare: --exec runs a new process per invocation: there is no execution environment to keep, freeze or recycle; give a Runtime API bootstrap")
 	}
-	defs, target, err := ff.definitions()
+	defs, target, err := v.fn.definitions()
 	if err != nil {
 		return err
 	}
 	if target == "" {
 		return usageErrorf("compare: the template defines several functions, pick one with --function")
 	}
-	one, err := ef.payload(m.Stdin)
+	one, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,11 @@ error (run 'lambdabridge validate' for the details); the lines after a broken
 one are still read.`
 
 func (v *convertCmd) run(ctx context.Context, m *Main) error {
-	now, quiet, catalogFile := &v.now, &v.quiet, &v.catalog
 	f, err := exposition.ParseFormat(v.format)
 	if err != nil {
 		return usageErrorf("convert: --format: %v", err)
 	}
-	parser, err := lineParser(*now)
+	parser, err := lineParser(v.now)
 	if err != nil {
 		return err
 	}
@@ -65,13 +64,13 @@ func (v *convertCmd) run(ctx context.Context, m *Main) error {
 	if err := exposition.Write(m.Stdout, f, fams); err != nil {
 		return err
 	}
-	if *catalogFile != "" {
-		sf := sinkFlags{catalog: *catalogFile}
+	if v.catalog != "" {
+		sf := sinkFlags{catalog: v.catalog}
 		if err := sf.writeCatalog(s.Catalog()); err != nil {
 			return err
 		}
 	}
-	if sum := s.Summary(); !*quiet && (sum.Errors > 0 || sum.Warnings > 0) {
+	if sum := s.Summary(); !v.quiet && (sum.Errors > 0 || sum.Warnings > 0) {
 		fmt.Fprintf(m.Stderr, "lambdabridge convert: %s\n", sum)
 		if firstErr != "" {
 			fmt.Fprintf(m.Stderr, "first error: %s\n", firstErr)

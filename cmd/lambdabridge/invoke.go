@@ -176,6 +176,11 @@ func (e *eventFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("event-template", "built-in sample event: "+strings.Join(events.Names(), ", ")+" (or an alias, such as http-api)").PlaceHolder("NAME").StringVar(&e.template)
 }
 
+// eventsFileFlag binds --events, a file of events (run, compare).
+func eventsFileFlag(cmd *kingpin.CmdClause, target *string) {
+	stdinFlag(cmd.Flag("events", "file of events, JSON lines (one event per line), - for standard input").PlaceHolder("FILE"), target)
+}
+
 // payload returns the event the flags name, or nil when none.
 func (e *eventFlags) payload(stdin io.Reader) ([]byte, error) {
 	switch {

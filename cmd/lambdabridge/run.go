@@ -51,7 +51,7 @@ func registerRun(c *cli) {
 	cmd := c.command("run", "run a function's events locally with Lambda's concurrency, and serve the Lambda invoke API", runUsage, v.run)
 	v.fn.register(cmd)
 	v.event.register(cmd)
-	stdinFlag(cmd.Flag("events", "file of events, JSON lines (one event per line), - for standard input").PlaceHolder("FILE"), &v.eventsFile)
+	eventsFileFlag(cmd, &v.eventsFile)
 	cmd.Flag("invocations", "number of invocations (events are reused in turn; default one per event)").PlaceHolder("N").IntVar(&v.invocations)
 	cmd.Flag("rate", "start this many invocations per second (default: back to back, --concurrency at a time)").PlaceHolder("PER_SECOND").Float64Var(&v.rate)
 	cmd.Flag("concurrency", "execution environments that may run at once; more requests wait in a queue").Default("1").IsSetByUser(&v.set.concurrency).IntVar(&v.concurrency)
@@ -68,30 +68,29 @@ func registerRun(c *cli) {
 }
 
 func (v *runCommand) run(ctx context.Context, m *Main) error {
-	ff, ef, af, sf := &v.fn, &v.event, &v.agents, &v.sinks
 	if v.concurrency < 1 || v.reserved < 0 || v.invocations < 0 || v.rate < 0 {
 		return usageErrorf("run: --concurrency must be at least 1; --reserved-concurrency, --invocations and --rate not negative")
 	}
-	cfg, err := sf.load()
+	cfg, err := v.sinks.load()
 	if err != nil {
 		return err
 	}
 	var defs []function.Definition
 	var target string
-	if ff.handler == "" && ff.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
+	if v.fn.handler == "" && v.fn.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
 		// The functions come from the configuration file.
 		if defs, err = cfg.Definitions(); err != nil {
 			return usageErrorf("%v", err)
 		}
-		target = ff.function
+		target = v.fn.function
 		if target == "" && len(defs) == 1 {
 			target = defs[0].Name
 		}
-	} else if defs, target, err = ff.definitions(); err != nil {
+	} else if defs, target, err = v.fn.definitions(); err != nil {
 		return err
 	}
 	v.applyRunnerConfig(cfg.Runner)
-	one, err := ef.payload(m.Stdin)
+	one, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
 	}
@@ -128,7 +127,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 
 	// The pipeline parses every line the functions write; sinks (scrape,
 	// remote_write, Pushgateway) are added to it here, as pipeline options.
-	built, cat, err := sf.build(m, cfg)
+	built, cat, err := v.sinks.build(m, cfg)
 	if err != nil {
 		return err
 	}
@@ -146,7 +145,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	if len(defs) > 1 && (v.serve || !haveEvents) {
 		fn = ""
 	}
-	ag, err := af.start(ctx, p, fn)
+	ag, err := v.agents.start(ctx, p, fn)
 	if err != nil {
 		built.Close()
 		return err
@@ -196,7 +195,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	p.Finish()
 	pcancel()         // the sinks deliver what they hold
 	sinkErr := <-perr // a sink that dropped samples says so here
-	if err := sf.writeCatalog(cat); err != nil {
+	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
 	var all []runner.Stats

@@ -45,8 +45,7 @@ Problems in the input are printed on standard error as they are found. Without
 --serve keeps /metrics up until interrupted.`
 
 func (v *tailCmd) run(ctx context.Context, m *Main) error {
-	sf, follow, serve, quiet := &v.sinks, &v.follow, &v.serve, &v.quiet
-	cfg, err := sf.load()
+	cfg, err := v.sinks.load()
 	if err != nil {
 		return err
 	}
@@ -54,7 +53,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
-	built, cat, err := sf.build(m, cfg)
+	built, cat, err := v.sinks.build(m, cfg)
 	if err != nil {
 		return err
 	}
@@ -68,7 +67,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 		} else {
 			warns++
 		}
-		if !*quiet {
+		if !v.quiet {
 			fmt.Fprintln(m.Stderr, d.String())
 		}
 	}))
@@ -89,15 +88,15 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	sinksDone := make(chan error, 1)
 	go func() { sinksDone <- p.Run(runCtx) }()
 
-	readErr := m.readInputs(ctx, p, v.files, *follow)
+	readErr := m.readInputs(ctx, p, v.files, v.follow)
 	p.Finish()
-	if readErr == nil && *serve && ctx.Err() == nil {
+	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
 		<-ctx.Done()
 	}
 	stopSinks()
 	sinkErr := <-sinksDone
-	if err := sf.writeCatalog(cat); err != nil {
+	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
 	st := p.Aggregator().Stats()

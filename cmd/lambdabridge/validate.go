@@ -36,7 +36,6 @@ Ordinary log lines are ignored. Exit status: 0 no error, 1 errors found (with
 --strict, warnings too), 2 usage or I/O error.`
 
 func (v *validateCmd) run(ctx context.Context, m *Main) error {
-	format, strict := &v.format, &v.strict
 	parser, err := lineParser(v.now)
 	if err != nil {
 		return err
@@ -44,7 +43,7 @@ func (v *validateCmd) run(ctx context.Context, m *Main) error {
 	s := validate.NewSession(parser)
 	var diags []validate.JSONDiagnostic
 	s.OnDiag = func(d *metric.Diagnostic) {
-		if *format == "json" {
+		if v.format == "json" {
 			diags = append(diags, validate.ToJSON(d))
 			return
 		}
@@ -54,14 +53,14 @@ func (v *validateCmd) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	sum := s.Summary()
-	if *format == "json" {
+	if v.format == "json" {
 		if err := validate.WriteJSON(m.Stdout, diags, sum); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintln(m.Stdout, sum.String())
 	}
-	if sum.Errors > 0 || *strict && sum.Warnings > 0 {
+	if sum.Errors > 0 || v.strict && sum.Warnings > 0 {
 		return &failure{}
 	}
 	return nil
