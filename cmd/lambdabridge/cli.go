@@ -108,12 +108,13 @@ func (c *cli) parse(args []string) (run commandFunc, err error) {
 }
 
 // flagIndex maps long flag names (of every command) to whether the flag is
-// a boolean, and lists the short flags.
+// a boolean in every command that has it, and lists the short flags.
 func (c *cli) flagIndex() (long map[string]bool, short map[string]bool) {
 	long, short = map[string]bool{}, map[string]bool{}
 	add := func(g *kingpin.FlagGroupModel) {
 		for _, f := range g.Flags {
-			long[f.Name] = f.IsBoolFlag()
+			isBool, seen := long[f.Name]
+			long[f.Name] = f.IsBoolFlag() && (isBool || !seen)
 			if f.Short != 0 {
 				short[string(f.Short)] = true
 			}
