@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -80,4 +81,54 @@ func shellWords(s string) []string {
 		words = append(words, strings.Trim(w, `'"`))
 	}
 	return words
+}
+
+// TestREADMESessions runs the README's validate and convert sessions ($
+// prompts on the shipped files) and checks that what the README shows is
+// what they print (the README drops the files' directory and cuts long
+// lines with "...").
+func TestREADMESessions(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, part := range strings.Split(string(b), "```sh\n")[1:] {
+		body, _, _ := strings.Cut(part, "```")
+		lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+		for i := 0; i < len(lines); i++ {
+			cmdline, ok := strings.CutPrefix(lines[i], "$ ")
+			args := shellWords(cmdline)
+			if !ok || len(args) < 2 || args[0] != "lambdabridge" || args[1] != "validate" && args[1] != "convert" {
+				continue
+			}
+			var shown []string
+			for i+1 < len(lines) && !strings.HasPrefix(lines[i+1], "$ ") {
+				i++
+				shown = append(shown, lines[i])
+			}
+			var dirs []string
+			for j, a := range args {
+				if _, err := os.Stat(filepath.Join("../..", a)); err == nil && j > 1 {
+					args[j] = filepath.Join("../..", a)
+					dirs = append(dirs, filepath.Dir(args[j])+"/")
+				}
+			}
+			stdout, stderr, _ := runCmd(t, "", args[1:]...)
+			out := stdout + stderr
+			for _, d := range dirs {
+				out = strings.ReplaceAll(out, d, "")
+			}
+			for _, want := range shown {
+				prefix, _, _ := strings.Cut(want, "...")
+				if prefix != "" && !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(prefix)).MatchString(out) {
+					t.Errorf("README shows %q after $ %s; lambdabridge prints:\n%s", want, cmdline, out)
+				}
+			}
+			ran++
+		}
+	}
+	if ran == 0 {
+		t.Error("README.md has no validate or convert session to check")
+	}
 }
