@@ -343,6 +343,12 @@ func buildVersion() string {
 	if !ok {
 		return "(unknown)"
 	}
+	return formatVersion(bi)
+}
+
+// formatVersion is the main module's version, with the VCS revision when
+// the version does not already name it.
+func formatVersion(bi *debug.BuildInfo) string {
 	v := bi.Main.Version
 	if v == "" {
 		v = "(devel)"

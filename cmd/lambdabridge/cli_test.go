@@ -2,6 +2,7 @@ package main
 
 import (
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -114,6 +115,25 @@ func TestVersion(t *testing.T) {
 	}
 	if version != buildVersion() || version == "" {
 		t.Errorf("version %q", version)
+	}
+}
+
+func TestFormatVersion(t *testing.T) {
+	rev := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}
+	for _, tt := range []struct {
+		version  string
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{"v1.2.0", nil, "v1.2.0"},
+		{"", nil, "(devel)"},
+		{"(devel)", rev, "(devel) (revision 0123456789abcdef0123, modified)"},
+		{"v0.0.0-20261201040000-0123456789ab+dirty", rev, "v0.0.0-20261201040000-0123456789ab+dirty"},
+	} {
+		bi := &debug.BuildInfo{Main: debug.Module{Version: tt.version}, Settings: tt.settings}
+		if got := formatVersion(bi); got != tt.want {
+			t.Errorf("formatVersion(%q) = %q, want %q", tt.version, got, tt.want)
+		}
 	}
 }
 
