@@ -80,6 +80,8 @@ func (r *report) event(e *event) {
 		}
 	case e.Test == "" && e.Action == "fail":
 		r.failed = true
+	case e.Test == "":
+		// A package's own pass, skip (no test files) or start.
 	case e.Action == "output":
 		r.output[key] = append(r.output[key], e.Output)
 	case e.Action == "fail":
@@ -126,7 +128,7 @@ func (r *report) summary() {
 		}
 		return r.skips[i].test < r.skips[j].test
 	})
-	fmt.Fprintf(r.out, "\n%d tests skipped:\n", len(r.skips))
+	fmt.Fprintf(r.out, "\nskipped tests (%d):\n", len(r.skips))
 	for _, s := range r.skips {
 		fmt.Fprintf(r.out, "  %s %s: %s\n", s.pkg, s.test, s.reason)
 	}
