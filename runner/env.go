@@ -166,11 +166,11 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		cmd.Stderr = errW
 		cmd.SysProcAttr = e.procAttr(cgroup)
 		inCgroup = e.cgDir != ""
+		e.started = time.Now()
 		err = cmd.Start()
 		e.doneStarting(err == nil)
 		return cmd, inCgroup, err
 	}
-	e.started = time.Now()
 	cmd, inCgroup, err := run(true)
 	if err != nil && inCgroup && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
 		cmd, _, err = run(false) // CLONE_INTO_CGROUP refused
