@@ -3,6 +3,7 @@ package httpguard
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -133,4 +134,29 @@ func TestNewBadOrigin(t *testing.T) {
 	if _, err := New(WithTrustedOrigins("not a url")); err == nil || !strings.Contains(err.Error(), `"not a url"`) {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// FuzzHost: any Host header is judged without panic, and one that passes
+// names localhost or a loopback IP.
+func FuzzHost(f *testing.F) {
+	for _, h := range []string{"127.0.0.1:9001", "localhost", "[::1]:80", "evil.example:1", "", "[", "::1", "LOCALHOST.", "127.0.0.1.nip.io"} {
+		f.Add(h)
+	}
+	g, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !g.hostAllowed(host) || host == "" {
+			return
+		}
+		name := host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			name = h
+		}
+		name = strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
+		if ip := net.ParseIP(name); name != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			t.Errorf("Host %q allowed", host)
+		}
+	})
 }
