@@ -191,6 +191,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
 	e.f.r.tree.tell("+", e.pgid)
+	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
 	go e.out.run()
@@ -417,6 +418,7 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
 		return
 	}
+	e.readHWM(true) // it waits for this reply: alive
 	writeAccepted(w)
 }
 
@@ -432,6 +434,7 @@ func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
 		return
 	}
+	e.readHWM(true) // it waits for this reply: alive
 	writeAccepted(w)
 }
 

@@ -317,7 +317,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	e.thaw()
-	e.sample() // a baseline, should the process die before the next sample
+	e.readHWM(false) // a baseline, should the process die before it answers
 	e.event(EnvThawed, "")
 	timeout := f.def.Timeout
 	inv.start = time.Now()

@@ -18,6 +18,9 @@ type memState struct {
 	members []int // the group's processes other than the main one
 	peak    int64 // bytes
 	cgPeak  int64 // the environment cgroup's memory.peak, once it ended
+	// answered: the peak includes VmHWM read as the runtime answered the
+	// current invocation.
+	answered bool
 	// statm and status of the main process, kept open: a pread is one
 	// system call where open/read/close are three.
 	statm, status *os.File
@@ -73,11 +76,32 @@ func (e *env) sample() int64 {
 	return sum
 }
 
+// readHWM takes the main process's high-water mark (VmHWM) into the peak
+// and returns it (0 when unreadable: exited, or no /proc). answer says that
+// the runtime is answering its invocation now: the peak then holds for the
+// whole invocation, even if the process dies next (a panic). A call with
+// answer false (an invocation's start) forgets an earlier answer.
+func (e *env) readHWM(answer bool) int64 {
+	e.mem.mu.Lock()
+	defer e.mem.mu.Unlock()
+	hwm, _ := e.readHWMLocked()
+	e.mem.answered = answer && hwm > 0
+	return hwm
+}
+
+// readHWMLocked reads VmHWM into the peak; readable is false when there is
+// no status to read (no /proc, or the process was reaped). mu is held.
+func (e *env) readHWMLocked() (hwm int64, readable bool) {
+	status := e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status")
+	hwm = parseHWM(status)
+	e.mem.peak = max(e.mem.peak, hwm)
+	return hwm, len(status) > 0
+}
+
 // maxUsed returns the peak so far, with the main process's high-water mark
 // (VmHWM). A process that has exited has no VmHWM any more: then it waits
-// (bounded) for the process to be reaped and takes the kernel's maximum
-// RSS of it (peakAfterExit). approx is true when neither could be read and
-// the value is the last samples' peak.
+// (bounded) for the process to be reaped (peakAfterExit). approx is true
+// when the value is only the peak of samples.
 func (e *env) maxUsed() (peak int64, approx bool) {
 	e.mem.mu.Lock()
 	group := len(e.mem.members) > 0
@@ -86,15 +110,14 @@ func (e *env) maxUsed() (peak int64, approx bool) {
 		e.sample()
 	}
 	e.mem.mu.Lock()
-	status := e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status")
-	hwm := parseHWM(status)
-	e.mem.peak = max(e.mem.peak, hwm)
+	hwm, readable := e.readHWMLocked()
+	noProc := !readable && !e.mem.closed
 	peak = e.mem.peak
 	e.mem.mu.Unlock()
-	if hwm > 0 {
+	switch {
+	case hwm > 0:
 		return peak, false
-	}
-	if len(status) == 0 && !closed(e.exited) { // no /proc here
+	case noProc:
 		return peak, true
 	}
 	select {
@@ -153,20 +176,21 @@ func (r *Runner) sampleMemory(rescan bool) {
 }
 
 // peakAfterExit is the memory peak of an environment that has exited: the
-// sampled peak, or the kernel's maximum RSS of the reaped main process
-// (rusage); approx when only samples were there.
+// cgroup's memory.peak when there was one; else the peak of the samples and
+// of the high-water marks read while it ran, exact when the last was read
+// as the runtime answered. Only when nothing was measured is it the
+// kernel's maximum RSS of the reaped process, which counts the runner's own
+// memory at the fork: approximate.
 func (e *env) peakAfterExit() (peak int64, approx bool) {
 	e.mem.mu.Lock()
 	peak = max(e.mem.peak, e.mem.cgPeak)
-	exact := e.mem.cgPeak > 0
+	exact := e.mem.cgPeak > 0 || e.mem.answered
 	e.mem.mu.Unlock()
-	if exact {
-		return peak, false
+	if peak > 0 || e.cmd == nil || e.cmd.ProcessState == nil {
+		return peak, !exact
 	}
-	if e.cmd != nil && e.cmd.ProcessState != nil {
-		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil && ru.Maxrss > 0 {
-			return max(peak, ru.Maxrss<<10), false
-		}
+	if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		peak = ru.Maxrss << 10
 	}
 	return peak, true
 }

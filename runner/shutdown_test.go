@@ -73,7 +73,7 @@ func TestShutdownCutsInflight(t *testing.T) {
 			t.Fatal(o.err)
 		}
 		res := o.res
-		if !res.Cut || res.ErrorType != ErrorTypeShutdown || res.FunctionError != "Unhandled" || res.Duration < time.Second {
+		if !res.Cut || res.ErrorType != ErrorTypeShutdown || res.FunctionError != "Unhandled" || res.Duration < 500*time.Millisecond {
 			t.Errorf("cut invocation: %+v", res)
 		}
 		if !strings.Contains(string(res.Payload), "shut down before the invocation ended") {
