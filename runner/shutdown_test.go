@@ -225,3 +225,41 @@ func TestShutdownStopsDrive(t *testing.T) {
 		t.Errorf("invocations %d, cut %d, refused %d; want 1, 1, at most 1", d.st.Invocations, d.st.Cut, d.st.Refused)
 	}
 }
+
+// TestShutdownAnswersAPICallers: a caller of the invoke API whose
+// invocation is cut gets Lambda's error answer at the deadline, and new
+// callers a 503, rather than waiting for the function.
+func TestShutdownAnswersAPICallers(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t, function.WithTimeout(60*time.Second))})
+	ln, err := ListenLoopback("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := r.ShutdownOn(ctx, 300*time.Millisecond)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- r.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String() + "/2015-03-31/functions/gofn/invocations"
+	type answer struct {
+		code        int
+		fnErr, body string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, body := post(t, url, `{"action":"sleep","ms":20000}`, nil)
+		got <- answer{code: resp.StatusCode, fnErr: resp.Header.Get("X-Amz-Function-Error"), body: body}
+	}()
+	waitFnRunning(t, r, "gofn", 1)
+	cancel()
+	a := <-got
+	if a.code != 200 || a.fnErr != "Unhandled" || !strings.Contains(a.body, ErrorTypeShutdown) {
+		t.Errorf("cut caller: %d %q %s", a.code, a.fnErr, a.body)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+	if _, err := r.Invoke(context.Background(), "gofn", Request{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("after the shutdown: %v", err)
+	}
+}
