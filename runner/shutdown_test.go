@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -244,15 +246,25 @@ func TestShutdownAnswersAPICallers(t *testing.T) {
 	type answer struct {
 		code        int
 		fnErr, body string
+		err         error
 	}
 	got := make(chan answer, 1)
 	go func() {
-		resp, body := post(t, url, `{"action":"sleep","ms":20000}`, nil)
-		got <- answer{code: resp.StatusCode, fnErr: resp.Header.Get("X-Amz-Function-Error"), body: body}
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"action":"sleep","ms":20000}`))
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- answer{code: resp.StatusCode, fnErr: resp.Header.Get("X-Amz-Function-Error"), body: string(b), err: err}
 	}()
 	waitFnRunning(t, r, "gofn", 1)
 	cancel()
 	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
 	if a.code != 200 || a.fnErr != "Unhandled" || !strings.Contains(a.body, ErrorTypeShutdown) {
 		t.Errorf("cut caller: %d %q %s", a.code, a.fnErr, a.body)
 	}
