@@ -29,13 +29,13 @@
 //     (ErrorTypeShutdown, END and REPORT, Stats.Cut), queued requests are
 //     refused (Stats.Refused).
 //   - Processes: a function's whole process tree dies with its environment
-//     and with the runner, even when the runner is killed with SIGKILL,
-//     where a cgroup v2 hierarchy is writable (see WithCgroups). Without
-//     it, the environment's process group and the processes still
-//     descending from its process die with the environment (a daemon that
-//     forked away does not), and when the runner is killed a watchdog ends
-//     the process groups (a child that left its group with setsid
-//     survives).
+//     and with the runner, even when the runner is killed with SIGKILL: in
+//     a cgroup v2 per environment where the hierarchy is writable (see
+//     WithCgroups); elsewhere through its process group, the descendants
+//     of its process and the processes that inherited its
+//     AWS_LAMBDA_LOG_STREAM_NAME (a process that both cleared its
+//     environment and left the tree survives), and a watchdog that ends
+//     them when the runner is killed.
 //   - The invoke API listens on loopback only and refuses requests a web
 //     page could send through a browser (internal/httpguard).
 //   - Console escapes control characters and invalid UTF-8.

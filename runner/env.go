@@ -120,7 +120,9 @@ func newEnv(f *fn, id string) *env {
 		exited:   make(chan struct{}),
 		initFail: make(chan struct{}),
 	}
-	e.logStream = time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + randHex(16)
+	// The runner's id starts the random part: its processes can be told
+	// by their AWS_LAMBDA_LOG_STREAM_NAME (see procTree).
+	e.logStream = time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + f.r.id + randHex(12)
 	empty := ""
 	e.reqID.Store(&empty)
 	return e

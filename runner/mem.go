@@ -207,23 +207,28 @@ func scanGroups(groups map[int][]int) {
 
 // eachProc calls fn for every process in /proc.
 func eachProc(fn func(pid int, st procStat)) {
+	buf := make([]byte, 512)
+	eachPID(func(pid int) {
+		if st, ok := parseStat(readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf)); ok {
+			fn(pid, st)
+		}
+	})
+}
+
+// eachPID calls fn with the pid of every process in /proc.
+func eachPID(fn func(pid int)) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
-	buf := make([]byte, 512)
 	for _, n := range names {
 		if n[0] < '0' || n[0] > '9' {
 			continue
 		}
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
-		}
-		if st, ok := parseStat(readSmall("/proc/"+n+"/stat", buf)); ok {
-			fn(pid, st)
+		if pid, err := strconv.Atoi(n); err == nil {
+			fn(pid)
 		}
 	}
 }

@@ -97,9 +97,9 @@ func WithMemorySampleInterval(d time.Duration) Option {
 
 // WithCgroups turns the cgroup v2 per environment on or off (default on,
 // where the hierarchy is writable). In its cgroup, every process a function
-// starts dies with its environment, even one that left its process group
-// (setsid) or forked away; without it, the process group and the
-// descendants still attached to the environment's process are ended. In
+// starts dies with its environment, whatever it did to leave; without it,
+// the process group, the descendants of the environment's process and the
+// processes that inherited its AWS_LAMBDA_LOG_STREAM_NAME are ended. In
 // both cases a watchdog ends them when lambdabridge itself is killed.
 func WithCgroups(on bool) Option { return func(c *config) { c.cgroups = on } }
 
@@ -194,6 +194,7 @@ type Runner struct {
 	calls     sync.WaitGroup // invocation calls in progress
 	cutting   atomic.Bool    // Shutdown's deadline passed
 	tree      procTree
+	id        string // 8 hex digits that start its log stream names
 }
 
 // New returns a runner for defs. It starts no process until the first
@@ -234,7 +235,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 	if len(defs) == 0 {
 		return nil, errors.New("runner: no function to run")
 	}
-	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{}), tree: procTree{disabled: !c.cgroups}}
+	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{}), tree: procTree{disabled: !c.cgroups}, id: randHex(4)}
 	for _, d := range defs {
 		if _, dup := r.fns[d.Name]; dup {
 			return nil, fmt.Errorf("runner: function %q defined twice", d.Name)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -23,14 +24,17 @@ import (
 //     subtree), each environment runs in its own cgroup under one cgroup of
 //     the runner; ending the environment writes cgroup.kill, which kills
 //     every process in it whatever its session or parent;
-//   - elsewhere, ending the environment kills its process group and every
-//     descendant of its process found in /proc (a child that escaped both,
-//     by forking twice, survives: say so);
+//   - elsewhere, ending the environment kills its process group, every
+//     descendant of its process found in /proc and every process whose
+//     environment holds the environment's AWS_LAMBDA_LOG_STREAM_NAME, which
+//     all its processes inherit (only one that cleared its environment and
+//     left the tree survives);
 //   - a watchdog (a small sh process in a process group of its own, not a
 //     child of any environment) holds a pipe from the runner; when the
 //     runner dies in any way the pipe closes and the watchdog kills the
-//     runner's cgroup (and the environments' process groups) and removes
-//     the cgroups.
+//     runner's cgroup, the environments' process groups and every process
+//     whose AWS_LAMBDA_LOG_STREAM_NAME starts with the runner's id, and
+//     removes the cgroups.
 //
 // The environment's own process also has Pdeathsig (SIGKILL).
 type procTree struct {
@@ -45,17 +49,23 @@ type procTree struct {
 }
 
 // watchdog is the watchdog's script: it reads "+ PGID" and "- PGID" lines
-// until EOF (the runner ended), then kills what is left and removes the
-// cgroups ($1, may be empty).
+// until EOF (the runner ended), then kills what is left: the process groups,
+// the processes marked with the runner's id ($2) and the cgroup ($1, may be
+// empty), which it removes.
 const watchdog = `cg=$1
+id=$2
 groups=
-while read -r op id; do
+while read -r op pg; do
 	case $op in
-	+) groups="$groups $id" ;;
-	-) n=; for g in $groups; do [ "$g" = "$id" ] || n="$n $g"; done; groups=$n ;;
+	+) groups="$groups $pg" ;;
+	-) n=; for g in $groups; do [ "$g" = "$pg" ] || n="$n $g"; done; groups=$n ;;
 	esac
 done
 for g in $groups; do kill -9 -"$g" 2>/dev/null; done
+for f in $(grep -lzs "^AWS_LAMBDA_LOG_STREAM_NAME=.*/\[\$LATEST\]$id" /proc/[0-9]*/environ); do
+	p=${f#/proc/}
+	kill -9 "${p%/environ}" 2>/dev/null
+done
 [ -n "$cg" ] || exit 0
 echo 1 > "$cg/cgroup.kill" 2>/dev/null
 i=0
@@ -94,7 +104,7 @@ func (t *procTree) setup(r *Runner) {
 		go func() {
 			defer close(t.ready)
 			defer pr.Close()
-			cmd := exec.Command(sh, "-c", watchdog, "lambdabridge-watchdog", t.root)
+			cmd := exec.Command(sh, "-c", watchdog, "lambdabridge-watchdog", t.root, r.id)
 			cmd.Stdin = pr
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // no terminal signals
 			if err := cmd.Start(); err != nil {
@@ -253,20 +263,43 @@ func (t *procTree) close() {
 	}
 }
 
-// killTree ends an environment's processes: its cgroup, or its process
-// group and every descendant of pid. Called with e.pidMu held.
+// killTree ends an environment's processes: its cgroup, or the
+// descendants of its process and the processes marked with its log stream
+// name (the caller kills the process group). Called with e.pidMu held.
 func (e *env) killTree() {
 	if e.cgDir != "" {
 		if os.WriteFile(filepath.Join(e.cgDir, "cgroup.kill"), []byte("1"), 0) == nil {
 			return
 		}
 	}
-	if e.pid > 0 {
-		for _, p := range descendants(e.pid) {
-			syscall.Kill(p, syscall.SIGKILL)
-			syscall.Kill(p, syscall.SIGCONT)
-		}
+	for _, p := range append(descendants(e.pid), marked("AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)...) {
+		syscall.Kill(p, syscall.SIGKILL)
+		syscall.Kill(p, syscall.SIGCONT)
 	}
+}
+
+// marked lists the processes (of this user) whose environment holds the
+// variable kv ("K=V"), other than this one.
+func marked(kv string) []int {
+	var out []int
+	me := os.Getpid()
+	want := []byte(kv)
+	eachPID(func(pid int) {
+		if pid == me {
+			return
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil {
+			return
+		}
+		for _, v := range bytes.Split(b, []byte{0}) {
+			if bytes.Equal(v, want) {
+				out = append(out, pid)
+				return
+			}
+		}
+	})
+	return out
 }
 
 // removeCgroup waits (bounded) for the environment's cgroup to empty after

@@ -5,7 +5,6 @@ package runner
 import (
 	"bufio"
 	"encoding/json"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,21 +106,28 @@ func TestTreeDiesWithEnvironment(t *testing.T) {
 	})
 }
 
-// TestTreeDiesWithEnvironmentNoCgroup: without cgroups, the process group
-// and the processes still descending from the environment's process end
-// with it; only a daemon that forked away survives (documented).
+// TestTreeDiesWithEnvironmentNoCgroup: without cgroups, the process group,
+// the descendants of the environment's process and the processes that
+// inherited its AWS_LAMBDA_LOG_STREAM_NAME (the daemon) end with it.
 func TestTreeDiesWithEnvironmentNoCgroup(t *testing.T) {
-	r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithCgroups(false))
-	p := maps.Clone(spawnTree(t, r)) // the cleanup still kills the daemon
-	daemon := p["daemon"]
-	delete(p, "daemon")
-	r.Close()
-	if left := survivors(p); left != nil {
-		t.Errorf("alive after Close: %v of %v", left, p)
-	}
-	if processAlive(daemon) {
-		t.Logf("without cgroups, the daemon that forked away (pid %d) survives its environment, as documented", daemon)
-	}
+	t.Run("close", func(t *testing.T) {
+		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithCgroups(false))
+		p := spawnTree(t, r)
+		r.Close()
+		if left := survivors(p); left != nil {
+			t.Errorf("alive after Close: %v of %v", left, p)
+		}
+	})
+	t.Run("crash", func(t *testing.T) {
+		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithCgroups(false))
+		p := spawnTree(t, r)
+		if res := invoke(t, r, "gofn", `{"action":"crash"}`); res.ErrorType != "Runtime.ExitError" {
+			t.Fatalf("%+v", res)
+		}
+		if left := survivors(p); left != nil {
+			t.Errorf("alive after the environment crashed: %v of %v", left, p)
+		}
+	})
 }
 
 var treeHelperPath string
@@ -149,10 +155,9 @@ func TestTreeDiesWithKilledRunner(t *testing.T) {
 	tests := []struct {
 		name    string
 		cgroups bool
-		spared  string // a process the mode cannot reach
 	}{
-		{"cgroups", true, ""},
-		{"no cgroups", false, "setsid"},
+		{"cgroups", true},
+		{"no cgroups", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,14 +182,10 @@ func TestTreeDiesWithKilledRunner(t *testing.T) {
 				cmd.Wait()
 				t.Fatalf("helper: %v", err)
 			}
-			p := maps.Clone(parseTree(t, line)) // the cleanup kills what survives
+			p := parseTree(t, line)
 			cgroups, _ := filepath.Glob(cgroupGlob(cmd.Process.Pid))
 			cmd.Process.Kill() // SIGKILL
 			cmd.Wait()
-			if tt.spared != "" {
-				delete(p, tt.spared)
-				delete(p, "daemon")
-			}
 			if left := survivors(p); left != nil {
 				t.Errorf("alive after the runner was killed: %v of %v", left, p)
 			}
