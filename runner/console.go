@@ -49,6 +49,12 @@ func (c *Console) Line(o metric.Origin, stream string, line []byte) {
 // (see Console).
 func appendEscaped(b, line []byte) []byte {
 	const hex = "0123456789abcdef"
+	plain := 0 // printable ASCII and tabs are copied as one
+	for plain < len(line) && (line[plain] >= 0x20 && line[plain] < 0x7f || line[plain] == '\t') {
+		plain++
+	}
+	b = append(b, line[:plain]...)
+	line = line[plain:]
 	for len(line) > 0 {
 		c := line[0]
 		if c >= 0x20 && c < 0x7f || c == '\t' {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -71,5 +72,16 @@ func TestWriteSummaryLosses(t *testing.T) {
 	want := "hello: 2 invocations cut by the shutdown (error Sandbox.Shutdown), 1 request refused while stopping, 65536 bytes of output dropped (written by a process outside an ended environment)"
 	if len(lines) != 4 || lines[3] != want {
 		t.Errorf("summary:\n%s\nwant last line:\n%s", out.String(), want)
+	}
+}
+
+func BenchmarkConsoleLine(b *testing.B) {
+	line := []byte(`{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"App","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"checkout","Latency":12.5}`)
+	c := NewConsole(io.Discard)
+	o := metric.Origin{Function: "fn", Environment: "env-1"}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		c.Line(o, StreamStdout, line)
 	}
 }
