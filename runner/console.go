@@ -50,14 +50,14 @@ func (c *Console) Line(o metric.Origin, stream string, line []byte) {
 func appendEscaped(b, line []byte) []byte {
 	const hex = "0123456789abcdef"
 	plain := 0 // printable ASCII and tabs are copied as one
-	for plain < len(line) && (line[plain] >= 0x20 && line[plain] < 0x7f || line[plain] == '\t') {
+	for plain < len(line) && printable[line[plain]] {
 		plain++
 	}
 	b = append(b, line[:plain]...)
 	line = line[plain:]
 	for len(line) > 0 {
 		c := line[0]
-		if c >= 0x20 && c < 0x7f || c == '\t' {
+		if printable[c] {
 			b = append(b, c)
 			line = line[1:]
 			continue
@@ -78,6 +78,15 @@ func appendEscaped(b, line []byte) []byte {
 	}
 	return b
 }
+
+// printable marks the bytes written as they are: printable ASCII and tab.
+var printable = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	t['\t'] = true
+	return t
+}()
 
 // decodeRune is utf8.DecodeRune with n = 0 for an invalid byte.
 func decodeRune(p []byte) (rune, int) {
