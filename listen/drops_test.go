@@ -98,4 +98,3 @@ func TestParseProcUDP(t *testing.T) {
 		}
 	}
 }
-
