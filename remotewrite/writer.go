@@ -140,7 +140,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	if w.auth, err = newAuth(cfg); err != nil {
 		return nil, fmt.Errorf("new remote writer %s: %w", w.display, err)
 	}
-	w.coll = newCollector(&w.cnt, w.remote, cfg.QueueConfig.Capacity)
+	w.coll = newCollector(&w.cnt, w.q, w.remote, cfg.QueueConfig.Capacity)
 	w.kill, w.killFunc = context.WithCancel(context.Background())
 	go w.sendLoop()
 	return w, nil
