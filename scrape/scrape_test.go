@@ -98,6 +98,7 @@ var errAny = errors.New("any error")
 func get(t *testing.T, h http.Handler, path, accept string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = "127.0.0.1:9464" // httptest's example.com is another site
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
