@@ -79,7 +79,7 @@ type Runner struct {
 
 // Aggregation holds the aggregator's settings.
 type Aggregation struct {
-	PerEnvironment     bool          `yaml:"per_environment"`
+	PerEnvironment bool `yaml:"per_environment"`
 	// MaxSeries and MaxSeriesPerFamily bound the series held (0: the
 	// defaults, aggregate.DefaultMaxSeries 250,000 and
 	// aggregate.DefaultMaxSeriesPerFamily 10,000); new series beyond them
