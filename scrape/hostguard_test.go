@@ -1,9 +1,7 @@
 package scrape
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,18 +62,11 @@ func TestHostAndOriginGuard(t *testing.T) {
 // rebinding (a foreign Host to the loopback address) through a real socket,
 // and what Prometheus sends.
 func TestRebindingOverTheNetwork(t *testing.T) {
-	s := newServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ServeListener(ctx, ln) }()
+	addr, cancel, done := serveLoopback(t, newServer(t))
 	defer func() { cancel(); <-done }()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for host, want := range map[string]int{"": 200, "attacker.example": 403} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/metrics", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 		if host != "" {
 			req.Host = host
 		}
