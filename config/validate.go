@@ -60,6 +60,24 @@ func CheckTTL(d time.Duration) error {
 	return nil
 }
 
+// CheckPushInterval accepts 0 (push after every invocation) or a positive
+// interval.
+func CheckPushInterval(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%v: must not be negative (0: push after every invocation)", d)
+	}
+	return nil
+}
+
+// CheckRequestTimeout accepts 0 (the sink's default) or a positive
+// timeout.
+func CheckRequestTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%v: must not be negative (0: the default)", d)
+	}
+	return nil
+}
+
 // CheckRemoteWriteInterval accepts a positive interval (absent means
 // remotewrite.DefaultInterval, 15s).
 func CheckRemoteWriteInterval(d time.Duration) error { return positive(d) }
@@ -95,6 +113,8 @@ var valueChecks = []valueCheck{
 	{"aggregation.max_series_per_family", intCheck(CheckMaxSeries)},
 	{"aggregation.ttl", durationCheck(CheckTTL)},
 	{"remote_write_interval", durationCheck(CheckRemoteWriteInterval)},
+	{"pushgateway[].interval", durationCheck(CheckPushInterval)},
+	{"pushgateway[].timeout", durationCheck(CheckRequestTimeout)},
 }
 
 func intCheck(check func(int) error) func(*yaml.Node) error {

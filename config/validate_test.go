@@ -26,6 +26,8 @@ func TestParseRefusesValuesFlagsRefuse(t *testing.T) {
 		{"ttl", "aggregation:\n  ttl: -1s\n", "line 2: aggregation.ttl: -1s: must not be negative"},
 		{"remote write interval zero", "remote_write_interval: 0s\n", "line 1: remote_write_interval: 0s: must be positive"},
 		{"remote write interval negative", "remote_write_interval: -15s\n", "line 1: remote_write_interval: -15s: must be positive"},
+		{"push interval", "pushgateway:\n  - {url: http://127.0.0.1:9091, job: j, interval: -1s}\n", "line 2: pushgateway[0].interval: -1s: must not be negative"},
+		{"push timeout", "pushgateway:\n  - url: http://127.0.0.1:9091\n    job: j\n    timeout: -5s\n", "line 4: pushgateway[0].timeout: -5s: must not be negative"},
 		{"not a number", "runner:\n  concurrency: many\n", "cannot unmarshal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +89,10 @@ func TestChecks(t *testing.T) {
 		{"max series -1", CheckMaxSeries(-1), false},
 		{"ttl 0", CheckTTL(0), true},
 		{"interval 0", CheckRemoteWriteInterval(0), false},
+		{"push interval 0", CheckPushInterval(0), true},
+		{"push interval -1", CheckPushInterval(-1), false},
+		{"request timeout 0", CheckRequestTimeout(0), true},
+		{"request timeout -1", CheckRequestTimeout(-1), false},
 		{"timeout 3s", CheckTimeout("3s"), true},
 		{"timeout 0", CheckTimeout("0"), false},
 	} {
