@@ -99,7 +99,9 @@ MONITORING|%d|3|count|stock.level|#env:dev
 `, now.UnixMilli(), now.Unix(), now.Unix())
 	s := NewSession(logline.New(logline.WithClock(func() time.Time { return now })))
 	var got []string
-	s.OnDiag = func(d *metric.Diagnostic) { got = append(got, fmt.Sprintf("%d: %s %s", d.Origin.Line, d.Severity, d.Rule)) }
+	s.OnDiag = func(d *metric.Diagnostic) {
+		got = append(got, fmt.Sprintf("%d: %s %s", d.Origin.Line, d.Severity, d.Rule))
+	}
 	if err := s.Read("fn.log", strings.NewReader(log)); err != nil {
 		t.Fatal(err)
 	}
