@@ -64,6 +64,11 @@ type Definition struct {
 	// Env holds the function's own environment variables (SAM
 	// Environment.Variables, --env); the runner adds the reserved ones.
 	Env map[string]string
+	// Layers are directories whose contents the function and its
+	// extensions see at /opt (SAM Layers, --layer), in order: a later
+	// layer's file replaces an earlier one's. The executables in their
+	// extensions/ folders are the function's external extensions.
+	Layers []string
 	// Exec marks a plain script that does not speak the Runtime API: the
 	// event on stdin, logs from stdout/stderr, exit code 0 is success.
 	Exec bool

@@ -120,7 +120,7 @@ func (r *Runner) resolve(name string) string {
 func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	name := r.resolve(req.PathValue("name"))
 	if _, ok := r.fns[name]; !ok {
-		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":000000000000:function:"+name)
+		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":"+AccountID+":function:"+name)
 		return
 	}
 	typ := req.Header.Get("X-Amz-Invocation-Type")

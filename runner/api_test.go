@@ -50,7 +50,7 @@ func TestInvokeAPI(t *testing.T) {
 		t.Errorf("function error: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
 	// The emulator's name and ARNs reach the only function.
-	for _, name := range []string{"function", "arn:aws:lambda:us-east-1:000000000000:function:gofn", "gofn:$LATEST"} {
+	for _, name := range []string{"function", "arn:aws:lambda:us-east-1:123456789012:function:gofn", "gofn:$LATEST"} {
 		if resp, body := post(t, srv.URL+"/2015-03-31/functions/"+name+"/invocations", `{}`, nil); resp.StatusCode != 200 {
 			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
 		}

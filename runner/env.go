@@ -52,6 +52,7 @@ type env struct {
 	pidMu    sync.Mutex // pgid between start and a concurrent kill
 	cgDir    string     // the environment's cgroup, "" without
 	cgFD     int
+	cgUsed   bool // a process was started in cgDir
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -66,6 +67,19 @@ type env struct {
 	cut      atomic.Bool // ended by Shutdown or Close
 	mem      memState
 	life     lifecycleState
+
+	// Extensions and Telemetry API (extensions.go, telemetry.go).
+	exts          *extensions
+	tele          telemetry
+	teleInitOnce  sync.Once
+	gracefulOnce  sync.Once
+	graceful      atomic.Bool   // the shutdown phase runs: the runtime's exit does not end the environment
+	gracefulDone  chan struct{} // closed when the shutdown phase is over
+	rtDone        chan struct{} // closed once the runtime's process is reaped
+	extErr        chan struct{} // closed when an extension failed during the invoke phase
+	extErrOnce    sync.Once
+	extErrType    string
+	extErrPayload []byte
 }
 
 // invocation is one request handed to an environment.
@@ -119,6 +133,10 @@ func newEnv(f *fn, id string) *env {
 		closing:  make(chan struct{}),
 		exited:   make(chan struct{}),
 		initFail: make(chan struct{}),
+
+		gracefulDone: make(chan struct{}),
+		rtDone:       make(chan struct{}),
+		extErr:       make(chan struct{}),
 	}
 	// The runner's id starts the random part: its processes can be told
 	// by their AWS_LAMBDA_LOG_STREAM_NAME (see procTree).
@@ -140,6 +158,10 @@ func (e *env) serveRuntimeAPI() error {
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", e.handleResponse)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", e.handleError)
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", e.handleInitError)
+	mux.HandleFunc("POST /2020-01-01/extension/register", e.handleRegister)
+	mux.HandleFunc("GET /2020-01-01/extension/event/next", e.handleExtNext)
+	mux.HandleFunc("POST /2020-01-01/extension/{phase}/error", e.handleExtError)
+	mux.HandleFunc("PUT /2022-07-01/telemetry", e.handleSubscribe)
 	e.ln = ln
 	e.srv = &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0)}
 	go e.srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed
@@ -167,8 +189,11 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		cmd.Stdout = outW
 		cmd.Stderr = errW
 		cmd.SysProcAttr = e.procAttr(cgroup)
+		e.joinGroup(cmd.SysProcAttr)
 		inCgroup = e.cgDir != ""
-		e.started = time.Now()
+		if e.started.IsZero() || len(e.f.extPaths) == 0 {
+			e.started = time.Now()
+		}
 		err = cmd.Start()
 		e.doneStarting(err == nil)
 		return cmd, inCgroup, err
@@ -187,12 +212,17 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	e.cmd = cmd
 	e.pid = cmd.Process.Pid
 	e.pidMu.Lock()
-	e.pgid = e.pid
+	first := e.pgid == 0 // else it joined the extensions' group
+	if first {
+		e.pgid = e.pid
+	}
 	e.pidMu.Unlock()
 	if closed(e.closing) { // killed while starting
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
-	e.f.r.tree.tell("+", e.pgid)
+	if first {
+		e.f.r.tree.tell("+", e.pgid)
+	}
 	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
@@ -201,6 +231,10 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	go func() {
 		err := cmd.Wait()
 		e.waitErr = err
+		close(e.rtDone)
+		if e.graceful.Load() { // the extensions' shutdown phase goes on
+			<-e.gracefulDone
+		}
 		e.kill() // what is left of the tree
 		e.removeCgroup()
 		e.f.r.tree.tell("-", e.pgid)
@@ -231,11 +265,14 @@ func (e *env) kill() {
 // output to be read.
 func (e *env) shutdown() {
 	defer e.ended()
+	e.gracefulStop()
 	e.kill()
+	defer e.waitExtOutput(2 * time.Second)
 	if e.cmd == nil {
 		if e.srv != nil {
 			e.srv.Close()
 		}
+		e.tele.close(0)
 		return
 	}
 	select {
@@ -244,6 +281,7 @@ func (e *env) shutdown() {
 		e.f.r.cfg.logger.Error("environment not reaped after SIGKILL", "function", e.f.def.Name, "environment", e.id, "pid", e.pid)
 	}
 	e.waitOutput(2 * time.Second)
+	e.tele.close(0)
 }
 
 // waitOutput waits for both streams to reach EOF. After d (a process

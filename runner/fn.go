@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -23,9 +24,11 @@ type fn struct {
 	arn     string
 	labels  []metric.Label
 	baseEnv []string
-	sem     chan struct{} // one slot per allowed concurrent environment
-	waiting atomic.Int32  // requests waiting for a slot
-	scratch [1]float64    // guarded by r.sinkMu
+	// extPaths are the external extensions (extensions/ in its layers).
+	extPaths []string
+	sem      chan struct{} // one slot per allowed concurrent environment
+	waiting  atomic.Int32  // requests waiting for a slot
+	scratch  [1]float64    // guarded by r.sinkMu
 
 	mu       sync.Mutex
 	idle     []*env // warm environments, most recently used last
@@ -40,12 +43,13 @@ func newFn(r *Runner, d function.Definition) *fn {
 	f := &fn{
 		r:      r,
 		def:    d,
-		arn:    "arn:aws:lambda:" + r.cfg.region + ":000000000000:function:" + d.Name,
+		arn:    "arn:aws:lambda:" + r.cfg.region + ":" + AccountID + ":function:" + d.Name,
 		labels: []metric.Label{{Name: "function_name", Value: d.Name}},
 		sem:    make(chan struct{}, envLimit(r.cfg)),
 		envs:   map[*env]struct{}{},
 	}
 	f.baseEnv = f.environ()
+	f.extPaths = layerExtensions(d.Layers)
 	return f
 }
 
@@ -219,7 +223,11 @@ func (f *fn) run(inv *invocation) *Result {
 		if err == nil {
 			environ = append(environ, e.extraEnv()...)
 			environ = append(environ, "AWS_LAMBDA_RUNTIME_API="+e.ln.Addr().String(), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
-			err = e.start(f.def.Command, environ, f.def.CodeDir, nil)
+			err = e.startExtensions(environ)
+			if err == nil && !closed(e.initFail) { // else waitInit reports it
+				e.teleInitStart()
+				err = e.start(f.def.Command, environ, f.def.CodeDir, nil)
+			}
 			if err == nil {
 				e.event(EnvStarted, "")
 			}
@@ -325,6 +333,11 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	res.Start = inv.start
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	e.teleEvent(teleTypePlatform, "platform.start", map[string]any{"requestId": inv.id, "version": "$LATEST", "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace}})
+	var exts []*extension
+	if e.exts != nil {
+		exts = e.exts.dispatch(eventInvoke, e.invokeEvent(inv))
+	}
 	select {
 	case e.work <- inv:
 	case <-e.exited:
@@ -349,23 +362,18 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 		res.FunctionError = "Unhandled"
 		res.ErrorType = inv.errType
 	}
+	e.teleRuntimeDone(inv, res)
 	inv.answered()
 	if inv.req.early != nil {
 		early := *res
 		inv.req.early(&early)
 	}
-	// The invocation is over when the runtime asks for the next one; then
-	// the environment is frozen, unless a request is already waiting for it
-	// (it would be thawed at once).
-	select {
-	case <-e.arrive:
-		if f.waiting.Load() == 0 {
-			e.freeze()
-		}
-	case <-e.exited:
-	case <-timer.C:
-		f.r.cfg.logger.Warn("runtime did not ask for the next invocation after responding; ending the environment", "function", f.def.Name, "environment", e.id)
-		e.kill()
+	// The invocation is over when the runtime and every extension ask for
+	// the next event (Duration runs until then); then the environment is
+	// frozen, unless a request is already waiting for it (it would be
+	// thawed at once).
+	if e.invokePhaseEnd(inv, res, exts, timer.C) && f.waiting.Load() == 0 {
+		e.freeze()
 	}
 	e.drain()
 	res.MaxMemoryUsed, res.MemoryApproximate = e.maxUsed()
@@ -376,30 +384,15 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 // waitInit waits for the first call to /next. On failure it reports the
 // invocation as Lambda does and returns false.
 func (e *env) waitInit(inv *invocation, res *Result) bool {
-	f := e.f
-	timer := time.NewTimer(f.r.cfg.initTimeout)
-	defer timer.Stop()
-	var typ, msg string
-	var payload []byte
-	select {
-	case <-e.arrive:
+	typ, msg, payload := e.initOutcome(inv, res)
+	if typ == "" {
 		e.initDur = time.Since(e.started)
 		res.InitDuration = e.initDur
+		e.teleInitDone(e.initDur, "")
 		return true
-	case <-e.initFail:
-		typ, payload = e.initType, e.initPayload
-	case <-e.exited:
-		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
-		switch {
-		case e.cut.Load():
-			typ, msg, res.Cut = ErrorTypeShutdown, cutMessage(inv.id), true
-		case e.oom.Load():
-			typ = "Runtime.OutOfMemory"
-		}
-	case <-timer.C:
-		typ, msg = "Sandbox.Timedout", "RequestId: "+inv.id+" Error: init phase timed out after "+strconv.FormatFloat(f.r.cfg.initTimeout.Seconds(), 'f', 2, 64)+" seconds"
 	}
 	res.InitDuration = time.Since(e.started)
+	e.teleInitDone(res.InitDuration, typ)
 	res.Start = time.Now()
 	e.setEndReason(EndCrash)
 	e.shutdown()
@@ -424,6 +417,9 @@ func (e *env) startFailed(inv *invocation, err error) *Result {
 	e.setRequest(inv)
 	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: true, MemorySizeMB: f.def.MemoryMB, Start: time.Now()}
 	typ := "Runtime.InvalidEntrypoint"
+	if errors.As(err, new(*extLaunchError)) {
+		typ = "Extension.LaunchError"
+	}
 	msg := "RequestId: " + inv.id + " Error: " + err.Error()
 	e.kill()
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
@@ -483,6 +479,7 @@ func (e *env) end(res *Result) {
 	res.BilledDuration = billedDuration(res.Duration, res.InitDuration)
 	e.platform(res.RequestID, "END RequestId: "+res.RequestID)
 	e.platform(res.RequestID, reportLine(res))
+	e.teleReport(res)
 	if t := e.tail.Load(); t != nil {
 		res.LogTail = t.bytes()
 	}

@@ -29,7 +29,8 @@ type lineReader struct {
 	f      *os.File
 	rc     syscall.RawConn
 	max    int
-	budget int // stopBudget; smaller in tests
+	budget int    // stopBudget; smaller in tests
+	kind   string // for the Telemetry API: function ("") or extension
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -157,6 +158,7 @@ func (l *lineReader) emit(line []byte) {
 	if t := e.tail.Load(); t != nil {
 		t.add(line)
 	}
+	e.teleLine(l.kind, line)
 }
 
 // drained reports whether every byte written to the pipe so far has been

@@ -321,6 +321,9 @@ func (r *Runner) Close() error {
 	r.stopOnce.Do(func() { close(r.stopping) })
 	r.closeOnce.Do(func() { close(r.closed) })
 	r.closeMu.Unlock()
+	for _, n := range r.names {
+		r.fns[n].stopIdle() // the shutdown phase of their extensions
+	}
 	r.cutting.Store(true)
 	for _, n := range r.names {
 		r.fns[n].cutAll()

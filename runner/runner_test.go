@@ -259,7 +259,7 @@ func TestGoEnvironmentAndHeaders(t *testing.T) {
 	}
 	want := map[string]any{
 		"requestId":                           res.RequestID,
-		"arn":                                 "arn:aws:lambda:eu-west-1:000000000000:function:gofn",
+		"arn":                                 "arn:aws:lambda:eu-west-1:123456789012:function:gofn",
 		"env:AWS_LAMBDA_FUNCTION_NAME":        "gofn",
 		"env:AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
 		"env:AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
@@ -553,7 +553,7 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]string{"wrong": "400", "first": "202", "second": "400",
-		"arn": "arn:aws:lambda:us-east-1:000000000000:function:proto", "trace": "Root=1-abc-def;Sampled=1", "cc": `{"custom":{"k":"v"}}`} {
+		"arn": "arn:aws:lambda:us-east-1:123456789012:function:proto", "trace": "Root=1-abc-def;Sampled=1", "cc": `{"custom":{"k":"v"}}`} {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %q (lines:\n%s)", k, got[k], want, rec.text(res.RequestID))
 		}

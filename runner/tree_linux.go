@@ -190,12 +190,17 @@ func (e *env) procAttr(cgroup bool) *syscall.SysProcAttr {
 		return attr
 	}
 	dir := filepath.Join(t.root, safeName(e.f.def.Name+"-"+e.id))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return attr
+	made := e.cgDir == "" // else an extension of the environment made it
+	if made {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return attr
+		}
 	}
 	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		os.Remove(dir)
+		if made {
+			os.Remove(dir)
+		}
 		return attr
 	}
 	e.cgDir, e.cgFD = dir, fd
@@ -210,7 +215,9 @@ func (e *env) doneStarting(ok bool) {
 		return
 	}
 	syscall.Close(e.cgFD)
-	if !ok {
+	if ok {
+		e.cgUsed = true
+	} else if !e.cgUsed {
 		os.Remove(e.cgDir)
 		e.cgDir = ""
 	}

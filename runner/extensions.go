@@ -1,0 +1,561 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Lambda's Extensions API (2020-01-01), served on AWS_LAMBDA_RUNTIME_API
+// beside the Runtime API:
+//
+//   - the executables in the extensions/ folder of the function's layers
+//     (/opt/extensions on Lambda) are started before the runtime, with the
+//     function's environment, in its process group and cgroup; each must
+//     register (POST /2020-01-01/extension/register with
+//     Lambda-Extension-Name, its file name) before the runtime starts;
+//     a process of the function may register an internal extension
+//     (another name) during the init phase;
+//   - the init phase ends when the runtime and every extension have called
+//     next; the invoke phase starts with an INVOKE event to each extension
+//     registered for it and ends when the runtime and every extension have
+//     called next again: Duration runs until then;
+//   - the shutdown phase (idle recycling, the runner's close, a timeout)
+//     sends the runtime SIGTERM and gives it 300 ms, then sends SHUTDOWN
+//     to every extension registered for it and waits for their next call
+//     (or their exit) until 2000 ms after the phase began, then kills what
+//     is left, as Lambda does for a function with external extensions;
+//   - init/error and exit/error fail the init phase, or the invocation
+//     that is running, with the error type the extension gave.
+
+// Limits of the shutdown phase with external extensions.
+const (
+	shutdownLimit        = 2000 * time.Millisecond
+	runtimeShutdownLimit = 300 * time.Millisecond
+)
+
+// Extension event types.
+const (
+	eventInvoke   = "INVOKE"
+	eventShutdown = "SHUTDOWN"
+)
+
+// extension is one registered (or, for an external one, started)
+// extension of an environment.
+type extension struct {
+	name     string
+	id       string // Lambda-Extension-Identifier, set at registration
+	external bool
+	events   []string
+	next     chan struct{} // a call to next arrived (buffered 1)
+	event    chan []byte   // the event its next call returns (buffered 1)
+	cmd      *exec.Cmd     // external only
+	exited   chan struct{} // external only: closed once reaped
+	out, err *lineReader
+}
+
+func (x *extension) wants(ev string) bool { return slices.Contains(x.events, ev) }
+
+// extensions is an environment's set of extensions.
+type extensions struct {
+	mu         sync.Mutex
+	all        []*extension
+	byID       map[string]*extension
+	registered chan struct{} // closed when every external extension registered
+	pending    int           // external extensions not yet registered
+	initOver   bool
+}
+
+func (s *extensions) list() []*extension {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.all)
+}
+
+func (s *extensions) byHeader(r *http.Request) *extension {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[r.Header.Get("Lambda-Extension-Identifier")]
+}
+
+// layerExtensions lists the executables in the extensions/ folders of
+// layers, by name (a later layer's file replaces an earlier one's, as
+// layers are merged at /opt), in name order as Lambda starts them.
+func layerExtensions(layers []string) []string {
+	byName := map[string]string{}
+	for _, l := range layers {
+		ents, err := os.ReadDir(filepath.Join(l, "extensions"))
+		if err != nil {
+			continue
+		}
+		for _, de := range ents {
+			p := filepath.Join(l, "extensions", de.Name())
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+				byName[de.Name()] = p
+			}
+		}
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range byName {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = byName[n]
+	}
+	return out
+}
+
+// startExtensions starts the function's external extensions and waits
+// until each has registered, one has failed, or the init phase's time is
+// up; the caller starts the runtime next (waitInit reports a failure).
+func (e *env) startExtensions(environ []string) error {
+	paths := e.f.extPaths
+	s := &extensions{byID: map[string]*extension{}, registered: make(chan struct{})}
+	e.exts = s
+	if len(paths) == 0 {
+		close(s.registered)
+		return nil
+	}
+	e.started = time.Now()
+	e.teleInitStart()
+	for _, p := range paths {
+		x := &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})}
+		if err := e.startExtension(x, p, environ); err != nil {
+			return &extLaunchError{fmt.Errorf("extension %s: %w", x.name, err)}
+		}
+		s.mu.Lock()
+		s.all = append(s.all, x)
+		s.pending++
+		s.mu.Unlock()
+	}
+	select {
+	case <-s.registered:
+	case <-e.initFail:
+	case <-time.After(e.f.r.cfg.initTimeout):
+	}
+	return nil
+}
+
+// startExtension starts one external extension in the environment's
+// process group (the first one leads it) and cgroup.
+func (e *env) startExtension(x *extension, path string, environ []string) error {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return err
+	}
+	cmd := exec.Command(path)
+	cmd.Dir = e.f.def.CodeDir
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = outW, errW
+	e.f.r.tree.setup(e.f.r)
+	cmd.SysProcAttr = e.procAttr(true)
+	e.joinGroup(cmd.SysProcAttr)
+	err = cmd.Start()
+	e.doneStarting(err == nil)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return err
+	}
+	x.cmd = cmd
+	e.pidMu.Lock()
+	if e.pgid == 0 {
+		e.pgid = cmd.Process.Pid
+		e.f.r.tree.tell("+", e.pgid)
+	}
+	e.pidMu.Unlock()
+	if closed(e.closing) {
+		syscall.Kill(-e.pgid, syscall.SIGKILL)
+	}
+	x.out = newLineReader(e, StreamStdout, outR)
+	x.err = newLineReader(e, StreamStderr, errR)
+	x.out.kind, x.err.kind = teleExtension, teleExtension
+	go x.out.run()
+	go x.err.run()
+	go func() {
+		werr := cmd.Wait()
+		close(x.exited)
+		if e.inInit() && !e.exts.registeredOK(x) {
+			msg := "RequestId: " + e.reqIDNow() + " Error: extension " + x.name + " exited before it registered: " + exitReason(werr)
+			e.failInit("Extension.Crash", errorPayload(msg, "Extension.Crash"))
+		}
+	}()
+	return nil
+}
+
+// extLaunchError: an external extension could not be started.
+type extLaunchError struct{ err error }
+
+func (l *extLaunchError) Error() string { return l.err.Error() }
+func (l *extLaunchError) Unwrap() error { return l.err }
+
+// registeredOK reports whether x has registered.
+func (s *extensions) registeredOK(x *extension) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return x.id != ""
+}
+
+// joinGroup puts a process started after the first one of the
+// environment into the environment's process group.
+func (e *env) joinGroup(attr *syscall.SysProcAttr) {
+	e.pidMu.Lock()
+	defer e.pidMu.Unlock()
+	if e.pgid > 0 {
+		attr.Setpgid, attr.Pgid = true, e.pgid
+	}
+}
+
+func (e *env) reqIDNow() string { return *e.reqID.Load() }
+
+// inInit reports whether the init phase is still running.
+func (e *env) inInit() bool {
+	s := e.exts
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.initOver
+}
+
+// failInit fails the init phase with typ and payload (first failure wins).
+func (e *env) failInit(typ string, payload []byte) bool {
+	first := false
+	e.initOnce.Do(func() {
+		e.initPayload, e.initType = payload, typ
+		close(e.initFail)
+		first = true
+	})
+	return first
+}
+
+// handleRegister serves POST /2020-01-01/extension/register.
+func (e *env) handleRegister(w http.ResponseWriter, r *http.Request) {
+	name := r.Header.Get("Lambda-Extension-Name")
+	var body struct {
+		Events []string `json:"events"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
+		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "register: the body must be {\"events\":[...]}: "+err.Error())
+		return
+	}
+	if name == "" {
+		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "register: the Lambda-Extension-Name header is missing")
+		return
+	}
+	for _, ev := range body.Events {
+		if ev != eventInvoke && ev != eventShutdown {
+			writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "register: unknown event "+strconv.Quote(ev)+" (want INVOKE, SHUTDOWN)")
+			return
+		}
+	}
+	x, status, typ, msg := e.exts.register(name, body.Events)
+	if x == nil {
+		writeAPIError(w, status, typ, msg)
+		return
+	}
+	e.platform(e.reqIDNow(), "EXTENSION\tName: "+x.name+"\tState: Ready\tEvents: ["+strings.Join(x.events, ",")+"]")
+	e.teleEvent(teleTypePlatform, "platform.extension", map[string]any{"name": x.name, "state": "Ready", "events": x.events})
+	doc := map[string]string{"functionName": e.f.def.Name, "functionVersion": "$LATEST", "handler": e.f.def.Handler}
+	if strings.Contains(r.Header.Get("Lambda-Extension-Accept-Feature"), "accountId") {
+		doc["accountId"] = AccountID
+	}
+	w.Header()["Lambda-Extension-Identifier"] = []string{x.id}
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(doc)
+}
+
+// register records a registration; on refusal x is nil with the HTTP
+// status, error type and message.
+func (s *extensions) register(name string, events []string) (x *extension, status int, typ, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.initOver {
+		return nil, http.StatusForbidden, "Extension.InvalidStateTransition", "register: extensions register during the init phase only"
+	}
+	for _, y := range s.all {
+		if y.name != name {
+			continue
+		}
+		if y.id != "" {
+			return nil, http.StatusConflict, "Extension.AlreadyRegistered", "register: extension " + name + " is already registered"
+		}
+		x = y
+	}
+	if x == nil { // an internal extension: a thread of the runtime's process
+		if slices.Contains(events, eventShutdown) {
+			return nil, http.StatusBadRequest, "ShutdownEventNotSupportedForInternalExtension", "register: internal extension " + name + " cannot register for SHUTDOWN"
+		}
+		x = &extension{name: name, next: make(chan struct{}, 1), event: make(chan []byte, 1)}
+		s.all = append(s.all, x)
+	} else {
+		s.pending--
+		if s.pending == 0 {
+			close(s.registered)
+		}
+	}
+	x.id = newRequestID()
+	x.events = slices.Clone(events)
+	if x.events == nil {
+		x.events = []string{}
+	}
+	s.byID[x.id] = x
+	return x, 0, "", ""
+}
+
+// handleExtNext serves GET /2020-01-01/extension/event/next: the
+// extension is done with the current phase; the call returns its next
+// event.
+func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
+	x := e.exts.byHeader(r)
+	if x == nil {
+		writeAPIError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "next: unknown or missing Lambda-Extension-Identifier")
+		return
+	}
+	select {
+	case x.next <- struct{}{}:
+	default:
+	}
+	select {
+	case ev := <-x.event:
+		w.Header()["Lambda-Extension-Event-Identifier"] = []string{newRequestID()}
+		w.Header()["Content-Type"] = []string{"application/json"}
+		w.WriteHeader(http.StatusOK)
+		w.Write(ev)
+	case <-e.closing:
+		writeAPIError(w, http.StatusInternalServerError, "Runtime.Closing", "the execution environment is shutting down")
+	case <-r.Context().Done():
+	}
+}
+
+// handleExtError serves POST /2020-01-01/extension/{init,exit}/error.
+func (e *env) handleExtError(w http.ResponseWriter, r *http.Request) {
+	x := e.exts.byHeader(r)
+	if x == nil {
+		writeAPIError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "error: unknown or missing Lambda-Extension-Identifier")
+		return
+	}
+	body, _ := readLimited(r.Body, maxErrorBytes)
+	typ := r.Header.Get("Lambda-Extension-Function-Error-Type")
+	if typ == "" {
+		typ = "Extension.UnknownError"
+	}
+	payload, _ := normalizeError(body, typ)
+	if r.PathValue("phase") == "init" || e.inInit() {
+		e.failInit(typ, payload)
+	} else {
+		e.extFailed(x, typ, payload)
+	}
+	writeAccepted(w)
+}
+
+// extFailed records an extension's failure during the invoke phase: the
+// invocation running fails with typ and the environment ends after it.
+func (e *env) extFailed(x *extension, typ string, payload []byte) {
+	e.extErrOnce.Do(func() {
+		e.extErrType, e.extErrPayload = typ, payload
+		close(e.extErr)
+	})
+	e.setEndReason(EndCrash)
+}
+
+// endInit closes the registration window.
+func (s *extensions) endInit() {
+	s.mu.Lock()
+	s.initOver = true
+	s.mu.Unlock()
+}
+
+// registeredList returns the extensions that registered.
+func (s *extensions) registeredList() []*extension {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*extension
+	for _, x := range s.all {
+		if x.id != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// dispatch sends ev to every extension registered for it and returns them.
+func (s *extensions) dispatch(kind string, ev []byte) []*extension {
+	var to []*extension
+	for _, x := range s.registeredList() {
+		if !x.wants(kind) {
+			continue
+		}
+		select {
+		case x.event <- ev:
+		default: // it has not taken the last one yet
+		}
+		to = append(to, x)
+	}
+	return to
+}
+
+// waitNext waits until each of xs called next (or exited), or until stop
+// is closed or d passes; it returns the extensions still busy.
+func waitNext(xs []*extension, stop <-chan struct{}, deadline <-chan time.Time) []*extension {
+	for i, x := range xs {
+		var gone chan struct{}
+		if x.exited != nil {
+			gone = x.exited
+		}
+		select {
+		case <-x.next:
+		case <-gone:
+		case <-stop:
+			return xs[i:]
+		case <-deadline:
+			return xs[i:]
+		}
+	}
+	return nil
+}
+
+// registeredExts returns the registered extensions (nil without).
+func (e *env) registeredExts() []*extension {
+	if e.exts == nil {
+		return nil
+	}
+	return e.exts.registeredList()
+}
+
+// invokeEvent is the INVOKE event of inv.
+func (e *env) invokeEvent(inv *invocation) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"eventType": eventInvoke, "deadlineMs": inv.deadline.UnixMilli(), "requestId": inv.id,
+		"invokedFunctionArn": e.f.arn, "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace},
+	})
+	return b
+}
+
+// shutdownReason is the SHUTDOWN event's reason for the way the
+// environment ends.
+func shutdownReason(end string) string {
+	switch end {
+	case EndTimeout:
+		return "timeout"
+	case EndCrash:
+		return "failure"
+	default:
+		return "spindown"
+	}
+}
+
+// gracefulStop runs the shutdown phase (once) when an extension
+// registered for SHUTDOWN: SIGTERM to the runtime (300 ms), then SHUTDOWN
+// to the extensions, until 2000 ms after it began. The caller kills what
+// is left.
+func (e *env) gracefulStop() { e.gracefulOnce.Do(e.shutdownPhase) }
+
+func (e *env) shutdownPhase() {
+	var to []*extension
+	for _, x := range e.registeredExts() {
+		if x.wants(eventShutdown) {
+			to = append(to, x)
+		}
+	}
+	if len(to) == 0 || !e.alive() {
+		return
+	}
+	start := time.Now()
+	e.graceful.Store(true)
+	defer close(e.gracefulDone)
+	e.pidMu.Lock()
+	pgid := e.pgid
+	e.pidMu.Unlock()
+	syscall.Kill(-pgid, syscall.SIGCONT)
+	if e.cmd != nil {
+		syscall.Kill(e.pid, syscall.SIGTERM)
+		select {
+		case <-e.rtDone:
+		case <-time.After(runtimeShutdownLimit):
+			syscall.Kill(e.pid, syscall.SIGKILL)
+		}
+	}
+	e.life.endMu.Lock()
+	reason := shutdownReason(e.life.endReason)
+	e.life.endMu.Unlock()
+	deadline := start.Add(shutdownLimit)
+	ev, _ := json.Marshal(map[string]any{"eventType": eventShutdown, "shutdownReason": reason, "deadlineMs": deadline.UnixMilli()})
+	e.tele.flushAll()
+	sent := e.exts.dispatch(eventShutdown, ev)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	if left := waitNext(sent, nil, timer.C); len(left) > 0 {
+		e.f.r.cfg.logger.Warn("extensions did not finish their shutdown within 2000 ms; killing them", "function", e.f.def.Name, "environment", e.id, "extensions", extNames(left))
+	}
+	e.tele.close(time.Until(deadline))
+}
+
+func extNames(xs []*extension) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.name
+	}
+	return out
+}
+
+// waitExtOutput waits (bounded) for the extensions' output to be read.
+func (e *env) waitExtOutput(d time.Duration) {
+	if e.exts == nil {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, x := range e.exts.list() {
+		for _, l := range []*lineReader{x.out, x.err} {
+			if l == nil {
+				continue
+			}
+			select {
+			case <-l.done:
+			case <-t.C:
+				l.stop()
+				<-l.done
+			}
+		}
+	}
+}
+
+// stopIdle runs the shutdown phase of the idle environments, all at once
+// (each is bounded by 2 s); Close then ends them.
+func (f *fn) stopIdle() {
+	f.mu.Lock()
+	idle := slices.Clone(f.idle)
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, e := range idle {
+		wg.Go(e.gracefulStop)
+	}
+	wg.Wait()
+}

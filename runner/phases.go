@@ -1,0 +1,131 @@
+package runner
+
+import (
+	"strconv"
+	"time"
+)
+
+// AccountID is the account id in the ARNs lambdabridge makes (functions,
+// the extensions' register answer), the same as the templates'
+// AWS::AccountId.
+const AccountID = "123456789012"
+
+// initOutcome waits for the end of the init phase: the runtime's first
+// call to next and then every extension's. It returns an empty typ on
+// success, else the error's type with its message or payload.
+func (e *env) initOutcome(inv *invocation, res *Result) (typ, msg string, payload []byte) {
+	f := e.f
+	timer := time.NewTimer(f.r.cfg.initTimeout - time.Since(e.started))
+	defer timer.Stop()
+	timedOut := func() (string, string, []byte) {
+		return "Sandbox.Timedout", "RequestId: " + inv.id + " Error: init phase timed out after " + strconv.FormatFloat(f.r.cfg.initTimeout.Seconds(), 'f', 2, 64) + " seconds", nil
+	}
+	select {
+	case <-e.arrive:
+		left := waitNext(e.registeredExts(), e.initFail, timer.C)
+		switch {
+		case closed(e.initFail):
+			return e.initType, "", e.initPayload
+		case len(left) > 0:
+			return timedOut()
+		}
+		if e.exts != nil {
+			e.exts.endInit()
+		}
+		return "", "", nil
+	case <-e.initFail:
+		return e.initType, "", e.initPayload
+	case <-e.exited:
+		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
+		switch {
+		case e.cut.Load():
+			typ, msg, res.Cut = ErrorTypeShutdown, cutMessage(inv.id), true
+		case e.oom.Load():
+			typ = "Runtime.OutOfMemory"
+		}
+		return typ, msg, nil
+	case <-timer.C:
+		return timedOut()
+	}
+}
+
+// invokePhaseEnd waits, after the runtime's answer, for the runtime and
+// the extensions given the INVOKE event to call next, within the
+// invocation's timeout; Duration runs until then. It reports whether the
+// environment is still usable (to be frozen).
+func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, timeout <-chan time.Time) bool {
+	select {
+	case <-e.arrive:
+	case <-e.exited:
+		res.Duration = time.Since(inv.start)
+		return false
+	case <-timeout:
+		e.lateTimeout(inv, res, "the runtime did not ask for its next invocation")
+		return false
+	}
+	if left := waitNext(exts, e.exited, timeout); len(left) > 0 {
+		if closed(e.exited) {
+			res.Duration = time.Since(inv.start)
+			return false
+		}
+		e.lateTimeout(inv, res, "extensions "+strconv.Quote(extNames(left)[0])+" did not ask for their next event")
+		return false
+	}
+	res.Duration = time.Since(inv.start)
+	if typ, payload := e.extFailure(); typ != "" {
+		e.setEndReason(EndCrash)
+		e.kill()
+		res.FunctionError, res.ErrorType, res.Payload = "Unhandled", typ, payload
+		e.platform(inv.id, "RequestId: "+inv.id+" Error: "+string(payload))
+		e.platform(inv.id, typ)
+		return false
+	}
+	return true
+}
+
+// lateTimeout ends an invocation whose runtime answered but whose invoke
+// phase (the runtime's or an extension's work after the answer) outlasted
+// the function's timeout, as Lambda reports it: a timeout.
+func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
+	d := e.f.def.Timeout
+	e.f.r.cfg.logger.Warn("invoke phase timed out after the answer: "+why, "function", e.f.def.Name, "environment", e.id)
+	e.setEndReason(EndTimeout)
+	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))
+	res.Duration = d
+	res.TimedOut = true
+	res.FunctionError, res.ErrorType = "Unhandled", "Sandbox.Timedout"
+	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
+	e.kill()
+}
+
+// extFailure returns the error of an extension that failed during the
+// invoke phase (exit/error, or an external extension that exited).
+func (e *env) extFailure() (string, []byte) {
+	if closed(e.extErr) {
+		return e.extErrType, e.extErrPayload
+	}
+	for _, x := range e.registeredExts() {
+		if x.exited != nil && closed(x.exited) {
+			msg := "extension " + x.name + " exited during the invoke phase"
+			return "Extension.Crash", errorPayload(msg, "Extension.Crash")
+		}
+	}
+	return "", nil
+}
+
+// teleRuntimeDone publishes platform.runtimeDone once the runtime answered.
+func (e *env) teleRuntimeDone(inv *invocation, res *Result) {
+	status := "success"
+	if res.FunctionError != "" {
+		status = "error"
+	}
+	rec := map[string]any{"requestId": inv.id, "status": status,
+		"metrics": map[string]any{"durationMs": msf(res.Duration), "producedBytes": len(res.Payload)},
+		"tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace},
+		"spans":   []map[string]any{{"name": "responseLatency", "start": inv.start.UTC().Format(teleTime), "durationMs": msf(res.Duration)}},
+	}
+	if res.ErrorType != "" {
+		rec["errorType"] = res.ErrorType
+	}
+	e.teleEvent(teleTypePlatform, "platform.runtimeDone", rec)
+}
