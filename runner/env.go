@@ -232,8 +232,10 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		err := cmd.Wait()
 		e.waitErr = err
 		close(e.rtDone)
-		if e.graceful.Load() { // the extensions' shutdown phase goes on
-			<-e.gracefulDone
+		if e.alive() || e.graceful.Load() {
+			// The runtime exited: the extensions' shutdown phase
+			// (reason failure), or the one under way, goes on.
+			e.gracefulStop()
 		}
 		e.kill() // what is left of the tree
 		e.removeCgroup()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -56,7 +57,8 @@ type extension struct {
 	id       string // Lambda-Extension-Identifier, set at registration
 	external bool
 	events   []string
-	next     chan struct{} // a call to next arrived (buffered 1)
+	next     chan struct{} // it called next after its work (buffered 1)
+	busy     atomic.Bool   // it has work: init, or an event it took
 	event    chan []byte   // the event its next call returns (buffered 1)
 	cmd      *exec.Cmd     // external only
 	exited   chan struct{} // external only: closed once reaped
@@ -321,6 +323,7 @@ func (s *extensions) register(name string, events []string) (x *extension, statu
 		}
 	}
 	x.id = newRequestID()
+	x.busy.Store(true) // until its first call to next
 	x.events = slices.Clone(events)
 	if x.events == nil {
 		x.events = []string{}
@@ -338,12 +341,15 @@ func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "next: unknown or missing Lambda-Extension-Identifier")
 		return
 	}
-	select {
-	case x.next <- struct{}{}:
-	default:
+	if x.busy.Swap(false) {
+		select {
+		case x.next <- struct{}{}:
+		default:
+		}
 	}
 	select {
 	case ev := <-x.event:
+		x.busy.Store(true)
 		w.Header()["Lambda-Extension-Event-Identifier"] = []string{newRequestID()}
 		w.Header()["Content-Type"] = []string{"application/json"}
 		w.WriteHeader(http.StatusOK)
@@ -411,6 +417,10 @@ func (s *extensions) dispatch(kind string, ev []byte) []*extension {
 	for _, x := range s.registeredList() {
 		if !x.wants(kind) {
 			continue
+		}
+		select { // a call to next the last phase did not wait for
+		case <-x.next:
+		default:
 		}
 		select {
 		case x.event <- ev:
@@ -488,6 +498,12 @@ func (e *env) shutdownPhase() {
 		return
 	}
 	start := time.Now()
+	e.life.endMu.Lock()
+	reason := shutdownReason(e.life.endReason)
+	if e.life.endReason == "" && closed(e.rtDone) {
+		reason = "failure" // the runtime exited on its own
+	}
+	e.life.endMu.Unlock()
 	e.graceful.Store(true)
 	defer close(e.gracefulDone)
 	e.pidMu.Lock()
@@ -502,9 +518,6 @@ func (e *env) shutdownPhase() {
 			syscall.Kill(e.pid, syscall.SIGKILL)
 		}
 	}
-	e.life.endMu.Lock()
-	reason := shutdownReason(e.life.endReason)
-	e.life.endMu.Unlock()
 	deadline := start.Add(shutdownLimit)
 	ev, _ := json.Marshal(map[string]any{"eventType": eventShutdown, "shutdownReason": reason, "deadlineMs": deadline.UnixMilli()})
 	e.tele.flushAll()
@@ -555,6 +568,7 @@ func (f *fn) stopIdle() {
 	f.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, e := range idle {
+		e.setEndReason(EndClosed)
 		wg.Go(e.gracefulStop)
 	}
 	wg.Wait()

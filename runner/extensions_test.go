@@ -282,3 +282,33 @@ func TestDurationUntilNext(t *testing.T) {
 		t.Errorf("REPORT Duration %s ms", m[2])
 	}
 }
+
+// TestExtensionShutdownReasons: the SHUTDOWN event says why the
+// environment ends: the function's timeout, or its runtime's crash.
+func TestExtensionShutdownReasons(t *testing.T) {
+	cases := []struct{ payload, errType, reason string }{
+		{`{"action":"sleep","ms":3000}`, "Sandbox.Timedout", "timeout"},
+		{`{"action":"crash"}`, "Runtime.ExitError", "failure"},
+	}
+	for _, c := range cases {
+		t.Run(c.reason, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "ext.jsonl")
+			def := extDef(t, extLayer(t, "testext"), out, nil)
+			def.Timeout = time.Second
+			r, _ := newTestRunner(t, []function.Definition{def})
+			res := invoke(t, r, "gofn", c.payload)
+			if res.ErrorType != c.errType {
+				t.Fatalf("error type %q, want %s", res.ErrorType, c.errType)
+			}
+			var got []string
+			for _, x := range readExtRecords(t, out) {
+				if x.Kind == "event" && strings.Contains(string(x.Body), "SHUTDOWN") {
+					got = append(got, string(x.Body))
+				}
+			}
+			if len(got) != 1 || !strings.Contains(got[0], `"shutdownReason":"`+c.reason+`"`) {
+				t.Errorf("SHUTDOWN events %q, want one with reason %s", got, c.reason)
+			}
+		})
+	}
+}

@@ -340,14 +340,14 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	}
 	select {
 	case e.work <- inv:
-	case <-e.exited:
+	case <-e.rtDone:
 		return e.crashed(inv, res)
 	case <-timer.C:
 		return e.timedOut(inv, res)
 	}
 	select {
 	case <-inv.responded:
-	case <-e.exited:
+	case <-e.rtDone:
 		if !closed(inv.responded) {
 			return e.crashed(inv, res)
 		}
@@ -434,6 +434,9 @@ func (e *env) startFailed(inv *invocation, err error) *Result {
 
 // crashed reports an environment that exited during the invocation.
 func (e *env) crashed(inv *invocation, res *Result) *Result {
+	if res.Duration == 0 {
+		res.Duration = time.Since(inv.start) // before the extensions' shutdown phase
+	}
 	e.setEndReason(EndCrash)
 	e.shutdown()
 	typ := "Runtime.ExitError"
@@ -446,7 +449,6 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	}
 	e.platform(inv.id, msg)
 	e.platform(inv.id, typ)
-	res.Duration = time.Since(inv.start)
 	res.Payload = errorPayload(msg, typ)
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ

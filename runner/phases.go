@@ -35,7 +35,7 @@ func (e *env) initOutcome(inv *invocation, res *Result) (typ, msg string, payloa
 		return "", "", nil
 	case <-e.initFail:
 		return e.initType, "", e.initPayload
-	case <-e.exited:
+	case <-e.rtDone:
 		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
 		switch {
 		case e.cut.Load():
@@ -56,16 +56,18 @@ func (e *env) initOutcome(inv *invocation, res *Result) (typ, msg string, payloa
 func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, timeout <-chan time.Time) bool {
 	select {
 	case <-e.arrive:
-	case <-e.exited:
+	case <-e.rtDone: // it exited after answering (a panic)
 		res.Duration = time.Since(inv.start)
+		e.waitExited()
 		return false
 	case <-timeout:
 		e.lateTimeout(inv, res, "the runtime did not ask for its next invocation")
 		return false
 	}
-	if left := waitNext(exts, e.exited, timeout); len(left) > 0 {
-		if closed(e.exited) {
+	if left := waitNext(exts, e.rtDone, timeout); len(left) > 0 {
+		if closed(e.rtDone) {
 			res.Duration = time.Since(inv.start)
+			e.waitExited()
 			return false
 		}
 		e.lateTimeout(inv, res, "extensions "+strconv.Quote(extNames(left)[0])+" did not ask for their next event")
@@ -128,4 +130,13 @@ func (e *env) teleRuntimeDone(inv *invocation, res *Result) {
 		rec["errorType"] = res.ErrorType
 	}
 	e.teleEvent(teleTypePlatform, "platform.runtimeDone", rec)
+}
+
+// waitExited waits (bounded by the shutdown phase's limit) until the
+// exited environment is reaped, so that its memory peak can be read.
+func (e *env) waitExited() {
+	select {
+	case <-e.exited:
+	case <-time.After(shutdownLimit + time.Second):
+	}
 }
