@@ -87,8 +87,13 @@ func parseTemplate(data []byte, dir string, overrides map[string]string) ([]Defi
 	if res == nil || res.Kind != yaml.MappingNode {
 		return nil, errors.New("no Resources")
 	}
+	r.layerRes = map[string]*yaml.Node{}
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		r.resources[res.Content[i].Value] = true
+		switch t := get(res.Content[i+1], "Type"); {
+		case t != nil && (t.Value == "AWS::Serverless::LayerVersion" || t.Value == "AWS::Lambda::LayerVersion"):
+			r.layerRes[res.Content[i].Value] = deref(res.Content[i+1])
+		}
 	}
 	var globals *yaml.Node
 	if g := get(root, "Globals"); g != nil {
@@ -171,9 +176,7 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 			}
 		}
 	}
-	if n := prop("Layers"); n != nil {
-		*w = append(*w, "Layers are not run locally (a Datadog extension's DogStatsD port is served by lambdabridge itself)")
-	}
+	d.Layers = r.layers(prop("Layers"), dir, w)
 
 	// The code.
 	if pt, _ := str("PackageType"); pt == "Image" {
@@ -248,8 +251,9 @@ func exists(p string) bool {
 
 // resolver evaluates the CloudFormation intrinsics it can evaluate locally.
 type resolver struct {
-	params    map[string]string // parameter values (Default or overrides)
-	resources map[string]bool   // logical ids
+	params    map[string]string     // parameter values (Default or overrides)
+	resources map[string]bool       // logical ids
+	layerRes  map[string]*yaml.Node // layer resources by logical id
 }
 
 // deref follows documents and aliases.

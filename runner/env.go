@@ -189,7 +189,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		cmd.Stdout = outW
 		cmd.Stderr = errW
 		cmd.SysProcAttr = e.procAttr(cgroup)
-		e.joinGroup(cmd.SysProcAttr)
+		e.envAttr(cmd.SysProcAttr)
 		inCgroup = e.cgDir != ""
 		if e.started.IsZero() || len(e.f.extPaths) == 0 {
 			e.started = time.Now()

@@ -167,13 +167,17 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 		outW.Close()
 		return err
 	}
-	cmd := exec.Command(path)
+	argv := []string{path}
+	if e.f.nsSh != "" {
+		argv = e.f.nsArgv([]string{"/opt/extensions/" + filepath.Base(path)})
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = e.f.def.CodeDir
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = outW, errW
 	e.f.r.tree.setup(e.f.r)
 	cmd.SysProcAttr = e.procAttr(true)
-	e.joinGroup(cmd.SysProcAttr)
+	e.envAttr(cmd.SysProcAttr)
 	err = cmd.Start()
 	e.doneStarting(err == nil)
 	outW.Close()
@@ -222,9 +226,13 @@ func (s *extensions) registeredOK(x *extension) bool {
 	return x.id != ""
 }
 
-// joinGroup puts a process started after the first one of the
-// environment into the environment's process group.
-func (e *env) joinGroup(attr *syscall.SysProcAttr) {
+// envAttr puts a process started after the first one of the
+// environment into the environment's process group, and every process of a
+// function with layers into a private mount namespace.
+func (e *env) envAttr(attr *syscall.SysProcAttr) {
+	if e.f.nsSh != "" {
+		nsAttr(attr)
+	}
 	e.pidMu.Lock()
 	defer e.pidMu.Unlock()
 	if e.pgid > 0 {
@@ -572,4 +580,41 @@ func (f *fn) stopIdle() {
 		wg.Go(e.gracefulStop)
 	}
 	wg.Wait()
+}
+
+// nsArgv wraps argv to run in the function's mount namespace.
+func (f *fn) nsArgv(argv []string) []string {
+	return nsArgv(f.nsSh, f.def.Layers, f.def.CodeDir, argv)
+}
+
+// command is the argv that starts the function's runtime: in its mount
+// namespace, a command under the code folder is run from /var/task.
+func (f *fn) command() []string {
+	if f.nsSh == "" {
+		return f.def.Command
+	}
+	argv := slices.Clone(f.def.Command)
+	if rel, err := filepath.Rel(f.def.CodeDir, argv[0]); err == nil && filepath.IsLocal(rel) {
+		argv[0] = filepath.Join(taskRoot, rel)
+	}
+	return f.nsArgv(argv)
+}
+
+// taskRoot is where the code is seen in the mount namespace.
+const taskRoot = "/var/task"
+
+// setupLayers decides how the function sees its layers: in a private
+// mount namespace, or (with a warning) at their own folders.
+func (f *fn) setupLayers() {
+	if len(f.def.Layers) == 0 {
+		return
+	}
+	sh, why := probeMountNamespace(f.def.Layers)
+	if why == "" {
+		f.nsSh = sh
+		return
+	}
+	f.layerWarning = "function " + f.def.Name + ": its layers cannot be mounted at /opt (" + why + "): the code stays at " + f.def.CodeDir +
+		" (LAMBDA_TASK_ROOT), the layers' folders are in LAMBDABRIDGE_OPT, the extensions run from there; a function that reads /opt directly will not find its layers"
+	f.r.cfg.logger.Warn(f.layerWarning)
 }

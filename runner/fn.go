@@ -26,9 +26,12 @@ type fn struct {
 	baseEnv []string
 	// extPaths are the external extensions (extensions/ in its layers).
 	extPaths []string
-	sem      chan struct{} // one slot per allowed concurrent environment
-	waiting  atomic.Int32  // requests waiting for a slot
-	scratch  [1]float64    // guarded by r.sinkMu
+	// nsSh is sh for the mount namespace of a function with layers ("":
+	// none); layerWarning says why there is none.
+	nsSh, layerWarning string
+	sem                chan struct{} // one slot per allowed concurrent environment
+	waiting            atomic.Int32  // requests waiting for a slot
+	scratch            [1]float64    // guarded by r.sinkMu
 
 	mu       sync.Mutex
 	idle     []*env // warm environments, most recently used last
@@ -48,6 +51,7 @@ func newFn(r *Runner, d function.Definition) *fn {
 		sem:    make(chan struct{}, envLimit(r.cfg)),
 		envs:   map[*env]struct{}{},
 	}
+	f.setupLayers()
 	f.baseEnv = f.environ()
 	f.extPaths = layerExtensions(d.Layers)
 	return f
@@ -118,6 +122,12 @@ func (f *fn) environ() []string {
 	vars["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
 	vars["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + d.Name
 	vars["LAMBDA_TASK_ROOT"] = d.CodeDir
+	switch {
+	case f.nsSh != "":
+		vars["LAMBDA_TASK_ROOT"] = taskRoot
+	case len(d.Layers) > 0:
+		vars["LAMBDABRIDGE_OPT"] = strings.Join(d.Layers, ":")
+	}
 	vars["LAMBDA_RUNTIME_DIR"] = d.CodeDir
 	vars["TZ"] = ":UTC"
 	out := make([]string, 0, len(vars)+3)
@@ -226,7 +236,7 @@ func (f *fn) run(inv *invocation) *Result {
 			err = e.startExtensions(environ)
 			if err == nil && !closed(e.initFail) { // else waitInit reports it
 				e.teleInitStart()
-				err = e.start(f.def.Command, environ, f.def.CodeDir, nil)
+				err = e.start(f.command(), environ, f.def.CodeDir, nil)
 			}
 			if err == nil {
 				e.event(EnvStarted, "")

@@ -61,7 +61,7 @@ type funcFlags struct {
 	handler, name, template, function string
 	timeout, arch                     string
 	memory                            int
-	env                               []string
+	env, layers                       []string
 	exec                              bool
 	// set records the flags given on the command line: they override the
 	// template's values.
@@ -78,6 +78,7 @@ func (f *funcFlags) register(cmd *kingpin.CmdClause) {
 	enum(cmd.Flag("architecture", "instruction set, for the cost estimate").IsSetByUser(&f.set.arch), &f.arch, function.DefaultArchitecture, "x86_64", "arm64")
 	cmd.Flag("template", "SAM template file (template.yaml) defining the functions").PlaceHolder("FILE").StringVar(&f.template)
 	cmd.Flag("function", "the template's function to invoke (its logical id)").PlaceHolder("NAME").StringVar(&f.function)
+	cmd.Flag("layer", "a layer's contents, a folder or a .zip file, seen by the function and its extensions at /opt (repeatable, later layers on top; after the template's)").PlaceHolder("DIR|ZIP").StringsVar(&f.layers)
 	cmd.Flag("exec", "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success").IsSetByUser(&f.set.exec).BoolVar(&f.exec)
 }
 
@@ -101,7 +102,7 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		return nil, "", usageErrorf("give --handler or --template, not both")
 	case f.handler != "":
 		opts := []function.Option{function.WithMemoryMB(f.memory), function.WithTimeout(timeout),
-			function.WithArchitecture(f.arch), function.WithEnv(env), function.WithExec(f.exec)}
+			function.WithArchitecture(f.arch), function.WithEnv(env), function.WithExec(f.exec), function.WithLayers(f.layers...)}
 		if f.name != "" {
 			opts = append(opts, function.WithName(f.name))
 		}
@@ -115,9 +116,18 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		if err != nil {
 			return nil, "", usageErrorf("%v", err)
 		}
+		var layers []string
+		for _, l := range f.layers {
+			dir, err := function.LayerDir(l)
+			if err != nil {
+				return nil, "", usageErrorf("--layer: %v", err)
+			}
+			layers = append(layers, dir)
+		}
 		var ok []function.Definition
 		var problems []string
 		for _, d := range defs {
+			d.Layers = append(d.Layers, layers...)
 			if f.set.memory {
 				d.MemoryMB = f.memory
 			}

@@ -61,6 +61,16 @@ func handle(ctx context.Context, e event) (any, error) {
 		fmt.Println(e.Text)
 		fmt.Printf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Test","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"gofn","Latency":12}`+"\n", time.Now().UnixMilli())
 		fmt.Println("after")
+	case "read": // a file as the function sees it, and its working folder
+		b, err := os.ReadFile(e.Text)
+		wd, _ := os.Getwd()
+		if err != nil {
+			return map[string]string{"error": err.Error(), "wd": wd}, nil
+		}
+		if len(b) > 4096 {
+			return map[string]string{"content": "<" + strconv.Itoa(len(b)) + " bytes>", "wd": wd}, nil
+		}
+		return map[string]string{"content": string(b), "wd": wd}, nil
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()
