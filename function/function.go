@@ -69,6 +69,8 @@ type Definition struct {
 	// layer's file replaces an earlier one's. The executables in their
 	// extensions/ folders are the function's external extensions.
 	Layers []string
+	// Logging is the function's LoggingConfig (log format and levels).
+	Logging Logging
 	// Exec marks a plain script that does not speak the Runtime API: the
 	// event on stdin, logs from stdout/stderr, exit code 0 is success.
 	Exec bool

@@ -177,6 +177,20 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 		}
 	}
 	d.Layers = r.layers(prop("Layers"), dir, w)
+	if lc := prop("LoggingConfig"); lc != nil {
+		field := func(k string) string {
+			if n := get(lc, k); n != nil {
+				v, _ := r.str(n, w)
+				return v
+			}
+			return ""
+		}
+		d.Logging = Logging{Format: field("LogFormat"), ApplicationLevel: field("ApplicationLogLevel"), SystemLevel: field("SystemLogLevel"), LogGroup: field("LogGroup")}
+		problems = append(problems, d.Logging.check()...)
+		if !d.Logging.JSON() && (d.Logging.ApplicationLevel != "" || d.Logging.SystemLevel != "") {
+			*w = append(*w, fmt.Sprintf("line %d: LoggingConfig levels apply only with LogFormat: JSON (as on Lambda); they are ignored", lc.Line))
+		}
+	}
 
 	// The code.
 	if pt, _ := str("PackageType"); pt == "Image" {

@@ -61,6 +61,7 @@ func TestFromTemplate(t *testing.T) {
 					Command: []string{td + "/worker/bootstrap"}, MemoryMB: 1024, Timeout: 900 * time.Second, Architecture: "x86_64",
 					Env:      map[string]string{"STAGE": "dev", "SHARED": "from-globals"},
 					Layers:   []string{td + "/layer"},
+					Logging:  Logging{Format: "JSON", ApplicationLevel: "WARN"},
 					Warnings: []string{"line 61: layer !Sub arn:aws:lambda:${AWS::Region}:464622532012:layer:Datadog-Extension:65 is not a layer of this template and cannot be fetched locally; it is left out (give its contents with --layer DIR|ZIP)"},
 				},
 			},

@@ -121,6 +121,7 @@ func (f *fn) environ() []string {
 	vars["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
 	vars["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
 	vars["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + d.Name
+	f.loggingEnv(vars)
 	vars["LAMBDA_TASK_ROOT"] = d.CodeDir
 	switch {
 	case f.nsSh != "":
@@ -499,6 +500,14 @@ func (e *env) end(res *Result) {
 
 // platform writes one of the runner's own lines for the environment.
 func (e *env) platform(reqID, line string) {
+	if e.f.jsonLogs() && structuredLine(line) {
+		return // written as its platform.* event (logformat.go)
+	}
+	e.writePlatform(reqID, line)
+}
+
+// writePlatform writes one platform line as it is.
+func (e *env) writePlatform(reqID, line string) {
 	name := e.f.def.Name
 	o := metric.Origin{Source: name, Line: int(e.lineNo.Add(1)), Function: name, Environment: e.id, RequestID: reqID}
 	e.f.r.line(o, StreamPlatform, []byte(line))

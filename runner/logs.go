@@ -152,6 +152,9 @@ func (l *lineReader) feed(p []byte) {
 
 func (l *lineReader) emit(line []byte) {
 	e := l.e
+	if l.kind == "" && !e.f.appLevelOK(line) {
+		return // below the function's ApplicationLogLevel (JSON format)
+	}
 	name := e.f.def.Name
 	o := metric.Origin{Source: name, Line: int(e.lineNo.Add(1)), Function: name, Environment: e.id, RequestID: *e.reqID.Load()}
 	e.f.r.line(o, l.stream, line)

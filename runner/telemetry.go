@@ -331,7 +331,8 @@ const teleTime = "2006-01-02T15:04:05.000Z"
 
 // teleEvent publishes one event of the environment.
 func (e *env) teleEvent(kind, typ string, record any) {
-	if !e.tele.active() {
+	logged := kind == teleTypePlatform && e.f.jsonLogs() && e.f.systemLevelOK(typ)
+	if !logged && !e.tele.active() {
 		return
 	}
 	doc, err := json.Marshal(struct {
@@ -342,7 +343,12 @@ func (e *env) teleEvent(kind, typ string, record any) {
 	if err != nil {
 		return
 	}
-	e.tele.publish(teleEvent{kind: kind, doc: doc})
+	if logged {
+		e.writePlatform(e.reqIDNow(), string(doc))
+	}
+	if e.tele.active() {
+		e.tele.publish(teleEvent{kind: kind, doc: doc})
+	}
 }
 
 // teleLine publishes one output line of the function (kind function) or

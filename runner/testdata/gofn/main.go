@@ -71,6 +71,12 @@ func handle(ctx context.Context, e event) (any, error) {
 			return map[string]string{"content": "<" + strconv.Itoa(len(b)) + " bytes>", "wd": wd}, nil
 		}
 		return map[string]string{"content": string(b), "wd": wd}, nil
+	case "levels": // structured lines at each level, a plain line, EMF
+		for _, l := range []string{"DEBUG", "info", "WARN", "error"} {
+			fmt.Printf(`{"level":%q,"msg":"at %s"}`+"\n", l, strings.ToLower(l))
+		}
+		fmt.Println("a plain line")
+		fmt.Printf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Test","Dimensions":[[]],"Metrics":[{"Name":"Hits"}]}]},"Hits":1}`+"\n", time.Now().UnixMilli())
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()
