@@ -334,6 +334,9 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	if cold && !e.waitInit(inv, res) {
 		return res
 	}
+	if cold {
+		e.drain() // the init phase's output comes before START
+	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	e.thaw()
 	e.readHWM(false) // a baseline, should the process die before it answers

@@ -72,7 +72,7 @@ func reportLine(res *Result) string {
 	if res.ColdStart && res.InitDuration > 0 {
 		s += "\tInit Duration: " + ms2(res.InitDuration) + " ms"
 	}
-	return s
+	return s + reportStatus(res)
 }
 
 func timeoutMessage(d time.Duration) string {

@@ -16,7 +16,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
-var reportRE = regexp.MustCompile(`^REPORT RequestId: ([0-9a-f-]{36})\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms\tMemory Size: (\d+) MB\tMax Memory Used: (\d+) MB(\tInit Duration: (\d+\.\d\d) ms)?$`)
+var reportRE = regexp.MustCompile(`^REPORT RequestId: ([0-9a-f-]{36})\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms\tMemory Size: (\d+) MB\tMax Memory Used: (\d+) MB(\tInit Duration: (\d+\.\d\d) ms)?(\tStatus: (timeout|error)(\tError Type: (\S+))?)?$`)
 
 func reportOf(t *testing.T, rec *recorder, id string) []string {
 	t.Helper()

@@ -367,9 +367,10 @@ func (e *env) teleLine(kind string, line []byte) {
 	e.teleEvent(kind, kind, rec)
 }
 
-// teleInitStart publishes platform.initStart (once).
+// teleInitStart writes INIT_START and publishes platform.initStart (once).
 func (e *env) teleInitStart() {
 	e.teleInitOnce.Do(func() {
+		e.platform("", e.initStartLine())
 		e.teleEvent(teleTypePlatform, "platform.initStart", map[string]any{
 			"initializationType": "on-demand", "phase": "init", "runtimeVersion": e.f.def.Runtime,
 			"functionName": e.f.def.Name, "functionVersion": "$LATEST", "instanceId": e.logStream,

@@ -128,6 +128,9 @@ func main() {
 		fmt.Println("failing at init")
 		os.Exit(2)
 	}
+	if msg := os.Getenv("GOFN_INIT_PRINT"); msg != "" {
+		fmt.Println(msg)
+	}
 	if ms := os.Getenv("GOFN_INIT_SLEEP_MS"); ms != "" {
 		var n int
 		fmt.Sscan(ms, &n)
