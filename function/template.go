@@ -476,3 +476,58 @@ func literal(name string, arg *yaml.Node) string {
 	}
 	return "!" + name + " " + strings.TrimSpace(strings.ReplaceAll(string(out), "\n", " "))
 }
+
+// ParseParameterOverrides reads sam's --parameter-overrides values: each
+// item holds one or more space-separated Key=Value or
+// ParameterKey=Key,ParameterValue=Value pairs (a value may be quoted).
+func ParseParameterOverrides(items []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, item := range items {
+		for _, f := range splitQuoted(item) {
+			if k, ok := strings.CutPrefix(f, "ParameterKey="); ok {
+				key, val, found := strings.Cut(k, ",ParameterValue=")
+				if !found || key == "" {
+					return nil, fmt.Errorf("%q: want ParameterKey=Key,ParameterValue=Value", f)
+				}
+				out[key] = val
+				continue
+			}
+			k, v, ok := strings.Cut(f, "=")
+			if !ok || k == "" {
+				return nil, fmt.Errorf("%q: want Key=Value", f)
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// splitQuoted splits s at spaces outside single or double quotes, removing
+// the quotes.
+func splitQuoted(s string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	in := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote == 0 && (r == '"' || r == '\''):
+			quote, in = r, true
+		case quote == 0 && r == ' ':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -384,3 +384,31 @@ func TestCodeURIOutsideTemplate(t *testing.T) {
 		})
 	}
 }
+
+func TestParseParameterOverrides(t *testing.T) {
+	got, err := ParseParameterOverrides([]string{`Stage=prod Table="my table"`, "ParameterKey=Level,ParameterValue=debug", "Empty="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Stage": "prod", "Table": "my table", "Level": "debug", "Empty": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"novalue", "=x", "ParameterKey=,ParameterValue=x", "ParameterKey=K"} {
+		if _, err := ParseParameterOverrides([]string{bad}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestRegionOverride: --region gives AWS::Region (a pseudo parameter
+// overridden like a parameter).
+func TestRegionOverride(t *testing.T) {
+	defs, err := FromTemplateParams("testdata/full.yaml", map[string]string{"AWS::Region": "eu-west-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := defs[0].Env["REGION_URL"]; got != "https://eu-west-3.example.com/dev" {
+		t.Errorf("REGION_URL = %q", got)
+	}
+}

@@ -16,9 +16,11 @@ import (
 	"github.com/lambdabridge/lambdabridge/internal/httpguard"
 )
 
-// Payload limits of the invoke API (Lambda's quotas).
+// Payload limits of the invoke API: Lambda accepts a synchronous request
+// of up to 6 MiB + 100 bytes (its quota is 6 MB "including overhead"), an
+// asynchronous one of up to 1 MiB.
 const (
-	maxSyncRequestBytes  = 6 * 1024 * 1024
+	maxSyncRequestBytes  = 6*1024*1024 + 100
 	maxAsyncRequestBytes = 1024 * 1024
 )
 
@@ -104,21 +106,23 @@ func (r *Runner) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (r *Runner) resolve(name string) string {
+// resolve returns the function a path's {name} names (a name, an ARN or
+// name:qualifier) and the qualifier; the ?Qualifier= parameter also sets it.
+func (r *Runner) resolve(name, qualifier string) (string, string) {
 	if i := strings.LastIndex(name, ":function:"); i >= 0 {
 		name = name[i+len(":function:"):]
 	}
 	if i := strings.IndexByte(name, ':'); i >= 0 {
-		name = name[:i]
+		name, qualifier = name[:i], name[i+1:]
 	}
 	if _, ok := r.fns[name]; !ok && name == "function" && len(r.names) == 1 {
-		return r.names[0]
+		return r.names[0], qualifier
 	}
-	return name
+	return name, qualifier
 }
 
 func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
-	name := r.resolve(req.PathValue("name"))
+	name, qualifier := r.resolve(req.PathValue("name"), req.URL.Query().Get("Qualifier"))
 	if _, ok := r.fns[name]; !ok {
 		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":"+AccountID+":function:"+name)
 		return
@@ -128,9 +132,9 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	if typ == "Event" {
 		limit = maxAsyncRequestBytes
 	}
-	body, err := readLimited(req.Body, limit)
+	body, size, err := readPayload(req.Body, limit)
 	if err == errTooLarge {
-		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", limit))
+		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("%d byte payload is too large for the %s invocation type (limit %d bytes)", size, invocationType(typ), limit))
 		return
 	}
 	if err != nil {
@@ -140,7 +144,11 @@ func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	in := Request{Payload: body, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}
+	if err := checkJSON(body); err != nil {
+		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: "+err.Error())
+		return
+	}
+	in := Request{Payload: body, Qualifier: qualifier, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}
 	if cc := req.Header.Get("X-Amz-Client-Context"); cc != "" {
 		dec, err := base64.StdEncoding.DecodeString(cc)
 		if err != nil || !json.Valid(dec) {

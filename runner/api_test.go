@@ -179,6 +179,7 @@ func TestInvokeAPIRefusesBrowsers(t *testing.T) {
 			}
 		})
 	}
+	waitRunning(t, r, 0) // the invoke API answers before the invocation ends
 	if st, _ := r.Stats("gofn"); st.Invocations != 2 {
 		t.Errorf("%d invocations, want 2 (the refused requests must not run)", st.Invocations)
 	}

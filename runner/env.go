@@ -407,7 +407,7 @@ func (e *env) handleNext(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.id}
 		h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.deadline.UnixMilli(), 10)}
-		h["Lambda-Runtime-Invoked-Function-Arn"] = []string{e.f.arn}
+		h["Lambda-Runtime-Invoked-Function-Arn"] = []string{e.f.invokedARN(inv)}
 		h["Lambda-Runtime-Trace-Id"] = []string{inv.trace}
 		if inv.req.ClientContext != "" {
 			h["Lambda-Runtime-Client-Context"] = []string{inv.req.ClientContext}

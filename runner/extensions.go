@@ -471,7 +471,7 @@ func (e *env) registeredExts() []*extension {
 func (e *env) invokeEvent(inv *invocation) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"eventType": eventInvoke, "deadlineMs": inv.deadline.UnixMilli(), "requestId": inv.id,
-		"invokedFunctionArn": e.f.arn, "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace},
+		"invokedFunctionArn": e.f.invokedARN(inv), "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace},
 	})
 	return b
 }

@@ -74,8 +74,9 @@ var reservedKeys = map[string]bool{
 	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true, "TZ": true,
 }
 
-// Host variables a function gets (a Lambda environment is clean otherwise).
-var hostKeys = []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "NODE_PATH", "GOCOVERDIR"}
+// Host variables a function gets (a Lambda environment is clean
+// otherwise): GOCOVERDIR, so that coverage-instrumented Go functions work.
+var hostKeys = []string{"GOCOVERDIR"}
 
 // environ builds the environment shared by all of the function's
 // environments: the reserved Lambda variables, the function's own, a few host
@@ -104,6 +105,7 @@ func (f *fn) environ() []string {
 		vars["AWS_SECRET_ACCESS_KEY"] = "lambdabridge-local-dummy-secret-access-key"
 		vars["AWS_SESSION_TOKEN"] = "lambdabridge-local-dummy-session-token"
 	}
+	f.lambdaEnv(vars, host)
 	for k, v := range f.def.Env {
 		if !reservedKeys[k] {
 			vars[k] = v
@@ -113,8 +115,8 @@ func (f *fn) environ() []string {
 	vars["_HANDLER"] = d.Handler
 	vars["AWS_REGION"] = f.r.cfg.region
 	vars["AWS_DEFAULT_REGION"] = f.r.cfg.region
-	if d.Runtime != "" {
-		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + d.Runtime
+	if d.Runtime != "" && !strings.HasPrefix(d.Runtime, "provided") {
+		vars["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + d.Runtime // not on OS-only runtimes, as on Lambda
 	}
 	vars["AWS_LAMBDA_FUNCTION_NAME"] = d.Name
 	vars["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(d.MemoryMB)

@@ -1,6 +1,11 @@
 package runner
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -176,4 +181,40 @@ func (e *env) initStartLine() string {
 	}
 	version := strings.Replace(rt, ".", ":", 1) + ".lambdabridge"
 	return "INIT_START Runtime Version: " + version + "\tRuntime Version ARN: arn:aws:lambda:" + e.f.r.cfg.region + "::runtime:" + version
+}
+
+// readPayload reads a request body of at most limit bytes; for a larger
+// one it returns errTooLarge and the body's size.
+func readPayload(r io.Reader, limit int) ([]byte, int64, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, int64(len(b)), err
+	}
+	if len(b) > limit {
+		n, _ := io.Copy(io.Discard, r)
+		return nil, int64(len(b)) + n, errTooLarge
+	}
+	return b, int64(len(b)), nil
+}
+
+// checkJSON says why a payload is not one JSON document, as Lambda refuses
+// it before running the function.
+func checkJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("could not parse payload into json: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("could not parse payload into json: more than one JSON document")
+	}
+	return nil
+}
+
+// invocationType names an X-Amz-Invocation-Type for messages.
+func invocationType(t string) string {
+	if t == "" {
+		return "RequestResponse"
+	}
+	return t
 }

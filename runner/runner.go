@@ -104,9 +104,10 @@ func WithMemorySampleInterval(d time.Duration) Option {
 func WithCgroups(on bool) Option { return func(c *config) { c.cgroups = on } }
 
 // WithEnviron sets where the host environment is read from (default
-// os.Environ). Only PATH, HOME, TMPDIR, LANG, LC_ALL, LD_LIBRARY_PATH,
-// NODE_PATH, GOCOVERDIR, the AWS credential variables and the keys given to
-// WithHostEnv are passed to functions: a Lambda environment is clean.
+// os.Environ). Only GOCOVERDIR, the AWS credential variables and the keys
+// given to WithHostEnv are passed to functions (and HOME to the Python and
+// Ruby runtimes): a Lambda environment is clean; PATH, LD_LIBRARY_PATH and
+// LANG are Lambda's.
 func WithEnviron(f func() []string) Option { return func(c *config) { c.environ = f } }
 
 // WithHostEnv passes more host variables to the functions.
@@ -123,6 +124,9 @@ type Request struct {
 	CognitoIdentity string
 	// TraceID is the X-Ray trace header; a new one is made when empty.
 	TraceID string
+	// Qualifier is the version or alias the caller named (the invoke API's
+	// name:qualifier), given to the runtime in the invoked function's ARN.
+	Qualifier string
 	// Tail asks for the last 4 KB of the invocation's log in
 	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
 	Tail bool

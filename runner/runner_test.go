@@ -251,7 +251,7 @@ func TestGoEnvironmentAndHeaders(t *testing.T) {
 	def := goDef(t, function.WithMemoryMB(512), function.WithTimeout(7*time.Second),
 		function.WithEnv(map[string]string{"MY_VAR": "x", "AWS_REGION": "ignored"}))
 	r, _ := newTestRunner(t, []function.Definition{def}, WithRegion("eu-west-1"),
-		WithEnviron(func() []string { return []string{"PATH=/usr/bin:/bin", "SECRET=nope"} }))
+		WithEnviron(func() []string { return []string{"PATH=/usr/bin:/bin", "HOME=/root", "SECRET=nope"} }))
 	res := invoke(t, r, "gofn", `{"action":"env"}`)
 	var out map[string]any
 	if err := json.Unmarshal(res.Payload, &out); err != nil {
@@ -267,11 +267,11 @@ func TestGoEnvironmentAndHeaders(t *testing.T) {
 		"env:AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/gofn",
 		"env:AWS_REGION":                      "eu-west-1",
 		"env:AWS_DEFAULT_REGION":              "eu-west-1",
-		"env:AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
 		"env:_HANDLER":                        "bootstrap",
 		"env:TZ":                              ":UTC",
 		"env:MY_VAR":                          "x",
-		"env:PATH":                            "/usr/bin:/bin",
+		"env:PATH":                            "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"env:LANG":                            "en_US.UTF-8",
 		"env:LAMBDA_TASK_ROOT":                def.CodeDir,
 	}
 	for k, v := range want {
@@ -284,8 +284,10 @@ func TestGoEnvironmentAndHeaders(t *testing.T) {
 			t.Errorf("%s not set", k)
 		}
 	}
-	if _, ok := out["env:SECRET"]; ok {
-		t.Errorf("host variable SECRET leaked into the function")
+	for _, k := range []string{"env:SECRET", "env:HOME", "env:AWS_EXECUTION_ENV"} {
+		if _, ok := out[k]; ok {
+			t.Errorf("%s set: a host variable leaked, or AWS_EXECUTION_ENV on an OS-only runtime", k)
+		}
 	}
 	if s, _ := out["trace"].(string); !strings.HasPrefix(s, "Root=1-") {
 		t.Errorf("_X_AMZN_TRACE_ID = %q", s)

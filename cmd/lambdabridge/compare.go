@@ -93,6 +93,7 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 	if v.fn.exec {
 		return usageErrorf("compare: --exec runs a new process per invocation: there is no execution environment to keep, freeze or recycle; give a Runtime API bootstrap")
 	}
+	v.fn.region = v.region
 	defs, target, err := v.fn.definitions()
 	if err != nil {
 		return err

@@ -61,8 +61,10 @@ type funcFlags struct {
 	handler, name, template, function string
 	timeout, arch                     string
 	memory                            int
-	env, layers                       []string
+	env, layers, params               []string
 	exec                              bool
+	// region is the command's --region: AWS::Region in the template.
+	region string
 	// set records the flags given on the command line: they override the
 	// template's values.
 	set struct{ memory, timeout, arch, exec bool }
@@ -78,6 +80,7 @@ func (f *funcFlags) register(cmd *kingpin.CmdClause) {
 	enum(cmd.Flag("architecture", "instruction set, for the cost estimate").IsSetByUser(&f.set.arch), &f.arch, function.DefaultArchitecture, "x86_64", "arm64")
 	cmd.Flag("template", "SAM template file (template.yaml) defining the functions").PlaceHolder("FILE").StringVar(&f.template)
 	cmd.Flag("function", "the template's function to invoke (its logical id)").PlaceHolder("NAME").StringVar(&f.function)
+	cmd.Flag("parameter-overrides", "template parameter values, as sam: Key=Value, or ParameterKey=Key,ParameterValue=Value (repeatable; several separated by spaces)").PlaceHolder("KEY=VALUE").StringsVar(&f.params)
 	cmd.Flag("layer", "a layer's contents, a folder or a .zip file, seen by the function and its extensions at /opt (repeatable, later layers on top; after the template's)").PlaceHolder("DIR|ZIP").StringsVar(&f.layers)
 	cmd.Flag("exec", "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success").IsSetByUser(&f.set.exec).BoolVar(&f.exec)
 }
@@ -112,7 +115,14 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		}
 		return []function.Definition{d}, d.Name, nil
 	case f.template != "":
-		defs, err := function.FromTemplate(f.template)
+		params, err := function.ParseParameterOverrides(f.params)
+		if err != nil {
+			return nil, "", usageErrorf("--parameter-overrides: %v", err)
+		}
+		if f.region != "" {
+			params["AWS::Region"] = f.region
+		}
+		defs, err := function.FromTemplateParams(f.template, params)
 		if err != nil {
 			return nil, "", usageErrorf("%v", err)
 		}
@@ -317,6 +327,7 @@ func newSession(m *Main, showLogs func() bool, popts ...pipeline.Option) (*pipel
 }
 
 func (v *invokeCmd) run(ctx context.Context, m *Main) error {
+	v.fn.region = v.region
 	defs, target, err := v.fn.definitions()
 	if err != nil {
 		return err

@@ -77,6 +77,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	}
 	var defs []function.Definition
 	var target string
+	v.fn.region = v.region
 	if v.fn.handler == "" && v.fn.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
 		// The functions come from the configuration file.
 		if defs, err = cfg.Definitions(); err != nil {
