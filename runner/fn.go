@@ -29,9 +29,12 @@ type fn struct {
 	// nsSh is sh for the mount namespace of a function with layers ("":
 	// none); layerWarning says why there is none.
 	nsSh, layerWarning string
-	sem                chan struct{} // one slot per allowed concurrent environment
-	waiting            atomic.Int32  // requests waiting for a slot
-	scratch            [1]float64    // guarded by r.sinkMu
+	// resets counts the environments reset by a crash or a timeout whose
+	// replacement has not started yet (guarded by mu).
+	resets  int
+	sem     chan struct{} // one slot per allowed concurrent environment
+	waiting atomic.Int32  // requests waiting for a slot
+	scratch [1]float64    // guarded by r.sinkMu
 
 	mu       sync.Mutex
 	idle     []*env // warm environments, most recently used last
@@ -229,26 +232,19 @@ func (f *fn) run(inv *invocation) *Result {
 		res = e.cutBeforeStart(inv)
 	case e != nil:
 		res = e.invoke(inv, false)
+	case f.takeReset(): // after a crash or timeout: a suppressed init
+		e = f.newEnv()
+		res = e.invokeWithInit(inv, nil)
 	default:
 		e = f.newEnv()
-		environ := slices.Clip(f.baseEnv)
-		err := e.serveRuntimeAPI()
-		if err == nil {
-			environ = append(environ, e.extraEnv()...)
-			environ = append(environ, "AWS_LAMBDA_RUNTIME_API="+e.ln.Addr().String(), "AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)
-			err = e.startExtensions(environ)
-			if err == nil && !closed(e.initFail) { // else waitInit reports it
-				e.teleInitStart()
-				err = e.start(f.command(), environ, f.def.CodeDir, nil)
-			}
-			if err == nil {
-				e.event(EnvStarted, "")
-			}
-		}
-		if err != nil {
+		if err := e.boot(); err != nil {
 			res = e.startFailed(inv, err)
-		} else {
-			res = e.invoke(inv, true)
+		} else if res = e.invoke(inv, true); res.initRetry {
+			// The init phase failed: Lambda runs it again in the invoke
+			// phase, within the function's timeout.
+			f.release(e)
+			e = f.newEnv()
+			res = e.invokeWithInit(inv, res)
 		}
 	}
 	e.eventResult(EnvInvoked, "", res)
@@ -340,14 +336,20 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 		e.drain() // the init phase's output comes before START
 	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
+	return e.execute(inv, res, time.Now())
+}
+
+// execute runs the invoke phase of inv that began at start (after START,
+// and a suppressed init if there was one), until REPORT.
+func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
+	f := e.f
 	e.thaw()
 	e.readHWM(false) // a baseline, should the process die before it answers
 	e.event(EnvThawed, "")
-	timeout := f.def.Timeout
-	inv.start = time.Now()
-	inv.deadline = inv.start.Add(timeout)
-	res.Start = inv.start
-	timer := time.NewTimer(timeout)
+	inv.start = start
+	inv.deadline = start.Add(f.def.Timeout)
+	res.Start = start
+	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	e.teleEvent(teleTypePlatform, "platform.start", map[string]any{"requestId": inv.id, "version": "$LATEST", "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace}})
 	var exts []*extension
@@ -400,7 +402,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 // waitInit waits for the first call to /next. On failure it reports the
 // invocation as Lambda does and returns false.
 func (e *env) waitInit(inv *invocation, res *Result) bool {
-	typ, msg, payload := e.initOutcome(inv, res)
+	typ, msg, payload := e.initOutcome(inv, res, e.started.Add(e.f.r.cfg.initTimeout), e.f.r.cfg.initTimeout)
 	if typ == "" {
 		e.initDur = time.Since(e.started)
 		res.InitDuration = e.initDur
@@ -412,7 +414,11 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 	res.Start = time.Now()
 	e.setEndReason(EndCrash)
 	e.shutdown()
-	e.platform(inv.id, "INIT_REPORT Init Duration: "+ms2(res.InitDuration)+" ms\tPhase: init\tStatus: error\tError Type: "+typ)
+	e.platform(inv.id, initReportLine(res.InitDuration, "init", typ))
+	if !res.Cut && !e.f.r.isStopping() {
+		res.initRetry = true
+		return false
+	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	if msg != "" {
 		e.platform(inv.id, msg)
@@ -453,6 +459,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	if res.Duration == 0 {
 		res.Duration = time.Since(inv.start) // before the extensions' shutdown phase
 	}
+	e.reset()
 	e.setEndReason(EndCrash)
 	e.shutdown()
 	typ := "Runtime.ExitError"
@@ -478,6 +485,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 
 // timedOut ends the environment of an invocation past its timeout.
 func (e *env) timedOut(inv *invocation, res *Result) *Result {
+	e.reset()
 	e.setEndReason(EndTimeout)
 	e.shutdown()
 	d := e.f.def.Timeout

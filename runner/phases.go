@@ -19,12 +19,11 @@ const AccountID = "123456789012"
 // initOutcome waits for the end of the init phase: the runtime's first
 // call to next and then every extension's. It returns an empty typ on
 // success, else the error's type with its message or payload.
-func (e *env) initOutcome(inv *invocation, res *Result) (typ, msg string, payload []byte) {
-	f := e.f
-	timer := time.NewTimer(f.r.cfg.initTimeout - time.Since(e.started))
+func (e *env) initOutcome(inv *invocation, res *Result, deadline time.Time, limit time.Duration) (typ, msg string, payload []byte) {
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	timedOut := func() (string, string, []byte) {
-		return "Sandbox.Timedout", "RequestId: " + inv.id + " Error: init phase timed out after " + strconv.FormatFloat(f.r.cfg.initTimeout.Seconds(), 'f', 2, 64) + " seconds", nil
+		return "Sandbox.Timedout", "RequestId: " + inv.id + " Error: init phase timed out after " + strconv.FormatFloat(limit.Seconds(), 'f', 2, 64) + " seconds", nil
 	}
 	select {
 	case <-e.arrive:
@@ -97,6 +96,7 @@ func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, ti
 func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
 	d := e.f.def.Timeout
 	e.f.r.cfg.logger.Warn("invoke phase timed out after the answer: "+why, "function", e.f.def.Name, "environment", e.id)
+	e.reset()
 	e.setEndReason(EndTimeout)
 	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))
 	res.Duration = d

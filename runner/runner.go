@@ -169,6 +169,9 @@ type Result struct {
 	// (ErrorType is ErrorTypeShutdown).
 	Cut   bool
 	Start time.Time
+	// initRetry: the init phase failed and is to be run again in the
+	// invoke phase (fn.run).
+	initRetry bool
 	// LogTail is the end of the invocation's log, START to REPORT, at most
 	// 4 KB, when Request.Tail asked for it.
 	LogTail []byte
