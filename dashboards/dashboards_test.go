@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -177,10 +179,14 @@ func TestPromQueriesUseVariables(t *testing.T) {
 	for _, v := range dashboards.Variables(d) {
 		names = append(names, v.Name)
 	}
-	want := []string{"datasource", "function", "canary", "db", "endpoint", "env", "operation", "provider", "reason", "route", "service"}
+	// service is a label of three sources: one variable each, so that their
+	// values never mix.
+	want := []string{"datasource", "function", "canary", "db", "endpoint", "env", "operation", "provider", "reason", "route",
+		"datadog_json_lines_service", "emf_myapp_payments_service", "emf_shop_service"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("variables (-want +got):\n%s", diff)
 	}
+	checkVariablesScoped(t, d, catalogtest.Catalog())
 	for _, q := range dashboards.PromQueries(d) {
 		if !strings.Contains(q.Expr, `function_name=~"$function"`) {
 			t.Errorf("%s: %s does not filter on $function", q.Panel, q.Expr)
@@ -195,6 +201,35 @@ func TestPromQueriesUseVariables(t *testing.T) {
 	} {
 		if !strings.Contains(exprs, want) {
 			t.Errorf("no query contains %s", want)
+		}
+	}
+}
+
+// checkVariablesScoped checks that every label variable lists the values of
+// one source (format and EMF namespace) only.
+func checkVariablesScoped(t *testing.T, d dashboard.Dashboard, c *catalog.Catalog) {
+	t.Helper()
+	source := map[string]string{} // series name -> source
+	for _, f := range c.Families() {
+		s := f.Sources[0].Format + " " + f.Sources[0].Namespace
+		source[f.Name], source[f.Name+"_count"] = s, s
+	}
+	re := regexp.MustCompile(`label_values\((?:\{__name__=~"([^"]+)"|([a-zA-Z_:][a-zA-Z0-9_:]*)\{)`)
+	for _, v := range dashboards.Variables(d) {
+		if v.Type != "query" || v.Name == "function" {
+			continue
+		}
+		m := re.FindStringSubmatch(v.Query)
+		if m == nil {
+			t.Errorf("variable %s: query %s names no series", v.Name, v.Query)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, n := range strings.Split(m[1]+m[2], "|") {
+			seen[source[n]] = true
+		}
+		if len(seen) != 1 {
+			t.Errorf("variable %s mixes sources %v: %s", v.Name, slices.Sorted(maps.Keys(seen)), v.Query)
 		}
 	}
 }
