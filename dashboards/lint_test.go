@@ -28,8 +28,8 @@ import (
 
 // lintDashboard is the part of the dashboard JSON the rules read.
 type lintDashboard struct {
-	Title  string      `json:"title"`
-	Panels []lintPanel `json:"panels"`
+	Title      string      `json:"title"`
+	Panels     []lintPanel `json:"panels"`
 	Templating struct {
 		List []struct {
 			Type, Name, Label string
