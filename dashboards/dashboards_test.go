@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
@@ -309,6 +310,38 @@ func TestUID(t *testing.T) {
 		got := dashboards.UID(in)
 		if len(got) > 40 || !strings.HasPrefix(got, strings.TrimSuffix(want, "-")) {
 			t.Errorf("UID(%q) = %q, want %q...", in, got, want)
+		}
+	}
+}
+
+func TestGrafanaVars(t *testing.T) {
+	from := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name   string
+		to     time.Time
+		scrape time.Duration
+		want   map[string]string
+	}{
+		{"short run, 1s scrape", from.Add(62500 * time.Millisecond), time.Second, map[string]string{
+			"__range": "63s", "__range_s": "63", "__range_ms": "62500", "__interval": "1s", "__interval_ms": "1000", "__rate_interval": "4s"}},
+		{"an hour, default scrape", from.Add(time.Hour), 0, map[string]string{
+			"__range": "3600s", "__range_s": "3600", "__range_ms": "3600000", "__interval": "15s", "__interval_ms": "15000", "__rate_interval": "60s"}},
+		{"a day: interval above the scrape interval", from.Add(24 * time.Hour), 15 * time.Second, map[string]string{
+			"__range": "86400s", "__range_s": "86400", "__range_ms": "86400000", "__interval": "87s", "__interval_ms": "87000", "__rate_interval": "102s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, dashboards.GrafanaVars(from, tc.to, tc.scrape, 1000)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	for in, want := range map[string]string{"": ".*", "go-emf": "go-emf", "a.b|go-emf": `(a\\.b|go-emf)`} {
+		var vals []string
+		if in != "" {
+			vals = strings.Split(in, "|")
+		}
+		if got := dashboards.RegexValues(vals...); got != want {
+			t.Errorf("RegexValues(%q) = %s, want %s", vals, got, want)
 		}
 	}
 }
