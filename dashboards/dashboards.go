@@ -52,6 +52,7 @@ type config struct {
 	title, uid   string
 	region       string
 	datasource   string
+	dsType       string // type of the Prometheus data source
 	from, to     string
 	refresh      string
 	functionName string // Prometheus label holding the function name
@@ -72,6 +73,11 @@ func WithRegion(r string) Option { return func(c *config) { c.region = r } }
 // (default PrometheusDatasourceUID or CloudWatchDatasourceUID).
 func WithDatasource(uid string) Option { return func(c *config) { c.datasource = uid } }
 
+// WithDatasourceType sets the type (plugin id) of the Prometheus flavour's
+// data source: PrometheusType (default) or AMPType, as provisioned (see
+// PrometheusTypeFor). The datasource variable lists data sources of that type.
+func WithDatasourceType(t string) Option { return func(c *config) { c.dsType = t } }
+
 // WithTimeRange sets the default time range (default now-1h to now).
 func WithTimeRange(from, to string) Option { return func(c *config) { c.from, c.to = from, to } }
 
@@ -79,7 +85,7 @@ func WithTimeRange(from, to string) Option { return func(c *config) { c.from, c.
 func WithRefresh(r string) Option { return func(c *config) { c.refresh = r } }
 
 func newConfig(opts []Option) config {
-	c := config{region: "default", from: "now-1h", to: "now", refresh: "30s", functionName: "function_name"}
+	c := config{region: "default", from: "now-1h", to: "now", refresh: "30s", functionName: "function_name", dsType: PrometheusType}
 	for _, o := range opts {
 		o(&c)
 	}

@@ -115,7 +115,7 @@ func lint(t *testing.T, raw []byte, flavour string) []string {
 			add("template-datasource-rule", "variable %s does not use the datasource variable", v.Name)
 		}
 		// template-label-promql-rule
-		if q, ok := v.Query.(string); ok && flavour == "prometheus" {
+		if q, ok := v.Query.(string); ok && flavour != "cloudwatch" {
 			if err := labelValuesParses(p, q); err != nil {
 				add("template-label-promql-rule", "variable %s: %s: %v", v.Name, q, err)
 			}
@@ -138,7 +138,7 @@ func lint(t *testing.T, raw []byte, flavour string) []string {
 			if tg.Datasource != nil && tg.Datasource.UID != "${datasource}" {
 				add("panel-datasource-rule", "panel %q target datasource %+v", pn.Title, tg.Datasource)
 			}
-			if flavour != "prometheus" {
+			if flavour == "cloudwatch" {
 				continue
 			}
 			// target-promql-rule
@@ -205,6 +205,22 @@ func TestDashboardLinterRules(t *testing.T) {
 				t.Error(p)
 			}
 		})
+	}
+	// Dashboards for Amazon Managed Prometheus list and use data sources
+	// of the plugin's type.
+	d, err := dashboards.Prometheus(catalogtest.Catalog(), dashboards.WithDatasourceType(dashboards.AMPType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := dashboards.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range lint(t, b, dashboards.AMPType) {
+		t.Error(p)
+	}
+	if n := strings.Count(string(b), `"type": "prometheus"`); n != 0 {
+		t.Errorf("%d references to the core prometheus type in an AMP dashboard", n)
 	}
 }
 

@@ -48,7 +48,7 @@ func Prometheus(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error)
 		cfg.datasource = PrometheusDatasourceUID
 	}
 	fams := c.Families()
-	g := &promGen{cfg: cfg, layout: layout{ds: dsRef("prometheus")}, fams: map[string]*catalog.Family{}, vars: map[varKey]string{}}
+	g := &promGen{cfg: cfg, layout: layout{ds: dsRef(cfg.dsType)}, fams: map[string]*catalog.Family{}, vars: map[varKey]string{}}
 	for i := range fams {
 		g.fams[fams[i].Name] = &fams[i]
 	}
@@ -84,7 +84,7 @@ var reservedVars = map[string]bool{"datasource": true, "function": true}
 func (g *promGen) variables(fams []catalog.Family) {
 	g.db.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
 		Label("Data Source").
-		Type("prometheus").
+		Type(g.cfg.dsType).
 		Current(option(g.cfg.datasource, g.cfg.datasource)))
 
 	fnQuery := "label_values(" + g.cfg.functionName + ")"
