@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/dashboards"
@@ -25,7 +26,8 @@ func init() {
 
 const dashboardUsage = `[--catalog FILE | LOGFILE...] [--datasource prometheus|cloudwatch|both]
        [--title T] [--uid U] [-o FILE | --out-dir DIR] [--provision DIR]
-       [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID]]
+       [--provision-root PATH] [--scrape-interval D] [--amp-core-type]
+       [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID] [--overwrite]]
        [--prometheus-url URL] [--region R]
 
 Builds Grafana dashboards for the metrics a function emits: from catalogs
@@ -36,10 +38,14 @@ CloudWatch holds them (EMF namespaces and dimension sets, AWS/Lambda).
 
 Output: one dashboard JSON on standard output (or -o FILE); --out-dir DIR
 writes <uid>.json per flavour; --provision DIR writes a Grafana provisioning
-tree (datasources/, dashboards/ and the JSON files); --grafana-url uploads
-with POST /api/dashboards/db, with the token from --grafana-token-file or
-GRAFANA_TOKEN. A --prometheus-url on Amazon Managed Prometheus
-(aps-workspaces.<region>.amazonaws.com) is provisioned with SigV4.`
+tree (datasources/, dashboards/ and the JSON files, empty plugins/ and
+alerting/); --provision-root is where Grafana sees that tree (a container
+mount). --grafana-url uploads with POST /api/dashboards/db, with the token
+from --grafana-token-file or GRAFANA_TOKEN; an existing dashboard is replaced
+only with --overwrite. A --prometheus-url on Amazon Managed Prometheus
+(aps-workspaces.<region>.amazonaws.com) is provisioned as Grafana's Amazon
+Managed Prometheus data source (--amp-core-type: the core Prometheus type
+with SigV4).`
 
 var uidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
@@ -59,6 +65,10 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 	promURL := fs.String("prometheus-url", "http://127.0.0.1:9090", "Prometheus `URL` the provisioned data source points at")
 	quiet := fs.Bool("quiet", false, "do not print the catalog's warnings (catalog/* rules) on standard error")
 	region := fs.String("region", "", "AWS `region` of CloudWatch (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)")
+	overwrite := fs.Bool("overwrite", false, "replace a dashboard Grafana holds with the same uid or title")
+	provRoot := fs.String("provision-root", "", "where Grafana sees the --provision tree (its paths.provisioning, e.g. a container mount; default: DIR)")
+	ampCore := fs.Bool("amp-core-type", false, "provision Amazon Managed Prometheus as the core Prometheus type with SigV4 (Grafana without the plugin)")
+	scrapeEvery := fs.Duration("scrape-interval", 15*time.Second, "the data source's scrape interval: how often lambdabridge delivers (Grafana's $__rate_interval is at least 4 times it)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -136,7 +146,8 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 			build = dashboards.CloudWatch
 			opts = append(opts, dashboards.WithRegion(awsRegion))
 		} else {
-			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(*promURL)))
+			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(*promURL)),
+				dashboards.WithDatasourceType(dashboards.PrometheusTypeFor(*promURL, *ampCore)))
 		}
 		d, err := build(cat, opts...)
 		if err != nil {
@@ -173,7 +184,13 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 	}
 	if *provision != "" {
 		files := map[string][]byte{}
-		popts := []dashboards.ProvisionOption{dashboards.WithFolder("lambdabridge")}
+		popts := []dashboards.ProvisionOption{dashboards.WithFolder("lambdabridge"), dashboards.WithScrapeInterval(*scrapeEvery)}
+		if *provRoot != "" {
+			popts = append(popts, dashboards.WithProvisioningRoot(*provRoot))
+		}
+		if *ampCore {
+			popts = append(popts, dashboards.WithAMPCoreType())
+		}
 		for _, d := range docs {
 			files[d.uid+".json"] = d.json
 			switch d.flavour {
@@ -192,7 +209,7 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote the provisioning tree %s (point Grafana's paths.provisioning at it)\n", *provision)
 	}
 	if *grafanaURL != "" {
-		c, err := dashboards.NewClient(*grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(*folder))
+		c, err := dashboards.NewClient(*grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(*folder), dashboards.WithOverwrite(*overwrite))
 		if err != nil {
 			return usageErrorf("dashboard: --grafana-url: %v", err)
 		}
