@@ -48,8 +48,8 @@ type Client struct {
 	token     string
 	folder    string
 	overwrite bool
-	doer   HTTPDoer
-	log    *slog.Logger
+	doer      HTTPDoer
+	log       *slog.Logger
 }
 
 // ClientOption configures a Client.

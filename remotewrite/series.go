@@ -173,7 +173,7 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 		return out
 	}
 	bits := math.Float64bits(v)
-	if !s.hasLast && c.created > 0 && bits != 0 {
+	if !s.hasLast && c.created > 0 {
 		// a new series: the zero it started from, just before its first sample
 		zt := min(c.created, t-1)
 		s.lastT, s.lastV, s.hasLast = zt, 0, true

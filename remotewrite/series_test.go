@@ -163,7 +163,7 @@ func TestConvert(t *testing.T) {
 			want: []prompb.TimeSeries{{Labels: pl("__name__", "c", "env", "local", "fn", "f"), Samples: fs(1, ts)}},
 		},
 		{
-			name: "created timestamp: a new counter starts from zero there; a zero needs none",
+			name: "created timestamp: a new counter starts from zero there",
 			fams: []*dto.MetricFamily{{Name: proto.String("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
 				{Label: lp("a", "1"), Counter: &dto.Counter{Value: proto.Float64(7), CreatedTimestamp: timestamppb.New(time.UnixMilli(400))}},
 				{Label: lp("a", "2"), Counter: &dto.Counter{Value: proto.Float64(2), CreatedTimestamp: timestamppb.New(time.UnixMilli(ts))}},
@@ -175,6 +175,7 @@ func TestConvert(t *testing.T) {
 				{Labels: pl("__name__", "c_total", "a", "1"), Samples: fs(7, ts)},
 				{Labels: pl("__name__", "c_total", "a", "2"), Samples: fs(0, ts-1)}, // created with its first sample: 1 ms before
 				{Labels: pl("__name__", "c_total", "a", "2"), Samples: fs(2, ts)},
+				{Labels: pl("__name__", "c_total", "a", "3"), Samples: fs(0, 400)}, // zero: two samples, rate() is 0, not empty
 				{Labels: pl("__name__", "c_total", "a", "3"), Samples: fs(0, ts)},
 				{Labels: pl("__name__", "c_total", "a", "4"), Samples: fs(5, ts)}, // no created timestamp: as it is
 			},
@@ -191,6 +192,7 @@ func TestConvert(t *testing.T) {
 				}}},
 			},
 			want: []prompb.TimeSeries{
+				{Labels: pl("__name__", "d_bucket", "le", "1"), Samples: fs(0, 500)},
 				{Labels: pl("__name__", "d_bucket", "le", "1"), Samples: fs(0, ts)},
 				{Labels: pl("__name__", "d_bucket", "le", "+Inf"), Samples: fs(0, 500)},
 				{Labels: pl("__name__", "d_bucket", "le", "+Inf"), Samples: fs(1, ts)},
