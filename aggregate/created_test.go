@@ -51,10 +51,10 @@ func createdOf(t *testing.T, agg *Aggregator) map[string]int64 {
 func TestCreatedTimestamps(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_000)
 	clock := func() time.Time { return now }
-	agg := New(WithClock(clock), WithPerEnvironment(true))
+	agg := New(WithClock(clock), WithPerEnvironment(true), WithFunctionLabel("function_name"))
 	sum := New(WithClock(clock), WithMapper(&summaryMapper{}))
 	add := func(a *Aggregator, p metric.Point, env string) {
-		p.Origin.Environment = env
+		p.Origin.Environment, p.Origin.Function = env, "fn"
 		a.Add(&p)
 	}
 	add(agg, dd(metric.Counter, "c", []float64{0}), "env-1") // declared at zero
@@ -64,9 +64,9 @@ func TestCreatedTimestamps(t *testing.T) {
 	add(agg, dd(metric.Counter, "c", []float64{2}), "env-1") // same series: created stays
 	add(agg, dd(metric.Histogram, "h", []float64{1}), "env-2")
 	want := map[string]int64{
-		"c_total,lambda_environment=env-1": 1_700_000_000_000,
-		"g,lambda_environment=env-1":       0,
-		"h,lambda_environment=env-2":       1_700_000_001_000,
+		"c_total,function_name=fn,lambda_environment=env-1": 1_700_000_000_000,
+		"g,function_name=fn,lambda_environment=env-1":       0,
+		"h,function_name=fn,lambda_environment=env-2":       1_700_000_001_000,
 	}
 	if diff := cmp.Diff(want, createdOf(t, agg)); diff != "" {
 		t.Errorf("created (-want +got):\n%s", diff)
@@ -78,7 +78,10 @@ func TestCreatedTimestamps(t *testing.T) {
 	// env-1 is recycled: its series end, env-2's go on.
 	var ended []*dto.MetricFamily
 	agg.onExpire = append(agg.onExpire, func(f []*dto.MetricFamily) { ended = append(ended, f...) })
-	if n := agg.EndEnvironment("env-1"); n != 2 {
+	if n := agg.EndEnvironment("other", "env-1"); n != 0 { // ids repeat across functions
+		t.Errorf("EndEnvironment(other, env-1) = %d, want 0", n)
+	}
+	if n := agg.EndEnvironment("fn", "env-1"); n != 2 {
 		t.Errorf("EndEnvironment(env-1) = %d, want 2", n)
 	}
 	if len(ended) != 2 || ended[0].GetName() != "c_total" || ended[0].Metric[0].Counter.GetValue() != 2 {
@@ -87,13 +90,13 @@ func TestCreatedTimestamps(t *testing.T) {
 	now = now.Add(time.Second)
 	add(agg, dd(metric.Counter, "c", []float64{1}), "env-1") // a new environment of the same id starts over
 	want = map[string]int64{
-		"c_total,lambda_environment=env-1": 1_700_000_002_000,
-		"h,lambda_environment=env-2":       1_700_000_001_000,
+		"c_total,function_name=fn,lambda_environment=env-1": 1_700_000_002_000,
+		"h,function_name=fn,lambda_environment=env-2":       1_700_000_001_000,
 	}
 	if diff := cmp.Diff(want, createdOf(t, agg)); diff != "" {
 		t.Errorf("after EndEnvironment (-want +got):\n%s", diff)
 	}
-	if n := New().EndEnvironment("env-1"); n != 0 {
+	if n := New().EndEnvironment("fn", "env-1"); n != 0 {
 		t.Errorf("EndEnvironment without WithPerEnvironment = %d, want 0", n)
 	}
 }

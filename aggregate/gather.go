@@ -259,26 +259,32 @@ func (a *Aggregator) Expire() int {
 	})
 }
 
-// EndEnvironment removes the series of the execution environment env (the
-// value of EnvironmentLabel, with WithPerEnvironment) and hands them to the
-// WithOnExpire functions, so that a remote_write sink ends them with stale
-// markers while the other environments' series go on. Call it when an
-// environment is recycled during a run (idle, timeout, crash), not when the
-// run ends: a finite run leaves its series as they are, queryable after it.
-// It returns how many series ended; without WithPerEnvironment none do.
-func (a *Aggregator) EndEnvironment(env string) int {
+// EndEnvironment removes the series of the execution environment env of
+// function (the values of EnvironmentLabel and, with WithFunctionLabel, of
+// the function label; environment ids repeat across functions) and hands
+// them to the WithOnExpire functions, so that a remote_write sink ends them
+// with stale markers while the other environments' series go on. Call it
+// when an environment is recycled during a run (idle, timeout, crash), not
+// when the run ends: a finite run leaves its series as they are, queryable
+// after it. It returns how many series ended; without WithPerEnvironment
+// none do.
+func (a *Aggregator) EndEnvironment(function, env string) int {
 	if !a.perEnv || env == "" {
 		return 0
 	}
 	var buf []metric.Label
 	return a.remove(func(*family) bool { return true }, func(_ *family, sr *series) bool {
 		buf = decodeKey(buf[:0], sr.key)
+		envOK, fnOK := false, a.fnLabel == "" || function == ""
 		for _, l := range buf {
-			if l.Name == EnvironmentLabel {
-				return l.Value == env
+			switch l.Name {
+			case EnvironmentLabel:
+				envOK = l.Value == env
+			case a.fnLabel:
+				fnOK = fnOK || l.Value == function
 			}
 		}
-		return false
+		return envOK && fnOK
 	})
 }
 
