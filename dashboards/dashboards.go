@@ -119,18 +119,7 @@ func defaultTitle(fams []catalog.Family) string {
 // UID derives a Grafana dashboard uid (at most 40 characters of [a-z0-9-])
 // from a name: the name's slug, shortened with a hash when too long.
 func UID(name string) string {
-	var b strings.Builder
-	dash := true
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	slug := strings.Trim(b.String(), "-")
+	slug := slugify(name, '-')
 	sum := sha256.Sum256([]byte(name))
 	h := hex.EncodeToString(sum[:4])
 	switch {
@@ -140,6 +129,23 @@ func UID(name string) string {
 		return strings.TrimRight(slug[:31], "-") + "-" + h
 	}
 	return slug
+}
+
+// slugify is s in lower case with every run of characters other than
+// [a-z0-9] as one sep, none at either end: ("EMF: Shop", '_') -> "emf_shop".
+func slugify(s string, sep byte) string {
+	var b strings.Builder
+	at := true // at the start or after a separator
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			at = false
+		} else if !at {
+			b.WriteByte(sep)
+			at = true
+		}
+	}
+	return strings.TrimRight(b.String(), string(sep))
 }
 
 // Marshal renders a dashboard as indented JSON ending in a newline.

@@ -119,7 +119,7 @@ func (g *promGen) variables(fams []catalog.Family) {
 			k := varKey{row, name}
 			v, label := varName(name), name
 			if len(rows[name]) > 1 {
-				v, label = slug(row)+"_"+strings.TrimLeft(name, "_"), name+" ("+row+")"
+				v, label = slugify(row, '_')+"_"+strings.TrimLeft(name, "_"), name+" ("+row+")"
 			}
 			g.vars[k] = v
 			series := holders[k]
@@ -139,23 +139,6 @@ func varName(label string) string {
 		return "label_" + strings.TrimLeft(label, "_")
 	}
 	return label
-}
-
-// slug is s in lower case with runs of other characters than [a-z0-9] as
-// one underscore: "EMF: LambdaBridgeExample" -> "emf_lambdabridgeexample".
-func slug(s string) string {
-	var b strings.Builder
-	under := true
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			under = false
-		} else if !under {
-			b.WriteByte('_')
-			under = true
-		}
-	}
-	return strings.TrimRight(b.String(), "_")
 }
 
 func (g *promGen) queryVariable(name, label, query string) *dashboard.QueryVariableBuilder {
