@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,8 +286,38 @@ func checkDashboard(t *testing.T, r run, q promQuerier) {
 		t.Logf("function=%s: %d of %d panels with data (range %s, $__rate_interval %s)", sel.name, withData, total, vars["__range"], vars["__rate_interval"])
 	}
 	vars["function"] = ".*"
+	checkVariables(t, q, d, vars, to)
 	checkStats(t, r, q, d, vars, to)
 	checkFinalValues(t, r, q)
+}
+
+var labelValues = regexp.MustCompile(`^label_values\((.+), (\w+)\)$`)
+
+// checkVariables runs every query variable's label_values as Grafana does
+// (the series of its selector over the time range, their label's values)
+// and wants values.
+func checkVariables(t *testing.T, q promQuerier, d dashboard.Dashboard, vars map[string]string, at time.Time) {
+	var lines []string
+	for _, v := range dashboards.Variables(d) {
+		m := labelValues.FindStringSubmatch(v.Query)
+		if v.Type != "query" || m == nil {
+			continue
+		}
+		e := "count by (" + m[2] + ") (last_over_time(" + dashboards.Expand(m[1], vars) + "[" + vars["__range"] + "]))"
+		vec, err := q.QueryAt(context.Background(), e, at)
+		var values []string
+		for k := range vec {
+			if _, val, ok := strings.Cut(k, m[2]+"=\""); ok {
+				values = append(values, strings.TrimSuffix(strings.TrimSuffix(val, "}"), "\""))
+			}
+		}
+		if err != nil || len(values) == 0 {
+			t.Errorf("variable %s (%s) lists no values: %s = %v, %v", v.Name, v.Query, e, vec, err)
+		}
+		slices.Sort(values)
+		lines = append(lines, v.Name+"="+strings.Join(values, "|"))
+	}
+	t.Logf("variables: %s", strings.Join(lines, " "))
 }
 
 func countValues(ctx context.Context, q promQuerier, e string, instant bool, from, to time.Time, step time.Duration) (int, error) {
