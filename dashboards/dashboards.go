@@ -6,7 +6,7 @@
 //
 //	d, err := dashboards.Prometheus(cat, dashboards.WithTitle("Shop"))
 //	b, err := dashboards.Marshal(d) // byte-identical for the same catalog
-//	err = dashboards.NewClient(url, dashboards.WithToken(tok)).Upload(ctx, b)
+//	c, err := dashboards.NewClient(url, dashboards.WithToken(tok)); res, err := c.Upload(ctx, b)
 //
 // The output is stable: panels, rows and variables are ordered by name, panel
 // ids are assigned in that order and uids are derived from the title.

@@ -38,10 +38,13 @@ const (
 
 // Prometheus builds the Prometheus flavour: an overview row from the
 // platform metrics, then a row per EMF namespace and Datadog source with a
-// panel per family. Template variables: datasource, function, and one per
-// label; every query filters on the function and on the variables of the
-// labels its family has ("All" matches everything, series without the label
-// included).
+// panel per family. Stat panels (the overview's counts and one per counter
+// family) show exact totals over the dashboard's time range (see total);
+// rates use $__rate_interval. Template variables: datasource, function, and
+// one per label and source (row), whose label_values lists only that
+// source's families, so values of different sources never mix; every query
+// filters on the function and on the variables of its family's labels ("All"
+// matches everything, series without the label included).
 func Prometheus(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error) {
 	cfg := newConfig(opts)
 	if cfg.datasource == "" {
