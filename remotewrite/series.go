@@ -127,7 +127,7 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 		}
 	}
 	c.created = 0
-	return c.stale(out, t, false)
+	return c.stale(out, t)
 }
 
 // createdMs is the created timestamp (Unix ms) of a counter or a histogram,
@@ -146,10 +146,10 @@ func createdMs(typ dto.MetricType, m *dto.Metric) int64 {
 var plusInf = []byte("+Inf")
 
 // stale appends a stale marker for every series not seen in the current
-// generation (all of them when all is set) and forgets those series.
-func (c *converter) stale(out []sample, t int64, all bool) []sample {
+// generation and forgets those series.
+func (c *converter) stale(out []sample, t int64) []sample {
 	for k, s := range c.series {
-		if !all && s.seen == c.gen {
+		if s.seen == c.gen {
 			continue
 		}
 		delete(c.series, k)
