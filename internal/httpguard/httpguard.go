@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -49,6 +50,10 @@ type Guard struct {
 	deny    DenyFunc
 	origins []string
 	cop     *http.CrossOriginProtection
+	// reads: an Origin of another site is refused on every method, not
+	// only on state-changing ones (for endpoints whose answer is the
+	// secret, such as /metrics).
+	reads bool
 }
 
 // Option configures a Guard.
@@ -91,6 +96,12 @@ func WithTrustedOrigins(origins ...string) Option {
 	return func(g *Guard) { g.origins = append(g.origins, origins...) }
 }
 
+// WithReadsGuarded refuses requests whose Origin header names another site
+// (or is "null") whatever their method, for endpoints whose answer itself
+// must stay out of web pages (/metrics). Without it only state-changing
+// requests are checked.
+func WithReadsGuarded() Option { return func(g *Guard) { g.reads = true } }
+
 // WithDeny sets how refusals are written (default: plain text with the
 // reason).
 func WithDeny(f DenyFunc) Option { return func(g *Guard) { g.deny = f } }
@@ -115,6 +126,9 @@ func New(opts ...Option) (*Guard, error) {
 func (g *Guard) Check(r *http.Request) error {
 	if !g.hostAllowed(r.Host) {
 		return fmt.Errorf("%w: Host %q is not this server's address (localhost or a loopback IP); a web page may be trying to reach this local API through DNS rebinding", ErrHost, r.Host)
+	}
+	if o := r.Header.Get("Origin"); g.reads && o != "" && !g.originAllowed(o) {
+		return fmt.Errorf("%w: %s %s from a web page of another origin (%q); this local API serves only same-origin and non-browser clients", ErrCrossOrigin, r.Method, r.URL.Path, o)
 	}
 	if err := g.cop.Check(r); err != nil {
 		from := r.Header.Get("Origin")
@@ -160,6 +174,16 @@ func (g *Guard) hostAllowed(hostport string) bool {
 		return ip.IsLoopback() || g.anyIP
 	}
 	return false
+}
+
+// originAllowed reports whether an Origin header names this server; "null"
+// (sandboxed frames, file: pages) never does.
+func (g *Guard) originAllowed(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return g.hostAllowed(u.Host)
 }
 
 func denyText(w http.ResponseWriter, _ *http.Request, code int, err error) {

@@ -160,3 +160,34 @@ func FuzzHost(f *testing.F) {
 		}
 	})
 }
+
+// TestReadsGuarded: with WithReadsGuarded a page of another site cannot
+// even read (GET) the endpoint, while clients without Origin and pages of
+// the server's own origin can.
+func TestReadsGuarded(t *testing.T) {
+	g, err := New(WithAddr("127.0.0.1:9464"), WithReadsGuarded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		origin string
+		want   int
+	}{
+		{"", http.StatusOK},
+		{"http://127.0.0.1:9464", http.StatusOK},
+		{"http://localhost:9464", http.StatusOK},
+		{"http://attacker.example", http.StatusForbidden},
+		{"null", http.StatusForbidden},
+		{"file://", http.StatusForbidden},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9464/metrics", nil)
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		rec := httptest.NewRecorder()
+		g.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})).ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("GET with Origin %q: status %d, want %d: %s", tc.origin, rec.Code, tc.want, rec.Body)
+		}
+	}
+}
