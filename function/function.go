@@ -71,6 +71,9 @@ type Definition struct {
 	Layers []string
 	// Logging is the function's LoggingConfig (log format and levels).
 	Logging Logging
+	// EventInvoke is the function's EventInvokeConfig: how Event
+	// (asynchronous) invocations are retried.
+	EventInvoke EventInvoke
 	// Exec marks a plain script that does not speak the Runtime API: the
 	// event on stdin, logs from stdout/stderr, exit code 0 is success.
 	Exec bool

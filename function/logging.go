@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Logging is a function's LoggingConfig, as Lambda applies it: with the
@@ -45,4 +46,30 @@ func (l Logging) check() []error {
 		errs = append(errs, fmt.Errorf("LoggingConfig SystemLogLevel %q: want one of %s", l.SystemLevel, strings.Join(SystemLevels, ", ")))
 	}
 	return errs
+}
+
+// EventInvoke is a function's EventInvokeConfig.
+type EventInvoke struct {
+	// MaximumRetryAttempts is how many times a failed asynchronous
+	// invocation is retried, 0..2; nil means Lambda's default, 2.
+	MaximumRetryAttempts *int
+	// MaximumEventAge is how long an event may wait (throttled, or between
+	// retries), 60 s..6 h; 0 means Lambda's default, 6 hours.
+	MaximumEventAge time.Duration
+}
+
+// Retries returns MaximumRetryAttempts or its default, 2.
+func (c EventInvoke) Retries() int {
+	if c.MaximumRetryAttempts == nil {
+		return 2
+	}
+	return *c.MaximumRetryAttempts
+}
+
+// MaxAge returns MaximumEventAge or its default, 6 hours.
+func (c EventInvoke) MaxAge() time.Duration {
+	if c.MaximumEventAge <= 0 {
+		return 6 * time.Hour
+	}
+	return c.MaximumEventAge
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -177,6 +178,9 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 		}
 	}
 	d.Layers = r.layers(prop("Layers"), dir, w)
+	if ec := prop("EventInvokeConfig"); ec != nil {
+		d.EventInvoke, problems = r.eventInvoke(ec, w, problems)
+	}
 	if lc := prop("LoggingConfig"); lc != nil {
 		field := func(k string) string {
 			if n := get(lc, k); n != nil {
@@ -530,4 +534,32 @@ func splitQuoted(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// eventInvoke reads EventInvokeConfig (DestinationConfig is not run
+// locally: a warning).
+func (r *resolver) eventInvoke(n *yaml.Node, w *[]string, problems []error) (EventInvoke, []error) {
+	var c EventInvoke
+	if v := get(n, "MaximumRetryAttempts"); v != nil {
+		s, _ := r.str(v, w)
+		i, err := strconv.Atoi(s)
+		if err != nil || i < 0 || i > 2 {
+			problems = append(problems, fmt.Errorf("line %d: EventInvokeConfig MaximumRetryAttempts %q: want 0, 1 or 2", v.Line, s))
+		} else {
+			c.MaximumRetryAttempts = &i
+		}
+	}
+	if v := get(n, "MaximumEventAgeInSeconds"); v != nil {
+		s, _ := r.str(v, w)
+		i, err := strconv.Atoi(s)
+		if err != nil || i < 60 || i > 21600 {
+			problems = append(problems, fmt.Errorf("line %d: EventInvokeConfig MaximumEventAgeInSeconds %q: want 60..21600", v.Line, s))
+		} else {
+			c.MaximumEventAge = time.Duration(i) * time.Second
+		}
+	}
+	if v := get(n, "DestinationConfig"); v != nil {
+		*w = append(*w, fmt.Sprintf("line %d: EventInvokeConfig DestinationConfig is not run locally: events that fail their retries are counted in the summary, not sent", v.Line))
+	}
+	return c, problems
 }

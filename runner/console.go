@@ -127,7 +127,10 @@ func WriteSummary(w io.Writer, stats []Stats) error {
 		return err
 	}
 	for _, s := range stats {
-		if l := lossLine(s); l != "" {
+		for _, l := range []string{asyncLine(s), lossLine(s)} {
+			if l == "" {
+				continue
+			}
 			if _, err := fmt.Fprintln(w, l); err != nil {
 				return err
 			}

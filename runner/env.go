@@ -101,7 +101,10 @@ type invocation struct {
 }
 
 func newInvocation(req Request) *invocation {
-	inv := &invocation{id: newRequestID(), req: req, responded: make(chan struct{}), answered: func() {}}
+	inv := &invocation{id: req.id, req: req, responded: make(chan struct{}), answered: func() {}}
+	if inv.id == "" {
+		inv.id = newRequestID()
+	}
 	if req.Tail {
 		inv.tail = &tailBuf{}
 	}

@@ -43,6 +43,7 @@ type fn struct {
 	running  int
 	seq      int
 	st       stats
+	async    AsyncStats
 }
 
 func newFn(r *Runner, d function.Definition) *fn {

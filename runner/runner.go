@@ -46,6 +46,7 @@ type config struct {
 	lifecycle   func(EnvEvent)
 	envVars     func(function, environment string) []string
 	cgroups     bool
+	asyncDelay  time.Duration
 }
 
 // WithLogSink sets where log lines go (default: nowhere).
@@ -131,6 +132,8 @@ type Request struct {
 	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
 	Tail bool
 
+	// id, when set, is the request id (an async event's retries keep it).
+	id string
 	// early, when set, gets the result as soon as the runtime has
 	// answered, before the invocation ends (the invoke API answers then,
 	// as Lambda does); the Result is the final one's prefix: no REPORT
@@ -217,6 +220,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 		memInterval: 10 * time.Millisecond,
 		environ:     os.Environ,
 		cgroups:     true,
+		asyncDelay:  time.Second,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -299,6 +303,8 @@ func (r *Runner) Invoke(ctx context.Context, name string, req Request) (*Result,
 
 // InvokeAsync queues one invocation (Lambda's Event invocation type) and
 // returns at once; the result goes only to the sinks (and the statistics).
+// A failed invocation is retried, a throttled one requeued (see
+// AsyncStats).
 func (r *Runner) InvokeAsync(name string, req Request) error {
 	f, ok := r.fns[name]
 	if !ok {
@@ -309,12 +315,11 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 	if r.isStopping() {
 		return f.refuse()
 	}
+	f.asyncCount(func(a *AsyncStats) { a.Accepted++; a.Pending++ })
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		if _, err := f.invoke(context.Background(), req); err != nil && !errors.Is(err, ErrClosed) {
-			r.cfg.logger.Warn("async invocation failed", "function", name, "err", err)
-		}
+		f.runAsync(req)
 	}()
 	return nil
 }

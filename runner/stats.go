@@ -24,6 +24,8 @@ type Stats struct {
 	// ran (also in Errors); Refused the requests refused because the
 	// runner was stopping, queued or new (not in Requests).
 	Cut, Refused int64
+	// Async accounts for the Event (asynchronous) invocations.
+	Async AsyncStats
 	// Running and Environments are the invocations running and the
 	// environments alive now.
 	Running, Environments int
@@ -150,6 +152,7 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 		LogBytesDropped: s.logDropped,
 		Cut:             s.cut,
 		Refused:         s.refused,
+		Async:           f.async,
 		Running:         f.running,
 		Environments:    len(f.envs),
 	}, true
