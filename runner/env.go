@@ -52,7 +52,8 @@ type env struct {
 	pidMu    sync.Mutex // pgid between start and a concurrent kill
 	cgDir    string     // the environment's cgroup, "" without
 	cgFD     int
-	cgUsed   bool // a process was started in cgDir
+	cgUsed   bool   // a process was started in cgDir
+	cpuDir   string // the environment's cgroup v1 cpu directory, "" without
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -183,7 +184,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		outW.Close()
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
-	e.f.r.tree.setup(e.f.r)
+	e.setupCPU()
 	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
 		cmd = exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
@@ -226,6 +227,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	if first {
 		e.f.r.tree.tell("+", e.pgid)
 	}
+	e.attachCPU(e.pid)
 	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
@@ -242,6 +244,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		}
 		e.kill() // what is left of the tree
 		e.removeCgroup()
+		e.removeCPU()
 		e.f.r.tree.tell("-", e.pgid)
 		e.mem.closeFiles()
 		if e.srv != nil {

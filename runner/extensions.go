@@ -175,7 +175,7 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	cmd.Dir = e.f.def.CodeDir
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = outW, errW
-	e.f.r.tree.setup(e.f.r)
+	e.setupCPU()
 	cmd.SysProcAttr = e.procAttr(true)
 	e.envAttr(cmd.SysProcAttr)
 	err = cmd.Start()
@@ -197,6 +197,7 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	if closed(e.closing) {
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
+	e.attachCPU(cmd.Process.Pid)
 	x.out = newLineReader(e, StreamStdout, outR)
 	x.err = newLineReader(e, StreamStderr, errR)
 	x.out.kind, x.err.kind = teleExtension, teleExtension

@@ -204,6 +204,7 @@ type Runner struct {
 	calls     sync.WaitGroup // invocation calls in progress
 	cutting   atomic.Bool    // Shutdown's deadline passed
 	tree      procTree
+	cpu       cpuLimiter
 	id        string // 8 hex digits that start its log stream names
 }
 
@@ -349,6 +350,7 @@ func (r *Runner) Close() error {
 		r.fns[n].closeAll()
 	}
 	r.tree.close()
+	r.cpu.close()
 	return nil
 }
 

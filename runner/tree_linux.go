@@ -195,6 +195,7 @@ func (e *env) procAttr(cgroup bool) *syscall.SysProcAttr {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return attr
 		}
+		e.f.r.cpu.limitV2(dir, e.f.def.MemoryMB)
 	}
 	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -231,6 +232,9 @@ func safeName(s string) string {
 		return '_'
 	}, s)
 }
+
+// rootDir is the runner's cgroup v2 directory ("" without).
+func (t *procTree) rootDir() string { return t.root }
 
 // tell sends one line to the watchdog.
 func (t *procTree) tell(op string, pgid int) {

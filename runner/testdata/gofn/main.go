@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -77,6 +78,13 @@ func handle(ctx context.Context, e event) (any, error) {
 		}
 		fmt.Println("a plain line")
 		fmt.Printf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Test","Dimensions":[[]],"Metrics":[{"Name":"Hits"}]}]},"Hits":1}`+"\n", time.Now().UnixMilli())
+	case "spin": // CPU-bound work: e.Ms rounds of hashing; the time it took
+		start := time.Now()
+		sum := sha256.Sum256([]byte(e.Text))
+		for range e.Ms * 1000 {
+			sum = sha256.Sum256(sum[:])
+		}
+		return map[string]any{"ms": time.Since(start).Milliseconds(), "sum": sum[0]}, nil
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()
