@@ -47,6 +47,7 @@ type config struct {
 	envVars     func(function, environment string) []string
 	cgroups     bool
 	asyncDelay  time.Duration
+	debug       bool
 }
 
 // WithLogSink sets where log lines go (default: nowhere).

@@ -157,8 +157,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	defer pcancel()
 	perr := make(chan error, 1)
 	go func() { perr <- p.Run(pctx) }()
+	printWarnings(m.Stderr, defs)
 	r, err := runner.New(defs,
-		runner.WithLogSink(p), runner.WithPlatformSink(p),
+		runner.WithLogSink(p), runner.WithPlatformSink(p), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)),
 		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
 		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
 	if err != nil {
