@@ -47,6 +47,7 @@ func (r *Runner) handler(addr string) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.handleInvoke)
+	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", r.handleInvokeStream)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "no such API: "+req.Method+" "+req.URL.Path)
 	})

@@ -99,6 +99,7 @@ type invocation struct {
 	payload   []byte
 	isErr     bool
 	errType   string
+	streamed  bool // the response went to req.stream
 }
 
 func newInvocation(req Request) *invocation {
@@ -432,16 +433,27 @@ func (e *env) handleNext(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
-	body, err := readLimited(r.Body, maxResponseBytes)
 	inv := e.current()
 	if inv == nil || inv.id != r.PathValue("id") {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id "+r.PathValue("id"))
 		return
 	}
+	var body []byte
+	var err error
+	if inv.req.stream != nil {
+		body, err = readStreamed(r.Body, inv.req.stream)
+		inv.streamed = true
+	} else {
+		body, err = readLimited(r.Body, maxResponseBytes)
+	}
 	var ok bool
 	switch {
 	case err == errTooLarge:
-		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+		limit := maxResponseBytes
+		if inv.streamed {
+			limit = maxStreamBytes
+		}
+		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit)
 		ok = inv.respond(errorPayload(msg, "Function.ResponseSizeTooLarge"), true, "Function.ResponseSizeTooLarge")
 		if ok {
 			writeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
@@ -451,12 +463,8 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		msg := "reading the response: " + err.Error()
 		ok = inv.respond(errorPayload(msg, "Runtime.TruncatedResponse"), true, "Runtime.TruncatedResponse")
 	default:
-		if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+		if t, p := trailerError(r.Trailer); t != "" {
 			// A streamed response that failed midway.
-			p := []byte(r.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
-			if len(p) == 0 {
-				p = errorPayload("the function failed while streaming its response", t)
-			}
 			ok = inv.respond(p, true, t)
 		} else {
 			ok = inv.respond(body, false, "")

@@ -376,7 +376,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 		}
 	}
 	res.Duration = inv.respAt.Sub(inv.start)
-	res.Payload = inv.payload
+	res.Payload, res.streamed = inv.payload, inv.streamed
 	if inv.isErr {
 		res.FunctionError = "Unhandled"
 		res.ErrorType = inv.errType

@@ -133,6 +133,9 @@ type Request struct {
 	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
 	Tail bool
 
+	// stream, when set, gets the runtime's response as it arrives
+	// (InvokeWithResponseStream).
+	stream func([]byte)
 	// id, when set, is the request id (an async event's retries keep it).
 	id string
 	// early, when set, gets the result as soon as the runtime has
@@ -173,6 +176,8 @@ type Result struct {
 	// (ErrorType is ErrorTypeShutdown).
 	Cut   bool
 	Start time.Time
+	// streamed: the response went to Request.stream as it arrived.
+	streamed bool
 	// initRetry: the init phase failed and is to be run again in the
 	// invoke phase (fn.run).
 	initRetry bool

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,6 +86,20 @@ func handle(ctx context.Context, e event) (any, error) {
 			sum = sha256.Sum256(sum[:])
 		}
 		return map[string]any{"ms": time.Since(start).Milliseconds(), "sum": sum[0]}, nil
+	case "stream": // a streamed response (io.Reader) in three chunks; "fail" fails after two
+		pr, pw := io.Pipe()
+		go func() {
+			for i, c := range []string{"one,", "two,", "three"} {
+				if i == 2 && e.Text == "fail" {
+					pw.CloseWithError(errors.New("broken mid-stream"))
+					return
+				}
+				pw.Write([]byte(c))
+				time.Sleep(50 * time.Millisecond)
+			}
+			pw.Close()
+		}()
+		return pr, nil
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()
