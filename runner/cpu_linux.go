@@ -103,6 +103,18 @@ func makeV1CPUCgroup() (string, error) {
 
 // v1CPUMount finds a cgroup v1 hierarchy with the cpu controller.
 func v1CPUMount() (string, error) {
+	mnt, err := findMount(func(fstype, super string) bool {
+		return fstype == "cgroup" && hasWord(strings.ReplaceAll(super, ",", " "), "cpu")
+	})
+	if err != nil {
+		return "", fmt.Errorf("no cgroup v1 cpu controller mounted")
+	}
+	return mnt, nil
+}
+
+// findMount returns the mount point of the first mount whose file system
+// type and super block options match (from /proc/self/mountinfo).
+func findMount(match func(fstype, super string) bool) (string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return "", err
@@ -110,16 +122,21 @@ func v1CPUMount() (string, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		// id parent maj:min root mountpoint options ... - fstype source super
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		fs := strings.Fields(post)
-		if !ok || len(fs) < 3 || fs[0] != "cgroup" || !hasWord(strings.ReplaceAll(fs[2], ",", " "), "cpu") {
+		if !ok || len(fs) < 1 {
 			continue
 		}
-		if p := strings.Fields(pre); len(p) >= 5 {
+		super := ""
+		if len(fs) >= 3 {
+			super = fs[2]
+		}
+		if p := strings.Fields(pre); match(fs[0], super) && len(p) >= 5 {
 			return p[4], nil
 		}
 	}
-	return "", fmt.Errorf("no cgroup v1 cpu controller mounted")
+	return "", os.ErrNotExist
 }
 
 // describe says how an environment of memoryMB is limited.

@@ -175,15 +175,9 @@ func (e *env) serveRuntimeAPI() error {
 
 // start starts the environment's process with stdin (nil: /dev/null).
 func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
-	outR, outW, err := os.Pipe()
+	outR, outW, errR, errW, err := outputPipes()
 	if err != nil {
-		return fmt.Errorf("stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("stderr pipe: %w", err)
+		return err
 	}
 	e.setupCPU()
 	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
@@ -207,11 +201,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	if err != nil && inCgroup && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
 		cmd, _, err = run(false) // CLONE_INTO_CGROUP refused
 	}
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
+	if err := closeAfterStart(err, outW, errW, outR, errR); err != nil {
 		return err
 	}
 	e.cmd = cmd

@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // InvokeWithResponseStream, POST
@@ -25,24 +24,10 @@ import (
 const maxStreamBytes = 20 << 20
 
 func (r *Runner) handleInvokeStream(w http.ResponseWriter, req *http.Request) {
-	name, qualifier := r.resolve(req.PathValue("name"), req.URL.Query().Get("Qualifier"))
-	if _, ok := r.fns[name]; !ok {
-		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":"+AccountID+":function:"+name)
+	name, in, ok := r.invokeRequest(w, req, maxSyncRequestBytes, "InvokeWithResponseStream operation")
+	if !ok {
 		return
 	}
-	body, size, err := readPayload(req.Body, maxSyncRequestBytes)
-	if err == errTooLarge {
-		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", strings.TrimSpace(itoa64(size)+" byte payload is too large for the InvokeWithResponseStream operation (limit "+itoa64(maxSyncRequestBytes)+" bytes)"))
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := checkJSON(body); err != nil {
-		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: "+err.Error())
-		return
-	}
-	in := Request{Payload: body, Qualifier: qualifier, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}
 	flusher, _ := w.(http.Flusher)
 	started := false
 	begin := func() {
@@ -85,11 +70,6 @@ func (r *Runner) handleInvokeStream(w http.ResponseWriter, req *http.Request) {
 	}
 	doc, _ := json.Marshal(complete)
 	w.Write(eventMessage("InvokeComplete", "application/json", doc))
-}
-
-func itoa64(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // eventMessage encodes one message of the AWS event stream: prelude
