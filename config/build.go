@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
@@ -121,12 +122,8 @@ func CheckListen(addr string) error {
 	if addr == ListenNone {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("scrape listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("scrape listen address %q is not a loopback address (use 127.0.0.1 or [::1])", addr)
+	if err := loopback.Check(addr); err != nil {
+		return fmt.Errorf("scrape listen %w", err)
 	}
 	return nil
 }
