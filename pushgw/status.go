@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/internal/errtext"
 )
@@ -28,3 +29,7 @@ func (s *Sink) noteErr(err error) {
 	}
 	s.lastErr.Store(&text)
 }
+
+// Interval is Config.Interval: how often the sink is meant to push (0:
+// after every invocation).
+func (s *Sink) Interval() time.Duration { return s.cfg.Interval }
