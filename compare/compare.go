@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/compare/backend"
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/runner"
@@ -523,7 +525,12 @@ func (s *session) envVars(fn, id string) []string {
 	}
 	s.envs[id] = e
 	s.order = append(s.order, e)
-	return []string{"DD_DOGSTATSD_URL=" + e.dogStatsDURL()}
+	vars := listen.DogStatsDEnv(e.dsd.Addr())
+	env := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		env = append(env, k+"="+vars[k])
+	}
+	return env
 }
 
 func (s *session) lifecycle(ev runner.EnvEvent) {

@@ -135,9 +135,6 @@ func (s *session) newEnvState(id string) (*envState, error) {
 	return e, nil
 }
 
-// dogStatsDURL is the DD_DOGSTATSD_URL the environment's process gets.
-func (e *envState) dogStatsDURL() string { return "udp://" + e.dsd.Addr().String() }
-
 // metricsAddr is the environment's /metrics address (scrape strategy).
 func (e *envState) metricsAddr() string {
 	if e.metricsLn == nil {
