@@ -56,7 +56,7 @@ func (f *File) Build(log *slog.Logger, version string) (*Built, error) {
 	if a.TTL > 0 {
 		aggOpts = append(aggOpts, aggregate.WithTTL(a.TTL))
 	}
-	mapper, err := f.mapper()
+	mapper, err := f.Mapper()
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,7 @@ type Pipeline struct {
 	agg        *aggregate.Aggregator
 	catalog    *catalog.Catalog
 	sinks      []Sink
+	envs       []*Env // per sink
 	scrapes    []scrapeSpec
 	log        *slog.Logger
 	drain      time.Duration
@@ -173,6 +174,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		p.sinks = append(p.sinks, scrapeSink{s: srv, ln: sc.ln})
 	}
 	for _, s := range p.sinks {
+		// Subscribed now, so an invocation that ends before Run starts a
+		// sink is not missed.
+		p.envs = append(p.envs, &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log})
 		if c, ok := s.(prometheus.Collector); ok {
 			if err := p.self.Register(c); err != nil {
 				return nil, fmt.Errorf("pipeline: register metrics of sink %s: %w", s.Name(), err)
@@ -343,7 +347,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	errs := make([]error, len(p.sinks))
 	var wg sync.WaitGroup
 	for i, s := range p.sinks {
-		env := &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log}
+		env := p.envs[i]
 		wg.Go(func() {
 			if err := s.Run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
 				errs[i] = fmt.Errorf("sink %s: %w", s.Name(), err)

@@ -1,0 +1,136 @@
+package session
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/pipeline"
+)
+
+// Summary is what a session did, for the user and the exit status.
+type Summary struct {
+	// Input counts what the sources and listeners gave the pipeline.
+	Input pipeline.Input
+	// Agents is what each agent listener received.
+	Agents []AgentStats
+	// Series and Families are what the aggregation held at the end.
+	Series, Families int
+	// AggregateDrops are the values the aggregator refused (series limits,
+	// negative counter increments...), by reason and family.
+	AggregateDrops []aggregate.Drop
+	// Sinks is what each sink delivered, dropped, and its last error.
+	Sinks []pipeline.Status
+	// Err joins the errors sources and sinks ended with.
+	Err error
+}
+
+func (s *Session) summarize(err error) Summary {
+	st := s.p.Aggregator().Stats()
+	return Summary{
+		Input:          s.p.Input(),
+		Agents:         s.agents.stats(),
+		Series:         st.Series,
+		Families:       len(st.Families),
+		AggregateDrops: st.Dropped,
+		Sinks:          s.p.SinkStatus(),
+		Err:            err,
+	}
+}
+
+// Dropped counts what did not reach the backends: samples the sinks
+// dropped and values the aggregator refused.
+func (s Summary) Dropped() int64 {
+	var n int64
+	for _, st := range s.Sinks {
+		n += st.DroppedTotal()
+	}
+	for _, d := range s.AggregateDrops {
+		n += int64(d.Values)
+	}
+	return n
+}
+
+// Failed reports whether anything was lost or a sink failed: the caller
+// exits 1.
+func (s Summary) Failed() bool {
+	if s.Dropped() > 0 || s.Err != nil {
+		return true
+	}
+	for _, st := range s.Sinks {
+		if st.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// String is the one-line account of the input and the aggregation.
+func (s Summary) String() string {
+	in := s.Input
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d lines", in.Lines)
+	if len(in.MetricLines) > 0 {
+		var parts []string
+		for _, f := range slices.Sorted(maps.Keys(in.MetricLines)) {
+			parts = append(parts, fmt.Sprintf("%s %d", f, in.MetricLines[f]))
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	}
+	if in.Datagrams > 0 {
+		fmt.Fprintf(&b, ", %d DogStatsD datagrams", in.Datagrams)
+	}
+	fmt.Fprintf(&b, ", %d points; %d errors, %d warnings in the input; %d series in %d families",
+		in.Points, in.Errors, in.Warnings, s.Series, s.Families)
+	var dropped int64
+	for _, d := range s.AggregateDrops {
+		dropped += int64(d.Values)
+	}
+	if dropped > 0 {
+		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, dropReasons(s.AggregateDrops))
+	}
+	return b.String()
+}
+
+func dropReasons(ds []aggregate.Drop) string {
+	by := map[string]uint64{}
+	for _, d := range ds {
+		by[d.Reason] += d.Values
+	}
+	var parts []string
+	for _, r := range slices.Sorted(maps.Keys(by)) {
+		parts = append(parts, fmt.Sprintf("%s %d", r, by[r]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WriteSinks writes one line per sink: kind, URL (credentials redacted),
+// samples sent, dropped by reason, and the last error, e.g.
+//
+//	remote_write http://127.0.0.1:9090/api/v1/write: sent 0, dropped 12 (shutdown 12); last error: connection refused
+func (s Summary) WriteSinks(w io.Writer) {
+	for _, st := range s.Sinks {
+		fmt.Fprintf(w, "  %s %s", st.Kind, st.URL)
+		if st.Kind != "scrape" {
+			fmt.Fprintf(w, ": sent %d", st.Sent)
+		}
+		if n := st.DroppedTotal(); n > 0 {
+			var parts []string
+			for _, r := range slices.Sorted(maps.Keys(st.Dropped)) {
+				if st.Dropped[r] > 0 {
+					parts = append(parts, fmt.Sprintf("%s %d", r, st.Dropped[r]))
+				}
+			}
+			fmt.Fprintf(w, ", dropped %d (%s)", n, strings.Join(parts, ", "))
+		}
+		if st.LastError != "" {
+			fmt.Fprintf(w, "; last error: %s", st.LastError)
+		} else if st.Err != nil {
+			fmt.Fprintf(w, "; error: %v", st.Err)
+		}
+		fmt.Fprintln(w)
+	}
+}
