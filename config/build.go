@@ -39,6 +39,11 @@ func (b *Built) Close() {
 // Build turns the file's sinks and aggregation settings into pipeline
 // options. It binds the scrape address now, so a busy port is an error
 // here, naming the address.
+//
+// Deprecated: session.New builds a whole session from a File (and
+// session.Check checks one without binding); Build stays only until
+// cmd/lambdabridge uses the session package, then goes, and config is a
+// pure reader of lambdabridge.yaml.
 func (f *File) Build(log *slog.Logger, version string) (*Built, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -118,6 +123,8 @@ func listenLoopback(addr string) (net.Listener, error) {
 
 // CheckListen checks a scrape listen address without binding it: host:port,
 // and a loopback host.
+//
+// Deprecated: use session.Check, which checks the whole file.
 func CheckListen(addr string) error {
 	if addr == ListenNone {
 		return nil
