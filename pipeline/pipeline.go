@@ -396,8 +396,17 @@ func (p *Pipeline) SinkStatus() []Status {
 // whose points carry function as their Origin.Function, for a listener that
 // serves one function's environments.
 func (p *Pipeline) DatagramFunc(function string) func(payload []byte, from netip.AddrPort) {
+	return p.DatagramOrigin(metric.Origin{Function: function})
+}
+
+// DatagramOrigin returns a DogStatsD packet handler whose points carry o
+// (its function and environment, for a listener that serves one
+// environment); Source is set to the sender's address.
+func (p *Pipeline) DatagramOrigin(o metric.Origin) func(payload []byte, from netip.AddrPort) {
 	return func(payload []byte, from netip.AddrPort) {
-		p.datagram(payload, metric.Origin{Source: "udp://" + from.String(), Function: function})
+		o := o
+		o.Source = "udp://" + from.String()
+		p.datagram(payload, o)
 	}
 }
 

@@ -23,6 +23,10 @@ type Agents struct {
 	// EMF is the loopback address of the EMF agent endpoint
 	// (listen.DefaultEMFAddr).
 	EMF string
+	// PerEnvironment gives every execution environment its own DogStatsD
+	// listener on a free loopback port (Session.EnvironmentVars), so each
+	// datagram says which function and environment sent it.
+	PerEnvironment bool
 	// DogStatsDFlag and EMFFlag name the flags that change the addresses,
 	// for busy-port errors (default --dogstatsd-addr, --emf-agent-addr).
 	DogStatsDFlag, EMFFlag string
@@ -103,12 +107,8 @@ func (ag *agents) listeners() []interface{ Serve(context.Context) error } {
 	return ls
 }
 
-// settle gives what functions sent last the time to be read.
-func (ag *agents) settle() {
-	if ag.dsd != nil || ag.emf != nil {
-		time.Sleep(Settle)
-	}
-}
+// bound reports whether a shared listener is open.
+func (ag *agents) bound() bool { return ag.dsd != nil || ag.emf != nil }
 
 // stop ends the listeners and waits for them.
 func (ag *agents) stop() {

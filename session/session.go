@@ -108,6 +108,7 @@ type Session struct {
 	p        *pipeline.Pipeline
 	sinks    *sinks
 	agents   *agents
+	perEnv   perEnv
 	warnings []string
 
 	mu      sync.Mutex
@@ -214,6 +215,7 @@ func (s *Session) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.runErr = make(chan error, 1)
 	s.agents.serve(ctx)
+	s.perEnv.start(ctx)
 	go func() { s.runErr <- s.p.Run(ctx) }()
 }
 
@@ -232,8 +234,13 @@ func (s *Session) Shutdown() Summary {
 			errs = append(errs, fmt.Errorf("session: close source: %w", err))
 		}
 	}
-	s.agents.settle()
+	if s.agents.bound() || s.o.agents.PerEnvironment {
+		time.Sleep(Settle) // what functions sent last is read
+	}
 	s.agents.stop()
+	if err := s.perEnv.stop(); err != nil {
+		errs = append(errs, err)
+	}
 	s.p.Finish()
 	if s.cancel != nil {
 		s.cancel()
