@@ -25,6 +25,10 @@ type Summary struct {
 
 // Session validates log streams: every line through the format parsers, every
 // point through the cross-format checks. It is not safe for concurrent use.
+//
+// Deprecated: pipeline.Pipeline is the one log-line path (ReadLog, Finish,
+// ValidationSummary, with WithCatalog and WithCatalogLint); Session stays
+// only until cmd/lambdabridge reads logs through it.
 type Session struct {
 	parser   *logline.Parser
 	checker  *Checker
