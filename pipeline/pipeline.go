@@ -130,7 +130,8 @@ type Pipeline struct {
 	lint bool
 
 	sinkMu   sync.Mutex
-	sinkErrs []error // per sink, once Run returned
+	sinkErrs []error   // per sink, once Run returned
+	drainBy  time.Time // SetDrainDeadline
 
 	subsMu sync.Mutex
 	subs   []chan struct{}
@@ -356,7 +357,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drain)
+	p.sinkMu.Lock()
+	deadline := p.drainBy
+	p.sinkMu.Unlock()
+	if deadline.IsZero() {
+		deadline = time.Now().Add(p.drain)
+	}
+	dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	for i, s := range p.sinks {
 		wg.Go(func() {
@@ -370,6 +377,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.sinkErrs = errs
 	p.sinkMu.Unlock()
 	return errors.Join(errs...)
+}
+
+// SetDrainDeadline makes the sinks' drain end at t instead of the drain
+// timeout after Run's ctx ends: a caller whose whole shutdown is bounded
+// gives the sinks what is left of it.
+func (p *Pipeline) SetDrainDeadline(t time.Time) {
+	p.sinkMu.Lock()
+	p.drainBy = t
+	p.sinkMu.Unlock()
 }
 
 // SinkStatus returns what every sink delivered so far, in the order they

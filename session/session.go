@@ -20,9 +20,17 @@ import (
 
 // Source feeds a session (the runner's environments, a log reader, later
 // the Extensions and Telemetry APIs). Close stops it and returns once it
-// hands the pipeline nothing more. *runner.Runner is a Source.
+// hands the pipeline nothing more. *runner.Runner is a Source. A source that
+// also has Shutdown(ctx) error (a runner that lets in-flight invocations
+// end within a deadline) is shut down with it instead, within the drain
+// deadline.
 type Source interface {
 	Close() error
+}
+
+// shutdowner is a Source whose stop a deadline bounds.
+type shutdowner interface {
+	Shutdown(ctx context.Context) error
 }
 
 // Option configures a Session.
@@ -50,8 +58,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // User-Agent.
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
-// WithDrainTimeout bounds how long the sinks may take to deliver what they
-// hold at Shutdown (default 10 s). Each sink has all of it.
+// WithDrainTimeout bounds the whole Shutdown (default 10 s): sources that
+// take a deadline get it, and every sink, at once, has what is left to
+// deliver what it holds.
 func WithDrainTimeout(d time.Duration) Option { return func(o *options) { o.drain = d } }
 
 // WithAgents serves the agent endpoints functions send metrics to.
@@ -219,21 +228,18 @@ func (s *Session) Start(ctx context.Context) {
 	go func() { s.runErr <- s.p.Run(ctx) }()
 }
 
-// Shutdown ends the session in order: sources closed, listeners settled
-// and stopped, parsers finished, then every sink drained at once within the
-// drain timeout. It returns the summary; calling it again returns the same.
+// Shutdown ends the session in order, within the drain timeout: sources
+// closed, listeners settled and stopped, parsers finished, then every sink
+// drained at once until the deadline. It returns the summary; calling it
+// again returns the same.
 func (s *Session) Shutdown() Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.summary != nil {
 		return *s.summary
 	}
-	var errs []error
-	for _, src := range s.sources {
-		if err := src.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("session: close source: %w", err))
-		}
-	}
+	deadline := time.Now().Add(s.o.drain)
+	errs := s.closeSources(deadline)
 	if s.agents.bound() || s.o.agents.PerEnvironment {
 		time.Sleep(Settle) // what functions sent last is read
 	}
@@ -242,6 +248,7 @@ func (s *Session) Shutdown() Summary {
 		errs = append(errs, err)
 	}
 	s.p.Finish()
+	s.p.SetDrainDeadline(deadline)
 	if s.cancel != nil {
 		s.cancel()
 		if err := <-s.runErr; err != nil {
@@ -253,4 +260,24 @@ func (s *Session) Shutdown() Summary {
 	sum := s.summarize(errors.Join(errs...))
 	s.summary = &sum
 	return sum
+}
+
+// closeSources stops the sources in the order they were added, those that
+// take one within deadline.
+func (s *Session) closeSources(deadline time.Time) []error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var errs []error
+	for _, src := range s.sources {
+		var err error
+		if sh, ok := src.(shutdowner); ok {
+			err = sh.Shutdown(ctx)
+		} else {
+			err = src.Close()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("session: stop source: %w", err))
+		}
+	}
+	return errs
 }

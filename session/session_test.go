@@ -328,3 +328,31 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// boundedSource stands for a runner with Shutdown(ctx): it is stopped with
+// the drain deadline, not closed.
+type boundedSource struct {
+	closed   bool
+	deadline time.Time
+}
+
+func (b *boundedSource) Close() error { b.closed = true; return nil }
+func (b *boundedSource) Shutdown(ctx context.Context) error {
+	b.deadline, _ = ctx.Deadline()
+	return nil
+}
+
+func TestSourceShutdownWithinDrain(t *testing.T) {
+	s, err := New(nil, WithDrainTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &boundedSource{}
+	s.AddSource(src)
+	s.Start(context.Background())
+	before := time.Now()
+	s.Shutdown()
+	if src.closed || src.deadline.IsZero() || src.deadline.Before(before) || src.deadline.After(time.Now().Add(time.Hour)) {
+		t.Errorf("source closed %v, deadline %v: want Shutdown with the drain deadline", src.closed, src.deadline)
+	}
+}
