@@ -16,9 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pushgw"
+	"github.com/lambdabridge/lambdabridge/remotewrite"
 )
 
 var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -194,4 +197,52 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// Each sink says where it delivers (without credentials), what it sent and
+// dropped, and its last error; a Pushgateway's failed last push counts its
+// samples as lost.
+func TestSinkStatus(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	rc, err := remotewrite.URLConfig("http://user:secret@"+dead+"/api/v1/write", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.QueueConfig.MinBackoff = model.Duration(5 * time.Millisecond)
+	rc.QueueConfig.MaxBackoff = model.Duration(20 * time.Millisecond)
+	w, err := remotewrite.New(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := pushgw.New(pushgw.Config{URL: "http://user:secret@" + dead, Job: "j", Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(WithSink(RemoteWrite(w)), WithSink(Pushgateway(pg, true)), WithDrainTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Line(metric.Origin{Source: "t", Line: 1}, "log", emfLine("Orders", "Count", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Run(ctx); err == nil {
+		t.Error("Run = nil with every sink failing")
+	}
+	st := p.SinkStatus()
+	if len(st) != 2 {
+		t.Fatalf("%d statuses, want 2", len(st))
+	}
+	for _, s := range st {
+		if strings.Contains(s.URL, "secret") || s.LastError != "connection refused" || s.DroppedTotal() == 0 || s.Err == nil {
+			t.Errorf("%s status %+v: want a URL without credentials, samples dropped, last error connection refused", s.Kind, s)
+		}
+	}
+	if st[1].Dropped["final_push"] == 0 {
+		t.Errorf("pushgateway dropped %v, want final_push", st[1].Dropped)
+	}
 }
