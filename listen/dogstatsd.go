@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 )
 
@@ -84,25 +83,6 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 	}
 }
 
-// DogStatsD client variables: datadog-go reads EnvDogStatsDURL; older clients
-// and hot-shots read EnvAgentHost and EnvDogStatsDPort.
-const (
-	EnvDogStatsDURL  = "DD_DOGSTATSD_URL"
-	EnvAgentHost     = "DD_AGENT_HOST"
-	EnvDogStatsDPort = "DD_DOGSTATSD_PORT"
-)
-
-// DogStatsDEnv returns the variables that point every DogStatsD client
-// library at addr: DD_DOGSTATSD_URL (udp://host:port), DD_AGENT_HOST and
-// DD_DOGSTATSD_PORT. Everything that starts functions with a DogStatsD
-// listener gives them these, so no client goes unheard.
-func DogStatsDEnv(addr netip.AddrPort) map[string]string {
-	return map[string]string{
-		EnvDogStatsDURL:  "udp://" + addr.String(),
-		EnvAgentHost:     addr.Addr().String(),
-		EnvDogStatsDPort: strconv.Itoa(int(addr.Port())),
-	}
-}
-
-// Env returns DogStatsDEnv of the bound address.
-func (l *DogStatsD) Env() map[string]string { return DogStatsDEnv(l.Addr()) }
+// Env returns DogStatsDClientEnv of the bound address: the variables that
+// point every DogStatsD client library at this listener.
+func (l *DogStatsD) Env() map[string]string { return DogStatsDClientEnv(l.Addr()) }

@@ -28,7 +28,7 @@ type perEnv struct {
 // EnvironmentVars is for runner.WithEnvironmentVars: with
 // Agents.PerEnvironment it binds a DogStatsD listener for the environment
 // about to start and returns the variables that point its clients there
-// (listen.DogStatsDEnv), else nil (Apply gave every function the shared
+// (listen.DogStatsDClientEnv), else nil (Apply gave every function the shared
 // listener's). The listener closes when the environment ends (Lifecycle) or
 // at Shutdown.
 func (s *Session) EnvironmentVars(function, environment string) []string {

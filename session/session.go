@@ -180,7 +180,7 @@ func (s *Session) Sinks() []string { return s.sinks.names }
 func (s *Session) ScrapeAddr() string { return s.sinks.scrapeAddr }
 
 // Env returns the variables that point a function's metric clients at the
-// session's listeners: listen.DogStatsDEnv for DogStatsD, and the EMF
+// session's listeners: listen.DogStatsDClientEnv for DogStatsD, and the EMF
 // agent's AWS_EMF_AGENT_ENDPOINT and AWS_EMF_ENVIRONMENT.
 func (s *Session) Env() map[string]string { return maps.Clone(s.agents.env) }
 
