@@ -251,9 +251,7 @@ func (s *Session) Shutdown() Summary {
 	s.p.SetDrainDeadline(deadline)
 	if s.cancel != nil {
 		s.cancel()
-		if err := <-s.runErr; err != nil {
-			errs = append(errs, err)
-		}
+		<-s.runErr // each sink's error is in its status (Summary.Sinks)
 	} else {
 		s.sinks.close() // never started: release what New bound
 	}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -24,7 +25,8 @@ type Summary struct {
 	AggregateDrops []aggregate.Drop
 	// Sinks is what each sink delivered, dropped, and its last error.
 	Sinks []pipeline.Status
-	// Err joins the errors sources and sinks ended with.
+	// Err joins the errors the sources ended with (each sink's is in
+	// Sinks).
 	Err error
 }
 
@@ -41,31 +43,39 @@ func (s *Session) summarize(err error) Summary {
 	}
 }
 
-// Dropped counts what did not reach the backends: samples the sinks
-// dropped and values the aggregator refused.
+// Dropped counts the samples the sinks dropped.
 func (s Summary) Dropped() int64 {
 	var n int64
 	for _, st := range s.Sinks {
 		n += st.DroppedTotal()
 	}
+	return n
+}
+
+// AggregateDropped counts the values the aggregator refused (input it
+// cannot represent, series limits): reported, not a delivery loss.
+func (s Summary) AggregateDropped() uint64 {
+	var n uint64
 	for _, d := range s.AggregateDrops {
-		n += int64(d.Values)
+		n += d.Values
 	}
 	return n
 }
 
-// Failed reports whether anything was lost or a sink failed: the caller
-// exits 1.
+// Failed reports whether a sink dropped samples or failed, or a source
+// failed: the caller exits 1.
 func (s Summary) Failed() bool {
-	if s.Dropped() > 0 || s.Err != nil {
-		return true
-	}
+	return s.Dropped() > 0 || s.SinkErr() != nil
+}
+
+// SinkErr joins the errors the sinks and sources ended with (a dropping
+// sink's error holds its accounting).
+func (s Summary) SinkErr() error {
+	errs := []error{s.Err}
 	for _, st := range s.Sinks {
-		if st.Err != nil {
-			return true
-		}
+		errs = append(errs, st.Err)
 	}
-	return false
+	return errors.Join(errs...)
 }
 
 // String is the one-line account of the input and the aggregation.
@@ -85,11 +95,7 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, ", %d points; %d errors, %d warnings in the input; %d series in %d families",
 		in.Points, in.Errors, in.Warnings, s.Series, s.Families)
-	var dropped int64
-	for _, d := range s.AggregateDrops {
-		dropped += int64(d.Values)
-	}
-	if dropped > 0 {
+	if dropped := s.AggregateDropped(); dropped > 0 {
 		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, dropReasons(s.AggregateDrops))
 	}
 	return b.String()

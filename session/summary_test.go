@@ -35,8 +35,12 @@ func TestSummaryText(t *testing.T) {
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteSinks (-want +got):\n%s", diff)
 	}
-	if s.Dropped() != 6 || !s.Failed() {
-		t.Errorf("Dropped() = %d, Failed() = %v; want 6, true", s.Dropped(), s.Failed())
+	if s.Dropped() != 3 || s.AggregateDropped() != 3 || !s.Failed() {
+		t.Errorf("Dropped() = %d, AggregateDropped() = %d, Failed() = %v; want 3, 3, true", s.Dropped(), s.AggregateDropped(), s.Failed())
+	}
+	refused := Summary{AggregateDrops: []aggregate.Drop{{Reason: "negative_counter", Family: "b", Values: 1}}}
+	if refused.Failed() {
+		t.Error("Failed() = true for values the aggregator refused (a warning, not a delivery loss)")
 	}
 	clean := Summary{Sinks: []pipeline.Status{{Kind: "remote_write", Sent: 5, LastError: "connection refused"}}}
 	if clean.Failed() {
