@@ -111,3 +111,33 @@ func TestOneLogLinePath(t *testing.T) {
 		t.Errorf("ValidationSummary = %+v", sum)
 	}
 }
+
+// Count values below zero vanished without a word (the aggregator drops
+// them as negative_counter); the log-line path reports each one, in every
+// format that has counts, and counts the warnings.
+func TestNegativeCountsReported(t *testing.T) {
+	now := time.Now()
+	log := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Orders","Unit":"Count"}]}]},"Service":"checkout","Orders":-5}
+MONITORING|%d|-3|count|stock.level|#env:dev
+MONITORING|%d|3|count|stock.level|#env:dev
+`, now.UnixMilli(), now.Unix(), now.Unix())
+	var got []string
+	p, err := New(WithParserOptions(logline.WithClock(func() time.Time { return now })),
+		WithDiagnosticHandler(func(d *metric.Diagnostic) {
+			got = append(got, fmt.Sprintf("%d: %s %s", d.Origin.Line, d.Severity, d.Rule))
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReadLog(context.Background(), "fn.log", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	p.Finish()
+	want := []string{"1: warning emf/negative-count", "2: warning monitoring/negative-count"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	if sum := p.ValidationSummary(); sum.Warnings != 2 || sum.Errors != 0 {
+		t.Errorf("summary %+v, want 2 warnings", sum)
+	}
+}

@@ -356,3 +356,13 @@ func TestSourceShutdownWithinDrain(t *testing.T) {
 		t.Errorf("source closed %v, deadline %v: want Shutdown with the drain deadline", src.closed, src.deadline)
 	}
 }
+
+// A --remote-write flag repeating an entry of the file would make two
+// writers with one "remote" label: refused before anything is built.
+func TestDuplicateRemoteWrite(t *testing.T) {
+	rc := remoteWrite(t, "http://"+closedPort(t)+"/api/v1/write")
+	_, err := New(&config.File{RemoteWrite: []remotewrite.Config{rc, rc}})
+	if err == nil || !strings.Contains(err.Error(), "are the same") {
+		t.Errorf("New with one remote_write entry twice: %v", err)
+	}
+}

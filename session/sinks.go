@@ -80,6 +80,11 @@ func buildSinks(cfg *config.File, o *options) (*sinks, []string, error) {
 }
 
 func (s *sinks) addRemoteWrite(cfg *config.File, o *options) error {
+	// Entries from the file and from flags together: two writers with one
+	// "remote" label would collide.
+	if err := remotewrite.CheckNames(cfg.RemoteWrite); err != nil {
+		return err
+	}
 	for i, rc := range cfg.RemoteWrite {
 		rwOpts := []remotewrite.Option{remotewrite.WithLogger(o.log), remotewrite.WithVersion(o.version)}
 		if cfg.RemoteWriteInterval > 0 {
