@@ -21,8 +21,11 @@ type Summary struct {
 	// Series and Families are what the aggregation held at the end.
 	Series, Families int
 	// AggregateDrops are the values the aggregator refused (series limits,
-	// negative counter increments...), by reason and family.
-	AggregateDrops []aggregate.Drop
+	// negative counter increments...), by reason and family, and
+	// AggregateDropText says it in one line (aggregate.Stats.DropSummary:
+	// reasons, most first, and the label that exploded).
+	AggregateDrops    []aggregate.Drop
+	AggregateDropText string
 	// Sinks is what each sink delivered, dropped, and its last error.
 	Sinks []pipeline.Status
 	// Err joins the errors the sources ended with (each sink's is in
@@ -33,13 +36,14 @@ type Summary struct {
 func (s *Session) summarize(err error) Summary {
 	st := s.p.Aggregator().Stats()
 	return Summary{
-		Input:          s.p.Input(),
-		Agents:         s.agents.stats(),
-		Series:         st.Series,
-		Families:       len(st.Families),
-		AggregateDrops: st.Dropped,
-		Sinks:          s.p.SinkStatus(),
-		Err:            err,
+		Input:             s.p.Input(),
+		Agents:            s.agents.stats(),
+		Series:            st.Series,
+		Families:          len(st.Families),
+		AggregateDrops:    st.Dropped,
+		AggregateDropText: st.DropSummary(),
+		Sinks:             s.p.SinkStatus(),
+		Err:               err,
 	}
 }
 
@@ -96,21 +100,9 @@ func (s Summary) String() string {
 	fmt.Fprintf(&b, ", %d points; %d errors, %d warnings in the input; %d series in %d families",
 		in.Points, in.Errors, in.Warnings, s.Series, s.Families)
 	if dropped := s.AggregateDropped(); dropped > 0 {
-		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, dropReasons(s.AggregateDrops))
+		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, s.AggregateDropText)
 	}
 	return b.String()
-}
-
-func dropReasons(ds []aggregate.Drop) string {
-	by := map[string]uint64{}
-	for _, d := range ds {
-		by[d.Reason] += d.Values
-	}
-	var parts []string
-	for _, r := range slices.Sorted(maps.Keys(by)) {
-		parts = append(parts, fmt.Sprintf("%s %d", r, by[r]))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // WriteSinks writes one line per sink: kind, URL (credentials redacted),

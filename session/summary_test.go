@@ -15,7 +15,8 @@ func TestSummaryText(t *testing.T) {
 	s := Summary{
 		Input:  pipeline.Input{Lines: 10, MetricLines: map[string]int{"monitoring": 2, "emf": 5}, Datagrams: 3, Points: 9, Errors: 1, Warnings: 2},
 		Series: 4, Families: 2,
-		AggregateDrops: []aggregate.Drop{{Reason: "limit", Family: "a", Values: 2}, {Reason: "negative_counter", Family: "b", Values: 1}},
+		AggregateDrops:    []aggregate.Drop{{Reason: "limit", Family: "a", Values: 2}, {Reason: "negative_counter", Family: "b", Values: 1}},
+		AggregateDropText: "limit 2, negative_counter 1",
 		Sinks: []pipeline.Status{
 			{Kind: "scrape", URL: "http://127.0.0.1:9464/metrics"},
 			{Kind: "remote_write", URL: "http://127.0.0.1:9090/api/v1/write", Sent: 5, Dropped: map[string]int64{"http_4xx": 3, "shutdown": 0}, LastError: "HTTP 400: out of order sample"},

@@ -187,6 +187,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	fmt.Fprintln(m.Stderr)
 	runner.WriteSummary(m.Stderr, all)
 	fd.write(m.Stderr)
+	if n := sum.AggregateDropped(); n > 0 {
+		fmt.Fprintf(m.Stderr, "aggregation: %d values dropped (%s)\n", n, sum.AggregateDropText)
+	}
 	writeSinks(m, sum)
 	var negative []string
 	if failed > 0 && !v.serve {

@@ -80,8 +80,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "lambdabridge tail: %d series in %d families, %d values dropped; %d errors, %d warnings in the input\n",
-		sum.Series, sum.Families, sum.AggregateDropped(), sum.Input.Errors, sum.Input.Warnings)
+	fmt.Fprintf(m.Stderr, "lambdabridge tail: %s\n", sum)
 	writeSinks(m, sum)
 	if readErr != nil {
 		return readErr
