@@ -66,16 +66,17 @@ func (s Summary) AggregateDropped() uint64 {
 	return n
 }
 
-// Failed reports whether a sink dropped samples or failed, or a source
-// failed: the caller exits 1.
+// Failed reports whether a sink dropped samples or failed: the caller
+// exits 1. A source's error (invocations cut at shutdown) is in Err and
+// the caller's own accounting.
 func (s Summary) Failed() bool {
 	return s.Dropped() > 0 || s.SinkErr() != nil
 }
 
-// SinkErr joins the errors the sinks and sources ended with (a dropping
-// sink's error holds its accounting).
+// SinkErr joins the errors the sinks ended with (a dropping sink's error
+// holds its accounting).
 func (s Summary) SinkErr() error {
-	errs := []error{s.Err}
+	var errs []error
 	for _, st := range s.Sinks {
 		errs = append(errs, st.Err)
 	}
