@@ -50,7 +50,8 @@ func diagLines(out, file string) []string {
 	return ds
 }
 
-func readCatalog(t *testing.T, path string) []catalog.Family {
+// readCatalog reads a --catalog file.
+func readCatalog(t *testing.T, path string) *catalog.Catalog {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -61,7 +62,7 @@ func readCatalog(t *testing.T, path string) []catalog.Family {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Families()
+	return c
 }
 
 // One input gives one diagnosis in validate, convert, dashboard and tail:
@@ -113,12 +114,12 @@ func TestOneInputOneDiagnosis(t *testing.T) {
 		}
 		return ns
 	}
-	tailed := readCatalog(t, filepath.Join(dir, "tail.json"))
+	tailed := readCatalog(t, filepath.Join(dir, "tail.json")).Families()
 	if diff := cmp.Diff([]string{"shop_dd_orders_total", "shop_orders_total", "shop_refunds_total"}, names(tailed)); diff != "" {
 		t.Errorf("tail's families (-want +got):\n%s", diff)
 	}
 	for name, fams := range map[string][]catalog.Family{
-		"convert": readCatalog(t, filepath.Join(dir, "convert.json")), "dashboard": dashCat.Families(),
+		"convert": readCatalog(t, filepath.Join(dir, "convert.json")).Families(), "dashboard": dashCat.Families(),
 	} {
 		if diff := cmp.Diff(tailed, fams); diff != "" {
 			t.Errorf("tail's and %s's catalogs differ (-tail +%s):\n%s", name, name, diff)
