@@ -15,7 +15,6 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
-
 )
 
 // rwReceiver is a remote_write endpoint that keeps the last value of every
