@@ -87,7 +87,7 @@ func (s Summary) SinkErr() error {
 func (s Summary) String() string {
 	in := s.Input
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d lines", in.Lines)
+	b.WriteString(count(in.Lines, "line"))
 	if len(in.MetricLines) > 0 {
 		var parts []string
 		for _, f := range slices.Sorted(maps.Keys(in.MetricLines)) {
@@ -96,14 +96,25 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
 	}
 	if in.Datagrams > 0 {
-		fmt.Fprintf(&b, ", %d DogStatsD datagrams", in.Datagrams)
+		b.WriteString(", " + count(in.Datagrams, "DogStatsD datagram"))
 	}
-	fmt.Fprintf(&b, ", %d points; %d errors, %d warnings in the input; %d series in %d families",
-		in.Points, in.Errors, in.Warnings, s.Series, s.Families)
+	fmt.Fprintf(&b, ", %s; %s, %s in the input; %s in %s", count(in.Points, "point"),
+		count(in.Errors, "error"), count(in.Warnings, "warning"), count(s.Series, "series"), count(s.Families, "family"))
 	if dropped := s.AggregateDropped(); dropped > 0 {
 		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, s.AggregateDropText)
 	}
 	return b.String()
+}
+
+// count says "1 line", "2 lines", "2 series", "2 families".
+func count(n int, word string) string {
+	switch {
+	case n == 1 || strings.HasSuffix(word, "series"):
+		return fmt.Sprintf("%d %s", n, word)
+	case strings.HasSuffix(word, "y"):
+		return fmt.Sprintf("%d %sies", n, word[:len(word)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // WriteSinks writes one line per sink: kind, URL (credentials redacted),

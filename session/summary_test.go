@@ -23,9 +23,13 @@ func TestSummaryText(t *testing.T) {
 			{Kind: "pushgateway", URL: "http://127.0.0.1:9091/metrics/job/j", Sent: 7, Err: errors.New("pushgw: delete: context deadline exceeded")},
 		},
 	}
-	wantLine := "10 lines (emf 5, monitoring 2), 3 DogStatsD datagrams, 9 points; 1 errors, 2 warnings in the input; 4 series in 2 families, 3 values dropped (limit 2, negative_counter 1)"
+	wantLine := "10 lines (emf 5, monitoring 2), 3 DogStatsD datagrams, 9 points; 1 error, 2 warnings in the input; 4 series in 2 families, 3 values dropped (limit 2, negative_counter 1)"
 	if got := s.String(); got != wantLine {
 		t.Errorf("String() =\n%s\nwant\n%s", got, wantLine)
+	}
+	one := Summary{Input: pipeline.Input{Lines: 1, Points: 1, Warnings: 1}, Series: 1, Families: 1}
+	if got, want := one.String(), "1 line, 1 point; 0 errors, 1 warning in the input; 1 series in 1 family"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 	var b strings.Builder
 	s.WriteSinks(&b)
