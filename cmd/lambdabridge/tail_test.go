@@ -119,7 +119,7 @@ func TestTailFollowStopsOnCancel(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("tail --follow did not stop after cancel")
 	}
-	if !strings.Contains(errb.String(), "[monitoring/bad-value]") || !strings.Contains(errb.String(), "1 series in 1 families") {
+	if !strings.Contains(errb.String(), "[monitoring/bad-value]") || !strings.Contains(errb.String(), "1 series in 1 family") {
 		t.Errorf("stderr:\n%s", errb.String())
 	}
 }
