@@ -171,7 +171,9 @@ func (s *experiment) proxyRemoteWrite(promURL string) error {
 // aggregations; the pipeline's aggregator is the aggregate strategy,
 // served on its own endpoint. Then it writes the first scrape targets.
 func (s *experiment) startPipeline() error {
-	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"))
+	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"),
+		// The truth is never limited: the strategies are compared with all of it.
+		aggregate.WithMaxSeries(0), aggregate.WithMaxSeriesPerFamily(0))
 	// The session owns the lifecycle: the runner is its source, closed
 	// first at the end (in-flight invocations cut at once, as the run is
 	// over), then the parsers finish. Its own sinks are none: each strategy
