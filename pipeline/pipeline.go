@@ -130,8 +130,8 @@ type Pipeline struct {
 	lint bool
 
 	sinkMu   sync.Mutex
-	sinkErrs []error   // per sink, once Run returned
-	drainBy  time.Time // SetDrainDeadline
+	sinkErrs []error         // per sink, once Run returned
+	drainCtx context.Context // SetDrainContext
 
 	subsMu sync.Mutex
 	subs   []chan struct{}
@@ -358,13 +358,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	p.sinkMu.Lock()
-	deadline := p.drainBy
+	dctx := p.drainCtx
 	p.sinkMu.Unlock()
-	if deadline.IsZero() {
-		deadline = time.Now().Add(p.drain)
+	if dctx == nil {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), p.drain)
+		defer cancel()
 	}
-	dctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-	defer cancel()
 	for i, s := range p.sinks {
 		wg.Go(func() {
 			if err := s.Shutdown(dctx, p.agg); err != nil {
@@ -379,12 +379,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// SetDrainDeadline makes the sinks' drain end at t instead of the drain
+// SetDrainContext makes the sinks drain within ctx instead of the drain
 // timeout after Run's ctx ends: a caller whose whole shutdown is bounded
-// gives the sinks what is left of it.
-func (p *Pipeline) SetDrainDeadline(t time.Time) {
+// gives the sinks what is left of it, and can cut it short (a second
+// Ctrl-C). Call it before Run's ctx ends.
+func (p *Pipeline) SetDrainContext(ctx context.Context) {
 	p.sinkMu.Lock()
-	p.drainBy = t
+	p.drainCtx = ctx
 	p.sinkMu.Unlock()
 }
 

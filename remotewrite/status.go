@@ -22,9 +22,11 @@ func (w *Writer) LastError() string {
 	return ""
 }
 
-// noteErr records err as the last failure.
+// noteErr records err as the last failure, unless the writer's own
+// shutdown caused it (a cut drain says so in the drop reason, and the
+// error that mattered is kept).
 func (w *Writer) noteErr(err error) {
-	if err == nil {
+	if err == nil || w.kill.Err() != nil {
 		return
 	}
 	var he *httpError

@@ -232,14 +232,20 @@ func (s *Session) Start(ctx context.Context) {
 // closed, listeners settled and stopped, parsers finished, then every sink
 // drained at once until the deadline. It returns the summary; calling it
 // again returns the same.
-func (s *Session) Shutdown() Summary {
+func (s *Session) Shutdown() Summary { return s.ShutdownWithin(context.Background()) }
+
+// ShutdownWithin is Shutdown, cut short when ctx ends (a second Ctrl-C):
+// sources end their work at once and the sinks drop what they still hold,
+// counted with reason shutdown.
+func (s *Session) ShutdownWithin(ctx context.Context) Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.summary != nil {
 		return *s.summary
 	}
-	deadline := time.Now().Add(s.o.drain)
-	errs := s.closeSources(deadline)
+	dctx, cancel := context.WithTimeout(ctx, s.o.drain)
+	defer cancel()
+	errs := s.closeSources(dctx)
 	if s.agents.bound() || s.o.agents.PerEnvironment {
 		time.Sleep(Settle) // what functions sent last is read
 	}
@@ -248,7 +254,7 @@ func (s *Session) Shutdown() Summary {
 		errs = append(errs, err)
 	}
 	s.p.Finish()
-	s.p.SetDrainDeadline(deadline)
+	s.p.SetDrainContext(dctx)
 	if s.cancel != nil {
 		s.cancel()
 		<-s.runErr // each sink's error is in its status (Summary.Sinks)
@@ -261,10 +267,8 @@ func (s *Session) Shutdown() Summary {
 }
 
 // closeSources stops the sources in the order they were added, those that
-// take one within deadline.
-func (s *Session) closeSources(deadline time.Time) []error {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+// take one within ctx.
+func (s *Session) closeSources(ctx context.Context) []error {
 	var errs []error
 	for _, src := range s.sources {
 		var err error

@@ -366,3 +366,42 @@ func TestDuplicateRemoteWrite(t *testing.T) {
 		t.Errorf("New with one remote_write entry twice: %v", err)
 	}
 }
+
+// A second Ctrl-C: ShutdownWithin a context that ends cuts the drain short
+// (the hanging remote_write's samples are counted as dropped at shutdown)
+// instead of waiting out the drain timeout.
+func TestShutdownCutShort(t *testing.T) {
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer hang.Close()
+	defer close(stop)
+	rc := remoteWrite(t, hang.URL+"/api/v1/write")
+	rc.RemoteTimeout = model.Duration(time.Hour)
+	s, err := New(&config.File{RemoteWrite: []remotewrite.Config{rc}}, WithDrainTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &boundedSource{}
+	s.AddSource(src)
+	s.Start(context.Background())
+	if err := s.ReadLog(context.Background(), "app.log", strings.NewReader(emf("Orders", 1)+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the second signal came
+	done := make(chan Summary, 1)
+	go func() { done <- s.ShutdownWithin(ctx) }()
+	select {
+	case sum := <-done:
+		if rw := sum.Sinks[0]; rw.Dropped["shutdown"] == 0 || !sum.Failed() {
+			t.Errorf("remote_write status %+v, want its samples dropped at shutdown", rw)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ShutdownWithin a cancelled context waited for the drain timeout (1h)")
+	}
+}

@@ -150,6 +150,8 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	s.AddSource(r)
 	s.Start(ctx)
 	defer s.Shutdown()
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
+	defer stopCut()
 
 	var failed int64
 	if haveEvents {
@@ -175,7 +177,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 			return err
 		}
 	}
-	sum := s.Shutdown() // the runner, the listeners, then the sinks deliver what they hold
+	sum := s.ShutdownWithin(cut) // the runner, the listeners, then the sinks deliver what they hold
 	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}

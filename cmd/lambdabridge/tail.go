@@ -70,13 +70,15 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	}
 	s.Start(ctx)
 	defer s.Shutdown()
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
+	defer stopCut()
 
 	readErr := m.readInputs(ctx, s, v.files, v.follow)
 	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
 		<-ctx.Done()
 	}
-	sum := s.Shutdown()
+	sum := s.ShutdownWithin(cut)
 	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
