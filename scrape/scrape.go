@@ -75,6 +75,16 @@ func WithTimeout(d time.Duration) Option {
 	return func(s *Server) { s.timeout = d }
 }
 
+// WithCreatedSamples adds the created timestamps of counters, histograms
+// and summaries to the OpenMetrics text format as "_created" samples. The
+// protobuf format always carries them (Prometheus 2.50+ ingests them with
+// --enable-feature=created-timestamp-zero-ingestion); in the text format they
+// are off by default because Prometheus before 2.50 stores every "_created"
+// sample as a series of its own.
+func WithCreatedSamples() Option {
+	return func(s *Server) { s.created = true }
+}
+
 // Server serves /metrics. Create it with New.
 type Server struct {
 	addr        string
@@ -83,6 +93,7 @@ type Server struct {
 	allowRemote bool
 	reg         prometheus.Registerer
 	timeout     time.Duration
+	created     bool
 	// allowedHosts are extra names accepted in Host and Origin headers.
 	allowedHosts []string
 
@@ -131,6 +142,8 @@ func (s *Server) buildHandler() (http.Handler, error) {
 		Registry:          s.reg,
 		EnableOpenMetrics: true,
 		Timeout:           s.timeout,
+
+		EnableOpenMetricsTextCreatedSamples: s.created,
 	}
 	metrics := promhttp.HandlerFor(s.gatherers, opts)
 	if s.reg != nil {
