@@ -60,10 +60,16 @@ func (s *Session) EnvironmentVars(function, environment string) []string {
 }
 
 // Lifecycle is for runner.WithLifecycle: when an environment ends, its own
-// DogStatsD listener reads what is left (Settle) and closes.
+// DogStatsD listener reads what is left (Settle) and closes, and when it was
+// recycled during the run (idle, timeout, crash: not closed by the run's
+// end), its per-environment series end (pipeline.EnvironmentEnded), so
+// remote_write marks them stale while the other environments go on.
 func (s *Session) Lifecycle(ev runner.EnvEvent) {
 	if ev.Kind != runner.EnvEnded {
 		return
+	}
+	if ev.Reason != runner.EndClosed {
+		s.p.EnvironmentEnded(ev.Function, ev.Environment)
 	}
 	pe := &s.perEnv
 	pe.mu.Lock()

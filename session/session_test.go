@@ -23,6 +23,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
+	"github.com/lambdabridge/lambdabridge/runner"
 )
 
 // closedPort returns a loopback address nobody listens on.
@@ -403,5 +404,24 @@ func TestShutdownCutShort(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("ShutdownWithin a cancelled context waited for the drain timeout (1h)")
+	}
+}
+
+// An environment recycled during the run ends its per-environment series;
+// those of environments the run's end closes stay.
+func TestLifecycleEndsRecycledEnvironments(t *testing.T) {
+	cfg := &config.File{Aggregation: config.Aggregation{PerEnvironment: true}}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"env-1", "env-2"} {
+		o := metric.Origin{Source: "fn", Line: 1, Function: "fn", Environment: env}
+		s.Pipeline().Line(o, "stdout", []byte(emf("Orders", 1)))
+	}
+	s.Lifecycle(runner.EnvEvent{Kind: runner.EnvEnded, Function: "fn", Environment: "env-1", Reason: runner.EndIdle})
+	s.Lifecycle(runner.EnvEvent{Kind: runner.EnvEnded, Function: "fn", Environment: "env-2", Reason: runner.EndClosed})
+	if sum := s.Shutdown(); sum.Series != 1 {
+		t.Errorf("%d series at the end, want 1 (env-2's: closed by the run's end, not recycled)", sum.Series)
 	}
 }

@@ -142,7 +142,8 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	r, err := runner.New(s.Apply(defs),
 		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
 		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
-		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
+		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region),
+		runner.WithLifecycle(s.Lifecycle), runner.WithEnvironmentVars(s.EnvironmentVars))
 	if err != nil {
 		s.Shutdown()
 		return usageErrorf("run: %v", err)
