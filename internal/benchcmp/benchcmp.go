@@ -39,14 +39,14 @@ var (
 // rotates, and reports each one's "<name>-ns/op" and, for every contender
 // after the first, "x-vs-<name>": how many times faster the first is
 // (its time divided into theirs). The ratios of the last run of the
-// benchmark are kept for PrintSummary.
-func Compare(b *testing.B, cs ...Contender) { compare(b, 0, cs) }
+// benchmark are kept for PrintSummary. It returns each one's ns/op.
+func Compare(b *testing.B, cs ...Contender) []float64 { return compare(b, 0, cs) }
 
 // CompareSized is Compare for ops of size bytes each: it also reports the
 // first contender's throughput, "<name>-MB/s".
-func CompareSized(b *testing.B, size int64, cs ...Contender) { compare(b, size, cs) }
+func CompareSized(b *testing.B, size int64, cs ...Contender) []float64 { return compare(b, size, cs) }
 
-func compare(b *testing.B, size int64, cs []Contender) {
+func compare(b *testing.B, size int64, cs []Contender) []float64 {
 	b.Helper()
 	if len(cs) == 0 {
 		b.Fatal("benchcmp: no contender")
@@ -70,11 +70,13 @@ func compare(b *testing.B, size int64, cs []Contender) {
 	}
 	b.StopTimer()
 	var line []string
+	nsop := make([]float64, len(cs))
 	if size > 0 && spent[0] > 0 {
 		b.ReportMetric(float64(size)*float64(b.N)/spent[0].Seconds()/1e6, cs[0].Name+"-MB/s")
 	}
 	for i, c := range cs {
-		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), c.Name+"-ns/op")
+		nsop[i] = float64(spent[i].Nanoseconds()) / float64(b.N)
+		b.ReportMetric(nsop[i], c.Name+"-ns/op")
 		if i > 0 && spent[0] > 0 {
 			r := float64(spent[i]) / float64(spent[0])
 			b.ReportMetric(r, "x-vs-"+c.Name)
@@ -82,6 +84,7 @@ func compare(b *testing.B, size int64, cs []Contender) {
 		}
 	}
 	Note(b, strings.Join(line, ", "))
+	return nsop
 }
 
 // Note keeps a line for PrintSummary under the benchmark's name (the last
