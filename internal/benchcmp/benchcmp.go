@@ -11,6 +11,7 @@ package benchcmp
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ type Contender struct {
 func C(name string, run func()) Contender { return Contender{Name: name, Run: run} }
 
 // slice is the number of ops timed at once (time.Now costs tens of ns).
-const slice = 32
+const slice = 16
 
 var (
 	mu      sync.Mutex
@@ -36,10 +37,12 @@ var (
 )
 
 // Compare runs every contender b.N times, in alternating slices whose order
-// rotates, and reports each one's "<name>-ns/op" and, for every contender
-// after the first, "x-vs-<name>": how many times faster the first is
-// (its time divided into theirs). The ratios of the last run of the
-// benchmark are kept for PrintSummary. It returns each one's ns/op.
+// rotates, and reports each one's "<name>-ns/op" (the median of its
+// slices, per op) and, for every contender after the first, "x-vs-<name>":
+// how many times faster the first is, the median over rounds of the ratio
+// of their slices. Medians keep a slice slowed by another process on a
+// shared machine from skewing the figures. The ratios of the last run of
+// the benchmark are kept for PrintSummary. It returns each one's ns/op.
 func Compare(b *testing.B, cs ...Contender) []float64 { return compare(b, 0, cs) }
 
 // CompareSized is Compare for ops of size bytes each: it also reports the
@@ -54,7 +57,7 @@ func compare(b *testing.B, size int64, cs []Contender) []float64 {
 	for _, c := range cs { // warm up caches, pools and connections
 		c.Run()
 	}
-	spent := make([]time.Duration, len(cs))
+	perOp := make([][]float64, len(cs)) // ns/op of each slice, per contender
 	b.ResetTimer()
 	for done, round := 0, 0; done < b.N; round++ {
 		n := min(slice, b.N-done)
@@ -64,27 +67,42 @@ func compare(b *testing.B, size int64, cs []Contender) []float64 {
 			for range n {
 				cs[i].Run()
 			}
-			spent[i] += time.Since(t)
+			perOp[i] = append(perOp[i], float64(time.Since(t).Nanoseconds())/float64(n))
 		}
 		done += n
 	}
 	b.StopTimer()
 	var line []string
 	nsop := make([]float64, len(cs))
-	if size > 0 && spent[0] > 0 {
-		b.ReportMetric(float64(size)*float64(b.N)/spent[0].Seconds()/1e6, cs[0].Name+"-MB/s")
-	}
 	for i, c := range cs {
-		nsop[i] = float64(spent[i].Nanoseconds()) / float64(b.N)
+		nsop[i] = median(slices.Clone(perOp[i]))
 		b.ReportMetric(nsop[i], c.Name+"-ns/op")
-		if i > 0 && spent[0] > 0 {
-			r := float64(spent[i]) / float64(spent[0])
-			b.ReportMetric(r, "x-vs-"+c.Name)
-			line = append(line, fmt.Sprintf("%s vs %s: %.2fx", cs[0].Name, c.Name, r))
+	}
+	if size > 0 && nsop[0] > 0 {
+		b.ReportMetric(float64(size)/nsop[0]*1e3, cs[0].Name+"-MB/s")
+	}
+	for i, c := range cs[1:] {
+		ratios := make([]float64, len(perOp[0]))
+		for r := range ratios {
+			ratios[r] = perOp[i+1][r] / perOp[0][r]
 		}
+		x := median(ratios)
+		b.ReportMetric(x, "x-vs-"+c.Name)
+		line = append(line, fmt.Sprintf("%s vs %s: %.2fx", cs[0].Name, c.Name, x))
 	}
 	Note(b, strings.Join(line, ", "))
 	return nsop
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
 }
 
 // Note keeps a line for PrintSummary under the benchmark's name (the last
