@@ -427,9 +427,10 @@ func (sc *scanner) root() (root, aws int32) {
 		sc.ws()
 		isAWS := sc.keyIs(ks, ke, kesc, "_aws")
 		mode := modeShallow
-		if isAWS || sc.pos < len(sc.s) && sc.s[sc.pos] == '[' {
-			// Arrays are built too: at the root they are mostly metric
-			// values, read next; a second pass (deepen) would cost more.
+		if isAWS {
+			// Arrays stay shallow too: metric values are read from their
+			// bytes (Parser.numberArray), or built by deepen when one of
+			// them needs a diagnostic.
 			mode = modeDeep
 		}
 		v := sc.value(mode, 1)

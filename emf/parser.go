@@ -736,6 +736,9 @@ func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []f
 	}
 	switch sc.nodes[v].kind {
 	case jArray:
+		if vals, ok := p.numberArray(v); ok {
+			return vals, true
+		}
 		sc.deepen(v)
 		n := sc.nodes[v].n
 		if n == 0 {
