@@ -128,15 +128,15 @@ func startRIE(b *testing.B, rie, fn string) string {
 // startRunner serves fn with lambdabridge's runner (its invoke API, as
 // `lambdabridge run --serve` does, with sinks that only count) and returns
 // its invoke URL.
-func startRunner(b *testing.B, fn string, concurrency int) string {
+func startRunner(b *testing.B, fn string, concurrency int, opts ...runner.Option) string {
 	def, err := function.FromHandler(fn, function.WithName("gofn"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	var lines atomic.Int64
-	r, err := runner.New([]function.Definition{def}, runner.WithConcurrency(concurrency),
+	r, err := runner.New([]function.Definition{def}, append([]runner.Option{runner.WithConcurrency(concurrency),
 		runner.WithLogSink(runner.LogSinkFunc(func(metric.Origin, string, []byte) { lines.Add(1) })),
-		runner.WithPlatformSink(runner.PlatformSinkFunc(func(*metric.Point) {})))
+		runner.WithPlatformSink(runner.PlatformSinkFunc(func(*metric.Point) {}))}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -171,17 +171,22 @@ func invoker(b *testing.B, url string) func() {
 }
 
 // BenchmarkWarmInvoke is one caller invoking the no-op function, warm,
-// through lambdabridge's runner and through the emulator in alternating
-// slices, and reports both rates and x-vs-aws-lambda-rie.
+// through lambdabridge's runner (as `run --serve` runs it: environments
+// frozen between invocations) and through the emulator in alternating
+// slices, and reports both rates and x-vs-aws-lambda-rie. A third
+// contender, the runner with --no-freeze, shows what freezing costs
+// (x-vs-lambdabridge-nofreeze below 1).
 func BenchmarkWarmInvoke(b *testing.B) {
 	rie, fn := binaries(b)
 	lb := invoker(b, startRunner(b, fn, 1))
 	em := invoker(b, startRIE(b, rie, fn))
-	nsop := benchcmp.Compare(b, benchcmp.C("lambdabridge", lb), benchcmp.C("aws-lambda-rie", em))
+	nf := invoker(b, startRunner(b, fn, 1, runner.WithFreeze(false)))
+	nsop := benchcmp.Compare(b, benchcmp.C("lambdabridge", lb), benchcmp.C("aws-lambda-rie", em), benchcmp.C("lambdabridge-nofreeze", nf))
 	lbRate, emRate := 1e9/nsop[0], 1e9/nsop[1]
 	b.ReportMetric(lbRate, "lambdabridge-inv/s")
 	b.ReportMetric(emRate, "aws-lambda-rie-inv/s")
-	benchcmp.Note(b, fmt.Sprintf("lambdabridge %.0f inv/s, aws-lambda-rie %.0f inv/s: %.2fx", lbRate, emRate, lbRate/emRate))
+	benchcmp.Note(b, fmt.Sprintf("lambdabridge %.0f inv/s, aws-lambda-rie %.0f inv/s: lambdabridge vs aws-lambda-rie %.2fx (--no-freeze %.0f inv/s)",
+		lbRate, emRate, nsop[1]/nsop[0], 1e9/nsop[2]))
 }
 
 // BenchmarkConcurrency is invocations per second through lambdabridge
