@@ -42,14 +42,20 @@ var (
 // how many times faster the first is, the median over rounds of the ratio
 // of their slices. Medians keep a slice slowed by another process on a
 // shared machine from skewing the figures. The ratios of the last run of
-// the benchmark are kept for PrintSummary. It returns each one's ns/op.
-func Compare(b *testing.B, cs ...Contender) []float64 { return compare(b, 0, cs) }
+// the benchmark are kept for PrintSummary.
+func Compare(b *testing.B, cs ...Contender) Result { return compare(b, 0, cs) }
+
+// Result is what Compare measured: NsOp per contender, and X, how many
+// times faster the first is than each contender (X[0] is 1).
+type Result struct {
+	NsOp, X []float64
+}
 
 // CompareSized is Compare for ops of size bytes each: it also reports the
 // first contender's throughput, "<name>-MB/s".
-func CompareSized(b *testing.B, size int64, cs ...Contender) []float64 { return compare(b, size, cs) }
+func CompareSized(b *testing.B, size int64, cs ...Contender) Result { return compare(b, size, cs) }
 
-func compare(b *testing.B, size int64, cs []Contender) []float64 {
+func compare(b *testing.B, size int64, cs []Contender) Result {
 	b.Helper()
 	if len(cs) == 0 {
 		b.Fatal("benchcmp: no contender")
@@ -81,17 +87,20 @@ func compare(b *testing.B, size int64, cs []Contender) []float64 {
 	if size > 0 && nsop[0] > 0 {
 		b.ReportMetric(float64(size)/nsop[0]*1e3, cs[0].Name+"-MB/s")
 	}
+	xs := make([]float64, len(cs))
+	xs[0] = 1
 	for i, c := range cs[1:] {
 		ratios := make([]float64, len(perOp[0]))
 		for r := range ratios {
 			ratios[r] = perOp[i+1][r] / perOp[0][r]
 		}
 		x := median(ratios)
+		xs[i+1] = x
 		b.ReportMetric(x, "x-vs-"+c.Name)
 		line = append(line, fmt.Sprintf("%s vs %s: %.2fx", cs[0].Name, c.Name, x))
 	}
 	Note(b, strings.Join(line, ", "))
-	return nsop
+	return Result{NsOp: nsop, X: xs}
 }
 
 func median(xs []float64) float64 {

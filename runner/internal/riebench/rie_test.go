@@ -181,12 +181,12 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	lb := invoker(b, startRunner(b, fn, 1))
 	em := invoker(b, startRIE(b, rie, fn))
 	nf := invoker(b, startRunner(b, fn, 1, runner.WithFreeze(false)))
-	nsop := benchcmp.Compare(b, benchcmp.C("lambdabridge", lb), benchcmp.C("aws-lambda-rie", em), benchcmp.C("lambdabridge-nofreeze", nf))
-	lbRate, emRate := 1e9/nsop[0], 1e9/nsop[1]
+	res := benchcmp.Compare(b, benchcmp.C("lambdabridge", lb), benchcmp.C("aws-lambda-rie", em), benchcmp.C("lambdabridge-nofreeze", nf))
+	lbRate, emRate := 1e9/res.NsOp[0], 1e9/res.NsOp[1]
 	b.ReportMetric(lbRate, "lambdabridge-inv/s")
 	b.ReportMetric(emRate, "aws-lambda-rie-inv/s")
 	benchcmp.Note(b, fmt.Sprintf("lambdabridge %.0f inv/s, aws-lambda-rie %.0f inv/s: lambdabridge vs aws-lambda-rie %.2fx (--no-freeze %.0f inv/s)",
-		lbRate, emRate, nsop[1]/nsop[0], 1e9/nsop[2]))
+		lbRate, emRate, res.X[1], 1e9/res.NsOp[2]))
 }
 
 // BenchmarkConcurrency is invocations per second through lambdabridge
