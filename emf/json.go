@@ -65,6 +65,7 @@ type scanner struct {
 	// rootKids are the root object's members in order, for lookups from
 	// the end (the last of repeated members wins).
 	rootKids []int32
+	rootIdx  rootIndex // for lookups in root objects of many members
 	err      string
 	errPos   int
 }
@@ -74,6 +75,7 @@ func (sc *scanner) reset(s []byte) {
 	sc.pos = 0
 	sc.nodes = sc.nodes[:0]
 	sc.rootKids = sc.rootKids[:0]
+	sc.rootIdx.built = false
 	sc.err = ""
 	sc.errPos = 0
 }
@@ -529,15 +531,13 @@ func (sc *scanner) find3(obj int32, a, b, c string) (x, y, z int32) {
 // rootMember returns the last member of the root object called name (a
 // reference read from "_aws", in bytes), or -1.
 func (sc *scanner) rootMember(name []byte, scratch *[]byte) int32 {
-	for i := len(sc.rootKids) - 1; i >= 0; i-- {
-		c := sc.rootKids[i]
-		nd := &sc.nodes[c]
-		k := sc.s[nd.keyStart:nd.keyEnd]
-		if nd.keyEsc {
-			*scratch = unescape((*scratch)[:0], k)
-			k = *scratch
+	if len(sc.rootKids) >= rootIndexAt {
+		if c, ok := sc.indexedRootMember(name); ok {
+			return c
 		}
-		if string(k) == string(name) {
+	}
+	for i := len(sc.rootKids) - 1; i >= 0; i-- {
+		if c := sc.rootKids[i]; string(sc.key(c, scratch)) == string(name) {
 			return c
 		}
 	}

@@ -79,23 +79,27 @@ type Parser struct {
 	sc scanner
 
 	// per event
-	b       *metric.Batch
-	o       metric.Origin
-	drop    bool
-	ndiag   int
-	ts      int64
-	sets    []dimSet
-	evSets  []dimSet // the sets of every directive of the event
-	defs    []string
-	ev      []evMetric
-	evDims  []evDim
-	labels  []metric.Label
-	values  []float64
-	cache   [256]string // recent strings, by a cheap hash of their bytes
-	nameBuf []byte
-	keyBuf  []byte
-	valBuf  []byte
-	tmpBuf  []byte
+	b      *metric.Batch
+	o      metric.Origin
+	drop   bool
+	ndiag  int
+	ts     int64
+	sets   []dimSet
+	evSets []dimSet // the sets of every directive of the event
+	defs   []string
+	ev     []evMetric
+	// evNames indexes ev by name in events of many metrics (evindex.go);
+	// evNamesCap is the most names it held.
+	evNames    map[string]evChain
+	evNamesCap int
+	evDims     []evDim
+	labels     []metric.Label
+	values     []float64
+	cache      [256]string // recent strings, by a cheap hash of their bytes
+	nameBuf    []byte
+	keyBuf     []byte
+	valBuf     []byte
+	tmpBuf     []byte
 
 	// across events
 	dimCache  [64]dimCacheEntry
@@ -115,8 +119,9 @@ type evMetric struct {
 	ns, name, unit string
 	res            int
 	valid          bool
-	di             int // directive
-	from, to       int // its dimension sets in evSets
+	di             int   // directive
+	from, to       int   // its dimension sets in evSets
+	next           int32 // the next definition of the same name (name index)
 }
 
 type evDim struct {
@@ -540,9 +545,9 @@ func (p *Parser) duplicateSets(di int) {
 // defines the same metric in the same namespace with a DimensionSet of the
 // same keys: CloudWatch publishes the values twice.
 func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
-	for i := range p.ev {
+	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
 		e := &p.ev[i]
-		if e.di == di || e.ns != ns || e.name != name {
+		if e.di == di || e.ns != ns {
 			continue
 		}
 		for _, a := range p.evSets[e.from:e.to] {
@@ -605,12 +610,9 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 		return
 	}
 	name := p.str(rawName)
-	for _, prev := range p.defs {
-		if prev == name {
-			p.warn(RuleDuplicateMetric, metric.EffectNone, "remove the repeated definition",
-				"metric %q is defined twice in _aws.CloudWatchMetrics[%d]: its values are published twice", name, di)
-			break
-		}
+	if p.definedIn(name, di) {
+		p.warn(RuleDuplicateMetric, metric.EffectNone, "remove the repeated definition",
+			"metric %q is defined twice in _aws.CloudWatchMetrics[%d]: its values are published twice", name, di)
 	}
 	p.defs = append(p.defs, name)
 	valid := nsOK
@@ -653,8 +655,8 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if eff == 0 {
 		eff = 60
 	}
-	for i := range p.ev {
-		if e := &p.ev[i]; e.name == name && e.res != eff && e.res != 0 {
+	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
+		if e := &p.ev[i]; e.res != eff && e.res != 0 {
 			p.fail(RuleResolutionConflict, "use one StorageResolution per metric name within an event",
 				"metric %q has StorageResolution %d and %d in one event", name, e.res, eff)
 			e.res = 0 // report once
@@ -671,7 +673,7 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if nsOK {
 		p.duplicateAcrossDirectives(ns, name, di, from, to)
 	}
-	p.ev = append(p.ev, evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil, di: di, from: from, to: to})
+	p.addEv(evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil, di: di, from: from, to: to})
 	if !valid || vals == nil || p.drop {
 		return
 	}

@@ -1,0 +1,96 @@
+package emf
+
+// The checks across the metrics of one event (a name defined twice in a
+// directive, two storage resolutions for one name, the same metric in two
+// directives) look for earlier definitions of the same name. A small event
+// scans p.ev; from evIndexAt definitions on, an index of the names chains
+// the definitions of each name, so that an event of many metrics costs
+// time linear in its size.
+
+// evIndexAt is the number of definitions from which the name index is kept
+// (a variable for the test that checks the index against the scan).
+var evIndexAt = 16
+
+// evChain is the first and last definition of one name in p.ev.
+type evChain struct{ first, last int32 }
+
+// addEv appends e to the event's definitions, keeping the name index.
+func (p *Parser) addEv(e evMetric) {
+	e.next = -1
+	p.ev = append(p.ev, e)
+	switch {
+	case len(p.ev) == evIndexAt:
+		p.indexEv()
+	case len(p.ev) > evIndexAt:
+		p.linkEv(int32(len(p.ev) - 1))
+	}
+}
+
+// indexEv builds the name index of p.ev, made anew when the last one was
+// much larger so that clearing it stays proportional to the event.
+func (p *Parser) indexEv() {
+	if p.evNames == nil || len(p.ev)*8 < p.evNamesCap {
+		p.evNames, p.evNamesCap = make(map[string]evChain, len(p.ev)), len(p.ev)
+	} else {
+		clear(p.evNames)
+	}
+	for i := range p.ev {
+		p.linkEv(int32(i))
+	}
+}
+
+func (p *Parser) linkEv(i int32) {
+	name := p.ev[i].name
+	c, ok := p.evNames[name]
+	if !ok {
+		p.evNames[name] = evChain{i, i}
+		p.evNamesCap = max(p.evNamesCap, len(p.evNames))
+		return
+	}
+	p.ev[c.last].next = i
+	c.last = i
+	p.evNames[name] = c
+}
+
+// firstDef returns the index of the first definition of name in the event,
+// or -1; nextDef the one after i.
+func (p *Parser) firstDef(name string) int32 {
+	if len(p.ev) >= evIndexAt {
+		if c, ok := p.evNames[name]; ok {
+			return c.first
+		}
+		return -1
+	}
+	return p.scanDef(0, name)
+}
+
+func (p *Parser) nextDef(i int32, name string) int32 {
+	if len(p.ev) >= evIndexAt {
+		return p.ev[i].next
+	}
+	return p.scanDef(int(i)+1, name)
+}
+
+func (p *Parser) scanDef(from int, name string) int32 {
+	for i := from; i < len(p.ev); i++ {
+		if p.ev[i].name == name {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
+// definedIn reports whether name is defined in directive di already.
+func (p *Parser) definedIn(name string, di int) bool {
+	if len(p.ev) >= evIndexAt {
+		// The definitions of the directive being read are the last ones.
+		c, ok := p.evNames[name]
+		return ok && p.ev[c.last].di == di
+	}
+	for _, prev := range p.defs {
+		if prev == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,56 @@
+package emf
+
+import (
+	"bytes"
+	"strconv"
+	"testing"
+
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// wideEvent returns an EMF line with n metrics, declared 100 per directive
+// with one dimension, and their values at the root.
+func wideEvent(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[`)
+	for i := 0; i < n; i++ {
+		if i%100 == 0 {
+			if i > 0 {
+				b.WriteString(`]},`)
+			}
+			b.WriteString(`{"Namespace":"Wide","Dimensions":[["Service"]],"Metrics":[`)
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Name":"m` + strconv.Itoa(i) + `","Unit":"Count"}`)
+	}
+	b.WriteString(`]}]},"Service":"wide"`)
+	for i := 0; i < n; i++ {
+		b.WriteString(`,"m` + strconv.Itoa(i) + `":1`)
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+// BenchmarkEMFWideEvent parses one event of 1k, 4k and 10k metrics (the
+// size limit off): ns/metric stays flat when the per-line cost is linear
+// in the line's size.
+func BenchmarkEMFWideEvent(b *testing.B) {
+	for _, n := range []int{1000, 4000, 10000} {
+		b.Run("metrics="+strconv.Itoa(n), func(b *testing.B) {
+			line := wideEvent(n)
+			p := NewParser(WithClock(testClock), WithMaxEventSize(0))
+			var batch metric.Batch
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				batch.Reset()
+				p.Parse(&batch, line, metric.Origin{Source: "bench", Line: 1})
+			}
+			if len(batch.Points) != n || len(batch.Diags) != 0 {
+				b.Fatalf("%d points, %v", len(batch.Points), batch.Diags)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/metric")
+		})
+	}
+}
