@@ -33,10 +33,8 @@ func (p *Parser) observeDim(key string, val []byte) {
 				key, clip(val), what)
 		}
 	}
-	for _, d := range p.evDims {
-		if d.key == key {
-			return // counted once per event
-		}
+	if !p.newDimInEvent(key) {
+		return // counted once per event
 	}
 	p.evDims = append(p.evDims, evDim{key: key, hash: maphash.Bytes(p.seed, val)})
 }

@@ -18,7 +18,8 @@ import (
 // directives, the last of repeated members) fires.
 func randomWideEvent(rng *rand.Rand) []byte {
 	names := []string{"A", "B", "C", "D", "E", "F", "G", "H"}
-	dims := []string{`["Service"]`, `["Region"]`, `["Service","Region"]`, `["Region","Service"]`, `[]`}
+	dims := []string{`["Service"]`, `["Region"]`, `["Service","Region"]`, `["Region","Service"]`, `[]`,
+		`["Service","Service"]`, `["Service","K1"]`, `["K1","K2","Service"]`, `["K2","K1","Service"]`, `["K2"]`}
 	var b strings.Builder
 	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[`)
 	nd := 1 + rng.IntN(6)
@@ -26,7 +27,11 @@ func randomWideEvent(rng *rand.Rand) []byte {
 		if d > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"Namespace":"N%d","Dimensions":[%s,%s],"Metrics":[`, rng.IntN(2), dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))])
+		sets := make([]string, 1+rng.IntN(8))
+		for i := range sets {
+			sets[i] = dims[rng.IntN(len(dims))]
+		}
+		fmt.Fprintf(&b, `{"Namespace":"N%d","Dimensions":[%s],"Metrics":[`, rng.IntN(2), strings.Join(sets, ","))
 		nm := 1 + rng.IntN(12)
 		for m := range nm {
 			if m > 0 {
@@ -43,7 +48,7 @@ func randomWideEvent(rng *rand.Rand) []byte {
 		}
 		b.WriteString(`]}`)
 	}
-	b.WriteString(`]},"Service":"s","Region":"r"`)
+	b.WriteString(`]},"Service":"s","Region":"r","K1":"1","K2":"2"`)
 	for range 10 + rng.IntN(30) {
 		n := names[rng.IntN(len(names))]
 		if rng.IntN(4) == 0 {
@@ -58,20 +63,20 @@ func randomWideEvent(rng *rand.Rand) []byte {
 	return []byte(b.String())
 }
 
-// TestIndexesMatchScans parses random wide events with the name and root
-// member indexes in use from 2 entries on, and with them off, and wants the
-// same points and diagnostics.
+// TestIndexesMatchScans parses random wide events with the indexes (names,
+// root members, DimensionSets, dimension keys) in use from 2 entries on,
+// and with them off, and wants the same points and diagnostics.
 func TestIndexesMatchScans(t *testing.T) {
-	defer func(e, r int) { evIndexAt, rootIndexAt = e, r }(evIndexAt, rootIndexAt)
+	defer func(e, r, s int) { evIndexAt, rootIndexAt, setIndexAt = e, r, s }(evIndexAt, rootIndexAt, setIndexAt)
 	parse := func(line []byte, evAt, rootAt int) metric.Batch {
-		evIndexAt, rootIndexAt = evAt, rootAt
+		evIndexAt, rootIndexAt, setIndexAt = evAt, rootAt, evAt
 		var b metric.Batch
 		NewParser(WithClock(testClock)).Parse(&b, line, metric.Origin{Source: "t", Line: 1})
 		return b
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	fired := map[string]bool{}
-	for range 500 {
+	for range 2000 {
 		line := randomWideEvent(rng)
 		want := parse(line, 1<<30, 1<<30)
 		got := parse(line, 2, 2)

@@ -92,14 +92,23 @@ type Parser struct {
 	// evNamesCap is the most names it held.
 	evNames    map[string]evChain
 	evNamesCap int
-	evDims     []evDim
-	labels     []metric.Label
-	values     []float64
-	cache      [256]string // recent strings, by a cheap hash of their bytes
-	nameBuf    []byte
-	keyBuf     []byte
-	valBuf     []byte
-	tmpBuf     []byte
+	// setFirst and setNext index the DimensionSets of a directive by the
+	// signature of their keys, dimSeen the dimension keys of an event,
+	// when there are many (setindex.go).
+	setFirst    map[uint64]int32
+	setFirstCap int
+	setNext     []int32
+	dimSeen     map[string]struct{}
+	dimSeenCap  int
+	dimSeenOn   bool
+	evDims      []evDim
+	labels      []metric.Label
+	values      []float64
+	cache       [256]string // recent strings, by a cheap hash of their bytes
+	nameBuf     []byte
+	keyBuf      []byte
+	valBuf      []byte
+	tmpBuf      []byte
 
 	// across events
 	dimCache  [64]dimCacheEntry
@@ -224,6 +233,7 @@ func (p *Parser) begin(b *metric.Batch, o metric.Origin) {
 	p.ev = p.ev[:0]
 	p.evSets = p.evSets[:0]
 	p.evDims = p.evDims[:0]
+	p.dimSeenOn = false
 }
 
 func (p *Parser) end() {
@@ -527,16 +537,14 @@ func (p *Parser) dimensionSet(root, s int32, di, si int) {
 // duplicateSets warns about a DimensionSet listed twice in one directive
 // (the same keys, in any order).
 func (p *Parser) duplicateSets(di int) {
+	p.indexSets()
 	for i := 1; i < len(p.sets); i++ {
 		if !p.sets[i].ok {
 			continue
 		}
-		for j := 0; j < i; j++ {
-			if p.sets[j].ok && sameKeys(p.sets[i].labels, p.sets[j].labels) {
-				p.warn(RuleDuplicateDimSet, metric.EffectNone, "remove the repeated set",
-					"_aws.CloudWatchMetrics[%d].Dimensions[%d] repeats Dimensions[%d]: every value is published twice", di, i, j)
-				break
-			}
+		if j := p.repeatedSet(i); j >= 0 {
+			p.warn(RuleDuplicateDimSet, metric.EffectNone, "remove the repeated set",
+				"_aws.CloudWatchMetrics[%d].Dimensions[%d] repeats Dimensions[%d]: every value is published twice", di, i, j)
 		}
 	}
 }

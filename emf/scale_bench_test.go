@@ -54,3 +54,44 @@ func BenchmarkEMFWideEvent(b *testing.B) {
 		})
 	}
 }
+
+// wideDimensions returns an EMF line with one metric published with n
+// dimension sets of one distinct key each.
+func wideDimensions(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[{"Namespace":"Wide","Dimensions":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`["d` + strconv.Itoa(i) + `"]`)
+	}
+	b.WriteString(`],"Metrics":[{"Name":"m","Unit":"Count"}]}]},"m":1`)
+	for i := 0; i < n; i++ {
+		b.WriteString(`,"d` + strconv.Itoa(i) + `":"v"`)
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+// BenchmarkEMFWideDimensions parses one event whose metric has 1k, 4k and
+// 10k dimension sets: ns/set stays flat when the cost is linear.
+func BenchmarkEMFWideDimensions(b *testing.B) {
+	for _, n := range []int{1000, 4000, 10000} {
+		b.Run("sets="+strconv.Itoa(n), func(b *testing.B) {
+			line := wideDimensions(n)
+			p := NewParser(WithClock(testClock), WithMaxEventSize(0))
+			var batch metric.Batch
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				batch.Reset()
+				p.Parse(&batch, line, metric.Origin{Source: "bench", Line: 1})
+			}
+			if len(batch.Points) != n || len(batch.Diags) != 0 {
+				b.Fatalf("%d points, %d diagnostics", len(batch.Points), len(batch.Diags))
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/set")
+		})
+	}
+}

@@ -1,0 +1,112 @@
+package emf
+
+import (
+	"hash/maphash"
+
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// A directive of many DimensionSets, or an event of many dimension keys,
+// is checked through hash indexes rather than by comparing every pair, so
+// that its cost stays linear in its size. Small ones (below setIndexAt)
+// keep the plain scans.
+
+// setIndexAt is the number of sets (or dimension keys) from which the
+// indexes are used; a variable for the test that checks them against the
+// scans.
+var setIndexAt = 16
+
+// keySig is an order-independent hash of the keys of a dimension set, and
+// whether they are distinct. For a set of distinct keys, sameKeys holds
+// only with a set of the same keys, hence of the same signature.
+func (p *Parser) keySig(labels []metric.Label) (sig uint64, distinct bool) {
+	distinct = true
+	for i, l := range labels {
+		sig += maphash.String(p.seed, l.Name)
+		for _, m := range labels[:i] {
+			if m.Name == l.Name {
+				distinct = false
+			}
+		}
+	}
+	return sig, distinct
+}
+
+// repeatedSet returns the first set of p.sets before i with the keys of set
+// i (which is ok), or -1. Sets 0..i-1 are in the index when it is in use.
+func (p *Parser) repeatedSet(i int) int {
+	s := &p.sets[i]
+	if len(p.sets) >= setIndexAt {
+		if sig, distinct := p.keySig(s.labels); distinct {
+			for j := p.setFirst[sig]; j >= 0 && int(j) < i; j = p.setNext[j] {
+				if sameKeys(s.labels, p.sets[j].labels) {
+					return int(j)
+				}
+			}
+			return -1
+		}
+	}
+	for j := 0; j < i; j++ {
+		if p.sets[j].ok && sameKeys(s.labels, p.sets[j].labels) {
+			return j
+		}
+	}
+	return -1
+}
+
+// indexSets indexes the ok sets of distinct keys of p.sets by signature,
+// each signature's sets chained in order.
+func (p *Parser) indexSets() {
+	if len(p.sets) < setIndexAt {
+		return
+	}
+	if p.setFirst == nil || len(p.sets)*8 < p.setFirstCap {
+		p.setFirst, p.setFirstCap = make(map[uint64]int32, len(p.sets)), len(p.sets)
+	} else {
+		clear(p.setFirst)
+		p.setFirstCap = max(p.setFirstCap, len(p.sets))
+	}
+	p.setNext = append(p.setNext[:0], make([]int32, len(p.sets))...)
+	for i := len(p.sets) - 1; i >= 0; i-- { // backwards: heads end up first
+		p.setNext[i] = -1
+		if !p.sets[i].ok {
+			continue
+		}
+		if sig, distinct := p.keySig(p.sets[i].labels); distinct {
+			if head, ok := p.setFirst[sig]; ok {
+				p.setNext[i] = head
+			}
+			p.setFirst[sig] = int32(i)
+		}
+	}
+}
+
+// newDimInEvent reports whether the event observes key for the first time,
+// and records it when an index is in use (the caller appends to evDims).
+func (p *Parser) newDimInEvent(key string) bool {
+	if !p.dimSeenOn {
+		if len(p.evDims) < setIndexAt {
+			for _, d := range p.evDims {
+				if d.key == key {
+					return false
+				}
+			}
+			return true
+		}
+		if p.dimSeen == nil || len(p.evDims)*8 < p.dimSeenCap {
+			p.dimSeen, p.dimSeenCap = make(map[string]struct{}, len(p.evDims)), len(p.evDims)
+		} else {
+			clear(p.dimSeen)
+		}
+		for _, d := range p.evDims {
+			p.dimSeen[d.key] = struct{}{}
+		}
+		p.dimSeenOn = true
+	}
+	if _, ok := p.dimSeen[key]; ok {
+		return false
+	}
+	p.dimSeen[key] = struct{}{}
+	p.dimSeenCap = max(p.dimSeenCap, len(p.dimSeen))
+	return true
+}
