@@ -35,25 +35,7 @@ func wideEvent(n int) []byte {
 // BenchmarkEMFWideEvent parses one event of 1k, 4k and 10k metrics (the
 // size limit off): ns/metric stays flat when the per-line cost is linear
 // in the line's size.
-func BenchmarkEMFWideEvent(b *testing.B) {
-	for _, n := range []int{1000, 4000, 10000} {
-		b.Run("metrics="+strconv.Itoa(n), func(b *testing.B) {
-			line := wideEvent(n)
-			p := NewParser(WithClock(testClock), WithMaxEventSize(0))
-			var batch metric.Batch
-			b.SetBytes(int64(len(line)))
-			b.ReportAllocs()
-			for b.Loop() {
-				batch.Reset()
-				p.Parse(&batch, line, metric.Origin{Source: "bench", Line: 1})
-			}
-			if len(batch.Points) != n || len(batch.Diags) != 0 {
-				b.Fatalf("%d points, %v", len(batch.Points), batch.Diags)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/metric")
-		})
-	}
-}
+func BenchmarkEMFWideEvent(b *testing.B) { benchWide(b, "metrics", wideEvent) }
 
 // wideDimensions returns an EMF line with one metric published with n
 // dimension sets of one distinct key each.
@@ -75,11 +57,15 @@ func wideDimensions(n int) []byte {
 }
 
 // BenchmarkEMFWideDimensions parses one event whose metric has 1k, 4k and
-// 10k dimension sets: ns/set stays flat when the cost is linear.
-func BenchmarkEMFWideDimensions(b *testing.B) {
+// 10k dimension sets: ns/sets stays flat when the cost is linear.
+func BenchmarkEMFWideDimensions(b *testing.B) { benchWide(b, "sets", wideDimensions) }
+
+// benchWide parses build(n) for n of 1k, 4k and 10k, each giving n points
+// and no diagnostic, and reports ns per unit.
+func benchWide(b *testing.B, unit string, build func(n int) []byte) {
 	for _, n := range []int{1000, 4000, 10000} {
-		b.Run("sets="+strconv.Itoa(n), func(b *testing.B) {
-			line := wideDimensions(n)
+		b.Run(unit+"="+strconv.Itoa(n), func(b *testing.B) {
+			line := build(n)
 			p := NewParser(WithClock(testClock), WithMaxEventSize(0))
 			var batch metric.Batch
 			b.SetBytes(int64(len(line)))
@@ -89,9 +75,9 @@ func BenchmarkEMFWideDimensions(b *testing.B) {
 				p.Parse(&batch, line, metric.Origin{Source: "bench", Line: 1})
 			}
 			if len(batch.Points) != n || len(batch.Diags) != 0 {
-				b.Fatalf("%d points, %d diagnostics", len(batch.Points), len(batch.Diags))
+				b.Fatalf("%d points, %v", len(batch.Points), batch.Diags)
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/set")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/"+unit)
 		})
 	}
 }

@@ -24,40 +24,32 @@ var lines = []struct{ name, line string }{
 	{"multi-value-histogram", "request.latency:12.5:13.1:9.8|h|#env:prod,route:/checkout"},
 }
 
+// BenchmarkLine parses each line with lambdabridge and statsd_exporter
+// side by side and reports x-vs-statsd_exporter and lambdabridge's
+// allocations per line.
 func BenchmarkLine(b *testing.B) {
 	for _, l := range lines {
-		b.Run(l.name+"/lambdabridge", func(b *testing.B) {
+		b.Run(l.name, func(b *testing.B) {
 			p := dogstatsd.NewParser()
 			var batch metric.Batch
 			payload := []byte(l.line)
 			o := metric.Origin{Source: "udp://127.0.0.1:8125"}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(payload)))
-			for b.Loop() {
+			lambdabridge := func() {
 				batch.Reset()
 				p.Datagram(&batch, payload, o)
+				if len(batch.Points) != 1 || len(batch.Diags) != 0 {
+					b.Fatalf("lambdabridge: %d points, %d diagnostics", len(batch.Points), len(batch.Diags))
+				}
 			}
-			if len(batch.Points) != 1 || len(batch.Diags) != 0 {
-				b.Fatalf("lambdabridge: %d points, %d diagnostics", len(batch.Points), len(batch.Diags))
+			sp, statsd := statsdExporter()
+			exporter := func() {
+				if len(statsd(sp, l.line)) == 0 {
+					b.Fatalf("statsd_exporter: no event")
+				}
 			}
-		})
-		b.Run(l.name+"/statsd_exporter", func(b *testing.B) {
-			p := line.NewParser()
-			p.EnableDogstatsdParsing()
-			sampleErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sample_errors_total", Help: "h"}, []string{"reason"})
-			samples := prometheus.NewCounter(prometheus.CounterOpts{Name: "samples_total", Help: "h"})
-			tagErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "tag_errors_total", Help: "h"})
-			tags := prometheus.NewCounter(prometheus.CounterOpts{Name: "tags_total", Help: "h"})
-			logger := slog.New(slog.DiscardHandler)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(l.line)))
-			var n int
-			for b.Loop() {
-				n = len(p.LineToEvents(l.line, *sampleErrors, samples, tagErrors, tags, logger))
-			}
-			if n == 0 {
-				b.Fatalf("statsd_exporter: no event")
-			}
+			allocs := testing.AllocsPerRun(100, lambdabridge)
+			benchcmp.CompareSized(b, int64(len(payload)), benchcmp.C("lambdabridge", lambdabridge), benchcmp.C("statsd_exporter", exporter))
+			b.ReportMetric(allocs, "lambdabridge-allocs/line")
 		})
 	}
 }

@@ -1,12 +1,10 @@
 package riebench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,25 +149,6 @@ func startRunner(b *testing.B, fn string, concurrency int, opts ...runner.Option
 	return "http://" + ln.Addr().String() + "/2015-03-31/functions/gofn/invocations"
 }
 
-// invoker returns a function that posts {} to url with a keep-alive client
-// and checks the reply.
-func invoker(b *testing.B, url string) func() {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	b.Cleanup(client.CloseIdleConnections)
-	return func() {
-		resp, err := client.Post(url, "application/json", strings.NewReader(`{}`))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" || buf.String() != "null" {
-			b.Fatalf("%s: %d %q", url, resp.StatusCode, buf.String())
-		}
-	}
-}
-
 // BenchmarkWarmInvoke is one caller invoking the no-op function, warm,
 // through lambdabridge's runner (as `run --serve` runs it: environments
 // frozen between invocations) and through the emulator in alternating
@@ -178,9 +157,9 @@ func invoker(b *testing.B, url string) func() {
 // (x-vs-lambdabridge-nofreeze below 1).
 func BenchmarkWarmInvoke(b *testing.B) {
 	rie, fn := binaries(b)
-	lb := invoker(b, startRunner(b, fn, 1))
-	em := invoker(b, startRIE(b, rie, fn))
-	nf := invoker(b, startRunner(b, fn, 1, runner.WithFreeze(false)))
+	lb := benchcmp.Invoker(b, startRunner(b, fn, 1))
+	em := benchcmp.Invoker(b, startRIE(b, rie, fn))
+	nf := benchcmp.Invoker(b, startRunner(b, fn, 1, runner.WithFreeze(false)))
 	res := benchcmp.Compare(b, benchcmp.C("lambdabridge", lb), benchcmp.C("aws-lambda-rie", em), benchcmp.C("lambdabridge-nofreeze", nf))
 	lbRate, emRate := 1e9/res.NsOp[0], 1e9/res.NsOp[1]
 	b.ReportMetric(lbRate, "lambdabridge-inv/s")
@@ -196,7 +175,7 @@ func BenchmarkConcurrency(b *testing.B) {
 	_, fn := binaries(b)
 	for _, c := range []int{1, 2, 4} {
 		b.Run("lambdabridge/concurrency="+strconv.Itoa(c), func(b *testing.B) {
-			call := invoker(b, startRunner(b, fn, c))
+			call := benchcmp.Invoker(b, startRunner(b, fn, c))
 			var wg sync.WaitGroup
 			for range c { // cold starts
 				wg.Go(call)
