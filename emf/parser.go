@@ -135,7 +135,8 @@ type evMetric struct {
 
 type evDim struct {
 	key  string
-	hash uint64
+	hash uint64    // of the value, while st tracks values
+	st   *dimStats // the key's, from the Parser's dims
 }
 
 type dimStats struct {
