@@ -33,7 +33,7 @@ lint:
 # Benchmarks of every hot path, each beside its baseline in the same run;
 # the nested modules (baselines kept out of go.mod) print a summary of the
 # side-by-side ratios. BenchmarkTailMixedLog reads a generated log of
-# LAMBDABRIDGE_BENCH_MB megabytes (default 100; 1024 for the 1 GB figure).
+# LAMBDABRIDGE_BENCH_MB megabytes (default 100), or LAMBDABRIDGE_BENCH_GB=1 for 1 GB.
 RIE_BENCHTIME ?= 2000x
 
 bench:

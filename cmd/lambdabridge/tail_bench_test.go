@@ -13,17 +13,22 @@ import (
 
 // BenchmarkTailMixedLog runs the built `lambdabridge tail` on a generated
 // mixed log (ordinary lines, EMF, MONITORING and Datadog JSON lines, 1%
-// broken) of LAMBDABRIDGE_BENCH_MB megabytes (default 100; 1024 for the
-// 1 GB figure) and reports its lines/s, MB/s and peak resident memory
+// broken) of LAMBDABRIDGE_BENCH_MB megabytes (default 100), or
+// LAMBDABRIDGE_BENCH_GB gigabytes (1 for the 1 GB figure), and reports its lines/s, MB/s and peak resident memory
 // (maxrss of the process).
 func BenchmarkTailMixedLog(b *testing.B) {
 	mb := 100
-	if s := os.Getenv("LAMBDABRIDGE_BENCH_MB"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			b.Fatalf("LAMBDABRIDGE_BENCH_MB=%q: want a number of megabytes", s)
+	for _, v := range []struct {
+		name string
+		mb   int
+	}{{"LAMBDABRIDGE_BENCH_GB", 1024}, {"LAMBDABRIDGE_BENCH_MB", 1}} {
+		if s := os.Getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want a positive whole number", v.name, s)
+			}
+			mb = n * v.mb
 		}
-		mb = n
 	}
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "lambdabridge")
