@@ -35,3 +35,32 @@ func BenchmarkCheckLabels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheck checks a batch of the points producers typically write
+// (EMF with three dimensions, DogStatsD with four tags, a service check),
+// the per-point cost every log line pays in validate, tail and run.
+func BenchmarkCheck(b *testing.B) {
+	emfLabels := []metric.Label{{Name: "service", Value: "orders"}, {Name: "environment", Value: "prod"}, {Name: "Region", Value: "eu-west-1"}}
+	tags := []metric.Label{{Name: "service", Value: "producer"}, {Name: "env", Value: "prod"}, {Name: "team"}, {Name: "url", Value: "http://example.com:8080/a"}}
+	var batch metric.Batch
+	for _, p := range []metric.Point{
+		{Format: metric.FormatEMF, Namespace: "Shop", Name: "Latency", Unit: "Milliseconds", Kind: metric.Histogram, Labels: emfLabels},
+		{Format: metric.FormatEMF, Namespace: "Shop", Name: "Orders", Unit: "Count", Kind: metric.Counter, Labels: emfLabels},
+		{Format: metric.FormatEMF, Namespace: "Shop", Name: "PayloadSize", Unit: "Bytes", Kind: metric.Gauge, Labels: emfLabels},
+		{Format: metric.FormatDogStatsD, Name: "lb.orders.placed", Kind: metric.Counter, Labels: tags},
+		{Format: metric.FormatDogStatsD, Name: "lb.request.latency", Kind: metric.Distribution, Labels: tags},
+		{Format: metric.FormatDogStatsD, Name: "db.up", Kind: metric.ServiceCheck, Labels: tags[:1]},
+	} {
+		batch.AddPoint(p)
+	}
+	c := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		batch.Diags = batch.Diags[:0]
+		c.Check(&batch)
+	}
+	if len(batch.Diags) != 0 {
+		b.Fatal(batch.Diags)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(batch.Points)), "ns/point")
+}

@@ -84,7 +84,7 @@ func (s *Session) batch(b *metric.Batch) {
 	for i := range b.Points {
 		p := &b.Points[i]
 		s.summary.Points++
-		s.families[metric.Translate(p).Name] = struct{}{}
+		s.families[s.checker.translate(p).Name] = struct{}{}
 		s.catalog.Add(p)
 		if s.OnPoint != nil {
 			s.OnPoint(p)

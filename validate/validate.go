@@ -61,6 +61,9 @@ type Checker struct {
 	// many labels); firstCap is the most labels it was sized for.
 	first    map[string]int
 	firstCap int
+	// fams and labelNames keep translations (cache.go).
+	fams       map[source]metric.Family
+	labelNames map[labelKey]string
 }
 
 // New returns an empty Checker.
@@ -77,7 +80,7 @@ func (c *Checker) Check(b *metric.Batch) {
 	n := len(b.Points)
 	for i := 0; i < n; i++ {
 		p := &b.Points[i]
-		fam := metric.Translate(p)
+		fam := c.translate(p)
 		src := source{p.Format, p.Namespace, p.Name, p.Kind, p.Unit}
 		if p.Kind == metric.ServiceCheck || p.Kind == metric.Event {
 			src.name = "" // all checks (events) share one family on purpose
@@ -156,7 +159,7 @@ func (c *Checker) checkLabels(b *metric.Batch, p *metric.Point, fam metric.Famil
 	}
 	c.labels = c.labels[:0]
 	for _, l := range p.Labels {
-		c.labels = append(c.labels, metric.Label{Name: metric.LabelName(p.Format, l.Name), Value: l.Name})
+		c.labels = append(c.labels, metric.Label{Name: c.labelName(p.Format, l.Name), Value: l.Name})
 	}
 	c.resetFirst(len(c.labels))
 	for i := 1; i < len(c.labels); i++ {
