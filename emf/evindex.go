@@ -11,6 +11,20 @@ package emf
 // (a variable for the test that checks the index against the scan).
 var evIndexAt = 16
 
+// eventIndex holds the indexes of an event of many metrics, DimensionSets
+// or dimension keys. Each map is made anew when it is much larger than the
+// event at hand needs, so that clearing it stays proportional to the event.
+type eventIndex struct {
+	evNames     map[string]evChain // definitions by name
+	evNamesCap  int                // the most names it held
+	setFirst    map[uint64]int32   // the first set of each key signature (setindex.go)
+	setFirstCap int
+	setNext     []int32             // the next set of the same signature
+	dimSeen     map[string]struct{} // the dimension keys of the event
+	dimSeenCap  int
+	dimSeenOn   bool
+}
+
 // evChain is the first and last definition of one name in p.ev.
 type evChain struct{ first, last int32 }
 
@@ -29,10 +43,10 @@ func (p *Parser) addEv(e evMetric) {
 // indexEv builds the name index of p.ev, made anew when the last one was
 // much larger so that clearing it stays proportional to the event.
 func (p *Parser) indexEv() {
-	if p.evNames == nil || len(p.ev)*8 < p.evNamesCap {
-		p.evNames, p.evNamesCap = make(map[string]evChain, len(p.ev)), len(p.ev)
+	if p.ix.evNames == nil || len(p.ev)*8 < p.ix.evNamesCap {
+		p.ix.evNames, p.ix.evNamesCap = make(map[string]evChain, len(p.ev)), len(p.ev)
 	} else {
-		clear(p.evNames)
+		clear(p.ix.evNames)
 	}
 	for i := range p.ev {
 		p.linkEv(int32(i))
@@ -41,22 +55,22 @@ func (p *Parser) indexEv() {
 
 func (p *Parser) linkEv(i int32) {
 	name := p.ev[i].name
-	c, ok := p.evNames[name]
+	c, ok := p.ix.evNames[name]
 	if !ok {
-		p.evNames[name] = evChain{i, i}
-		p.evNamesCap = max(p.evNamesCap, len(p.evNames))
+		p.ix.evNames[name] = evChain{i, i}
+		p.ix.evNamesCap = max(p.ix.evNamesCap, len(p.ix.evNames))
 		return
 	}
 	p.ev[c.last].next = i
 	c.last = i
-	p.evNames[name] = c
+	p.ix.evNames[name] = c
 }
 
 // firstDef returns the index of the first definition of name in the event,
 // or -1; nextDef the one after i.
 func (p *Parser) firstDef(name string) int32 {
 	if len(p.ev) >= evIndexAt {
-		if c, ok := p.evNames[name]; ok {
+		if c, ok := p.ix.evNames[name]; ok {
 			return c.first
 		}
 		return -1
@@ -84,7 +98,7 @@ func (p *Parser) scanDef(from int, name string) int32 {
 func (p *Parser) definedIn(name string, di int) bool {
 	if len(p.ev) >= evIndexAt {
 		// The definitions of the directive being read are the last ones.
-		c, ok := p.evNames[name]
+		c, ok := p.ix.evNames[name]
 		return ok && p.ev[c.last].di == di
 	}
 	for _, prev := range p.defs {

@@ -79,36 +79,27 @@ type Parser struct {
 	sc scanner
 
 	// per event
-	b      *metric.Batch
-	o      metric.Origin
-	drop   bool
-	ndiag  int
-	ts     int64
-	sets   []dimSet
-	evSets []dimSet // the sets of every directive of the event
-	defs   []string
-	ev     []evMetric
-	// evNames indexes ev by name in events of many metrics (evindex.go);
-	// evNamesCap is the most names it held.
-	evNames    map[string]evChain
-	evNamesCap int
-	// setFirst and setNext index the DimensionSets of a directive by the
-	// signature of their keys, dimSeen the dimension keys of an event,
-	// when there are many (setindex.go).
-	setFirst    map[uint64]int32
-	setFirstCap int
-	setNext     []int32
-	dimSeen     map[string]struct{}
-	dimSeenCap  int
-	dimSeenOn   bool
-	evDims      []evDim
-	labels      []metric.Label
-	values      []float64
-	cache       [256]string // recent strings, by a cheap hash of their bytes
-	nameBuf     []byte
-	keyBuf      []byte
-	valBuf      []byte
-	tmpBuf      []byte
+	b       *metric.Batch
+	o       metric.Origin
+	drop    bool
+	ndiag   int
+	ts      int64
+	sets    []dimSet
+	evSets  []dimSet // the sets of every directive of the event
+	defs    []string
+	ev      []evMetric
+	evDims  []evDim
+	labels  []metric.Label
+	values  []float64
+	cache   [256]string // recent strings, by a cheap hash of their bytes
+	nameBuf []byte
+	keyBuf  []byte
+	valBuf  []byte
+	tmpBuf  []byte
+
+	// indexes of the event's metrics, sets and keys when there are many
+	// (evindex.go, setindex.go)
+	ix eventIndex
 
 	// across events
 	dimCache  [64]dimCacheEntry
@@ -128,9 +119,10 @@ type evMetric struct {
 	ns, name, unit string
 	res            int
 	valid          bool
-	di             int   // directive
-	from, to       int   // its dimension sets in evSets
-	next           int32 // the next definition of the same name (name index)
+	di             int // directive
+	from, to       int // its dimension sets in evSets
+
+	next int32 // the next definition of the same name (name index)
 }
 
 type evDim struct {
@@ -234,7 +226,7 @@ func (p *Parser) begin(b *metric.Batch, o metric.Origin) {
 	p.ev = p.ev[:0]
 	p.evSets = p.evSets[:0]
 	p.evDims = p.evDims[:0]
-	p.dimSeenOn = false
+	p.ix.dimSeenOn = false
 }
 
 func (p *Parser) end() {

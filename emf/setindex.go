@@ -38,7 +38,7 @@ func (p *Parser) repeatedSet(i int) int {
 	s := &p.sets[i]
 	if len(p.sets) >= setIndexAt {
 		if sig, distinct := p.keySig(s.labels); distinct {
-			for j := p.setFirst[sig]; j >= 0 && int(j) < i; j = p.setNext[j] {
+			for j := p.ix.setFirst[sig]; j >= 0 && int(j) < i; j = p.ix.setNext[j] {
 				if sameKeys(s.labels, p.sets[j].labels) {
 					return int(j)
 				}
@@ -60,23 +60,23 @@ func (p *Parser) indexSets() {
 	if len(p.sets) < setIndexAt {
 		return
 	}
-	if p.setFirst == nil || len(p.sets)*8 < p.setFirstCap {
-		p.setFirst, p.setFirstCap = make(map[uint64]int32, len(p.sets)), len(p.sets)
+	if p.ix.setFirst == nil || len(p.sets)*8 < p.ix.setFirstCap {
+		p.ix.setFirst, p.ix.setFirstCap = make(map[uint64]int32, len(p.sets)), len(p.sets)
 	} else {
-		clear(p.setFirst)
-		p.setFirstCap = max(p.setFirstCap, len(p.sets))
+		clear(p.ix.setFirst)
+		p.ix.setFirstCap = max(p.ix.setFirstCap, len(p.sets))
 	}
-	p.setNext = append(p.setNext[:0], make([]int32, len(p.sets))...)
+	p.ix.setNext = append(p.ix.setNext[:0], make([]int32, len(p.sets))...)
 	for i := len(p.sets) - 1; i >= 0; i-- { // backwards: heads end up first
-		p.setNext[i] = -1
+		p.ix.setNext[i] = -1
 		if !p.sets[i].ok {
 			continue
 		}
 		if sig, distinct := p.keySig(p.sets[i].labels); distinct {
-			if head, ok := p.setFirst[sig]; ok {
-				p.setNext[i] = head
+			if head, ok := p.ix.setFirst[sig]; ok {
+				p.ix.setNext[i] = head
 			}
-			p.setFirst[sig] = int32(i)
+			p.ix.setFirst[sig] = int32(i)
 		}
 	}
 }
@@ -84,7 +84,7 @@ func (p *Parser) indexSets() {
 // newDimInEvent reports whether the event observes key for the first time,
 // and records it when an index is in use (the caller appends to evDims).
 func (p *Parser) newDimInEvent(key string) bool {
-	if !p.dimSeenOn {
+	if !p.ix.dimSeenOn {
 		if len(p.evDims) < setIndexAt {
 			for _, d := range p.evDims {
 				if d.key == key {
@@ -93,20 +93,20 @@ func (p *Parser) newDimInEvent(key string) bool {
 			}
 			return true
 		}
-		if p.dimSeen == nil || len(p.evDims)*8 < p.dimSeenCap {
-			p.dimSeen, p.dimSeenCap = make(map[string]struct{}, len(p.evDims)), len(p.evDims)
+		if p.ix.dimSeen == nil || len(p.evDims)*8 < p.ix.dimSeenCap {
+			p.ix.dimSeen, p.ix.dimSeenCap = make(map[string]struct{}, len(p.evDims)), len(p.evDims)
 		} else {
-			clear(p.dimSeen)
+			clear(p.ix.dimSeen)
 		}
 		for _, d := range p.evDims {
-			p.dimSeen[d.key] = struct{}{}
+			p.ix.dimSeen[d.key] = struct{}{}
 		}
-		p.dimSeenOn = true
+		p.ix.dimSeenOn = true
 	}
-	if _, ok := p.dimSeen[key]; ok {
+	if _, ok := p.ix.dimSeen[key]; ok {
 		return false
 	}
-	p.dimSeen[key] = struct{}{}
-	p.dimSeenCap = max(p.dimSeenCap, len(p.dimSeen))
+	p.ix.dimSeen[key] = struct{}{}
+	p.ix.dimSeenCap = max(p.ix.dimSeenCap, len(p.ix.dimSeen))
 	return true
 }
