@@ -3,6 +3,7 @@ package emf
 import (
 	"encoding/binary"
 	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -89,6 +90,9 @@ func (sc *scanner) fail(msg string) {
 
 func (sc *scanner) ws() {
 	s, i := sc.s, sc.pos
+	if i < len(s) && s[i] > ' ' { // the common case: no white space
+		return
+	}
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}
@@ -149,7 +153,10 @@ func (sc *scanner) str() (start, end int, esc, ok bool) {
 		// character, then byte by byte.
 		for i+8 <= len(s) {
 			w := binary.LittleEndian.Uint64(s[i:])
-			if hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|hasLess(w, 0x20) != 0 {
+			if m := hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\')) | hasLess(w, 0x20); m != 0 {
+				// The lowest flagged byte is the first such one (the
+				// masks can err only above a true match).
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
