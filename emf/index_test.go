@@ -88,9 +88,12 @@ func TestIndexesMatchScans(t *testing.T) {
 		}
 		for _, d := range want.Diags {
 			fired[d.Rule] = true
+			if strings.Contains(d.Message, "with the same dimensions") {
+				fired["across directives"] = true
+			}
 		}
 	}
-	for _, r := range []string{RuleDuplicateMetric, RuleResolutionConflict, RuleDuplicateDimSet} {
+	for _, r := range []string{RuleDuplicateMetric, RuleResolutionConflict, RuleDuplicateDimSet, "across directives"} {
 		if !fired[r] {
 			t.Errorf("no event exercised %s", r)
 		}

@@ -551,15 +551,11 @@ func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
 		if e.di == di || e.ns != ns {
 			continue
 		}
-		for _, a := range p.evSets[e.from:e.to] {
-			for _, b := range p.evSets[from:to] {
-				if a.ok && b.ok && sameKeys(a.labels, b.labels) {
-					p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
-						"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
-						name, ns, e.di, di)
-					return
-				}
-			}
+		if p.setsMatch(p.evSets[e.from:e.to], p.evSets[from:to]) {
+			p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
+				"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
+				name, ns, e.di, di)
+			return
 		}
 	}
 }

@@ -81,3 +81,36 @@ func benchWide(b *testing.B, unit string, build func(n int) []byte) {
 		})
 	}
 }
+
+// twoDirectives returns an EMF line whose two directives define the same
+// metric with n/2 DimensionSets each, of different keys (no set repeats).
+func twoDirectives(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[`)
+	for d := range 2 {
+		if d > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Namespace":"Wide","Dimensions":[`)
+		for i := range n / 2 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`["d` + strconv.Itoa(d) + `_` + strconv.Itoa(i) + `"]`)
+		}
+		b.WriteString(`],"Metrics":[{"Name":"m","Unit":"Count"}]}`)
+	}
+	b.WriteString(`]},"m":1`)
+	for d := range 2 {
+		for i := range n / 2 {
+			b.WriteString(`,"d` + strconv.Itoa(d) + `_` + strconv.Itoa(i) + `":"v"`)
+		}
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+// BenchmarkEMFWideDirectives parses one event whose two directives define
+// one metric with 500 to 5k DimensionSets each (1k to 10k points): the
+// check for a metric defined twice with the same dimensions stays linear.
+func BenchmarkEMFWideDirectives(b *testing.B) { benchWide(b, "sets", twoDirectives) }

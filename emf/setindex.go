@@ -38,12 +38,7 @@ func (p *Parser) repeatedSet(i int) int {
 	s := &p.sets[i]
 	if len(p.sets) >= setIndexAt {
 		if sig, distinct := p.keySig(s.labels); distinct {
-			for j := p.ix.setFirst[sig]; j >= 0 && int(j) < i; j = p.ix.setNext[j] {
-				if sameKeys(s.labels, p.sets[j].labels) {
-					return int(j)
-				}
-			}
-			return -1
+			return p.chainFirst(sig, s.labels, i)
 		}
 	}
 	for j := 0; j < i; j++ {
@@ -109,4 +104,43 @@ func (p *Parser) newDimInEvent(key string) bool {
 	p.ix.dimSeen[key] = struct{}{}
 	p.ix.dimSeenCap = max(p.ix.dimSeenCap, len(p.ix.dimSeen))
 	return true
+}
+
+// setsMatch reports whether an ok set of as (an earlier directive's) and an
+// ok set of cur (the current directive's, p.sets) have the same keys, as
+// sameKeys(a, b) decides. With many current sets, a set a of distinct keys
+// is looked up by signature in the index of p.sets.
+func (p *Parser) setsMatch(as, cur []dimSet) bool {
+	indexed := len(cur) >= setIndexAt
+	for _, a := range as {
+		if !a.ok {
+			continue
+		}
+		if indexed {
+			if sig, distinct := p.keySig(a.labels); distinct {
+				if p.chainFirst(sig, a.labels, len(p.sets)) >= 0 {
+					return true
+				}
+				continue
+			}
+		}
+		for _, b := range cur {
+			if b.ok && sameKeys(a.labels, b.labels) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// chainFirst returns the first set of p.sets before limit, among those of
+// signature sig, with the keys of labels (distinct keys), or -1.
+func (p *Parser) chainFirst(sig uint64, labels []metric.Label, limit int) int {
+	j, ok := p.ix.setFirst[sig]
+	for ; ok && j >= 0 && int(j) < limit; j = p.ix.setNext[j] {
+		if sameKeys(labels, p.sets[j].labels) {
+			return int(j)
+		}
+	}
+	return -1
 }
