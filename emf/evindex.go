@@ -25,12 +25,25 @@ type eventIndex struct {
 	dimSeenOn   bool
 }
 
-// evChain is the first and last definition of one name in p.ev.
-type evChain struct{ first, last int32 }
+// evChain is the first and last definition of one name in p.ev, and of
+// those of resolution 1 and 60 (resIdx) whose conflict is not reported yet,
+// the first and last.
+type evChain struct {
+	first, last       int32
+	resFirst, resLast [2]int32
+}
+
+// resIdx is the index in evChain's resolution chains of resolution r (1 or 60).
+func resIdx(r int) int {
+	if r == 1 {
+		return 0
+	}
+	return 1
+}
 
 // addEv appends e to the event's definitions, keeping the name index.
 func (p *Parser) addEv(e evMetric) {
-	e.next = -1
+	e.next, e.nextRes = -1, -1
 	p.ev = append(p.ev, e)
 	switch {
 	case len(p.ev) == evIndexAt:
@@ -54,16 +67,58 @@ func (p *Parser) indexEv() {
 }
 
 func (p *Parser) linkEv(i int32) {
-	name := p.ev[i].name
-	c, ok := p.ix.evNames[name]
+	e := &p.ev[i]
+	c, ok := p.ix.evNames[e.name]
 	if !ok {
-		p.ix.evNames[name] = evChain{i, i}
-		p.ix.evNamesCap = max(p.ix.evNamesCap, len(p.ix.evNames))
-		return
+		c = evChain{first: i, last: i, resFirst: [2]int32{-1, -1}, resLast: [2]int32{-1, -1}}
+	} else {
+		p.ev[c.last].next = i
+		c.last = i
 	}
-	p.ev[c.last].next = i
-	c.last = i
-	p.ix.evNames[name] = c
+	if e.res != 0 { // 0: its conflict was reported already
+		r := resIdx(e.res)
+		if c.resLast[r] < 0 {
+			c.resFirst[r] = i
+		} else {
+			p.ev[c.resLast[r]].nextRes = i
+		}
+		c.resLast[r] = i
+	}
+	p.ix.evNames[e.name] = c
+	p.ix.evNamesCap = max(p.ix.evNamesCap, len(p.ix.evNames))
+}
+
+// resolutionConflict returns the first earlier definition of name whose
+// resolution, not reported yet, differs from res (1 or 60), or -1.
+func (p *Parser) resolutionConflict(name string, res int) int32 {
+	if len(p.ev) >= evIndexAt {
+		if c, ok := p.ix.evNames[name]; ok {
+			return c.resFirst[1-resIdx(res)]
+		}
+		return -1
+	}
+	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
+		if e := &p.ev[i]; e.res != res && e.res != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// reported marks the conflict of definition i (found by
+// resolutionConflict, so the first of its chain) as reported.
+func (p *Parser) reported(i int32) {
+	e := &p.ev[i]
+	if len(p.ev) >= evIndexAt {
+		c := p.ix.evNames[e.name]
+		r := resIdx(e.res)
+		c.resFirst[r] = e.nextRes
+		if c.resFirst[r] < 0 {
+			c.resLast[r] = -1
+		}
+		p.ix.evNames[e.name] = c
+	}
+	e.res = 0
 }
 
 // firstDef returns the index of the first definition of name in the event,

@@ -122,7 +122,8 @@ type evMetric struct {
 	di             int // directive
 	from, to       int // its dimension sets in evSets
 
-	next int32 // the next definition of the same name (name index)
+	next    int32 // the next definition of the same name (name index)
+	nextRes int32 // the next one of the same name and resolution
 }
 
 type evDim struct {
@@ -251,10 +252,17 @@ func (p *Parser) report(sev metric.Severity, rule string, eff metric.Effect, hin
 
 // fail reports an error that makes CloudWatch drop the event.
 func (p *Parser) fail(rule, hint, format string, args ...any) {
+	if p.ndiag >= maxDiagsPerEvent { // report would drop the message
+		p.drop = true
+		return
+	}
 	p.report(metric.Error, rule, metric.EffectDropsEvent, hint, fmt.Sprintf(format, args...))
 }
 
 func (p *Parser) warn(rule string, eff metric.Effect, hint, format string, args ...any) {
+	if p.ndiag >= maxDiagsPerEvent {
+		return
+	}
 	p.report(metric.Warning, rule, eff, hint, fmt.Sprintf(format, args...))
 }
 
@@ -548,7 +556,10 @@ func (p *Parser) duplicateSets(di int) {
 func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
 	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
 		e := &p.ev[i]
-		if e.di == di || e.ns != ns {
+		if e.di == di {
+			break // the definitions of this directive come last
+		}
+		if e.ns != ns {
 			continue
 		}
 		if p.setsMatch(p.evSets[e.from:e.to], p.evSets[from:to]) {
@@ -652,14 +663,11 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if eff == 0 {
 		eff = 60
 	}
-	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
-		if e := &p.ev[i]; e.res != eff && e.res != 0 {
-			p.fail(RuleResolutionConflict, "use one StorageResolution per metric name within an event",
-				"metric %q has StorageResolution %d and %d in one event", name, e.res, eff)
-			e.res = 0 // report once
-			valid = false
-			break
-		}
+	if i := p.resolutionConflict(name, eff); i >= 0 {
+		p.fail(RuleResolutionConflict, "use one StorageResolution per metric name within an event",
+			"metric %q has StorageResolution %d and %d in one event", name, p.ev[i].res, eff)
+		p.reported(i) // report once
+		valid = false
 	}
 
 	// Value

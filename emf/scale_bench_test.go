@@ -35,7 +35,7 @@ func wideEvent(n int) []byte {
 // BenchmarkEMFWideEvent parses one event of 1k, 4k and 10k metrics (the
 // size limit off): ns/metric stays flat when the per-line cost is linear
 // in the line's size.
-func BenchmarkEMFWideEvent(b *testing.B) { benchWide(b, "metrics", wideEvent) }
+func BenchmarkEMFWideEvent(b *testing.B) { benchWide(b, "metrics", wideEvent, -1) }
 
 // wideDimensions returns an EMF line with one metric published with n
 // dimension sets of one distinct key each.
@@ -58,11 +58,12 @@ func wideDimensions(n int) []byte {
 
 // BenchmarkEMFWideDimensions parses one event whose metric has 1k, 4k and
 // 10k dimension sets: ns/sets stays flat when the cost is linear.
-func BenchmarkEMFWideDimensions(b *testing.B) { benchWide(b, "sets", wideDimensions) }
+func BenchmarkEMFWideDimensions(b *testing.B) { benchWide(b, "sets", wideDimensions, -1) }
 
 // benchWide parses build(n) for n of 1k, 4k and 10k, each giving n points
-// and no diagnostic, and reports ns per unit.
-func benchWide(b *testing.B, unit string, build func(n int) []byte) {
+// and no diagnostic (points < 0), or points points and some diagnostics,
+// and reports ns per unit.
+func benchWide(b *testing.B, unit string, build func(n int) []byte, points int) {
 	for _, n := range []int{1000, 4000, 10000} {
 		b.Run(unit+"="+strconv.Itoa(n), func(b *testing.B) {
 			line := build(n)
@@ -74,8 +75,8 @@ func benchWide(b *testing.B, unit string, build func(n int) []byte) {
 				batch.Reset()
 				p.Parse(&batch, line, metric.Origin{Source: "bench", Line: 1})
 			}
-			if len(batch.Points) != n || len(batch.Diags) != 0 {
-				b.Fatalf("%d points, %v", len(batch.Points), batch.Diags)
+			if points < 0 && (len(batch.Points) != n || len(batch.Diags) != 0) || points >= 0 && (len(batch.Points) != points || len(batch.Diags) == 0) {
+				b.Fatalf("%d points, %d diagnostics", len(batch.Points), len(batch.Diags))
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/"+unit)
 		})
@@ -113,4 +114,24 @@ func twoDirectives(n int) []byte {
 // BenchmarkEMFWideDirectives parses one event whose two directives define
 // one metric with 500 to 5k DimensionSets each (1k to 10k points): the
 // check for a metric defined twice with the same dimensions stays linear.
-func BenchmarkEMFWideDirectives(b *testing.B) { benchWide(b, "sets", twoDirectives) }
+func BenchmarkEMFWideDirectives(b *testing.B) { benchWide(b, "sets", twoDirectives, -1) }
+
+// repeatedName returns an EMF line whose one directive defines the metric
+// "m" n times (each a duplicate warning; the diagnostics stop at 64).
+func repeatedName(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[{"Namespace":"Wide","Dimensions":[["Service"]],"Metrics":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Name":"m","Unit":"Count"}`)
+	}
+	b.WriteString(`]}]},"Service":"wide","m":1}`)
+	return b.Bytes()
+}
+
+// BenchmarkEMFRepeatedName parses one directive defining one metric 1k to
+// 10k times (CloudWatch drops the event: more than 100 definitions): the
+// checks that look for earlier definitions of a name stay linear.
+func BenchmarkEMFRepeatedName(b *testing.B) { benchWide(b, "metrics", repeatedName, 0) }
