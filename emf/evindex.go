@@ -23,6 +23,9 @@ type eventIndex struct {
 	dimSeen     map[string]struct{} // the dimension keys of the event
 	dimSeenCap  int
 	dimSeenOn   bool
+	dupSets     bool                // a set of the event repeats a key
+	defSig      map[defSigKey]int32 // definitions by the key sets of their directive (setindex.go)
+	defSigCap   int
 }
 
 // evChain is the first and last definition of one name in p.ev, and of
@@ -61,6 +64,11 @@ func (p *Parser) indexEv() {
 	} else {
 		clear(p.ix.evNames)
 	}
+	if p.ix.defSig == nil || len(p.ev)*8 < p.ix.defSigCap {
+		p.ix.defSig, p.ix.defSigCap = make(map[defSigKey]int32, len(p.ev)), len(p.ev)
+	} else {
+		clear(p.ix.defSig)
+	}
 	for i := range p.ev {
 		p.linkEv(int32(i))
 	}
@@ -86,6 +94,8 @@ func (p *Parser) linkEv(i int32) {
 	}
 	p.ix.evNames[e.name] = c
 	p.ix.evNamesCap = max(p.ix.evNamesCap, len(p.ix.evNames))
+	p.indexDefSets(i)
+	p.ix.defSigCap = max(p.ix.defSigCap, len(p.ix.defSig))
 }
 
 // resolutionConflict returns the first earlier definition of name whose

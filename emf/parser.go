@@ -113,6 +113,9 @@ type Parser struct {
 type dimSet struct {
 	labels []metric.Label
 	ok     bool
+
+	sig uint64 // of its keys (keySig), and whether a key repeats
+	dup bool
 }
 
 type evMetric struct {
@@ -228,6 +231,7 @@ func (p *Parser) begin(b *metric.Batch, o metric.Origin) {
 	p.evSets = p.evSets[:0]
 	p.evDims = p.evDims[:0]
 	p.ix.dimSeenOn = false
+	p.ix.dupSets = false
 }
 
 func (p *Parser) end() {
@@ -532,7 +536,9 @@ func (p *Parser) dimensionSet(root, s int32, di, si int) {
 		p.sets = append(p.sets, dimSet{})
 		return
 	}
-	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true})
+	sig, distinct := p.keySig(p.labels)
+	p.ix.dupSets = p.ix.dupSets || !distinct
+	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true, sig: sig, dup: !distinct})
 }
 
 // duplicateSets warns about a DimensionSet listed twice in one directive
@@ -554,6 +560,12 @@ func (p *Parser) duplicateSets(di int) {
 // defines the same metric in the same namespace with a DimensionSet of the
 // same keys: CloudWatch publishes the values twice.
 func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
+	if i, ok := p.sameDimsDef(ns, name, di, from, to); ok {
+		if i >= 0 {
+			p.warnDuplicateAcross(ns, name, p.ev[i].di, di)
+		}
+		return
+	}
 	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
 		e := &p.ev[i]
 		if e.di == di {
@@ -563,12 +575,16 @@ func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
 			continue
 		}
 		if p.setsMatch(p.evSets[e.from:e.to], p.evSets[from:to]) {
-			p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
-				"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
-				name, ns, e.di, di)
+			p.warnDuplicateAcross(ns, name, e.di, di)
 			return
 		}
 	}
+}
+
+func (p *Parser) warnDuplicateAcross(ns, name string, earlier, di int) {
+	p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
+		"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
+		name, ns, earlier, di)
 }
 
 func sameKeys(a, b []metric.Label) bool {

@@ -135,3 +135,27 @@ func repeatedName(n int) []byte {
 // 10k times (CloudWatch drops the event: more than 100 definitions): the
 // checks that look for earlier definitions of a name stay linear.
 func BenchmarkEMFRepeatedName(b *testing.B) { benchWide(b, "metrics", repeatedName, 0) }
+
+// manyDirectives returns an EMF line of n directives, each defining the
+// metric "m" with a dimension of its own.
+func manyDirectives(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"_aws":{"Timestamp":1714557600000,"CloudWatchMetrics":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Namespace":"Wide","Dimensions":[["d` + strconv.Itoa(i) + `"]],"Metrics":[{"Name":"m","Unit":"Count"}]}`)
+	}
+	b.WriteString(`]},"m":1`)
+	for i := range n {
+		b.WriteString(`,"d` + strconv.Itoa(i) + `":"v"`)
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+// BenchmarkEMFManyDirectives parses one event of 1k to 10k directives that
+// all define the same metric with different dimensions: the check for a
+// metric defined twice with the same dimensions stays linear.
+func BenchmarkEMFManyDirectives(b *testing.B) { benchWide(b, "directives", manyDirectives, -1) }

@@ -37,8 +37,8 @@ func (p *Parser) keySig(labels []metric.Label) (sig uint64, distinct bool) {
 func (p *Parser) repeatedSet(i int) int {
 	s := &p.sets[i]
 	if len(p.sets) >= setIndexAt {
-		if sig, distinct := p.keySig(s.labels); distinct {
-			return p.chainFirst(sig, s.labels, i)
+		if !s.dup {
+			return p.chainFirst(s.sig, s.labels, i)
 		}
 	}
 	for j := 0; j < i; j++ {
@@ -67,11 +67,11 @@ func (p *Parser) indexSets() {
 		if !p.sets[i].ok {
 			continue
 		}
-		if sig, distinct := p.keySig(p.sets[i].labels); distinct {
-			if head, ok := p.ix.setFirst[sig]; ok {
+		if s := &p.sets[i]; !s.dup {
+			if head, ok := p.ix.setFirst[s.sig]; ok {
 				p.ix.setNext[i] = head
 			}
-			p.ix.setFirst[sig] = int32(i)
+			p.ix.setFirst[s.sig] = int32(i)
 		}
 	}
 }
@@ -116,13 +116,11 @@ func (p *Parser) setsMatch(as, cur []dimSet) bool {
 		if !a.ok {
 			continue
 		}
-		if indexed {
-			if sig, distinct := p.keySig(a.labels); distinct {
-				if p.chainFirst(sig, a.labels, len(p.sets)) >= 0 {
-					return true
-				}
-				continue
+		if indexed && !a.dup {
+			if p.chainFirst(a.sig, a.labels, len(p.sets)) >= 0 {
+				return true
 			}
+			continue
 		}
 		for _, b := range cur {
 			if b.ok && sameKeys(a.labels, b.labels) {
@@ -143,4 +141,52 @@ func (p *Parser) chainFirst(sig uint64, labels []metric.Label, limit int) int {
 		}
 	}
 	return -1
+}
+
+// defSigKey names the definitions of a metric whose directive has a set of
+// keys of signature sig.
+type defSigKey struct {
+	ns, name string
+	sig      uint64
+}
+
+// indexDefSets records definition i under the signature of each set of its
+// directive, when it is the first so recorded.
+func (p *Parser) indexDefSets(i int32) {
+	e := &p.ev[i]
+	for _, s := range p.evSets[e.from:e.to] {
+		if !s.ok {
+			continue
+		}
+		k := defSigKey{e.ns, e.name, s.sig}
+		if _, ok := p.ix.defSig[k]; !ok {
+			p.ix.defSig[k] = i
+		}
+	}
+}
+
+// sameDimsDef finds, in an event of many definitions without sets of
+// repeated keys, the first definition of ns/name in an earlier directive
+// with a set of the keys of one of the current directive's sets
+// (evSets[from:to]); i is -1 when there is none. ok is false when the
+// index cannot say (too few definitions, sets of repeated keys, or two key
+// sets of one signature): the caller walks the definitions.
+func (p *Parser) sameDimsDef(ns, name string, di, from, to int) (i int32, ok bool) {
+	if len(p.ev) < evIndexAt || p.ix.dupSets {
+		return -1, false
+	}
+	best := int32(-1)
+	for _, b := range p.evSets[from:to] {
+		if j, found := p.ix.defSig[defSigKey{ns, name, b.sig}]; b.ok && found && p.ev[j].di != di && (best < 0 || j < best) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return -1, true
+	}
+	e := &p.ev[best]
+	if !p.setsMatch(p.evSets[e.from:e.to], p.evSets[from:to]) {
+		return -1, false // a signature shared by other keys
+	}
+	return best, true
 }
