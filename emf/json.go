@@ -544,7 +544,12 @@ func (sc *scanner) rootMember(name []byte, scratch *[]byte) int32 {
 		}
 	}
 	for i := len(sc.rootKids) - 1; i >= 0; i-- {
-		if c := sc.rootKids[i]; string(sc.key(c, scratch)) == string(name) {
+		c := sc.rootKids[i]
+		if nd := &sc.nodes[c]; !nd.keyEsc { // the common case, inline
+			if string(sc.s[nd.keyStart:nd.keyEnd]) == string(name) {
+				return c
+			}
+		} else if string(sc.key(c, scratch)) == string(name) {
 			return c
 		}
 	}

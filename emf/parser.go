@@ -114,8 +114,9 @@ type dimSet struct {
 	labels []metric.Label
 	ok     bool
 
-	sig uint64 // of its keys (keySig), and whether a key repeats
-	dup bool
+	sig   uint64 // of its keys, once setSig computed it (sigOK)
+	sigOK bool
+	dup   bool // a key repeats
 }
 
 type evMetric struct {
@@ -536,9 +537,9 @@ func (p *Parser) dimensionSet(root, s int32, di, si int) {
 		p.sets = append(p.sets, dimSet{})
 		return
 	}
-	sig, distinct := p.keySig(p.labels)
-	p.ix.dupSets = p.ix.dupSets || !distinct
-	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true, sig: sig, dup: !distinct})
+	dup := repeatsKey(p.labels)
+	p.ix.dupSets = p.ix.dupSets || dup
+	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true, dup: dup})
 }
 
 // duplicateSets warns about a DimensionSet listed twice in one directive

@@ -16,20 +16,29 @@ import (
 // scans.
 var setIndexAt = 16
 
-// keySig is an order-independent hash of the keys of a dimension set, and
-// whether they are distinct. For a set of distinct keys, sameKeys holds
-// only with a set of the same keys, hence of the same signature.
-func (p *Parser) keySig(labels []metric.Label) (sig uint64, distinct bool) {
-	distinct = true
+// setSig returns the signature of s's keys, an order-independent hash,
+// computed once. For a set of distinct keys, sameKeys holds only with a set
+// of the same keys, hence of the same signature.
+func (p *Parser) setSig(s *dimSet) uint64 {
+	if !s.sigOK {
+		s.sig, s.sigOK = 0, true
+		for _, l := range s.labels {
+			s.sig += maphash.String(p.seed, l.Name)
+		}
+	}
+	return s.sig
+}
+
+// repeatsKey reports whether a key appears twice in labels (at most 30).
+func repeatsKey(labels []metric.Label) bool {
 	for i, l := range labels {
-		sig += maphash.String(p.seed, l.Name)
 		for _, m := range labels[:i] {
 			if m.Name == l.Name {
-				distinct = false
+				return true
 			}
 		}
 	}
-	return sig, distinct
+	return false
 }
 
 // repeatedSet returns the first set of p.sets before i with the keys of set
@@ -38,7 +47,7 @@ func (p *Parser) repeatedSet(i int) int {
 	s := &p.sets[i]
 	if len(p.sets) >= setIndexAt {
 		if !s.dup {
-			return p.chainFirst(s.sig, s.labels, i)
+			return p.chainFirst(p.setSig(s), s.labels, i)
 		}
 	}
 	for j := 0; j < i; j++ {
@@ -68,10 +77,11 @@ func (p *Parser) indexSets() {
 			continue
 		}
 		if s := &p.sets[i]; !s.dup {
-			if head, ok := p.ix.setFirst[s.sig]; ok {
+			sig := p.setSig(s)
+			if head, ok := p.ix.setFirst[sig]; ok {
 				p.ix.setNext[i] = head
 			}
-			p.ix.setFirst[s.sig] = int32(i)
+			p.ix.setFirst[sig] = int32(i)
 		}
 	}
 }
@@ -112,12 +122,13 @@ func (p *Parser) newDimInEvent(key string) bool {
 // is looked up by signature in the index of p.sets.
 func (p *Parser) setsMatch(as, cur []dimSet) bool {
 	indexed := len(cur) >= setIndexAt
-	for _, a := range as {
+	for k := range as {
+		a := &as[k]
 		if !a.ok {
 			continue
 		}
 		if indexed && !a.dup {
-			if p.chainFirst(a.sig, a.labels, len(p.sets)) >= 0 {
+			if p.chainFirst(p.setSig(a), a.labels, len(p.sets)) >= 0 {
 				return true
 			}
 			continue
@@ -154,11 +165,12 @@ type defSigKey struct {
 // directive, when it is the first so recorded.
 func (p *Parser) indexDefSets(i int32) {
 	e := &p.ev[i]
-	for _, s := range p.evSets[e.from:e.to] {
+	for j := e.from; j < e.to; j++ {
+		s := &p.evSets[j]
 		if !s.ok {
 			continue
 		}
-		k := defSigKey{e.ns, e.name, s.sig}
+		k := defSigKey{e.ns, e.name, p.setSig(s)}
 		if _, ok := p.ix.defSig[k]; !ok {
 			p.ix.defSig[k] = i
 		}
@@ -176,8 +188,12 @@ func (p *Parser) sameDimsDef(ns, name string, di, from, to int) (i int32, ok boo
 		return -1, false
 	}
 	best := int32(-1)
-	for _, b := range p.evSets[from:to] {
-		if j, found := p.ix.defSig[defSigKey{ns, name, b.sig}]; b.ok && found && p.ev[j].di != di && (best < 0 || j < best) {
+	for k := from; k < to; k++ {
+		b := &p.evSets[k]
+		if !b.ok {
+			continue
+		}
+		if j, found := p.ix.defSig[defSigKey{ns, name, p.setSig(b)}]; found && p.ev[j].di != di && (best < 0 || j < best) {
 			best = j
 		}
 	}
