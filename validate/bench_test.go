@@ -2,8 +2,10 @@ package validate
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -63,4 +65,36 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(batch.Diags)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(batch.Points)), "ns/point")
+}
+
+// BenchmarkSessionWideLine validates one MONITORING line of 10k, 40k and
+// 80k tags through a Session (parser, checks, catalog), as
+// `lambdabridge validate` does: ns/tag stays flat when every per-line cost
+// is linear in the line's size.
+func BenchmarkSessionWideLine(b *testing.B) {
+	for _, n := range []int{10_000, 40_000, 80_000} {
+		b.Run("tags="+strconv.Itoa(n), func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString("MONITORING|1700000000|1|count|wide.metric|#")
+			for i := range n {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString("tag" + strconv.Itoa(i) + ":v")
+			}
+			line := sb.String()
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s := NewSession(logline.New())
+				if err := s.Read("wide.log", strings.NewReader(line)); err != nil {
+					b.Fatal(err)
+				}
+				if sum := s.Summary(); sum.Points != 1 || sum.Errors != 0 {
+					b.Fatalf("%+v", sum)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tag")
+		})
+	}
 }
