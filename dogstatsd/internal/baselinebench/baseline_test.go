@@ -3,6 +3,7 @@ package baselinebench
 import (
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,6 +95,12 @@ func tagHeavy(b *testing.B) ([]string, int64) {
 // statsd_exporter side by side, and reports x-vs-statsd_exporter.
 func BenchmarkTagHeavy(b *testing.B) {
 	lines, size := tagHeavy(b)
+	compareLines(b, lines, size)
+}
+
+// compareLines parses every line (one datagram each; one op is all of them)
+// with lambdabridge and statsd_exporter side by side.
+func compareLines(b *testing.B, lines []string, size int64) {
 	payloads := make([][]byte, len(lines))
 	for i, l := range lines {
 		payloads[i] = []byte(l)
@@ -119,10 +126,28 @@ func BenchmarkTagHeavy(b *testing.B) {
 		}
 	}
 	// Allocations of lambdabridge alone, measured apart (0 is the goal).
-	allocs := testing.AllocsPerRun(100, lambdabridge)
+	allocs := testing.AllocsPerRun(20, lambdabridge)
 	benchcmp.CompareSized(b, size, benchcmp.C("lambdabridge", lambdabridge), benchcmp.C("statsd_exporter", exporter))
 	b.ReportMetric(allocs/float64(len(lines)), "lambdabridge-allocs/line")
 	b.ReportMetric(float64(len(lines)), "lines/op")
+}
+
+// BenchmarkTagHeavyUnique is BenchmarkTagHeavy with one more tag whose
+// value differs on every line (a request id), so that no line repeats its
+// tag list: the case lambdabridge's tag-list cache cannot help.
+func BenchmarkTagHeavyUnique(b *testing.B) {
+	base, _ := tagHeavy(b)
+	var lines []string
+	var size int64
+	for i := range 1000 {
+		l := base[i%len(base)]
+		if j := strings.Index(l, "|#"); j >= 0 {
+			l = l[:j+2] + "request_id:" + strconv.Itoa(1_000_000+i) + "," + l[j+2:]
+		}
+		lines = append(lines, l)
+		size += int64(len(l))
+	}
+	compareLines(b, lines, size)
 }
 
 // statsdExporter returns statsd_exporter's parser with dogstatsd parsing on
