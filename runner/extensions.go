@@ -149,7 +149,7 @@ func (e *env) startExtensions(environ []string) error {
 	select {
 	case <-s.registered:
 	case <-e.initFail:
-	case <-time.After(e.f.r.cfg.initTimeout):
+	case <-time.After(e.f.r.limit(e.f.r.cfg.initTimeout)):
 	}
 	return nil
 }
