@@ -361,6 +361,11 @@ func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
 
 // handleExtError serves POST /2020-01-01/extension/{init,exit}/error.
 func (e *env) handleExtError(w http.ResponseWriter, r *http.Request) {
+	phase := r.PathValue("phase")
+	if phase != "init" && phase != "exit" {
+		writeAPIError(w, http.StatusNotFound, "InvalidRequest", "no such API: POST "+r.URL.Path+" (want init/error or exit/error)")
+		return
+	}
 	x := e.exts.byHeader(r)
 	if x == nil {
 		writeAPIError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "error: unknown or missing Lambda-Extension-Identifier")
@@ -372,7 +377,7 @@ func (e *env) handleExtError(w http.ResponseWriter, r *http.Request) {
 		typ = "Extension.UnknownError"
 	}
 	payload, _ := normalizeError(body, typ)
-	if r.PathValue("phase") == "init" || e.inInit() {
+	if e.inInit() { // init/error, or exit/error before init ended
 		e.failInit(typ, payload)
 	} else {
 		e.extFailed(x, typ, payload)
