@@ -139,6 +139,7 @@ func newEnv(f *fn, id string) *env {
 		exited:   make(chan struct{}),
 		initFail: make(chan struct{}),
 
+		exts:         &extensions{byID: map[string]*extension{}, registered: make(chan struct{})},
 		gracefulDone: make(chan struct{}),
 		rtDone:       make(chan struct{}),
 		extErr:       make(chan struct{}),

@@ -128,23 +128,25 @@ func layerExtensions(layers []string) []string {
 // up; the caller starts the runtime next (waitInit reports a failure).
 func (e *env) startExtensions(environ []string) error {
 	paths := e.f.extPaths
-	s := &extensions{byID: map[string]*extension{}, registered: make(chan struct{})}
-	e.exts = s
+	s := e.exts
 	if len(paths) == 0 {
 		close(s.registered)
 		return nil
 	}
 	e.started = time.Now()
 	e.teleInitStart()
+	// All are known before the first starts: one may register at once.
+	s.mu.Lock()
 	for _, p := range paths {
-		x := &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})}
-		if err := e.startExtension(x, p, environ); err != nil {
+		s.all = append(s.all, &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})})
+	}
+	s.pending = len(paths)
+	xs := slices.Clone(s.all)
+	s.mu.Unlock()
+	for i, x := range xs {
+		if err := e.startExtension(x, paths[i], environ); err != nil {
 			return &extLaunchError{fmt.Errorf("extension %s: %w", x.name, err)}
 		}
-		s.mu.Lock()
-		s.all = append(s.all, x)
-		s.pending++
-		s.mu.Unlock()
 	}
 	select {
 	case <-s.registered:

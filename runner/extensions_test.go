@@ -128,7 +128,7 @@ func TestExtensionLifecycle(t *testing.T) {
 		t.Errorf("second invocation not warm in the same environment: %+v", second)
 	}
 	if !strings.Contains(rec.text(""), "platform\tEXTENSION\tName: testext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]") {
-		t.Errorf("no EXTENSION line before the first request:\n%s", rec.text(""))
+		t.Errorf("no EXTENSION line before the first request:\n%s\nfirst request:\n%s", rec.text(""), rec.text(first.RequestID))
 	}
 	start := time.Now()
 	r.Close()
