@@ -500,7 +500,7 @@ func (e *env) shutdownPhase() {
 			to = append(to, x)
 		}
 	}
-	if len(to) == 0 || !e.alive() {
+	if len(to) == 0 || !e.alive() && !e.crashing() {
 		return
 	}
 	start := time.Now()
@@ -641,3 +641,34 @@ func outputPipes() (outR, outW, errR, errW *os.File, err error) {
 	}
 	return outR, outW, errR, errW, nil
 }
+
+// shutdownExts reports whether an extension registered for SHUTDOWN.
+func (e *env) shutdownExts() bool {
+	for _, x := range e.registeredExts() {
+		if x.wants(eventShutdown) {
+			return true
+		}
+	}
+	return false
+}
+
+// peakNow is the memory peak of an environment whose runtime exited while
+// its extensions live on: the cgroup's memory.peak where there is one,
+// else the peak of the samples and high-water marks read so far.
+func (e *env) peakNow() (int64, bool) {
+	e.mem.mu.Lock()
+	peak, exact := e.mem.peak, e.mem.answered
+	e.mem.mu.Unlock()
+	if e.cgDir != "" {
+		if b, err := os.ReadFile(filepath.Join(e.cgDir, "memory.peak")); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				return max(peak, n), false
+			}
+		}
+	}
+	return peak, !exact
+}
+
+// crashing reports whether the environment's runtime exited and the
+// environment is otherwise intact (its extensions wait for SHUTDOWN).
+func (e *env) crashing() bool { return closed(e.rtDone) && !closed(e.closing) }

@@ -301,10 +301,17 @@ func TestExtensionShutdownReasons(t *testing.T) {
 				t.Fatalf("error type %q, want %s", res.ErrorType, c.errType)
 			}
 			var got []string
+			reported := false
 			for _, x := range readExtRecords(t, out) {
 				if x.Kind == "event" && strings.Contains(string(x.Body), "SHUTDOWN") {
 					got = append(got, string(x.Body))
 				}
+				if x.Kind == "telemetry" && strings.Contains(string(x.Body), `"type":"platform.report"`) && strings.Contains(string(x.Body), res.RequestID) {
+					reported = true
+				}
+			}
+			if !reported {
+				t.Errorf("the extension did not get the platform.report of the %s invocation before its shutdown", c.reason)
 			}
 			if len(got) != 1 || !strings.Contains(got[0], `"shutdownReason":"`+c.reason+`"`) {
 				t.Errorf("SHUTDOWN events %q, want one with reason %s", got, c.reason)

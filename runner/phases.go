@@ -64,7 +64,9 @@ func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, ti
 	case <-e.arrive:
 	case <-e.rtDone: // it exited after answering (a panic)
 		res.Duration = time.Since(inv.start)
-		e.waitExited()
+		if !e.shutdownExts() { // else it is reaped after their shutdown phase
+			e.waitExited()
+		}
 		return false
 	case <-timeout:
 		e.lateTimeout(inv, res, "the runtime did not ask for its next invocation")
@@ -73,7 +75,9 @@ func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, ti
 	if left := waitNext(exts, e.rtDone, timeout); len(left) > 0 {
 		if closed(e.rtDone) {
 			res.Duration = time.Since(inv.start)
-			e.waitExited()
+			if !e.shutdownExts() {
+				e.waitExited()
+			}
 			return false
 		}
 		e.lateTimeout(inv, res, "extensions "+strconv.Quote(extNames(left)[0])+" did not ask for their next event")
