@@ -55,12 +55,10 @@ const (
 type extension struct {
 	name     string
 	id       string // Lambda-Extension-Identifier, set at registration
-	external bool
 	events   []string
 	next     chan struct{} // it called next after its work (buffered 1)
 	busy     atomic.Bool   // it has work: init, or an event it took
 	event    chan []byte   // the event its next call returns (buffered 1)
-	cmd      *exec.Cmd     // external only
 	exited   chan struct{} // external only: closed once reaped
 	out, err *lineReader
 }
@@ -138,7 +136,7 @@ func (e *env) startExtensions(environ []string) error {
 	// All are known before the first starts: one may register at once.
 	s.mu.Lock()
 	for _, p := range paths {
-		s.all = append(s.all, &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})})
+		s.all = append(s.all, &extension{name: filepath.Base(p), next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})})
 	}
 	s.pending = len(paths)
 	xs := slices.Clone(s.all)
@@ -179,7 +177,6 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	if err := closeAfterStart(err, outW, errW, outR, errR); err != nil {
 		return err
 	}
-	x.cmd = cmd
 	e.pidMu.Lock()
 	if e.pgid == 0 {
 		e.pgid = cmd.Process.Pid

@@ -52,7 +52,6 @@ type teleEvent struct {
 
 // teleSub is one subscription and its delivery loop.
 type teleSub struct {
-	name     string
 	url      string
 	types    []string
 	maxItems int
@@ -86,7 +85,6 @@ func (e *env) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "ValidationError", "telemetry: "+err.Error())
 		return
 	}
-	sub.name = x.name
 	types := make([]string, len(sub.types))
 	for i, t := range sub.types {
 		types[i] = strings.ToUpper(t[:1]) + t[1:]
