@@ -57,10 +57,13 @@ type Config struct {
 	ProtobufMessage     string      `yaml:"protobuf_message,omitempty"`
 }
 
-// QueueConfig mirrors Prometheus' queue_config. Capacity bounds the samples
-// waiting in the writer's queue; when it is full new samples are dropped and
-// counted with reason "queue_full". MinShards and MaxShards are accepted and
-// ignored: each writer sends with one connection in series order.
+// QueueConfig mirrors Prometheus' queue_config. Capacity is how many samples
+// wait in arrival order; beyond it, a new sample of a series that already has
+// one waiting replaces it (coalesced, counted, never dropped), so the queue
+// holds at most capacity plus one sample per series. Samples are sent by
+// between MinShards and MaxShards parallel senders (shards), resharded as
+// Prometheus does from the incoming rate and the time a send takes; each
+// series always goes through the same shard, in order.
 type QueueConfig struct {
 	Capacity          int            `yaml:"capacity,omitempty"`
 	MaxShards         int            `yaml:"max_shards,omitempty"`
@@ -130,6 +133,8 @@ const (
 	DefaultRemoteTimeout     = 30 * time.Second
 	DefaultCapacity          = 10000
 	DefaultMaxSamplesPerSend = 2000
+	DefaultMinShards         = 1
+	DefaultMaxShards         = 50
 	DefaultBatchSendDeadline = 5 * time.Second
 	DefaultMinBackoff        = 30 * time.Millisecond
 	DefaultMaxBackoff        = 5 * time.Second
@@ -142,6 +147,8 @@ func DefaultConfig() Config {
 		RemoteTimeout: model.Duration(DefaultRemoteTimeout),
 		QueueConfig: QueueConfig{
 			Capacity:          DefaultCapacity,
+			MinShards:         DefaultMinShards,
+			MaxShards:         DefaultMaxShards,
 			MaxSamplesPerSend: DefaultMaxSamplesPerSend,
 			BatchSendDeadline: model.Duration(DefaultBatchSendDeadline),
 			MinBackoff:        model.Duration(DefaultMinBackoff),
@@ -358,8 +365,11 @@ func (c *Config) Validate() error {
 	}
 	q := c.QueueConfig
 	switch {
-	case q.Capacity < 0, q.MaxSamplesPerSend < 0, q.BatchSendDeadline < 0, q.MinBackoff < 0, q.MaxBackoff < 0:
+	case q.Capacity < 0, q.MaxSamplesPerSend < 0, q.BatchSendDeadline < 0, q.MinBackoff < 0, q.MaxBackoff < 0,
+		q.MinShards < 0, q.MaxShards < 0, q.SampleAgeLimit < 0:
 		return errors.New("queue_config: values must not be negative")
+	case q.MinShards > q.MaxShards && q.MaxShards != 0:
+		return fmt.Errorf("queue_config: min_shards %d is larger than max_shards %d", q.MinShards, q.MaxShards)
 	case q.MinBackoff > q.MaxBackoff && q.MaxBackoff != 0:
 		return errors.New("queue_config: min_backoff is larger than max_backoff")
 	}
@@ -379,6 +389,12 @@ func (c Config) withDefaults() Config {
 	}
 	if q.MaxSamplesPerSend == 0 {
 		q.MaxSamplesPerSend = d.QueueConfig.MaxSamplesPerSend
+	}
+	if q.MinShards == 0 {
+		q.MinShards = d.QueueConfig.MinShards
+	}
+	if q.MaxShards == 0 {
+		q.MaxShards = max(d.QueueConfig.MaxShards, q.MinShards)
 	}
 	if q.BatchSendDeadline == 0 {
 		q.BatchSendDeadline = d.QueueConfig.BatchSendDeadline

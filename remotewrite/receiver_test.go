@@ -194,13 +194,13 @@ func (rc *receiver) nRequests() int {
 	return rc.requests
 }
 
-// checkAccounting asserts emitted = sent + dropped (+ pending), and that the
+// checkAccounting asserts emitted = sent + coalesced + dropped (+ pending), and that the
 // receiver holds exactly the samples counted as sent.
 func checkAccounting(t *testing.T, w *Writer, rc *receiver, closed bool) Stats {
 	t.Helper()
 	s := w.Stats()
-	if s.Emitted != s.Sent+s.DroppedTotal()+s.Pending {
-		t.Errorf("emitted %d != sent %d + dropped %d + pending %d (%s)", s.Emitted, s.Sent, s.DroppedTotal(), s.Pending, s)
+	if s.Emitted != s.Sent+s.Coalesced+s.DroppedTotal()+s.Pending {
+		t.Errorf("emitted %d != sent %d + coalesced %d + dropped %d + pending %d (%s)", s.Emitted, s.Sent, s.Coalesced, s.DroppedTotal(), s.Pending, s)
 	}
 	if closed && s.Pending != 0 {
 		t.Errorf("pending %d after Close", s.Pending)

@@ -1,6 +1,7 @@
 package remotewrite
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -9,6 +10,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/prompb"
 )
+
+// shardSeed seeds the series hashes that pick their shard.
+var shardSeed = maphash.MakeSeed()
 
 // staleNaN is Prometheus' stale marker (value.StaleNaN).
 var staleNaN = math.Float64frombits(0x7ff0000000000002)
@@ -24,14 +28,19 @@ type series struct {
 	lastT   int64
 	lastV   uint64 // float bits of the last value (0 for histograms)
 	hasLast bool
+	hash    uint64 // of labels: the series' shard
+	waiting *entry // the latest of its samples waiting in the queue (guarded by queue.mu)
 }
+
+func isStaleNaN(v float64) bool { return math.Float64bits(v) == math.Float64bits(staleNaN) }
 
 // sample is one queued sample: a float value or a native histogram.
 type sample struct {
-	s *series
-	t int64
-	v float64
-	h *prompb.Histogram
+	s     *series
+	t     int64
+	v     float64
+	h     *prompb.Histogram
+	first bool // the series' first sample: never coalesced
 }
 
 type label struct{ name, value string }
@@ -164,8 +173,9 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 			return out
 		}
 	}
+	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, bits, true, false
-	return append(out, sample{s: s, t: t, v: v})
+	return append(out, sample{s: s, t: t, v: v, first: first})
 }
 
 func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64, h *dto.Histogram, drop func(reason, int)) []sample {
@@ -185,8 +195,9 @@ func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64,
 			return out
 		}
 	}
+	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, 0, true, true
-	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t)})
+	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t), first: first})
 }
 
 // lookup finds or creates the series of name plus m's labels plus the extra
@@ -237,7 +248,7 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 			l[i].value = string(extraValue)
 		}
 	}
-	s := &series{seen: c.gen, invalid: validate(l), labels: string(k)}
+	s := &series{seen: c.gen, invalid: validate(l), labels: string(k), hash: maphash.Bytes(shardSeed, k)}
 	c.series[s.labels] = s
 	return s
 }

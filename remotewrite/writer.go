@@ -90,7 +90,10 @@ type Writer struct {
 	cnt          counters
 	flushDropped atomic.Int64 // dropped total reported by the last Flush
 	coll         *collector
-	enc          encoder
+	senders      sync.WaitGroup
+	reshardStop  context.CancelFunc
+	reshardDone  chan struct{}
+	shardUpdate  time.Duration
 
 	kill     context.Context
 	killFunc context.CancelFunc
@@ -120,7 +123,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		userAgent: "lambdabridge/" + o.version,
 		conv:      newConverter(o.external, cfg.SendNativeHistograms),
 		gatherer:  o.gatherer,
-		q:         newQueue(cfg.QueueConfig.Capacity),
+		q:         newQueue(cfg.QueueConfig.Capacity, cfg.QueueConfig.MinShards, cfg.QueueConfig.MaxShards),
 		done:      make(chan struct{}),
 	}
 	w.log = o.logger.With("remote", w.remote, "url", w.display)
@@ -136,7 +139,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	}
 	w.coll = newCollector(&w.cnt, w.q, w.remote, cfg.QueueConfig.Capacity)
 	w.kill, w.killFunc = context.WithCancel(context.Background())
-	go w.sendLoop()
+	w.startSenders()
 	return w, nil
 }
 
@@ -223,10 +226,10 @@ func (w *Writer) append(families []*dto.MetricFamily, ts time.Time) error {
 func (w *Writer) enqueue(s []sample) {
 	w.cnt.emitted.Add(int64(len(s)))
 	w.cnt.pending.Add(int64(len(s)))
-	if full := w.q.push(s, time.Now()); full > 0 {
-		w.cnt.pending.Add(-int64(full))
-		w.cnt.dropped[reasonQueueFull].Add(int64(full))
-		w.log.Warn("remote write queue full, samples dropped", "samples", full, "capacity", w.cfg.QueueConfig.Capacity)
+	if n := w.q.push(s, time.Now()); n > 0 {
+		w.cnt.pending.Add(-int64(n))
+		w.cnt.coalesced.Add(int64(n))
+		w.log.Debug("remote write behind: samples coalesced into their series' waiting sample", "samples", n)
 	}
 }
 
@@ -288,16 +291,7 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 	clear(w.scratch)
 	w.convMu.Unlock()
 
-	w.q.close()
-	var cut error
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		cut = ctx.Err()
-		w.killFunc()
-		<-w.done
-	}
-	w.killFunc()
+	cut := w.drain(ctx)
 	s := w.Stats()
 	var errs []error
 	if gerr != nil {
@@ -311,29 +305,6 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 		errs = append(errs, err)
 	}
 	return s, errors.Join(errs...)
-}
-
-// sendLoop is the one sender: it takes batches in queue order and sends each
-// until it is delivered or dropped, so per-series order holds across retries.
-func (w *Writer) sendLoop() {
-	defer close(w.done)
-	qc := w.cfg.QueueConfig
-	buf := make([]sample, 0, qc.MaxSamplesPerSend)
-	for {
-		batch, rest, ok := w.q.next(w.kill, buf[:0], qc.MaxSamplesPerSend, time.Duration(qc.BatchSendDeadline))
-		if !ok {
-			if len(rest) > 0 {
-				w.drop(reasonShutdown, len(rest), nil)
-				w.q.resolve(len(rest))
-			}
-			clear(rest)
-			return
-		}
-		w.sendBatch(batch)
-		w.q.resolve(len(batch))
-		clear(batch)
-		buf = batch
-	}
 }
 
 func (w *Writer) drop(r reason, n int, err error) {
@@ -358,9 +329,9 @@ func (e *httpError) Error() string {
 	return fmt.Sprintf("remote write %s: status %d: %s", e.url, e.status, e.body)
 }
 
-func (w *Writer) sendBatch(batch []sample) {
+func (w *Writer) sendBatch(enc *encoder, batch []sample) {
 	n := len(batch)
-	body, err := w.enc.encode(batch)
+	body, err := enc.encode(batch)
 	if err != nil {
 		w.drop(reasonEncode, n, err)
 		return
@@ -372,8 +343,10 @@ func (w *Writer) sendBatch(batch []sample) {
 		if err == nil {
 			w.cnt.pending.Add(-int64(n))
 			w.cnt.sent.Add(int64(n))
+			w.cnt.failing.Store(false)
 			return
 		}
+		w.cnt.failing.Store(true)
 		if w.kill.Err() != nil {
 			w.drop(reasonShutdown, n, err)
 			return
@@ -395,6 +368,12 @@ func (w *Writer) sendBatch(batch []sample) {
 			}
 		case errors.As(err, &he) && he.status >= 500:
 			r = reasonHTTP5xx
+		case errors.As(err, &he) && attempt > 1 && (he.status == http.StatusBadRequest || he.status == http.StatusConflict):
+			// an earlier attempt may have been stored (a partial write, or a
+			// reply lost on the way): the receiver now refuses the repeat as
+			// out of order or duplicate
+			w.drop(reasonRetried4xx, n, err)
+			return
 		case errors.As(err, &he) && he.status >= 400:
 			w.drop(reasonHTTP4xx, n, err)
 			return
