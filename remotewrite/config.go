@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,7 @@ import (
 // Config is one entry of a `remote_write:` list, in Prometheus' own syntax, so
 // that a user can paste the block from prometheus.yml. Fields Prometheus has but
 // lambdabridge does not implement are rejected with a "not supported" error
-// rather than silently ignored; the few that have no effect here (shard counts,
-// exemplars, metadata) are accepted and documented as ignored.
+// rather than silently ignored: every key either works or is refused.
 type Config struct {
 	URL           string            `yaml:"url"`
 	Name          string            `yaml:"name,omitempty"`
@@ -42,11 +42,23 @@ type Config struct {
 	SigV4           *SigV4Config   `yaml:"sigv4,omitempty"`
 	QueueConfig     QueueConfig    `yaml:"queue_config,omitempty"`
 
-	// Accepted from Prometheus configs; no effect (see the package doc).
-	FollowRedirects *bool     `yaml:"follow_redirects,omitempty"`
-	EnableHTTP2     *bool     `yaml:"enable_http2,omitempty"`
-	SendExemplars   bool      `yaml:"send_exemplars,omitempty"`
-	MetadataConfig  yaml.Node `yaml:"metadata_config,omitempty"`
+	// ExternalLabels are added to every series of this entry that lacks them
+	// (a lambdabridge extension of Prometheus' entry; they override the
+	// global external_labels given with WithExternalLabels). HA pairs use
+	// `cluster` and `__replica__`.
+	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
+
+	// FollowRedirects (default true) follows 3xx replies; EnableHTTP2
+	// (default true) tries HTTP/2 over TLS.
+	FollowRedirects *bool `yaml:"follow_redirects,omitempty"`
+	EnableHTTP2     *bool `yaml:"enable_http2,omitempty"`
+	// SendExemplars must stay false: the aggregation keeps no exemplars.
+	SendExemplars  bool           `yaml:"send_exemplars,omitempty"`
+	MetadataConfig MetadataConfig `yaml:"metadata_config,omitempty"`
+	// ProtobufMessage is prometheus.WriteRequest (Remote Write 1.0, the
+	// default) or io.prometheus.write.v2.Request (Remote Write 2.0, falling
+	// back to 1.0 when the receiver answers 415).
+	ProtobufMessage string `yaml:"protobuf_message,omitempty"`
 
 	// Recognised so that pasting them gives a clear error instead of "unknown field".
 	WriteRelabelConfigs []yaml.Node `yaml:"write_relabel_configs,omitempty"`
@@ -54,7 +66,32 @@ type Config struct {
 	AzureAD             *yaml.Node  `yaml:"azuread,omitempty"`
 	GoogleIAM           *yaml.Node  `yaml:"google_iam,omitempty"`
 	ProxyURL            string      `yaml:"proxy_url,omitempty"`
-	ProtobufMessage     string      `yaml:"protobuf_message,omitempty"`
+}
+
+// The protobuf_message values.
+const (
+	MessageV1 = "prometheus.WriteRequest"
+	MessageV2 = "io.prometheus.write.v2.Request"
+)
+
+// MetadataConfig is Prometheus' metadata_config: with Send (the default)
+// every family's type, help and unit go to the receiver every SendInterval
+// (default 1m) in requests of at most MaxSamplesPerSend entries (default
+// 2000) with Remote Write 1.0, and with every series in Remote Write 2.0.
+type MetadataConfig struct {
+	Send              *bool          `yaml:"send,omitempty"` // nil: true
+	SendInterval      model.Duration `yaml:"send_interval,omitempty"`
+	MaxSamplesPerSend int            `yaml:"max_samples_per_send,omitempty"`
+}
+
+// UnmarshalYAML keeps the defaults for keys that are absent.
+func (m *MetadataConfig) UnmarshalYAML(n *yaml.Node) error {
+	if err := yamlstrict.Check(n, reflect.TypeFor[MetadataConfig](), yamlTypeName); err != nil {
+		return err
+	}
+	*m = DefaultConfig().MetadataConfig
+	type plain MetadataConfig
+	return n.Decode((*plain)(m))
 }
 
 // QueueConfig mirrors Prometheus' queue_config. Capacity is how many samples
@@ -139,12 +176,19 @@ const (
 	DefaultMinBackoff        = 30 * time.Millisecond
 	DefaultMaxBackoff        = 5 * time.Second
 	DefaultSigV4Service      = "aps"
+	DefaultMetadataInterval  = time.Minute
+	DefaultMetadataPerSend   = 2000
 )
 
 // DefaultConfig returns a Config holding Prometheus' defaults and no URL.
 func DefaultConfig() Config {
 	return Config{
 		RemoteTimeout: model.Duration(DefaultRemoteTimeout),
+		MetadataConfig: MetadataConfig{
+			Send:              boolPtr(true),
+			SendInterval:      model.Duration(DefaultMetadataInterval),
+			MaxSamplesPerSend: DefaultMetadataPerSend,
+		},
 		QueueConfig: QueueConfig{
 			Capacity:          DefaultCapacity,
 			MinShards:         DefaultMinShards,
@@ -321,8 +365,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("google_iam: %w", ErrNotSupported)
 	case c.ProxyURL != "":
 		return fmt.Errorf("proxy_url: %w (set HTTPS_PROXY)", ErrNotSupported)
-	case c.ProtobufMessage != "" && c.ProtobufMessage != "prometheus.WriteRequest":
-		return fmt.Errorf("protobuf_message %q: %w (remote_write 1.0 only)", c.ProtobufMessage, ErrNotSupported)
+	case c.ProtobufMessage != "" && c.ProtobufMessage != MessageV1 && c.ProtobufMessage != MessageV2:
+		return fmt.Errorf("protobuf_message %q: must be %s (Remote Write 1.0) or %s (2.0)", c.ProtobufMessage, MessageV1, MessageV2)
+	case c.SendExemplars:
+		return fmt.Errorf("send_exemplars: %w (the aggregation keeps no exemplars)", ErrNotSupported)
+	case c.MetadataConfig.SendInterval < 0, c.MetadataConfig.MaxSamplesPerSend < 0:
+		return errors.New("metadata_config: values must not be negative")
+	}
+	if err := CheckExternalLabels(c.ExternalLabels); err != nil {
+		return fmt.Errorf("external_labels: %w", err)
 	}
 	auths := 0
 	for _, set := range []bool{c.BasicAuth != nil, c.Authorization != nil, c.BearerToken != "" || c.BearerTokenFile != "", c.SigV4 != nil} {
@@ -383,6 +434,24 @@ func (c Config) withDefaults() Config {
 	if c.RemoteTimeout == 0 {
 		c.RemoteTimeout = d.RemoteTimeout
 	}
+	if c.FollowRedirects == nil {
+		c.FollowRedirects = boolPtr(true)
+	}
+	if c.EnableHTTP2 == nil {
+		c.EnableHTTP2 = boolPtr(true)
+	}
+	if c.MetadataConfig.Send == nil {
+		c.MetadataConfig.Send = boolPtr(true)
+	}
+	if c.MetadataConfig.SendInterval == 0 {
+		c.MetadataConfig.SendInterval = d.MetadataConfig.SendInterval
+	}
+	if c.MetadataConfig.MaxSamplesPerSend == 0 {
+		c.MetadataConfig.MaxSamplesPerSend = d.MetadataConfig.MaxSamplesPerSend
+	}
+	if c.ProtobufMessage == "" {
+		c.ProtobufMessage = MessageV1
+	}
 	q := &c.QueueConfig
 	if q.Capacity == 0 {
 		q.Capacity = d.QueueConfig.Capacity
@@ -428,6 +497,8 @@ func yamlTypeName(t reflect.Type) string {
 		return "tls_config"
 	case reflect.TypeFor[SigV4Config]():
 		return "sigv4"
+	case reflect.TypeFor[MetadataConfig]():
+		return "metadata_config"
 	}
 	return t.Name()
 }
@@ -437,4 +508,60 @@ func yamlTypeName(t reflect.Type) string {
 func redactURL(u *url.URL) string {
 	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return r.String()
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// HA labels: Cortex, Mimir and Amazon Managed Prometheus deduplicate HA pairs
+// by these two external labels.
+const (
+	ClusterLabel = "cluster"
+	ReplicaLabel = "__replica__"
+)
+
+// CheckExternalLabels accepts valid label names with non-empty values; names
+// starting with "__" are reserved, except the HA label __replica__.
+func CheckExternalLabels(l map[string]string) error {
+	names := make([]string, 0, len(l))
+	for k := range l {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		switch {
+		case !validLabelName(k):
+			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", k)
+		case strings.HasPrefix(k, "__") && k != ReplicaLabel:
+			return fmt.Errorf("%q: names starting with __ are reserved (%s is allowed, for HA pairs)", k, ReplicaLabel)
+		case l[k] == "":
+			return fmt.Errorf("%q has an empty value", k)
+		}
+	}
+	return nil
+}
+
+// ParseExternalLabel reads a NAME=VALUE flag value.
+func ParseExternalLabel(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", "", fmt.Errorf("%q: want NAME=VALUE", s)
+	}
+	if err := CheckExternalLabels(map[string]string{name: value}); err != nil {
+		return "", "", err
+	}
+	return name, value, nil
+}
+
+// ParseHeader reads a 'Name: value' flag value and checks that the writer
+// does not set the header itself.
+func ParseHeader(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		return "", "", fmt.Errorf("%q: want 'Name: value'", s)
+	}
+	if reservedHeaders[http.CanonicalHeaderKey(name)] {
+		return "", "", fmt.Errorf("header %q is reserved and set by the writer", name)
+	}
+	return name, value, nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/prompb"
@@ -28,8 +29,9 @@ type series struct {
 	lastT   int64
 	lastV   uint64 // float bits of the last value (0 for histograms)
 	hasLast bool
-	hash    uint64 // of labels: the series' shard
-	waiting *entry // the latest of its samples waiting in the queue (guarded by queue.mu)
+	hash    uint64      // of labels: the series' shard
+	meta    *familyMeta // read and written by the converter only
+	waiting *entry      // the latest of its samples waiting in the queue (guarded by queue.mu)
 }
 
 func isStaleNaN(v float64) bool { return math.Float64bits(v) == math.Float64bits(staleNaN) }
@@ -40,7 +42,16 @@ type sample struct {
 	t     int64
 	v     float64
 	h     *prompb.Histogram
-	first bool // the series' first sample: never coalesced
+	first bool  // the series' first sample: never coalesced
+	st    int64 // start (created) timestamp, Unix ms; 0: unknown
+	meta  *familyMeta
+}
+
+// familyMeta is what Prometheus sends as metadata: a family's type, help and
+// unit.
+type familyMeta struct {
+	name, help, unit string
+	typ              dto.MetricType
 }
 
 type label struct{ name, value string }
@@ -52,6 +63,10 @@ type converter struct {
 	gen      uint64
 	clock    bool // timestamps come from the writer's clock (see convert)
 	series   map[string]*series
+	metas    map[string]*familyMeta // by family name
+	metaGen  uint64                 // grows when a family's metadata changes
+	fam      *familyMeta            // of the family being converted
+	st       int64                  // created timestamp of the metric being converted
 
 	// scratch, reused across calls
 	lbls []label
@@ -60,7 +75,7 @@ type converter struct {
 }
 
 func newConverter(external map[string]string, native bool) *converter {
-	c := &converter{native: native, series: map[string]*series{}}
+	c := &converter{native: native, series: map[string]*series{}, metas: map[string]*familyMeta{}}
 	for k, v := range external {
 		c.external = append(c.external, label{k, v})
 	}
@@ -79,12 +94,14 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 	c.clock = clock
 	for _, f := range families {
 		name := f.GetName()
+		c.fam = c.metaOf(f)
 		var bucket, sum, count string
 		switch f.GetType() {
 		case dto.MetricType_SUMMARY, dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 			bucket, sum, count = name+"_bucket", name+"_sum", name+"_count"
 		}
 		for _, m := range f.GetMetric() {
+			c.st = createdMillis(m)
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
 				out = c.float(out, name, "", nil, m, t, m.GetCounter().GetValue(), drop)
@@ -134,6 +151,44 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 
 var plusInf = []byte("+Inf")
 
+// metaOf returns the metadata of f, recording a change.
+func (c *converter) metaOf(f *dto.MetricFamily) *familyMeta {
+	m := c.metas[f.GetName()]
+	if m != nil && m.typ == f.GetType() && m.help == f.GetHelp() && m.unit == f.GetUnit() {
+		return m
+	}
+	m = &familyMeta{name: f.GetName(), help: f.GetHelp(), unit: f.GetUnit(), typ: f.GetType()}
+	c.metas[m.name] = m
+	c.metaGen++
+	return m
+}
+
+// metadata returns the metadata of every family seen, sorted by name.
+func (c *converter) metadata() []*familyMeta {
+	out := make([]*familyMeta, 0, len(c.metas))
+	for _, m := range c.metas {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *familyMeta) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// createdMillis is m's created timestamp in Unix ms (0: none).
+func createdMillis(m *dto.Metric) int64 {
+	var ct interface{ AsTime() time.Time }
+	switch {
+	case m.GetCounter().GetCreatedTimestamp() != nil:
+		ct = m.GetCounter().GetCreatedTimestamp()
+	case m.GetHistogram().GetCreatedTimestamp() != nil:
+		ct = m.GetHistogram().GetCreatedTimestamp()
+	case m.GetSummary().GetCreatedTimestamp() != nil:
+		ct = m.GetSummary().GetCreatedTimestamp()
+	default:
+		return 0
+	}
+	return ct.AsTime().UnixMilli()
+}
+
 // stale appends a stale marker for every series not seen in the current
 // generation (all of them when all is set) and forgets those series.
 func (c *converter) stale(out []sample, t int64, all bool) []sample {
@@ -147,9 +202,9 @@ func (c *converter) stale(out []sample, t int64, all bool) []sample {
 		}
 		ts := max(t, s.lastT+1)
 		if s.native {
-			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}})
+			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}, meta: s.meta})
 		} else {
-			out = append(out, sample{s: s, t: ts, v: staleNaN})
+			out = append(out, sample{s: s, t: ts, v: staleNaN, meta: s.meta})
 		}
 	}
 	return out
@@ -175,7 +230,7 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 	}
 	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, bits, true, false
-	return append(out, sample{s: s, t: t, v: v, first: first})
+	return append(out, sample{s: s, t: t, v: v, first: first, st: c.st, meta: c.fam})
 }
 
 func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64, h *dto.Histogram, drop func(reason, int)) []sample {
@@ -197,7 +252,7 @@ func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64,
 	}
 	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, 0, true, true
-	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t), first: first})
+	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t), first: first, st: c.st, meta: c.fam})
 }
 
 // lookup finds or creates the series of name plus m's labels plus the extra
@@ -241,6 +296,7 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 	c.key = k
 	if s, ok := c.series[string(k)]; ok {
 		s.seen = c.gen
+		s.meta = c.fam
 		return s
 	}
 	for i := range l {
@@ -248,7 +304,7 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 			l[i].value = string(extraValue)
 		}
 	}
-	s := &series{seen: c.gen, invalid: validate(l), labels: string(k), hash: maphash.Bytes(shardSeed, k)}
+	s := &series{seen: c.gen, invalid: validate(l), labels: string(k), hash: maphash.Bytes(shardSeed, k), meta: c.fam}
 	c.series[s.labels] = s
 	return s
 }

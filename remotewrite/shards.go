@@ -54,7 +54,7 @@ func (w *Writer) sendLoop(i int) {
 	defer w.senders.Done()
 	qc := w.cfg.QueueConfig
 	buf := make([]sample, 0, qc.MaxSamplesPerSend)
-	var enc encoder
+	var enc shardEncoders
 	for {
 		batch, ok := w.q.next(w.kill, i, buf[:0], qc.MaxSamplesPerSend, time.Duration(qc.BatchSendDeadline))
 		if !ok {

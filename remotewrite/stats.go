@@ -25,11 +25,14 @@ const (
 	reasonHTTPStatus // a non-retryable status outside 2xx/4xx/5xx
 	reasonEncode
 	reasonShutdown
+	reasonTooOld
+	reasonNotWritten
 	// retry reasons
 	reasonAuth
 	reasonHTTP5xx
 	reasonNetwork
 	reasonTimeout
+	reasonRW2Unsupported
 	numReasons
 )
 
@@ -44,6 +47,9 @@ var reasonNames = [numReasons]string{
 	reasonHTTPStatus:        "http_status",
 	reasonEncode:            "encode_error",
 	reasonShutdown:          "shutdown",
+	reasonTooOld:            "too_old",
+	reasonNotWritten:        "not_written",
+	reasonRW2Unsupported:    "rw2_unsupported",
 	reasonAuth:              "auth",
 	reasonHTTP5xx:           "http_5xx",
 	reasonNetwork:           "network",
@@ -81,7 +87,8 @@ type Stats struct {
 	// Dropped by reason: invalid_metric_name, invalid_label_name,
 	// duplicate_label, out_of_order, http_4xx, http_4xx_after_retry (a 400
 	// or 409 answering a retry: an earlier attempt may have been stored),
-	// http_429, http_status, encode_error, shutdown.
+	// http_429, http_status, encode_error, shutdown, too_old (older than
+	// sample_age_limit), not_written (a 2.0 receiver wrote fewer than sent).
 	Dropped map[string]int64
 	// Retried counts samples per failed attempt that was retried, by reason
 	// (http_5xx, http_429, network, timeout, auth); not part of the invariant.
