@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -299,4 +300,76 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return max(t.Sub(now), 0)
 	}
 	return -1
+}
+
+// metadataLoop sends every family's metadata each send_interval (1.0 only:
+// 2.0 sends it with the series) until the writer is killed.
+func (w *Writer) metadataLoop() {
+	t := time.NewTicker(time.Duration(w.cfg.MetadataConfig.SendInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-w.kill.Done():
+			return
+		case <-t.C:
+			w.sendMetadata(w.kill, true)
+		}
+	}
+}
+
+// sendMetadata sends the families' metadata in 1.0 requests of at most
+// metadata_config.max_samples_per_send entries, when sending metadata is on,
+// the writer sends 1.0, and (unless all) a family appeared or changed since
+// the last time. A failed request is retried as a batch of samples is,
+// within ctx; then its entries are counted as failed.
+func (w *Writer) sendMetadata(ctx context.Context, all bool) {
+	mc := w.cfg.MetadataConfig
+	if !*mc.Send || w.v2.Load() {
+		return
+	}
+	w.convMu.Lock()
+	gen := w.conv.metaGen
+	if !all && gen == w.metaSent {
+		w.convMu.Unlock()
+		return
+	}
+	metas := w.conv.metadata()
+	w.metaSent = gen
+	w.convMu.Unlock()
+	for chunk := range slices.Chunk(metas, mc.MaxSamplesPerSend) {
+		if err := w.postMetadata(ctx, chunk); err != nil {
+			w.cnt.metaFailed.Add(int64(len(chunk)))
+			w.log.Warn("remote write metadata not sent", "families", len(chunk), "err", err)
+			continue
+		}
+		w.cnt.metaSent.Add(int64(len(chunk)))
+	}
+}
+
+func (w *Writer) postMetadata(ctx context.Context, metas []*familyMeta) error {
+	body, err := encodeMetadataV1(metas)
+	if err != nil {
+		return err
+	}
+	backoff := time.Duration(w.cfg.QueueConfig.MinBackoff)
+	retried := false
+	for {
+		_, err := w.post(ctx, body, false)
+		if err == nil {
+			return nil
+		}
+		_, wait, retry := w.classify(err, retried, backoff)
+		if !retry {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		backoff = min(2*backoff, time.Duration(w.cfg.QueueConfig.MaxBackoff))
+		retried = true
+	}
 }

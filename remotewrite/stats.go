@@ -66,9 +66,11 @@ type counters struct {
 	coalesced atomic.Int64 // replaced in the queue by a newer sample of their series
 	sendNanos atomic.Int64 // time spent sending, summed over the shards
 	failing   atomic.Bool  // the last attempt failed
-	dropped   [numReasons]atomic.Int64
-	retried   [numReasons]atomic.Int64
-	pending   atomic.Int64 // queued or in flight
+	// metadata entries (one per family) sent and failed (1.0 only)
+	metaSent, metaFailed atomic.Int64
+	dropped              [numReasons]atomic.Int64
+	retried              [numReasons]atomic.Int64
+	pending              atomic.Int64 // queued or in flight
 }
 
 // Stats is a snapshot of a writer's accounting, in samples.
@@ -157,6 +159,7 @@ type collector struct {
 	inFlight *prometheus.Desc
 	cap      *prometheus.Desc
 	shards   *prometheus.Desc
+	meta     *prometheus.Desc
 	qcap     int
 }
 
@@ -169,6 +172,8 @@ func newCollector(c *counters, q *queue, remote string, qcap int) *collector {
 			[]string{"outcome", "reason"}, cl),
 		queue: prometheus.NewDesc("lambdabridge_remote_write_queue_samples",
 			"Samples waiting in a remote_write sink's queue (at most its capacity plus one per series; the batches being sent are in lambdabridge_remote_write_in_flight_samples).", nil, cl),
+		meta: prometheus.NewDesc("lambdabridge_remote_write_metadata_total",
+			"Metadata entries (type, help and unit of one family) a remote_write sink sent with Remote Write 1.0, by outcome (sent, failed).", []string{"outcome"}, cl),
 		shards: prometheus.NewDesc("lambdabridge_remote_write_shards",
 			"Shards (parallel senders) of a remote_write sink, between min_shards and max_shards.", nil, cl),
 		inFlight: prometheus.NewDesc("lambdabridge_remote_write_in_flight_samples",
@@ -185,6 +190,7 @@ func (cl *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cl.inFlight
 	ch <- cl.cap
 	ch <- cl.shards
+	ch <- cl.meta
 }
 
 func (cl *collector) Collect(ch chan<- prometheus.Metric) {
@@ -203,4 +209,6 @@ func (cl *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cl.inFlight, prometheus.GaugeValue, float64(inFlight))
 	ch <- prometheus.MustNewConstMetric(cl.cap, prometheus.GaugeValue, float64(cl.qcap))
 	ch <- prometheus.MustNewConstMetric(cl.shards, prometheus.GaugeValue, float64(cl.q.numShards()))
+	ch <- prometheus.MustNewConstMetric(cl.meta, prometheus.CounterValue, float64(cl.c.metaSent.Load()), "sent")
+	ch <- prometheus.MustNewConstMetric(cl.meta, prometheus.CounterValue, float64(cl.c.metaFailed.Load()), "failed")
 }

@@ -88,6 +88,7 @@ type Writer struct {
 	coll         *collector
 	senders      sync.WaitGroup
 	v2           atomic.Bool // sending Remote Write 2.0 (until a fallback)
+	metaSent     uint64      // converter metaGen last sent (under convMu)
 	reshardStop  context.CancelFunc
 	reshardDone  chan struct{}
 	shardUpdate  time.Duration
@@ -141,6 +142,9 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	w.v2.Store(cfg.ProtobufMessage == MessageV2)
 	w.kill, w.killFunc = context.WithCancel(context.Background())
 	w.startSenders()
+	if *cfg.MetadataConfig.Send {
+		go w.metadataLoop()
+	}
 	return w, nil
 }
 
@@ -267,6 +271,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if err := w.q.wait(ctx, w.q.requestFlush()); err != nil {
 		return fmt.Errorf("remote write %s: flush: %d samples pending: %w", w.display, w.cnt.pending.Load(), err)
 	}
+	w.sendMetadata(ctx, false)
 	total := w.cnt.snapshot().DroppedTotal()
 	if d := total - w.flushDropped.Swap(total); d > 0 {
 		return fmt.Errorf("remote write %s: flush: %d %w since the previous flush", w.display, d, ErrDropped)
@@ -301,6 +306,9 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 	w.convMu.Unlock()
 
 	cut := w.drain(ctx)
+	if cut == nil {
+		w.sendMetadata(ctx, false)
+	}
 	s := w.Stats()
 	var errs []error
 	if gerr != nil {

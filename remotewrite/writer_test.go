@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -573,6 +575,10 @@ lambdabridge_remote_write_queue_capacity_samples{remote="amp"} 10000
 # HELP lambdabridge_remote_write_in_flight_samples Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).
 # TYPE lambdabridge_remote_write_in_flight_samples gauge
 lambdabridge_remote_write_in_flight_samples{remote="amp"} 0
+# HELP lambdabridge_remote_write_metadata_total Metadata entries (type, help and unit of one family) a remote_write sink sent with Remote Write 1.0, by outcome (sent, failed).
+# TYPE lambdabridge_remote_write_metadata_total counter
+lambdabridge_remote_write_metadata_total{outcome="failed",remote="amp"} 0
+lambdabridge_remote_write_metadata_total{outcome="sent",remote="amp"} 0
 # HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity plus one per series; the batches being sent are in lambdabridge_remote_write_in_flight_samples).
 # TYPE lambdabridge_remote_write_queue_samples gauge
 lambdabridge_remote_write_queue_samples{remote="amp"} 0
@@ -746,5 +752,51 @@ func TestTLSConfig(t *testing.T) {
 	}
 	if _, err := New(Config{URL: rc.url(), TLSConfig: TLSConfig{CAFile: filepath.Join(t.TempDir(), "missing.pem")}}); err == nil {
 		t.Errorf("New accepted a missing ca_file")
+	}
+}
+
+// TestMetadata: metadata_config {send: true} sends each family's type, help
+// and unit in 1.0 metadata requests (accepted and ignored before); a flush
+// sends new families at once, the interval sends all again.
+func TestMetadata(t *testing.T) {
+	rc := newReceiver(t)
+	cfg := testConfig(rc.url())
+	cfg.MetadataConfig = MetadataConfig{Send: boolPtr(true), SendInterval: mdur(300 * time.Millisecond), MaxSamplesPerSend: 1}
+	w := newTestWriter(t, cfg)
+	fams := append(gauges(2, 1), &dto.MetricFamily{Name: proto.String("requests_total"), Help: proto.String("Requests."),
+		Unit: proto.String("requests"), Type: dto.MetricType_COUNTER.Enum(),
+		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: proto.Float64(3)}}}})
+	_ = w.Append(fams, time.UnixMilli(1000))
+	if err := flush(t, w); err != nil {
+		t.Fatal(err)
+	}
+	want := []prompb.MetricMetadata{
+		{Type: prompb.MetricMetadata_GAUGE, MetricFamilyName: "g"},
+		{Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "requests_total", Help: "Requests.", Unit: "requests"},
+	}
+	rc.mu.Lock()
+	got := slices.Clone(rc.metadata)
+	rc.mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metadata after a flush (-want +got):\n%s", diff)
+	}
+	testenvEventually(t, 5*time.Second, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.metadata) >= 4
+	})
+	if s := w.Stats(); s.Sent != 3 {
+		t.Errorf("stats %s", s)
+	}
+}
+
+func testenvEventually(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
