@@ -75,7 +75,7 @@ func (f *File) Build(log *slog.Logger, version string) (*Built, error) {
 		b.Sinks = append(b.Sinks, "scrape http://"+b.ScrapeAddr+"/metrics")
 	}
 	for i, rc := range f.RemoteWrite {
-		rwOpts := []remotewrite.Option{remotewrite.WithLogger(log), remotewrite.WithVersion(version)}
+		rwOpts := []remotewrite.Option{remotewrite.WithLogger(log), remotewrite.WithVersion(version), remotewrite.WithExternalLabels(f.ExternalLabels)}
 		if f.RemoteWriteInterval > 0 {
 			rwOpts = append(rwOpts, remotewrite.WithInterval(f.RemoteWriteInterval))
 		}

@@ -243,25 +243,64 @@ func (q *QueueConfig) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // ParseConfigs decodes a YAML document holding a `remote_write:` list (other
-// top-level keys are errors) and validates every entry.
+// top-level keys are errors) and validates every entry (DecodeConfigs).
 func ParseConfigs(data []byte) ([]Config, error) {
 	var doc struct {
-		RemoteWrite []Config `yaml:"remote_write"`
+		RemoteWrite yaml.Node `yaml:"remote_write"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
-	for i := range doc.RemoteWrite {
-		if err := doc.RemoteWrite[i].Validate(); err != nil {
-			return nil, fmt.Errorf("parse remote_write config: entry %d: %w", i, err)
-		}
-	}
-	if err := CheckNames(doc.RemoteWrite); err != nil {
+	cfgs, err := DecodeConfigs(&doc.RemoteWrite)
+	if err != nil {
 		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
-	return doc.RemoteWrite, nil
+	return cfgs, nil
+}
+
+// DecodeConfigs decodes and validates the entries of a `remote_write:` list
+// node, strictly; an error names the line of the key at fault (or of the
+// entry) and the entry's index: "line 7: remote_write[1]: queue_config: ...".
+func DecodeConfigs(n *yaml.Node) ([]Config, error) {
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("line %d: remote_write: want a list of entries", n.Line)
+	}
+	cfgs := make([]Config, len(n.Content))
+	for i, item := range n.Content {
+		if err := item.Decode(&cfgs[i]); err != nil {
+			return nil, fmt.Errorf("remote_write[%d]: %w", i, err)
+		}
+		if err := cfgs[i].Validate(); err != nil {
+			return nil, fmt.Errorf("line %d: remote_write[%d]: %w", errLine(item, err), i, err)
+		}
+	}
+	if err := CheckNames(cfgs); err != nil {
+		return nil, fmt.Errorf("line %d: remote_write: %w", n.Line, err)
+	}
+	return cfgs, nil
+}
+
+// errLine is the line of the entry's key a validation error starts with
+// ("queue_config: ...", "header ...": headers), or the entry's line.
+func errLine(entry *yaml.Node, err error) int {
+	word := err.Error()
+	if i := strings.IndexAny(word, ": "); i > 0 {
+		word = word[:i]
+	}
+	if word == "header" {
+		word = "headers"
+	}
+	for i := 0; i+1 < len(entry.Content); i += 2 {
+		if entry.Content[i].Value == word {
+			return entry.Content[i].Line
+		}
+	}
+	return entry.Line
 }
 
 // RemoteName is the value of the "remote" label of the entry's writer: its

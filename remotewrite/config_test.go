@@ -96,6 +96,13 @@ func TestParseConfigsErrors(t *testing.T) {
 			"are the same apart from secrets: remove one, or give each its own name:"},
 		{"half sigv4 keys", "remote_write:\n- url: http://a\n  sigv4: {access_key: AK}", "access_key and secret_key"},
 		{"backoffs", "remote_write:\n- url: http://a\n  queue_config: {min_backoff: 10s, max_backoff: 1s}", "min_backoff is larger"},
+		{"shards", "remote_write:\n- url: http://a\n  name: x\n  queue_config: {min_shards: 5, max_shards: 2}", "line 4: remote_write[0]: queue_config: min_shards 5 is larger than max_shards 2"},
+		{"exemplars", "remote_write:\n- url: http://a\n  send_exemplars: true", "line 3: remote_write[0]: send_exemplars: not supported"},
+		{"protobuf message", "remote_write:\n- url: http://a\n  protobuf_message: v3", `line 3: remote_write[0]: protobuf_message "v3": must be`},
+		{"metadata key", "remote_write:\n- url: http://a\n  metadata_config: {sendd: true}", "line 3: field sendd not found in metadata_config"},
+		{"external label name", "remote_write:\n- url: http://a\n- url: http://b\n  external_labels: {__x: y}", `line 4: remote_write[1]: external_labels: "__x": names starting with __ are reserved`},
+		{"external label value", "remote_write:\n- url: http://a\n  external_labels: {a: ''}", `"a" has an empty value`},
+		{"not a list", "remote_write: {url: http://a}", "line 1: remote_write: want a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfigs([]byte(tc.yaml))
