@@ -237,7 +237,11 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 			dsMode = 0o600
 		}
 	}
-	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(DatasourcesFile)), ds, dsMode); err != nil {
+	header := ""
+	for _, env := range ProvisionEnv(opts...) {
+		header += "# Grafana reads the password from $" + env + ": set it in Grafana's environment.\n"
+	}
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(DatasourcesFile)), ds, dsMode, header); err != nil {
 		return err
 	}
 	pr := ProvidersFileConfig{APIVersion: 1, Providers: []ProviderConfig{{
@@ -245,7 +249,7 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 		UpdateIntervalSeconds: 30, AllowUIUpdates: true,
 		Options: ProviderOptions{Path: p.path},
 	}}}
-	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(ProvidersFile)), pr, 0o644); err != nil {
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(ProvidersFile)), pr, 0o644, ""); err != nil {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(dashboards)) {
@@ -260,12 +264,13 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 	return nil
 }
 
-func writeYAML(path string, v any, mode os.FileMode) error {
+// writeYAML writes v as YAML after a comment header (lines ending in \n).
+func writeYAML(path string, v any, mode os.FileMode, header string) error {
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("provision: encode %s: %w", path, err)
 	}
-	b = append([]byte("# Written by lambdabridge dashboard --provision.\n"), b...)
+	b = append([]byte("# Written by lambdabridge dashboard --provision.\n"+header), b...)
 	return writeFileMode(path, b, mode)
 }
 

@@ -186,6 +186,9 @@ func TestProvisionCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(b), "set it in Grafana's environment") {
+		t.Errorf("datasources file does not say which variable to set:\n%s", b)
+	}
 	for _, leak := range []string{"s3cr", secret, "grafana-reader:"} {
 		if strings.Contains(string(b), leak) {
 			t.Errorf("datasources file holds %q:\n%s", leak, b)
