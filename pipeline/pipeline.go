@@ -209,11 +209,18 @@ func (p *Pipeline) Datagram(payload []byte, from netip.AddrPort) {
 // ReadLog reads a log stream (a file, standard input, `aws logs tail`
 // output) line by line until EOF or ctx ends.
 func (p *Pipeline) ReadLog(ctx context.Context, name string, r io.Reader) error {
+	return p.ReadFunctionLog(ctx, name, "", r)
+}
+
+// ReadFunctionLog is ReadLog for the log of one function: its points carry
+// function as their Origin.Function (the function_name label), as the
+// runner's do; "" is ReadLog.
+func (p *Pipeline) ReadFunctionLog(ctx context.Context, name, function string, r io.Reader) error {
 	return logline.Scan(r, 0, func(l logline.Line) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p.Line(metric.Origin{Source: name, Line: l.Num}, "log", l.Bytes)
+		p.Line(metric.Origin{Source: name, Line: l.Num, Function: function}, "log", l.Bytes)
 		return nil
 	})
 }

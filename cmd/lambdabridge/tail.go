@@ -18,6 +18,7 @@ type tailCmd struct {
 	sinks                sinkFlags
 	follow, serve, quiet bool
 	now                  string
+	name                 string
 	files                []string
 }
 
@@ -29,10 +30,11 @@ func registerTail(c *cli) {
 	cmd.Flag("serve", "after the inputs end, keep serving /metrics until interrupted").BoolVar(&v.serve)
 	nowFlag(cmd, &v.now)
 	cmd.Flag("quiet", "do not print problems found in the input").BoolVar(&v.quiet)
+	cmd.Flag("name", "the function whose log this is: its series get function_name=NAME, as with run (one tail per log group into one backend)").PlaceHolder("NAME").StringVar(&v.name)
 	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
-const tailUsage = `[--follow] [--serve] [sink flags] [FILE...|-]
+const tailUsage = `[--follow] [--serve] [--name FUNCTION] [sink flags] [FILE...|-]
 
 Reads log streams (files, or standard input for - or no FILE), finds the
 metrics in them (CloudWatch EMF, Datadog MONITORING and JSON lines) and
@@ -88,7 +90,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	sinksDone := make(chan error, 1)
 	go func() { sinksDone <- p.Run(runCtx) }()
 
-	readErr := m.readInputs(ctx, p, v.files, v.follow)
+	readErr := m.readInputs(ctx, p, v.files, v.follow, v.name)
 	p.Finish()
 	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
@@ -112,8 +114,9 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 }
 
 // readInputs feeds every input to the pipeline: standard input and plain
-// files to their end, followed files until ctx ends.
-func (m *Main) readInputs(ctx context.Context, p *pipeline.Pipeline, names []string, follow bool) error {
+// files to their end, followed files until ctx ends; function (may be "")
+// names the function whose log they are.
+func (m *Main) readInputs(ctx context.Context, p *pipeline.Pipeline, names []string, follow bool, function string) error {
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
@@ -141,7 +144,7 @@ func (m *Main) readInputs(ctx context.Context, p *pipeline.Pipeline, names []str
 		go func() {
 			defer wg.Done()
 			defer r.Close()
-			if err := p.ReadLog(ctx, name, r); err != nil && ctx.Err() == nil {
+			if err := p.ReadFunctionLog(ctx, name, function, r); err != nil && ctx.Err() == nil {
 				errs[i] = fmt.Errorf("read %s: %w", name, err)
 			}
 		}()
