@@ -81,8 +81,15 @@ type prometheus3 struct {
 
 func (p *prometheus3) RemoteWriteURL() string { return p.url + "/api/v1/write" }
 
-func startPrometheus3(t testing.TB) *prometheus3 {
+// startPrometheus3 starts Prometheus 3 accepting messages (both protobuf
+// messages when none is given), with created-timestamp zero ingestion and
+// type-and-unit labels (so the metadata a 2.0 request carries shows as
+// __type__ and __unit__ labels).
+func startPrometheus3(t testing.TB, messages ...string) *prometheus3 {
 	t.Helper()
+	if len(messages) == 0 {
+		messages = []string{MessageV1, MessageV2}
+	}
 	bin := cachedBinary(t, "prometheus", prometheus3Version)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
@@ -90,15 +97,17 @@ func startPrometheus3(t testing.TB) *prometheus3 {
 		t.Fatal(err)
 	}
 	p := startProcess(t, "prometheus3", bin, dir, func(port int) []string {
-		return []string{
+		args := []string{
 			"--config.file=" + cfg,
 			"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
 			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
 			"--web.enable-remote-write-receiver",
-			"--web.remote-write-receiver.accepted-protobuf-messages=prometheus.WriteRequest",
-			"--web.remote-write-receiver.accepted-protobuf-messages=io.prometheus.write.v2.Request",
-			"--enable-feature=created-timestamp-zero-ingestion,metadata-wal-records",
+			"--enable-feature=created-timestamp-zero-ingestion,metadata-wal-records,type-and-unit-labels",
 		}
+		for _, m := range messages {
+			args = append(args, "--web.remote-write-receiver.accepted-protobuf-messages="+m)
+		}
+		return args
 	})
 	q, err := testenv.NewPromQL(p.URL)
 	if err != nil {

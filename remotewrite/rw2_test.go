@@ -1,0 +1,115 @@
+package remotewrite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+)
+
+// rw2Registry holds a counter with help, unit and a created timestamp, and
+// a native histogram.
+func rw2Registry(t *testing.T, created time.Time) prometheus.Gatherer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	dur := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rw2_duration_seconds", Help: "Durations.",
+		NativeHistogramBucketFactor: 1.1})
+	reg.MustRegister(dur)
+	for _, v := range []float64{0.05, 0.5, 5} {
+		dur.Observe(v)
+	}
+	counter := &dto.MetricFamily{Name: proto.String("rw2_requests_total"), Help: proto.String("Requests served."),
+		Unit: proto.String("requests"), Type: dto.MetricType_COUNTER.Enum(),
+		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: proto.Float64(7), CreatedTimestamp: timestamppb.New(created)}}}}
+	// not prometheus.Gatherers: it leaves the unit out
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := reg.Gather()
+		return append(fams, counter), err
+	})
+}
+
+func sendOnce(t *testing.T, url string, g prometheus.Gatherer) Stats {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.URL = url
+	cfg.ProtobufMessage = MessageV2
+	cfg.SendNativeHistograms = true
+	w, err := New(cfg, WithGatherer(g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.Close(ctx)
+	if err != nil || s.Sent != s.Emitted {
+		t.Fatalf("close: %v; stats %s", err, s)
+	}
+	return s
+}
+
+// TestRemoteWrite2 sends Remote Write 2.0 to a real Prometheus 3: the
+// counter arrives with its metadata (type and unit, read back as the
+// __type__ and __unit__ labels), its created timestamp (ingested as a
+// zero before it) and the native histogram; the receiver's written
+// headers match, so nothing is counted as not written or retried as 1.0.
+func TestRemoteWrite2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real Prometheus 3; skipped with -short")
+	}
+	p := startPrometheus3(t)
+	created := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	s := sendOnce(t, p.RemoteWriteURL(), rw2Registry(t, created))
+	if s.Retried["rw2_unsupported"] != 0 || s.DroppedTotal() != 0 {
+		t.Errorf("stats %s retried %v: want 2.0 accepted and fully written", s, s.Retried)
+	}
+	const timeout = 15 * time.Second
+	testenv.EventuallyValue(t, p, `last_over_time(rw2_requests_total{__type__="counter",__unit__="requests"}[10m])`, 7, timeout)
+	testenv.EventuallyValue(t, p, `min_over_time(rw2_requests_total[10m])`, 0, timeout) // the created timestamp's zero
+	testenv.EventuallyValue(t, p, `histogram_count(last_over_time(rw2_duration_seconds{__type__="histogram"}[10m]))`, 3, timeout)
+	testenv.EventuallyValue(t, p, `histogram_sum(last_over_time(rw2_duration_seconds[10m]))`, 5.55, timeout)
+}
+
+// TestRemoteWrite2FallsBack: a receiver without 2.0 makes the writer send
+// 1.0, as the specification says, losing nothing: Prometheus 3 accepting
+// only 1.0 answers 415; Prometheus 2.42 ignores the Content-Type and
+// answers 2xx without the written headers.
+func TestRemoteWrite2FallsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real Prometheus servers; skipped with -short")
+	}
+	for _, tc := range []struct {
+		name  string
+		hist  bool // the receiver's PromQL reads native histograms with last_over_time (not 2.42)
+		start func(t *testing.T) (testenv.Querier, string)
+	}{
+		{"prometheus3-415", true, func(t *testing.T) (testenv.Querier, string) {
+			p := startPrometheus3(t, MessageV1)
+			return p, p.RemoteWriteURL()
+		}},
+		{"prometheus2-no-written-headers", false, func(t *testing.T) (testenv.Querier, string) {
+			p := testenv.StartPrometheus(t, testenv.WithPrometheusArgs("--enable-feature=native-histograms"))
+			return p, p.RemoteWriteURL()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, url := tc.start(t)
+			s := sendOnce(t, url, rw2Registry(t, time.Now().Add(-time.Minute)))
+			if s.Retried["rw2_unsupported"] == 0 || s.DroppedTotal() != 0 {
+				t.Errorf("stats %s retried %v: want a fallback to 1.0 and nothing dropped", s, s.Retried)
+			}
+			testenv.EventuallyValue(t, q, `last_over_time(rw2_requests_total[10m])`, 7, 15*time.Second)
+			if tc.hist {
+				testenv.EventuallyValue(t, q, `histogram_count(last_over_time(rw2_duration_seconds[10m]))`, 3, 15*time.Second)
+			}
+		})
+	}
+}
