@@ -134,6 +134,7 @@ type series struct {
 	value    float64
 	timeMs   int64 // producer timestamp of the gauge value applied
 	lastSeen int64 // unix nanoseconds of the last point; only with a TTL
+	created  int64 // unix nanoseconds of the series' first point: its created timestamp
 	hist     *histogram
 	set      *memberSet
 	summary  prometheus.Summary
@@ -178,7 +179,10 @@ func (a *Aggregator) addTo(f *family, s *scratch, ls []metric.Label, p *metric.P
 			a.drop(reason, f.name, n)
 			return true
 		}
-		sr = &series{key: string(s.key)}
+		sr = &series{key: string(s.key), created: now}
+		if now == 0 {
+			sr.created = a.now().UnixNano()
+		}
 		f.series[sr.key] = sr
 		f.order = append(f.order, sr)
 		f.dirty = true

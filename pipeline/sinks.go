@@ -53,8 +53,8 @@ func (s scrapeSink) Run(ctx context.Context, _ *Env) error {
 func (s scrapeSink) Shutdown(context.Context, prometheus.Gatherer) error { return nil }
 
 // RemoteWrite ships the aggregation with a remote_write sender: every
-// interval of the writer, and once more at shutdown, with stale markers for
-// every series.
+// interval of the writer, and once more at shutdown (without stale markers:
+// the series stay queryable after a finite run).
 func RemoteWrite(w *remotewrite.Writer) Sink { return &rwSink{w: w} }
 
 type rwSink struct{ w *remotewrite.Writer }
@@ -63,8 +63,8 @@ func (s *rwSink) Name() string { return "remote_write " + s.w.Name() }
 
 func (s *rwSink) Run(ctx context.Context, env *Env) error { return s.w.Run(ctx, env.Gatherer) }
 
-// Shutdown closes the writer: it gathers a last time, queues stale markers
-// for every series and drains the queue within ctx.
+// Shutdown closes the writer: it gathers a last time and drains the queue
+// within ctx.
 func (s *rwSink) Shutdown(ctx context.Context, _ prometheus.Gatherer) error {
 	_, err := s.w.Close(ctx)
 	return err

@@ -4,7 +4,7 @@
 //
 //	w, err := remotewrite.New(cfg) // cfg from ParseConfigs or URLConfig
 //	go w.Run(ctx, registry)        // gather every interval, send in the background
-//	stats, err := w.Close(ctx)     // last gather, stale markers, drain within ctx
+//	stats, err := w.Close(ctx)     // last gather, drain within ctx
 //
 // Flush gathers and waits for delivery (the end of an invocation). The
 // sender follows the 1.0 specification: a snappy block-compressed protobuf
@@ -14,8 +14,11 @@
 // errors retried with jittered exponential backoff between min_backoff and
 // max_backoff; 429 retried only with retry_on_http_429, after Retry-After;
 // other 4xx dropped (a 400/409 answering a retry as http_4xx_after_retry:
-// it may have been stored); stale markers for vanished series and for all
-// series at Close. With protobuf_message io.prometheus.write.v2.Request it
+// it may have been stored); stale markers for series that vanished while
+// others go on, none at Close (the series of a finite run stay queryable
+// after it); a new counter or classic histogram series with a created
+// timestamp starts with a zero sample there, as Prometheus' created-timestamp
+// zero ingestion does. With protobuf_message io.prometheus.write.v2.Request it
 // sends Remote Write 2.0 (symbols, metadata, native histograms, start
 // timestamps, the written headers checked) and falls back to 1.0 for good
 // on a 415 or a 2xx without the written headers.

@@ -29,6 +29,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lambdabridge/lambdabridge/internal/httpguard"
 )
 
 // DefaultAddr is the listen address when New is given "".
@@ -72,6 +74,16 @@ func WithTimeout(d time.Duration) Option {
 	return func(s *Server) { s.timeout = d }
 }
 
+// WithCreatedSamples adds the created timestamps of counters, histograms
+// and summaries to the OpenMetrics text format as "_created" samples. The
+// protobuf format always carries them (Prometheus 2.50+ ingests them with
+// --enable-feature=created-timestamp-zero-ingestion); in the text format they
+// are off by default because Prometheus before 2.50 stores every "_created"
+// sample as a series of its own.
+func WithCreatedSamples() Option {
+	return func(s *Server) { s.created = true }
+}
+
 // Server serves /metrics. Create it with New.
 type Server struct {
 	addr        string
@@ -80,6 +92,7 @@ type Server struct {
 	allowRemote bool
 	reg         prometheus.Registerer
 	timeout     time.Duration
+	created     bool
 	// allowedHosts are extra names accepted in Host and Origin headers.
 	allowedHosts []string
 
@@ -110,7 +123,9 @@ func New(addr string, opts ...Option) (*Server, error) {
 	if !s.allowRemote && !isLoopback(host) {
 		return nil, fmt.Errorf("scrape: %q: %w (give a 127.0.0.1 or [::1] address, or allow remote scrapes explicitly)", addr, ErrNotLoopback)
 	}
-	s.handler = s.buildHandler()
+	if s.handler, err = s.buildHandler(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -125,13 +140,15 @@ func isLoopback(host string) bool {
 // Handler returns the HTTP handler: /metrics, / and /-/healthy.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) buildHandler() http.Handler {
+func (s *Server) buildHandler() (http.Handler, error) {
 	opts := promhttp.HandlerOpts{
 		ErrorLog:          errorLog{s.log},
 		ErrorHandling:     promhttp.ContinueOnError,
 		Registry:          s.reg,
 		EnableOpenMetrics: true,
 		Timeout:           s.timeout,
+
+		EnableOpenMetricsTextCreatedSamples: s.created,
 	}
 	metrics := promhttp.HandlerFor(s.gatherers, opts)
 	if s.reg != nil {
@@ -147,7 +164,11 @@ func (s *Server) buildHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, indexHTML)
 	})
-	return s.guardHosts(mux)
+	g, err := httpguard.New(httpguard.WithAddr(s.addr), httpguard.WithHosts(s.allowedHosts...), httpguard.WithReadsGuarded())
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	return g.Handler(mux), nil
 }
 
 const indexHTML = `<!DOCTYPE html>

@@ -49,7 +49,7 @@ func newRWReceiver(t *testing.T) (*rwReceiver, string) {
 				key = append(key, l.Name+"="+l.Value)
 			}
 			for _, s := range ts.Samples {
-				if !math.IsNaN(s.Value) { // stale markers end the series at shutdown
+				if !math.IsNaN(s.Value) { // a stale marker ends a series that vanished
 					rw.last[strings.Join(key, ",")] = s.Value
 				}
 			}
