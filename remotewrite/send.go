@@ -86,6 +86,7 @@ func (w *Writer) sendBatch(enc *shardEncoders, batch []sample) {
 		if body == nil || len(kept) != len(batch) || v2 != encodedV2 {
 			var err error
 			if body, floats, hists, err = w.encodeBatch(enc, kept, v2); err != nil {
+				w.noteErr(err)
 				w.drop(reasonEncode, len(kept), err)
 				return
 			}
@@ -94,6 +95,7 @@ func (w *Writer) sendBatch(enc *shardEncoders, batch []sample) {
 		batch = kept
 		n := len(batch)
 		wr, err := w.post(w.kill, body, v2)
+		w.noteErr(err)
 		if err == nil && v2 && !wr.confirmed {
 			w.fallBack("2xx without the X-Prometheus-Remote-Write-*-Written headers: a 1.0 receiver")
 			w.cnt.retried[reasonRW2Unsupported].Add(int64(n))

@@ -85,6 +85,7 @@ type Writer struct {
 	q            *queue
 	cnt          counters
 	flushDropped atomic.Int64 // dropped total reported by the last Flush
+	lastErr      atomic.Pointer[string]
 	coll         *collector
 	senders      sync.WaitGroup
 	v2           atomic.Bool // sending Remote Write 2.0 (until a fallback)
