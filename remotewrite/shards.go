@@ -70,7 +70,8 @@ func (w *Writer) sendLoop(i int) {
 }
 
 // drain sends what is queued within ctx, with as many shards as the backlog
-// needs (one batch each, up to max_shards), stops the senders, and drops
+// needs (one batch each, up to max_shards, unless sending fails), stops the
+// senders, and drops
 // what is left with reason "shutdown". It returns ctx's error when the drain
 // was cut short.
 func (w *Writer) drain(ctx context.Context) error {
@@ -79,6 +80,9 @@ func (w *Writer) drain(ctx context.Context) error {
 	qc := w.cfg.QueueConfig
 	want := (w.q.waitingCount() + qc.MaxSamplesPerSend - 1) / qc.MaxSamplesPerSend
 	want = min(max(want, w.q.numShards()), qc.MaxShards)
+	if w.cnt.failing.Load() {
+		want = w.q.numShards() // more shards would not help a receiver that is down
+	}
 	if _, err := w.q.reshard(ctx, want, w.startSender); err != nil {
 		w.log.Debug("remote write reshard at close cut short", "err", err)
 	}

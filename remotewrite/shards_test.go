@@ -1,0 +1,64 @@
+package remotewrite
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestDesiredShards(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		r                    rates
+		backlog, cur, lo, hi int
+		want                 int
+	}{
+		{"nothing sent yet: keep", rates{in: 1000}, 0, 1, 1, 50, 1},
+		// 50 ms per 2000 samples: 25 µs a sample; 200k/s in needs 5 shards
+		{"up", rates{in: 200_000, out: 40_000, busy: 1}, 0, 1, 1, 50, 5},
+		{"backlog counts", rates{in: 40_000, out: 40_000, busy: 1}, 400_000, 1, 1, 50, 3},
+		{"within tolerance", rates{in: 44_000, out: 40_000, busy: 1}, 0, 1, 1, 50, 1},
+		{"capped", rates{in: 10_000_000, out: 40_000, busy: 1}, 0, 1, 1, 50, 50},
+		{"down, not below min", rates{in: 100, out: 40_000, busy: 1}, 0, 10, 2, 50, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := desiredShards(&tc.r, tc.backlog, tc.cur, tc.lo, tc.hi); got != tc.want {
+				t.Errorf("desiredShards = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestShardsSendInParallel: with min_shards 4 a slow receiver gets up to 4
+// requests at once (one before), and every series' samples still arrive in
+// time order (receiver.points checks it).
+func TestShardsSendInParallel(t *testing.T) {
+	rc := newReceiver(t)
+	var inFlight, most atomic.Int32
+	rc.respond = func(_ int, _ http.ResponseWriter, _ *http.Request) bool {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(50 * time.Millisecond)
+		inFlight.Add(-1)
+		return false
+	}
+	cfg := testConfig(rc.url())
+	cfg.QueueConfig.MinShards, cfg.QueueConfig.MaxShards = 4, 4
+	cfg.QueueConfig.MaxSamplesPerSend = 50
+	w := newTestWriter(t, cfg)
+	for i := range 5 {
+		_ = w.Append(gauges(1000, float64(i)), time.UnixMilli(int64(1000*(i+1))))
+	}
+	if err := flush(t, w); err != nil {
+		t.Fatal(err)
+	}
+	s := checkAccounting(t, w, rc, false)
+	if m := most.Load(); m < 2 || m > 4 {
+		t.Errorf("at most %d requests at once, want 2..4", m)
+	}
+	if s.DroppedTotal() != 0 || s.Sent+s.Coalesced != 5000 {
+		t.Errorf("stats %s", s)
+	}
+}
