@@ -136,10 +136,7 @@ type thanosReceiver struct {
 func startThanosHashring(t testing.TB) *thanosHashring {
 	t.Helper()
 	h := &thanosHashring{t: t, bin: cachedBinary(t, "thanos", thanosVersion)}
-	dir := os.Getenv("THDEBUG")
-	if dir == "" {
-		dir = t.TempDir()
-	}
+	dir := t.TempDir()
 	var endpoints []string
 	for i := range 3 {
 		r := &thanosReceiver{dir: filepath.Join(dir, fmt.Sprint("r", i)), grpc: freePort(t), rw: freePort(t), cap: freePort(t), replicaID: fmt.Sprint("r", i)}
