@@ -388,9 +388,12 @@ func (c *Config) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("url %s: no host", redactURL(u))
 	}
-	for h := range c.Headers {
+	for h, v := range c.Headers {
 		if reservedHeaders[http.CanonicalHeaderKey(h)] {
 			return fmt.Errorf("header %q is reserved and set by the writer", h)
+		}
+		if !validHeaderName(h) || strings.ContainsAny(v, "\r\n\x00") {
+			return fmt.Errorf("header %q: not a valid HTTP header name, or a value with a line break", h)
 		}
 	}
 	switch {
@@ -596,11 +599,26 @@ func ParseExternalLabel(s string) (name, value string, err error) {
 func ParseHeader(s string) (name, value string, err error) {
 	name, value, ok := strings.Cut(s, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-	if !ok || name == "" || strings.ContainsAny(name, " \t") {
+	if !ok || !validHeaderName(name) || strings.ContainsAny(value, "\r\n\x00") {
 		return "", "", fmt.Errorf("%q: want 'Name: value'", s)
 	}
 	if reservedHeaders[http.CanonicalHeaderKey(name)] {
 		return "", "", fmt.Errorf("header %q is reserved and set by the writer", name)
 	}
 	return name, value, nil
+}
+
+// validHeaderName accepts an HTTP token (RFC 9110): letters, digits and
+// !#$%&'*+-.^_`|~.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0) {
+			return false
+		}
+	}
+	return true
 }
