@@ -172,6 +172,30 @@ func TestReceiverRestartLosesNothing(t *testing.T) {
 		}
 		checkFleet(t, q, bridges)
 	})
+	t.Run("victoria-metrics", func(t *testing.T) {
+		dir := t.TempDir()
+		start := func() *backend.VictoriaMetrics {
+			v, err := backend.StartVictoriaMetrics(context.Background(), backend.WithDir(dir))
+			if err != nil {
+				t.Skipf("victoria-metrics: %v", err)
+			}
+			t.Cleanup(v.Stop)
+			return v
+		}
+		v := start()
+		fw := newForwarder(t)
+		fw.set(v.Addr())
+		bridges := runFleet(t, 3, func(int) string { return fw.URL("/api/v1/write") }, func() {
+			time.Sleep(time.Second)
+			v.Stop()
+			fw.set("")
+			time.Sleep(2 * time.Second)
+			v = start()
+			fw.set(v.Addr())
+			time.Sleep(time.Second)
+		})
+		checkFleet(t, flushingQuerier{v}, bridges)
+	})
 	t.Run("thanos-receive-hashring", func(t *testing.T) {
 		h := startThanosHashring(t)
 		bridges := runFleet(t, 3, func(int) string { return h.RemoteWriteURL(0) }, func() {
@@ -183,4 +207,19 @@ func TestReceiverRestartLosesNothing(t *testing.T) {
 		})
 		checkFleet(t, h.query, bridges)
 	})
+}
+
+// flushingQuerier makes VictoriaMetrics' recent samples searchable before
+// each query.
+type flushingQuerier struct{ v *backend.VictoriaMetrics }
+
+func (q flushingQuerier) Query(ctx context.Context, query string) (testenv.Vector, error) {
+	if err := q.v.Flush(ctx); err != nil {
+		return nil, err
+	}
+	p, err := testenv.NewPromQL(q.v.URL)
+	if err != nil {
+		return nil, err
+	}
+	return p.Query(ctx, query)
 }
