@@ -49,3 +49,35 @@ func TestTailManySeriesDeliversEveryFinalTotal(t *testing.T) {
 	testenv.EventuallyValue(t, prom, fmt.Sprintf(`count(last_over_time({__name__=~"fleet_m[0-9]+_total"}[1h]) == %d)`, updates),
 		families*perFamily, time.Minute)
 }
+
+// TestThreeTailsOneBackend: three `tail --name` of one function's log into
+// one Prometheus, told apart by --external-label, give exact per-bridge
+// values and an exact sum (without the label they would write one series
+// and Prometheus would refuse samples as out of order).
+func TestThreeTailsOneBackend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real Prometheus; skipped with -short")
+	}
+	prom := testenv.StartPrometheus(t)
+	done := make(chan string, 3)
+	for i := 1; i <= 3; i++ {
+		go func() {
+			_, stderr, code := runCmd(t, "", "tail", "--listen", "none", "--quiet", "--name", "checkout-fn",
+				"--remote-write", prom.RemoteWriteURL(), "--external-label", fmt.Sprintf("bridge=b%d", i), "testdata/golden/mixed.log")
+			if code != 0 {
+				done <- fmt.Sprintf("bridge b%d: exit %d:\n%s", i, code, stderr)
+				return
+			}
+			done <- ""
+		}()
+	}
+	for range 3 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		testenv.EventuallyValue(t, prom, fmt.Sprintf(`shop_dd_orders_total{function_name="checkout-fn",bridge="b%d",env="prod"}`, i), 3, 30*time.Second)
+	}
+	testenv.EventuallyValue(t, prom, `sum(shop_dd_orders_total{function_name="checkout-fn",env="prod"})`, 9, 30*time.Second)
+}
