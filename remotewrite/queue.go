@@ -320,13 +320,6 @@ func (q *queue) reshard(ctx context.Context, n int, start func(i int)) (old int,
 	return old, nil
 }
 
-// isClosing reports whether close was called.
-func (q *queue) isClosing() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.closing
-}
-
 // waitingCount returns the samples waiting (not in flight).
 func (q *queue) waitingCount() int {
 	q.mu.Lock()
