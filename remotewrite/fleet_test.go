@@ -30,7 +30,11 @@ type bridge struct {
 // external label bridge=bN, unless unlabelled) into url(i) while mid runs (a
 // receiver killed and restarted, or nothing), then closes them; bridge i
 // adds i+1 per step. Each gathers every 100 ms (remote_write_interval).
-func runFleet(t *testing.T, n int, url func(i int) string, mid func(), unlabelled ...bool) []*bridge {
+func runFleet(t *testing.T, n int, url func(i int) string, mid func(), opts ...fleetOption) []*bridge {
+	var o fleetOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	t.Helper()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -46,9 +50,10 @@ func runFleet(t *testing.T, n int, url func(i int) string, mid func(), unlabelle
 		cfg.QueueConfig.BatchSendDeadline = model.Duration(50 * time.Millisecond)
 		cfg.RemoteTimeout = model.Duration(5 * time.Second)
 		labels := map[string]string{"bridge": fmt.Sprint("b", i+1)}
-		if len(unlabelled) > 0 && unlabelled[0] {
+		if o.unlabelled {
 			labels = nil
 		}
+		cfg.Headers = o.headers
 		w, err := New(cfg, WithGatherer(reg), WithInterval(100*time.Millisecond), WithExternalLabels(labels))
 		if err != nil {
 			t.Fatal(err)
@@ -82,13 +87,20 @@ func runFleet(t *testing.T, n int, url func(i int) string, mid func(), unlabelle
 		s, err := b.w.Close(ctx)
 		cancel()
 		b.stats = s
-		if (err != nil || s.DroppedTotal() != 0 || s.Pending != 0) && !(len(unlabelled) > 0 && unlabelled[0]) {
+		if (err != nil || s.DroppedTotal() != 0 || s.Pending != 0) && !o.unlabelled {
 			t.Errorf("bridge %s: close: %v; stats %s", b.name, err, s)
 		}
 		t.Logf("bridge %s: %d steps; %s (retried %v)", b.name, b.adds, s, s.Retried)
 	}
 	return bridges
 }
+
+type fleetOptions struct {
+	unlabelled bool              // no external label: the bridges write one series
+	headers    map[string]string // sent with every request
+}
+
+type fleetOption func(*fleetOptions)
 
 // checkFleet reads every bridge's last value and the sum from q: exact.
 // last_over_time skips the stale markers that end the series at Close.
@@ -120,7 +132,7 @@ func TestFleet(t *testing.T) {
 		// the control: one series for three bridges, refused as out of order
 		p := testenv.StartPrometheus(t)
 		dropped := int64(0)
-		for _, b := range runFleet(t, 3, func(int) string { return p.RemoteWriteURL() }, pause(2*time.Second), true) {
+		for _, b := range runFleet(t, 3, func(int) string { return p.RemoteWriteURL() }, pause(2*time.Second), func(o *fleetOptions) { o.unlabelled = true }) {
 			dropped += b.stats.DroppedTotal()
 		}
 		if dropped == 0 {
@@ -133,7 +145,10 @@ func TestFleet(t *testing.T) {
 	})
 	t.Run("thanos-receive-hashring", func(t *testing.T) {
 		h := startThanosHashring(t)
-		checkFleet(t, h.query, runFleet(t, 3, h.RemoteWriteURL, pause(3*time.Second)))
+		tenant := func(o *fleetOptions) { o.headers = map[string]string{"THANOS-TENANT": "team-a"} }
+		checkFleet(t, h.query, runFleet(t, 3, h.RemoteWriteURL, pause(3*time.Second), tenant))
+		// the tenant header (--remote-write-header, headers:) reached Thanos
+		testenv.EventuallyValue(t, h.query, `count(last_over_time(fleet_orders_total{tenant_id="team-a"}[10m]))`, 3, 30*time.Second)
 	})
 }
 
