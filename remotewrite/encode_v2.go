@@ -19,6 +19,7 @@ type encoderV2 struct {
 	symbols writev2.SymbolsTable
 	req     writev2.Request
 	refs    []uint32
+	samples []writev2.Sample // backing array of the series' one sample
 	pb      []byte
 	out     []byte
 }
@@ -31,6 +32,10 @@ func (e *encoderV2) encode(batch []sample, sendMeta bool) (body []byte, floats, 
 	e.symbols.Reset()
 	ts := e.req.Timeseries[:0]
 	refs := e.refs[:0]
+	if cap(e.samples) < len(batch) {
+		e.samples = make([]writev2.Sample, 0, len(batch))
+	}
+	samples := e.samples[:0]
 	for i := range batch {
 		s := &batch[i]
 		start := len(refs)
@@ -47,7 +52,8 @@ func (e *encoderV2) encode(batch []sample, sendMeta bool) (body []byte, floats, 
 			t.Histograms = []writev2.Histogram{histogramV2(s.h, s.st)}
 			hists++
 		} else {
-			t.Samples = []writev2.Sample{{Value: s.v, Timestamp: s.t, StartTimestamp: s.st}}
+			samples = append(samples, writev2.Sample{Value: s.v, Timestamp: s.t, StartTimestamp: s.st})
+			t.Samples = samples[len(samples)-1 : len(samples) : len(samples)]
 			floats++
 		}
 		ts = append(ts, t)

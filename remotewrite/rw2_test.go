@@ -2,11 +2,16 @@ package remotewrite
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/prometheus/model/labels"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -111,5 +116,59 @@ func TestRemoteWrite2FallsBack(t *testing.T) {
 				testenv.EventuallyValue(t, q, `histogram_count(last_over_time(rw2_duration_seconds[10m]))`, 3, 15*time.Second)
 			}
 		})
+	}
+}
+
+// TestEncodeV2RoundTrip decodes what encoderV2 writes with Prometheus' own
+// types: labels through the symbols table, metadata, start timestamp,
+// native histogram.
+func TestEncodeV2RoundTrip(t *testing.T) {
+	created := time.UnixMilli(1_700_000_000_000)
+	fams, err := rw2Registry(t, created).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConverter(map[string]string{"bridge": "b1"}, true)
+	batch := c.convert(nil, fams, created.UnixMilli()+5000, false, func(reason, int) { t.Error("drop") })
+	body, floats, hists, err := newEncoderV2().encode(batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req writev2.Request
+	if err := req.Unmarshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var sb labels.ScratchBuilder
+	for _, ts := range req.Timeseries {
+		l, err := ts.ToLabels(&sb, req.Symbols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := ts.ToMetadata(req.Symbols)
+		line := fmt.Sprintf("%s %s %q %q", l, m.Type, m.Help, m.Unit)
+		for _, s := range ts.Samples {
+			line += fmt.Sprintf(" v=%g t=%d st=%d", s.Value, s.Timestamp, s.StartTimestamp)
+		}
+		for _, h := range ts.Histograms {
+			line += fmt.Sprintf(" count=%d sum=%g", h.ToIntHistogram().Count, h.Sum)
+		}
+		got = append(got, line)
+	}
+	ct, t1 := created.UnixMilli(), created.UnixMilli()+5000
+	want := []string{
+		`{__name__="rw2_duration_seconds", bridge="b1"} histogram "Durations." "" count=3 sum=5.55`,
+		fmt.Sprintf(`{__name__="rw2_requests_total", bridge="b1"} counter "Requests served." "requests" v=0 t=%d st=%d`, ct, ct),
+		fmt.Sprintf(`{__name__="rw2_requests_total", bridge="b1"} counter "Requests served." "requests" v=7 t=%d st=%d`, t1, ct),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decoded request (-want +got):\n%s", diff)
+	}
+	if floats != 2 || hists != 1 {
+		t.Errorf("floats %d hists %d, want 2 and 1", floats, hists)
 	}
 }
