@@ -3,6 +3,8 @@ package remotewrite
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -170,5 +172,43 @@ func TestEncodeV2RoundTrip(t *testing.T) {
 	}
 	if floats != 2 || hists != 1 {
 		t.Errorf("floats %d hists %d, want 2 and 1", floats, hists)
+	}
+}
+
+// TestWrittenHeadersChecked: a 2.0 receiver that says it wrote fewer
+// samples than sent (a fake: real receivers answer 4xx for what they
+// refuse) gets the difference counted as dropped (not_written), not sent.
+func TestWrittenHeadersChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		written     string
+		sent, wrong int64
+	}{
+		{"all written", "3", 3, 0},
+		{"one written", "1", 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf;proto="+MessageV2 {
+					t.Errorf("Content-Type %q", ct)
+				}
+				if v := r.Header.Get("X-Prometheus-Remote-Write-Version"); v != "2.0.0" {
+					t.Errorf("version %q", v)
+				}
+				w.Header().Set(headerSamplesWritten, tc.written)
+				w.Header().Set(headerHistogramsWritten, "0")
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer srv.Close()
+			cfg := testConfig(srv.URL)
+			cfg.ProtobufMessage = MessageV2
+			w := newTestWriter(t, cfg)
+			_ = w.Append(gauges(3, 1), time.UnixMilli(1000))
+			err := flush(t, w)
+			s := w.Stats()
+			if s.Sent != tc.sent || s.Dropped["not_written"] != tc.wrong || (tc.wrong > 0) != (err != nil) {
+				t.Errorf("flush %v, stats %s; want sent %d, not_written %d", err, s, tc.sent, tc.wrong)
+			}
+		})
 	}
 }
