@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,5 +61,43 @@ func TestShardsSendInParallel(t *testing.T) {
 	}
 	if s.DroppedTotal() != 0 || s.Sent+s.Coalesced != 5000 {
 		t.Errorf("stats %s", s)
+	}
+}
+
+// TestSampleAgeLimit: samples older than sample_age_limit are dropped as
+// too_old before a send (accepted and ignored before).
+func TestSampleAgeLimit(t *testing.T) {
+	rc := newReceiver(t)
+	cfg := testConfig(rc.url())
+	cfg.QueueConfig.SampleAgeLimit = mdur(10 * time.Minute)
+	w := newTestWriter(t, cfg)
+	_ = w.Append(gauges(2, 1), time.Now().Add(-time.Hour))
+	_ = w.Append(gauges(3, 2), time.Now())
+	_ = flush(t, w)
+	s := checkAccounting(t, w, rc, false)
+	// the first two series' old samples are too old; the new ones go
+	if s.Dropped["too_old"] != 2 || s.Sent != 3 {
+		t.Errorf("stats %s, want 2 too_old and 3 sent", s)
+	}
+}
+
+// TestFollowRedirects: follow_redirects (default true) follows a 307; false
+// takes it as the reply (a status that is not retried: http_status).
+func TestFollowRedirects(t *testing.T) {
+	for _, follow := range []bool{true, false} {
+		rc := newReceiver(t)
+		mux := http.NewServeMux()
+		mux.Handle("/moved", http.RedirectHandler(rc.url(), http.StatusTemporaryRedirect))
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		cfg := testConfig(srv.URL + "/moved")
+		cfg.FollowRedirects = &follow
+		w := newTestWriter(t, cfg)
+		_ = w.Append(gauges(2, 1), time.UnixMilli(1000))
+		_ = flush(t, w)
+		s := checkAccounting(t, w, rc, false)
+		if follow && s.Sent != 2 || !follow && s.Dropped["http_status"] != 2 {
+			t.Errorf("follow_redirects %v: stats %s", follow, s)
+		}
 	}
 }
