@@ -101,3 +101,33 @@ func TestFollowRedirects(t *testing.T) {
 		}
 	}
 }
+
+// TestEnableHTTP2: enable_http2 (default true) speaks HTTP/2 to a TLS
+// receiver that offers it; false stays on HTTP/1.1.
+func TestEnableHTTP2(t *testing.T) {
+	for _, h2 := range []bool{true, false} {
+		var proto atomic.Int32
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			proto.Store(int32(r.ProtoMajor))
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		cfg := testConfig(srv.URL)
+		cfg.TLSConfig.InsecureSkipVerify = true
+		cfg.EnableHTTP2 = &h2
+		w := newTestWriter(t, cfg)
+		_ = w.Append(gauges(1, 1), time.UnixMilli(1000))
+		if err := flush(t, w); err != nil {
+			t.Fatal(err)
+		}
+		want := int32(1)
+		if h2 {
+			want = 2
+		}
+		if got := proto.Load(); got != want {
+			t.Errorf("enable_http2 %v: HTTP/%d, want HTTP/%d", h2, got, want)
+		}
+	}
+}
