@@ -197,6 +197,18 @@ mappings:
 				lbl("job", "web_server", "outcome", "ok", "provider", "facebook")},
 		},
 		{
+			// statsd_exporter makes a summary here (observer_type defaults to
+			// summary there); lambdabridge a histogram (mapping/doc.go).
+			name: "observer without observer_type is a histogram",
+			config: `
+mappings:
+- match: "db.*"
+  name: "db_${1}_seconds"
+`,
+			point: dd(metric.Timer, "db.query"),
+			want:  want{"db_query_seconds", metric.TypeHistogram, nil},
+		},
+		{
 			name: "defaults observer_type summary applies to unmatched timers",
 			config: `
 defaults:
