@@ -144,20 +144,11 @@ func TestGolden(t *testing.T) {
 // the platform parser; it returns the points and diagnostics.
 func pipe(t testing.TB, d *Decoder, in []byte) (points, diags []string) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	lp := logline.New(logline.WithClock(func() time.Time { return now }))
-	pp := platform.NewParser()
+	ps := Parsers{Platform: platform.NewParser(), Metrics: logline.New(logline.WithClock(func() time.Time { return now }))}
 	var b metric.Batch
 	err := d.Decode(bytes.NewReader(in), "in", func(m *Message) error {
 		b.Reset()
-		for _, dg := range m.Diags {
-			b.AddDiag(dg)
-		}
-		if m.Text != nil {
-			o := metric.Origin{Source: "in", Line: m.Line, Function: m.Function, Environment: m.Environment, RequestID: m.RequestID}
-			if !pp.Line(&b, m.Text, platform.Context{Origin: o, Stream: m.Stream + m.Environment, TimeMs: m.TimeMs}) {
-				lp.Parse(&b, m.Text, o)
-			}
-		}
+		ps.Parse(&b, m, "in")
 		for i := range b.Points {
 			p := &b.Points[i]
 			points = append(points, p.String()+" fn="+p.Origin.Function)

@@ -80,28 +80,21 @@ func TestRunLogGivesRunsPlatformMetrics(t *testing.T) {
 	r.Close()
 
 	read := totals{}
-	p := platform.NewParser()
-	lp := logline.New()
+	ps := logsource.Parsers{Platform: platform.NewParser(), Metrics: logline.New()}
 	metricLines := 0
 	var b metric.Batch
 	err = logsource.New().Decode(bytes.NewReader(log.Bytes()), "run.log", func(m *logsource.Message) error {
-		if len(m.Diags) > 0 {
-			t.Errorf("line %d: %s", m.Line, m.Diags[0].String())
-		}
 		b.Reset()
-		o := metric.Origin{Source: "run.log", Line: m.Line, Function: m.Function, Environment: m.Environment, RequestID: m.RequestID}
-		if !p.Line(&b, m.Text, platform.Context{Origin: o, Stream: m.Environment, TimeMs: m.TimeMs}) {
-			// the function's own metric lines: no false errors from the
-			// console prefix
-			if lp.Parse(&b, m.Text, o) != metric.FormatUnknown {
-				metricLines++
+		switch ps.Parse(&b, m, "run.log") {
+		case metric.FormatPlatform:
+			for i := range b.Points {
+				read.add(&b.Points[i])
 			}
-			b.Points = b.Points[:0]
+		case metric.FormatUnknown:
+		default:
+			metricLines++ // the function's own metric lines
 		}
-		for i := range b.Points {
-			read.add(&b.Points[i])
-		}
-		for _, d := range b.Diags {
+		for _, d := range b.Diags { // no false errors from the console prefix
 			t.Errorf("%s", d.String())
 		}
 		return nil
