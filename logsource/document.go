@@ -76,13 +76,17 @@ func (d *Decoder) documentLine(num int, b []byte, forced bool) error {
 		}
 		return d.broken(num, d.badRule(), "line "+clip(b)+" is not a JSON document or a base64 gzip payload", "")
 	}
-	d.doc.start(num, nil)
-	if d.doc.scan(b) {
-		d.doc.active = false
-		return d.chunk(num, b, forced)
+	if t := bytes.TrimSpace(b); len(t) == 1 {
+		// "{" alone: a pretty-printed document (the AWS CLI's JSON
+		// output) follows over the next lines
+		d.doc.start(num, nil)
+		d.doc.scan(t)
+		d.doc.buf = append(d.doc.buf, t...)
+		return nil
 	}
-	d.doc.buf = append(d.doc.buf, b...)
-	return nil
+	// a JSON value on one line, complete or broken: the metric parsers
+	// report a broken one, the lines after it are read as usual
+	return d.chunk(num, b, forced)
 }
 
 // continueDocument adds a line to the document being read.
@@ -96,6 +100,15 @@ func (d *Decoder) continueDocument(num int, b []byte) error {
 			s.active = false
 			return d.line(num, b)
 		}
+	}
+	if s.started && len(b) > 0 && b[0] != ' ' && b[0] != '\t' && b[0] != '}' && b[0] != ']' {
+		// pretty-printed JSON indents every line but the last: this line
+		// is not part of the document, which is cut off
+		s.active = false
+		if err := d.broken(s.startLine, RuleBadDocument, "the JSON document starting here is cut off before line "+strconv.Itoa(num), ""); err != nil {
+			return err
+		}
+		return d.line(num, b)
 	}
 	if len(s.buf)+len(b) > d.cfg.maxDocument {
 		if !s.tooLarge {
