@@ -91,7 +91,7 @@ func (p *Parser) Line(b *metric.Batch, line []byte, c Context) bool {
 		p.stream(c).coldPending = true
 	case bytes.HasPrefix(line, []byte("INIT_REPORT")):
 		p.initReport(c, parseDur(fieldValue(line, "Init Duration:")))
-	case bytes.Contains(line, []byte("Task timed out after ")):
+	case isTimeoutLine(line):
 		p.timeout(c, line)
 	case len(line) > 0 && line[0] == '{' && bytes.Contains(line, []byte(`"platform.`)):
 		return p.event(b, line, c)
@@ -152,10 +152,19 @@ func (p *Parser) initReport(c Context, d time.Duration) {
 	}
 }
 
+var timedOut = []byte("Task timed out after ")
+
+// isTimeoutLine recognises Lambda's "[<time> ]<request id> Task timed out
+// after 3.00 seconds", not an application line that quotes it.
+func isTimeoutLine(line []byte) bool {
+	i := bytes.Index(line, timedOut)
+	return i >= 0 && len(bytes.Fields(line[:i])) <= 2 && bytes.HasSuffix(line, []byte(" seconds"))
+}
+
 // timeout reads "[<time> ]<request id> Task timed out after 3.00 seconds":
 // the request's REPORT counts a timeout.
 func (p *Parser) timeout(c Context, line []byte) {
-	i := bytes.Index(line, []byte("Task timed out after "))
+	i := bytes.Index(line, timedOut)
 	id := c.Origin.RequestID
 	if f := bytes.Fields(line[:i]); len(f) > 0 {
 		id = string(f[len(f)-1])

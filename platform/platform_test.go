@@ -169,7 +169,8 @@ func roundShort(p *metric.Point) string {
 }
 
 func TestNotPlatform(t *testing.T) {
-	for _, l := range []string{"", "hello", "STARTING up", `{"_aws":{}}`, `{"type":"platform.start"`, "REPORTED RequestId: x", `{"time":"t","type":"app","record":{}}`} {
+	for _, l := range []string{"", "hello", "STARTING up", "retrying: upstream said Task timed out after 3.00 seconds",
+		"a b Task timed out after 3.00 seconds, retrying", `{"_aws":{}}`, `{"type":"platform.start"`, "REPORTED RequestId: x", `{"time":"t","type":"app","record":{}}`} {
 		var b metric.Batch
 		if NewParser().Line(&b, []byte(l), Context{}) || len(b.Points)+len(b.Diags) > 0 {
 			t.Errorf("%q read as a platform line", l)
