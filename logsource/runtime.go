@@ -152,8 +152,11 @@ func (d *Decoder) unwrapJSON(m *Message) {
 }
 
 // unwrapNode removes the Node.js runtime's text prefix
-// "<iso-time>\t<request id>\t<LEVEL>\t" (AWS Lambda developer guide,
-// "Node.js function logging", log format example; verified).
+// "<iso-time>\t<request id>\t<LEVEL>\t" (verified in
+// aws-lambda-nodejs-runtime-interface-client src/logging/formatter.ts,
+// formatTextMessage: [timestamp, requestId, level.name, message] joined by
+// tabs; its formatJsonMessage writes the JSON format's {timestamp, level,
+// requestId, message}, message an object when console.log got one).
 func (d *Decoder) unwrapNode(m *Message) {
 	t := m.Text
 	n, ms, zone := isoTime(t)
@@ -169,15 +172,20 @@ func (d *Decoder) unwrapNode(m *Message) {
 	if !ok || !isLevel(level) {
 		return
 	}
-	m.Wrapper, m.RequestID, m.Level, m.Text = NodeText, d.intern(id), d.intern(level), rest
+	m.Wrapper, m.Level, m.Text = NodeText, d.intern(level), rest
+	if len(id) > 0 && string(id) != "undefined" {
+		m.RequestID = d.intern(id)
+	}
 	if m.TimeMs == 0 {
 		m.TimeMs = ms
 	}
 }
 
 // unwrapPython removes the Python runtime's logging prefix
-// "[LEVEL]\t<iso-time>\t<request id>\t" (AWS Lambda developer guide,
-// "Python function logging"; verified).
+// "[LEVEL]\t<iso-time>\t<request id>\t" (verified in
+// aws-lambda-python-runtime-interface-client awslambdaric/bootstrap.py,
+// _setup_logging: "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s";
+// the request id is empty outside an invocation).
 func (d *Decoder) unwrapPython(m *Message) {
 	t := m.Text
 	end := bytes.IndexByte(t, ']')
@@ -193,7 +201,10 @@ func (d *Decoder) unwrapPython(m *Message) {
 	if !ok {
 		return
 	}
-	m.Wrapper, m.RequestID, m.Level, m.Text = PythonText, d.intern(id), d.intern(t[1:end]), rest
+	m.Wrapper, m.Level, m.Text = PythonText, d.intern(t[1:end]), rest
+	if len(id) > 0 {
+		m.RequestID = d.intern(id)
+	}
 	if m.TimeMs == 0 {
 		m.TimeMs = ms
 	}
@@ -201,7 +212,7 @@ func (d *Decoder) unwrapPython(m *Message) {
 
 func cutTab(b []byte) (before, after []byte, ok bool) {
 	i := bytes.IndexByte(b, '\t')
-	if i <= 0 {
+	if i < 0 {
 		return nil, nil, false
 	}
 	return b[:i], b[i+1:], true
