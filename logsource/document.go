@@ -297,7 +297,8 @@ func (d *Decoder) envelopeDoc(line int, doc *envDoc) error {
 // payloads (messageType, logGroup, logStream, logEvents: verified against
 // the CloudWatch Logs subscription filter and Lambda "Using Lambda with
 // CloudWatch Logs" pages), of filter-log-events/get-log-events output
-// (events: [{logStreamName, timestamp, message, ingestionTime, eventId}]),
+// (events: [{logStreamName, timestamp, message, ingestionTime, eventId}]:
+// verified against the API reference's FilteredLogEvent and OutputLogEvent),
 // and of a Lambda event from a subscription ({"awslogs": {"data": base64}}).
 func readDoc(dec *json.Decoder, data []byte, num int, fixed bool, doc *envDoc) error {
 	tok, err := dec.Token()

@@ -152,8 +152,11 @@ func (d *Decoder) parseTail(b []byte) (Message, bool) {
 
 // parseTimed reads "<time> <message>": `aws logs tail --format short`
 // (timestamp.strftime("%Y-%m-%dT%H:%M:%S"), no zone, verified in the
-// aws-cli source) and CloudWatch Logs exports to S3 ("2024-05-01T10:00:00.000Z
-// message", the export task's documented line format).
+// aws-cli source) and CloudWatch Logs exports to S3
+// ("2024-05-01T10:00:00.000Z message": the CloudWatch Logs "Exporting log
+// data to Amazon S3" page sorts exported lines by their leading time,
+// verified; the exact time layout is the one exports are known to carry,
+// not stated on that page).
 func parseTimed(b []byte) (Message, bool) {
 	n, ms, zone := isoTime(b)
 	if n == 0 || zone == '+' || n >= len(b) || b[n] != ' ' {
