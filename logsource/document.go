@@ -265,6 +265,8 @@ func (d *Decoder) ruleFor(doc *envDoc) string {
 func (d *Decoder) envelopeDoc(line int, doc *envDoc) error {
 	env := Events
 	switch {
+	case doc.awslogs != "" && d.inPayload:
+		return d.broken(line, RuleBadPayload, "a subscription payload holds another one (awslogs.data)", "")
 	case doc.awslogs != "":
 		return d.base64Payload(line, []byte(doc.awslogs))
 	case doc.messageType == "CONTROL_MESSAGE":
@@ -282,7 +284,8 @@ func (d *Decoder) envelopeDoc(line int, doc *envDoc) error {
 			}
 			continue
 		}
-		m := Message{Line: ev.line, Text: []byte(*ev.Message), Envelope: env, Group: doc.group, Stream: doc.stream, TimeMs: ev.Timestamp}
+		d.text = append(d.text[:0], *ev.Message...)
+		m := Message{Line: ev.line, Text: d.text, Envelope: env, Group: doc.group, Stream: doc.stream, TimeMs: ev.Timestamp}
 		if ev.Stream != "" {
 			m.Stream = ev.Stream
 		}
@@ -411,14 +414,18 @@ func (d *Decoder) base64Payload(num int, b []byte) error {
 		d.zr = nil
 		return d.broken(num, RuleBadPayload, "subscription payload is not gzip: "+err.Error(), "CloudWatch Logs delivers payloads gzip-compressed, then base64-encoded")
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, int64(d.cfg.maxDocument)+1))
+	d.payload.Reset()
+	_, err = d.payload.ReadFrom(io.LimitReader(zr, int64(d.cfg.maxDocument)+1))
+	data := d.payload.Bytes()
 	if err == nil && len(data) > d.cfg.maxDocument {
 		err = fmt.Errorf("decompresses to more than %d bytes", d.cfg.maxDocument)
 	}
 	if err != nil {
 		return d.broken(num, RuleBadPayload, "subscription payload: "+err.Error(), "")
 	}
+	d.inPayload = true
 	_, err = d.documents(num, data, true, true)
+	d.inPayload = false
 	return err
 }
 

@@ -21,6 +21,7 @@ package logsource
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"io"
 
@@ -168,16 +169,20 @@ func WithMaxDocument(n int) Option { return func(c *config) { c.maxDocument = n 
 // each log stream is in, a document being read), so use one Decoder per
 // input; it is not safe for concurrent use.
 type Decoder struct {
-	cfg    config
-	source string
-	fn     func(*Message) error
-	last   Message              // context of the previous enveloped line, for continuation lines
-	inReq  map[streamKey]string // stream -> request id between START and REPORT
-	recent [8]string            // recent request ids, streams, levels
-	next   int
-	zr     *gzip.Reader        // reused for base64 payloads
-	doc    docState            // a JSON document spread over lines
-	diags  []metric.Diagnostic // scratch
+	cfg     config
+	source  string
+	fn      func(*Message) error
+	last    Message              // context of the previous enveloped line, for continuation lines
+	inReq   map[streamKey]string // stream -> request id between START and REPORT
+	recent  [8]string            // recent request ids, streams, levels
+	next    int
+	zr      *gzip.Reader // reused for base64 payloads
+	payload bytes.Buffer // a decompressed payload
+	text    []byte       // an event's message
+	// inPayload is set while a base64 payload is read (its buffer is in use)
+	inPayload bool
+	doc       docState            // a JSON document spread over lines
+	diags     []metric.Diagnostic // scratch
 }
 
 // New returns a Decoder.

@@ -264,6 +264,7 @@ func TestBroken(t *testing.T) {
 		{"message too large", []Option{WithMaxEventSize(10)}, "0123456789abcdef\nok\n", []string{"1 log/event-too-large", "1 0123456789", "2 ok"}},
 		{"broken JSON line, lines after kept", nil, `{"_aws":{"Timestamp":1` + "\n" + good, []string{`1 {"_aws":{"Timestamp":1`, "2 START RequestId: 1 Version: $LATEST"}},
 		{"pretty document cut by a line of its own", nil, "{\n    \"events\": [\n" + good, []string{"1 log/bad-document", "3 START RequestId: 1 Version: $LATEST"}},
+		{"payload in a payload", nil, payload(`{"awslogs":{"data":"H4sI"}}`) + "\n" + good, []string{"1 log/bad-payload", "2 START RequestId: 1 Version: $LATEST"}},
 		{"gzip damaged", nil, string(gz(t, []byte(good+good))[:20]), []string{"1 START Req", "1 log/bad-payload"}},
 	}
 	for _, tt := range tests {
