@@ -261,3 +261,43 @@ func FuzzLine(f *testing.F) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func strconvG(f float64) string { return strconv.FormatFloat(f, 'g', 8, 64) }
+
+// Two environments of one function, interleaved: each stream's init makes
+// its own next REPORT a cold start, and the concurrency gauge counts the
+// invocations running across them.
+func TestInterleavedStreams(t *testing.T) {
+	report := func(id string) string {
+		return "REPORT RequestId: " + id + "\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 10 MB"
+	}
+	lines := []struct{ stream, line string }{
+		{"a", "INIT_START Runtime Version: go:1"},
+		{"a", "START RequestId: 1 Version: $LATEST"},
+		{"b", "INIT_START Runtime Version: go:1"},
+		{"b", "START RequestId: 2 Version: $LATEST"},
+		{"a", report("1")},
+		{"a", "START RequestId: 3 Version: $LATEST"},
+		{"b", report("2")},
+		{"a", report("3")},
+	}
+	p := NewParser()
+	var b metric.Batch
+	var cold, concurrent []float64
+	for i, l := range lines {
+		b.Reset()
+		p.Line(&b, []byte(l.line), Context{Origin: metric.Origin{Function: "fn", Line: i + 1}, Stream: l.stream})
+		for _, pt := range b.Points {
+			switch {
+			case pt.Name == MetricColdStarts && pt.Values[0] > 0:
+				cold = append(cold, float64(pt.Origin.Line))
+			case pt.Name == MetricConcurrent:
+				concurrent = append(concurrent, pt.Values[0])
+			}
+		}
+	}
+	if diff := cmp.Diff([]float64{5, 7}, cold); diff != "" {
+		t.Errorf("cold starts at lines (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]float64{0, 1, 2, 1, 2, 1, 0}, concurrent); diff != "" {
+		t.Errorf("concurrency (-want +got):\n%s", diff)
+	}
+}
