@@ -264,6 +264,7 @@ func TestBroken(t *testing.T) {
 		{"message too large", []Option{WithMaxEventSize(10)}, "0123456789abcdef\nok\n", []string{"1 log/event-too-large", "1 0123456789", "2 ok"}},
 		{"broken JSON line, lines after kept", nil, `{"_aws":{"Timestamp":1` + "\n" + good, []string{`1 {"_aws":{"Timestamp":1`, "2 START RequestId: 1 Version: $LATEST"}},
 		{"pretty document cut by a line of its own", nil, "{\n    \"events\": [\n" + good, []string{"1 log/bad-document", "3 START RequestId: 1 Version: $LATEST"}},
+		{"EMF event too large", []Option{WithMaxEventSize(16)}, `{"_aws":{"Timestamp":1,"x":2}}` + "\nok\n", []string{"1 log/event-too-large", "2 ok"}},
 		{"payload in a payload", nil, payload(`{"awslogs":{"data":"H4sI"}}`) + "\n" + good, []string{"1 log/bad-payload", "2 START RequestId: 1 Version: $LATEST"}},
 		{"gzip damaged", nil, string(gz(t, []byte(good+good))[:20]), []string{"1 START Req", "1 log/bad-payload"}},
 	}
@@ -322,6 +323,8 @@ func TestLines(t *testing.T) {
 			`1 raw wrapper=3 req=r level=INFO t=2024-05-01T10:00:00Z text="{\"a\":1}"`},
 		{"json app log wrapping EMF object", nil, `{"timestamp":"2024-05-01T10:00:00Z","level":"INFO","requestId":"r","message":{"_aws":{}}}`,
 			"1 raw wrapper=3 req=r level=INFO t=2024-05-01T10:00:00Z\n  in:1: error: [emf/json-log-wrapped] EMF document is the \"message\" of a JSON-format application log (level INFO); CloudWatch extracts EMF only from a log event that is the EMF object itself, so these metrics are lost (CloudWatch drops the event); hint: with LogFormat JSON write EMF raw to stdout (process.stdout.write / print / fmt.Println, not console.log or logging); aws-embedded-metrics for Node.js >= 4.1.1 and Powertools Metrics do so"},
+		{"EMF cut by CloudWatch is one error", []Option{WithMaxEventSize(16)}, `{"_aws":{"Timestamp":1,"x":2}}`,
+			"1 raw\n  in:1: error: [log/event-too-large] EMF event is 30 bytes; a CloudWatch Logs event holds at most 16: CloudWatch cuts it and extracts none of its metrics (CloudWatch drops the event); hint: emit fewer metrics or values per event (the client libraries flush at 100 metrics)"},
 		{"EMF with level and message members is EMF", nil, `{"_aws":{},"level":"x","message":"y"}`, `1 raw text="{\"_aws\":{},\"level\":\"x\",\"message\":\"y\"}"`},
 		{"pretty JSON document that is a message", nil, "{\n  \"a\": 1\n}", "1 raw text=\"{\\n  \\\"a\\\": 1\\n}\""},
 		{"events document with a group from the caller", []Option{WithFunction("f")}, `{"events":[{"logStreamName":"s","timestamp":1000,"message":"m\n"}],"searchedLogStreams":[]}`,

@@ -40,7 +40,7 @@ type RuleInfo struct {
 var Rules = []RuleInfo{
 	{RuleBadPayload, metric.Error, metric.EffectDropsEvent, "a subscription payload is not base64 of gzip of a DATA_MESSAGE/CONTROL_MESSAGE JSON document"},
 	{RuleBadDocument, metric.Error, metric.EffectDropsEvent, "a filter-log-events/get-log-events JSON document (or a multi-line JSON document) is invalid or cut off"},
-	{RuleEventTooLarge, metric.Warning, metric.EffectNone, "a message is longer than a CloudWatch Logs event (1 MB, see WithMaxEventSize): CloudWatch keeps its start only"},
+	{RuleEventTooLarge, metric.Warning, metric.EffectNone, "a message is longer than a CloudWatch Logs event (1 MB, see WithMaxEventSize): CloudWatch keeps its start only; an error (EMF, drops the event) when it is an EMF document"},
 	{RuleEMFWrapped, metric.Error, metric.EffectDropsEvent, "an EMF document is the \"message\" of a JSON-format application log: CloudWatch does not extract it"},
 }
 
@@ -54,10 +54,10 @@ func (d *Decoder) unwrap(m *Message) {
 	}
 	m.Text = bytes.TrimRight(m.Text, "\r\n")
 	if len(m.Text) > d.cfg.maxEventSize {
-		d.diag(m, metric.FormatUnknown, metric.Warning, RuleEventTooLarge, metric.EffectNone,
-			fmt.Sprintf("message is %d bytes; a CloudWatch Logs event holds at most %d: CloudWatch keeps the start and cuts the rest", len(m.Text), d.cfg.maxEventSize),
-			"write less per line (split large payloads), or log a reference to them")
-		m.Text = m.Text[:d.cfg.maxEventSize]
+		d.tooLarge(m)
+		if m.Text == nil {
+			return
+		}
 	}
 	if len(m.Text) > 0 {
 		switch c := m.Text[0]; {
@@ -70,6 +70,25 @@ func (d *Decoder) unwrap(m *Message) {
 		}
 	}
 	d.trackRequest(m)
+}
+
+// tooLarge reports a message longer than a CloudWatch Logs event and cuts
+// it where CloudWatch does. An EMF document cut there is not extracted:
+// that is one error, and the cut object is not parsed (it would only add
+// an invalid-JSON error).
+func (d *Decoder) tooLarge(m *Message) {
+	n, max := len(m.Text), d.cfg.maxEventSize
+	m.Text = m.Text[:max]
+	if bytes.Contains(m.Text, awsKey) {
+		d.diag(m, metric.FormatEMF, metric.Error, RuleEventTooLarge, metric.EffectDropsEvent,
+			fmt.Sprintf("EMF event is %d bytes; a CloudWatch Logs event holds at most %d: CloudWatch cuts it and extracts none of its metrics", n, max),
+			"emit fewer metrics or values per event (the client libraries flush at 100 metrics)")
+		m.Text = nil
+		return
+	}
+	d.diag(m, metric.FormatUnknown, metric.Warning, RuleEventTooLarge, metric.EffectNone,
+		fmt.Sprintf("message is %d bytes; a CloudWatch Logs event holds at most %d: CloudWatch keeps the start and cuts the rest", n, max),
+		"write less per line (split large payloads), or log a reference to them")
 }
 
 // setFunction names m's function: the console prefix's, the log group's
