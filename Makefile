@@ -9,10 +9,20 @@ all: build
 build:
 	$(GO) build -o bin/lambdabridge ./cmd/lambdabridge
 
+# node-gyp builds the Node runtime client (runner's Node test) against the
+# headers Debian's nodejs ships, instead of downloading them.
+ifneq ($(wildcard /usr/include/node/common.gypi),)
+export npm_config_nodedir ?= /usr
+endif
+
 # The full test suite: installs the real backends the integration tests use,
-# checks formatting and vet, then runs every test with the race detector.
+# checks formatting and vet, then runs every test with the race detector and
+# ends with the tests that were skipped and why (scripts/testreport); the
+# exit status is go test's.
+test: SHELL := /bin/bash
 test: test-deps lint
-	$(GO) test -race -count=1 -timeout 40m ./...
+	@$(GO) build -o bin/testreport ./scripts/testreport
+	set -o pipefail; $(GO) test -json -race -count=1 -timeout 40m ./... | bin/testreport
 
 test-deps:
 	bash scripts/install-test-deps.sh
@@ -40,11 +50,10 @@ examples:
 
 # The main job on the shipped example: run the Go example function (EMF,
 # MONITORING lines, DogStatsD) 40 times at concurrency 4 the way Lambda
-# would, show its logs, the metrics found and a summary, and serve them on
-# http://127.0.0.1:9464/metrics while it runs.
-demo: examples
-	$(GO) run ./cmd/lambdabridge run --template examples/template.yaml --function GoEmf \
-	  --invocations 40 --concurrency 4 --event-template apigateway
+# would, show its logs, the metrics found and a summary, then say what to do
+# next and keep http://127.0.0.1:9464/metrics up until Ctrl-C.
+demo: build examples
+	bash scripts/demo.sh
 
 clean:
 	rm -rf bin

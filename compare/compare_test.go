@@ -1,12 +1,14 @@
 package compare
 
 import (
-	"math"
+	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdabridge/lambdabridge/compare/analysis"
 )
 
 func TestParseStrategies(t *testing.T) {
@@ -35,100 +37,62 @@ func TestParseStrategies(t *testing.T) {
 	}
 }
 
-func TestAddedBilledMs(t *testing.T) {
-	ms := time.Millisecond
+// TestFamilies checks the ground truth read from the aggregation: sums
+// per family, and a gauge's last emitted value.
+func TestFamilies(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	mfs := []*dto.MetricFamily{
+		{Name: proto.String("a_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+			{Counter: &dto.Counter{Value: f(3)}}, {Counter: &dto.Counter{Value: f(4)}}}},
+		{Name: proto.String("b_seconds"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{
+			{Histogram: &dto.Histogram{SampleCount: proto.Uint64(5), SampleSum: f(1.5)}},
+			{Histogram: &dto.Histogram{SampleCount: proto.Uint64(1), SampleSum: f(0.5)}}}},
+		{Name: proto.String("c"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: f(9)}}}},
+		{Name: proto.String("d"), Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: f(1)}}}},
+		{Name: proto.String("e"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{
+			{Summary: &dto.Summary{SampleCount: proto.Uint64(2), SampleSum: f(4)}}}},
+	}
+	got := families(mfs, map[string]float64{"c": 2})
+	want := []analysis.Family{
+		{Name: "a_total", Type: "counter", Count: 7},
+		{Name: "b_seconds", Type: "histogram", Count: 6, Sum: 2},
+		{Name: "c", Type: "gauge", Last: f(2)}, // the last emitted, not the aggregation's
+		{Name: "d", Type: "gauge", Last: f(1)},
+		{Name: "e", Type: "summary", Count: 2, Sum: 4},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestClientEnv checks that an environment's DogStatsD clients are pointed
+// at its listener whichever variables they read (hot-shots reads
+// DD_AGENT_HOST and DD_DOGSTATSD_PORT).
+func TestClientEnv(t *testing.T) {
+	got := clientEnv(netip.MustParseAddrPort("127.0.0.1:40125"))
+	want := []string{"DD_AGENT_HOST=127.0.0.1", "DD_DOGSTATSD_PORT=40125", "DD_DOGSTATSD_URL=udp://127.0.0.1:40125"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestStrategyProperties(t *testing.T) {
 	tests := []struct {
-		dur, d time.Duration
-		want   float64
+		st                   Strategy
+		inline, scrapeDriven bool
+		envLabel             string
 	}{
-		{1200 * time.Microsecond, 0, 0},
-		{1200 * time.Microsecond, 500 * time.Microsecond, 0}, // 1.2 -> 1.7 ms: still billed 2 ms
-		{1200 * time.Microsecond, 900 * time.Microsecond, 1}, // 1.2 -> 2.1 ms: 3 ms
-		{2 * ms, 3 * ms, 3},
-		{2 * ms, 3*ms + time.Microsecond, 4},
+		{Scrape, false, true, "lambda_environment"},
+		{Aggregate, false, true, ""},
+		{RemoteWrite, true, false, "lambda_environment"},
+		{Pushgateway, true, true, ""},
+		{PushgatewayInstance, true, true, "instance"},
 	}
 	for _, tt := range tests {
-		if got := addedBilledMs(tt.dur, tt.d); got != tt.want {
-			t.Errorf("addedBilledMs(%v, %v) = %v, want %v", tt.dur, tt.d, got, tt.want)
+		if tt.st.inline() != tt.inline || tt.st.scrapeDriven() != tt.scrapeDriven || tt.st.envLabel() != tt.envLabel {
+			t.Errorf("%s: inline %v, scrape-driven %v, environment label %q", tt.st, tt.st.inline(), tt.st.scrapeDriven(), tt.st.envLabel())
 		}
 	}
-}
-
-func TestSeriesRole(t *testing.T) {
-	fams := map[string]*truthFamily{
-		"a_total":   {name: "a_total", typ: dto.MetricType_COUNTER},
-		"b_seconds": {name: "b_seconds", typ: dto.MetricType_HISTOGRAM},
-		"c_bytes":   {name: "c_bytes", typ: dto.MetricType_GAUGE},
-	}
-	tests := []struct{ series, fam, role string }{
-		{"a_total", "a_total", "count"},
-		{"a_total_count", "", ""},
-		{"b_seconds_count", "b_seconds", "count"},
-		{"b_seconds_sum", "b_seconds", "sum"},
-		{"b_seconds_bucket", "b_seconds", "bucket"},
-		{"c_bytes", "c_bytes", "gauge"},
-		{"up", "", ""},
-	}
-	for _, tt := range tests {
-		f, role := seriesRole(tt.series, fams)
-		name := ""
-		if f != nil {
-			name = f.name
-		}
-		if name != tt.fam || role != tt.role {
-			t.Errorf("seriesRole(%q) = %q, %q; want %q, %q", tt.series, name, role, tt.fam, tt.role)
-		}
-	}
-}
-
-func TestVisibility(t *testing.T) {
-	start := time.Unix(1000, 0)
-	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
-	ems := []emission{{at(1), 10}, {at(2), 10}, {at(3), 80}}
-	tests := []struct {
-		name     string
-		vt       []TimePoint
-		p50, p99 float64
-	}{
-		{"nothing visible", nil, -1, -1},
-		{"all at 5s", []TimePoint{{Seconds: 5, Visible: 100}}, 2, 4},
-		{"in steps", []TimePoint{{Seconds: 1.5, Visible: 10}, {Seconds: 2.5, Visible: 20}, {Seconds: 4, Visible: 100}}, 1, 1},
-		{"last 80 lost", []TimePoint{{Seconds: 2, Visible: 20}}, 0, 1},
-		{"a drop does not undo visibility", []TimePoint{{Seconds: 2, Visible: 20}, {Seconds: 3, Visible: 5}, {Seconds: 6, Visible: 100}}, 3, 3},
-	}
-	for _, tt := range tests {
-		p50, p99 := visibility(ems, tt.vt, start)
-		if math.Abs(p50-tt.p50) > 1e-9 || math.Abs(p99-tt.p99) > 1e-9 {
-			t.Errorf("%s: p50 %v p99 %v, want %v %v", tt.name, p50, p99, tt.p50, tt.p99)
-		}
-	}
-}
-
-func TestTimeline(t *testing.T) {
-	start := time.Unix(1000, 0)
-	ems := []emission{{start.Add(time.Second), 3}, {start.Add(3 * time.Second), 2}}
-	vt := []TimePoint{{Seconds: 2, Visible: 3}, {Seconds: 5, Visible: 4}}
-	tl := timeline(ems, vt, start, start.Add(10*time.Second))
-	if len(tl) != 201 {
-		t.Fatalf("%d points", len(tl))
-	}
-	check := func(sec, emitted, visible float64) {
-		t.Helper()
-		for _, p := range tl {
-			if p.Seconds == sec {
-				if p.Emitted != emitted || p.Visible != visible {
-					t.Errorf("at %vs: %+v, want emitted %v visible %v", sec, p, emitted, visible)
-				}
-				return
-			}
-		}
-		t.Errorf("no point at %vs", sec)
-	}
-	check(0, 0, 0)
-	check(1.5, 3, 0)
-	check(2.5, 3, 3)
-	check(3.5, 5, 3)
-	check(10, 5, 4)
 }
 
 func TestConfigDefaults(t *testing.T) {

@@ -13,4 +13,16 @@
 //	rep, err := compare.Run(ctx, compare.Config{Defs: defs, Function: "orders", Duration: 30 * time.Second})
 //	if err != nil { return err }
 //	rep.WriteTable(os.Stdout) // or rep.WriteJSON, rep.WriteHTML
+//
+// It is made of three parts, each with one job:
+//   - the experiment (this package: run.go, experiment.go, env.go,
+//     observe.go) starts the backends (compare/backend), drives the
+//     function through runner.Drive, delivers through every strategy, and
+//     records raw observations: emissions, invocations, environments'
+//     lives, each strategy's deliveries and traffic, and the series read
+//     back (analysis.Observations);
+//   - the analysis (compare/analysis) is pure: observations in, a report
+//     out, no Prometheus, no network, no clock;
+//   - the report (compare/report) holds the Report and writes it as a
+//     table, JSON or HTML.
 package compare

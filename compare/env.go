@@ -31,7 +31,7 @@ var syncPrefix = []byte("lambdabridge.compare.sync:")
 // pushers.
 type envState struct {
 	id string
-	s  *session
+	s  *experiment
 
 	mu        sync.Mutex
 	alive     bool
@@ -77,7 +77,7 @@ func perEnvAggregator(st Strategy) *aggregate.Aggregator {
 
 // newEnvState sets up everything an environment needs before its process
 // starts.
-func (s *session) newEnvState(id string) (*envState, error) {
+func (s *experiment) newEnvState(id string) (*envState, error) {
 	e := &envState{id: id, s: s, thawCh: make(chan struct{}), endCh: make(chan struct{}),
 		aggs: map[Strategy]*aggregate.Aggregator{}, syncWait: map[uint64]chan struct{}{}}
 	for _, st := range s.strategies {
@@ -134,9 +134,6 @@ func (s *session) newEnvState(id string) (*envState, error) {
 	}
 	return e, nil
 }
-
-// dogStatsDURL is the DD_DOGSTATSD_URL the environment's process gets.
-func (e *envState) dogStatsDURL() string { return "udp://" + e.dsd.Addr().String() }
 
 // metricsAddr is the environment's /metrics address (scrape strategy).
 func (e *envState) metricsAddr() string {
@@ -263,13 +260,6 @@ func (e *envState) setEnded(t time.Time, reason string) {
 	if e.dsd != nil {
 		e.dsdCancel()
 	}
-}
-
-// endedBefore reports whether the environment ended before t.
-func (e *envState) endedBefore(t time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return !e.ended.IsZero() && e.ended.Before(t)
 }
 
 // close releases everything (the run is over).

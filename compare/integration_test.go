@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/compare/report/reporttest"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
 )
@@ -50,15 +50,28 @@ func strategy(t *testing.T, rep *Report, name Strategy) StrategyResult {
 
 // TestRunStartsAndStopsItsBackends runs with the Prometheus and
 // Pushgateway compare starts itself, and checks they are gone afterwards.
+// It looks only at what it started: compare makes its backends'
+// directories under $TMPDIR, here a directory of the test's own, so
+// another Prometheus on the machine (another compare run, or one started
+// by hand) is none of its business.
 func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	def := exampleFunction(t)
 	testenv.LookPath(t, "prometheus", "prometheus", "/usr/bin/prometheus")
 	testenv.LookPath(t, "prometheus-pushgateway", "prometheus-pushgateway", "/usr/bin/prometheus-pushgateway")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	var phases []string
+	running := 0 // backends seen running under tmp while reading back
 	rep, err := Run(context.Background(), Config{
 		Defs: []function.Definition{def}, Strategies: []Strategy{Aggregate, RemoteWrite, PushgatewayInstance},
 		Duration: 6 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
-		ScrapeInterval: 2 * time.Second, Settle: 8 * time.Second, Progress: func(m string) { phases = append(phases, m) },
+		ScrapeInterval: 2 * time.Second, Settle: 8 * time.Second,
+		Progress: func(m string) {
+			phases = append(phases, m)
+			if strings.HasPrefix(m, "reading back") {
+				running = len(testenv.ProcessesWith(tmp))
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,14 +88,17 @@ func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	if !strings.Contains(strings.Join(phases, "\n"), "starting Prometheus") {
 		t.Errorf("phases: %q", phases)
 	}
-	if b, err := exec.Command("pgrep", "-f", "lambdabridge-(prometheus|pushgateway)-").Output(); err == nil && len(b) > 0 {
-		t.Errorf("backends left running: %s", b)
+	if running != 2 {
+		t.Errorf("%d processes under %s during the run, want Prometheus and the Pushgateway", running, tmp)
 	}
-	if m, _ := filepath.Glob(filepath.Join(os.TempDir(), "lambdabridge-prometheus-*")); len(m) > 0 {
+	if pids := testenv.ProcessesWith(tmp); len(pids) > 0 {
+		t.Errorf("backends left running: %v", pids)
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "lambdabridge-*")); len(m) > 0 {
 		t.Errorf("directories left behind: %v", m)
 	}
 	// The report of a real run opens in Chromium (skipped without it).
-	checkRendersInChromium(t, rep)
+	reporttest.CheckRendersInChromium(t, rep)
 }
 
 // TestRunRemoteWriteSigV4 sends remote_write through a proxy that checks
@@ -115,7 +131,7 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	rep, err := Run(context.Background(), Config{
 		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite},
 		Duration: 4 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
-		ScrapeInterval: 2 * time.Second, PrometheusURL: prom.URL, FileSD: filepath.Join(prom.Dir, "file_sd", "compare.json"),
+		ScrapeInterval: 2 * time.Second, PrometheusURL: prom.URL, FileSD: prom.FileSDPath("compare"),
 		RemoteWriteURL: srv.URL + "/api/v1/write", SigV4Region: "eu-west-1",
 		Logger: nil,
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,7 +27,9 @@ type countingProxy struct {
 	t   *traffic
 }
 
-func newCountingProxy(target string, t *traffic) (*countingProxy, error) {
+// newCountingProxy starts the proxy; its forwarding errors (a request the
+// run's end cancelled) go to log at debug level, not to the standard logger.
+func newCountingProxy(target string, t *traffic, log *slog.Logger) (*countingProxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -36,7 +39,10 @@ func newCountingProxy(target string, t *traffic) (*countingProxy, error) {
 		return nil, err
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ErrorLog = nil
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		log.Debug("counting proxy", "target", target, "path", r.URL.Path, "err", err)
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.requests.Add(1)
 		if r.Body != nil {

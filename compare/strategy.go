@@ -72,3 +72,20 @@ func joinStrategies(ss []Strategy) string {
 func (s Strategy) inline() bool {
 	return s == RemoteWrite || s == Pushgateway || s == PushgatewayInstance
 }
+
+// scrapeDriven reports whether Prometheus ingests the strategy's series by
+// scraping, once per scrape interval (the Pushgateway too), rather than at
+// every invocation.
+func (s Strategy) scrapeDriven() bool { return s != RemoteWrite }
+
+// envLabel is the label naming the environment a series of the strategy
+// came from ("" when its series do not say).
+func (s Strategy) envLabel() string {
+	switch s {
+	case Scrape, RemoteWrite:
+		return "lambda_environment"
+	case PushgatewayInstance:
+		return "instance"
+	}
+	return ""
+}

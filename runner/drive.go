@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,8 +15,12 @@ type Load struct {
 	Function string
 	// Events are the payloads, used in turn; none means "{}".
 	Events [][]byte
-	// Invocations is how many to run; 0 means one per event.
+	// Invocations is how many to run; 0 means one per event, or no limit
+	// when Until is set.
 	Invocations int
+	// Until, when set, is the time from which no invocation starts (those
+	// running go on until they end).
+	Until time.Time
 	// Rate, when > 0, starts that many invocations per second whatever the
 	// runner's state (the extra ones queue or are throttled); otherwise
 	// Workers callers invoke back to back.
@@ -41,9 +46,13 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 		events = [][]byte{[]byte("{}")}
 	}
 	n := l.Invocations
-	if n <= 0 {
+	switch {
+	case n <= 0 && !l.Until.IsZero():
+		n = math.MaxInt
+	case n <= 0:
 		n = len(events)
 	}
+	open := func(t time.Time) bool { return l.Until.IsZero() || t.Before(l.Until) }
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -65,7 +74,7 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 	if l.Rate > 0 {
 		interval := time.Duration(float64(time.Second) / l.Rate)
 		start := time.Now()
-		for i := 0; i < n && ctx.Err() == nil; i++ {
+		for i := 0; i < n && ctx.Err() == nil && open(start.Add(time.Duration(i)*interval)); i++ {
 			if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -90,7 +99,7 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for ctx.Err() == nil {
+				for ctx.Err() == nil && open(time.Now()) {
 					i := int(next.Add(1)) - 1
 					if i >= n {
 						return

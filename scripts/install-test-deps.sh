@@ -19,6 +19,10 @@ have node || need+=(nodejs)
 have npm || need+=(npm)
 # npm's aws-lambda-ric (the Node runtime interface client the runner is
 # tested with) compiles native code: it needs a C++ toolchain and autotools.
+# node-gyp builds it against the Node headers on this machine (the Makefile
+# sets npm_config_nodedir=/usr), never downloading them: Debian's libnode-dev
+# ships them when the nodejs package does not.
+[ -f /usr/include/node/common.gypi ] || need+=(libnode-dev)
 for tool in cmake autoconf automake libtool g++ make; do
   pkg=$tool
   [ "$tool" = libtool ] && { command -v libtoolize >/dev/null 2>&1 || need+=(libtool); continue; }

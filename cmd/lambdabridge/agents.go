@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/listen"
@@ -22,14 +23,14 @@ type agentFlags struct {
 	dogstatsd string
 	emfAgent  bool
 	emfAddr   string
+	set       struct{ dogstatsd, emfAddr bool }
 }
 
-func addAgentFlags(fs *flag.FlagSet) *agentFlags {
-	a := &agentFlags{}
-	fs.StringVar(&a.dogstatsd, "dogstatsd-addr", "127.0.0.1:8125", "loopback UDP `address` receiving the function's DogStatsD datagrams (as the Datadog extension does); 'none' to turn off")
-	fs.BoolVar(&a.emfAgent, "emf-agent", false, "serve the CloudWatch agent's EMF endpoint and give the function AWS_EMF_AGENT_ENDPOINT")
-	fs.StringVar(&a.emfAddr, "emf-agent-addr", "127.0.0.1:25888", "loopback `address` (TCP and UDP) of the EMF agent endpoint, with --emf-agent")
-	return a
+// register binds the agent flags to cmd.
+func (a *agentFlags) register(cmd *kingpin.CmdClause) {
+	cmd.Flag("dogstatsd-addr", "loopback UDP address receiving the function's DogStatsD datagrams (as the Datadog extension does); 'none' to turn off").Default("127.0.0.1:8125").IsSetByUser(&a.set.dogstatsd).StringVar(&a.dogstatsd)
+	cmd.Flag("emf-agent", "serve the CloudWatch agent's EMF endpoint and give the function AWS_EMF_AGENT_ENDPOINT").BoolVar(&a.emfAgent)
+	cmd.Flag("emf-agent-addr", "loopback address (TCP and UDP) of the EMF agent endpoint, with --emf-agent").Default("127.0.0.1:25888").IsSetByUser(&a.set.emfAddr).StringVar(&a.emfAddr)
 }
 
 // agents are the running listeners.

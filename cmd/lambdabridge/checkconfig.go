@@ -7,12 +7,13 @@ import (
 	"github.com/lambdabridge/lambdabridge/config"
 )
 
-func init() {
-	register(command{
-		name:    "check-config",
-		summary: "check a lambdabridge.yaml configuration file without running anything",
-		run:     runCheckConfig,
-	})
+// checkConfigCmd holds the argument of check-config.
+type checkConfigCmd struct{ file string }
+
+func registerCheckConfig(c *cli) {
+	v := &checkConfigCmd{}
+	cmd := c.command("check-config", "check a lambdabridge.yaml configuration file without running anything", checkConfigUsage, v.run)
+	cmd.Arg("FILE", "the configuration file").Required().StringVar(&v.file)
 }
 
 const checkConfigUsage = `FILE
@@ -22,28 +23,21 @@ line), resolves its functions (handlers, SAM template) and builds its sinks
 and mapping rules without binding any port or sending anything. Exit status 0
 when it is valid, 2 otherwise.`
 
-func runCheckConfig(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "check-config", checkConfigUsage)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf("check-config: give one configuration file")
-	}
-	f, err := config.Load(fs.Arg(0))
+func (v *checkConfigCmd) run(ctx context.Context, m *Main) error {
+	f, err := config.Load(v.file)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
 	defs, err := f.Definitions()
 	if err != nil {
-		return usageErrorf("%s: %v", fs.Arg(0), err)
+		return usageErrorf("%s: %v", v.file, err)
 	}
 	for _, d := range defs {
 		if err := d.Validate(); err != nil {
-			return usageErrorf("%s: function %s: %v", fs.Arg(0), d.Name, err)
+			return usageErrorf("%s: function %s: %v", v.file, d.Name, err)
 		}
 		for _, w := range d.Warnings {
-			fmt.Fprintf(m.Stderr, "%s: function %s: warning: %s\n", fs.Arg(0), d.Name, w)
+			fmt.Fprintf(m.Stderr, "%s: function %s: warning: %s\n", v.file, d.Name, w)
 		}
 	}
 	// Build without binding: the scrape address is checked, not listened on.
@@ -51,16 +45,16 @@ func runCheckConfig(ctx context.Context, m *Main, args []string) error {
 	if f.Scrape != nil {
 		listen, f.Scrape = f.Scrape.Listen, nil
 		if err := config.CheckListen(listen); err != nil {
-			return usageErrorf("%s: %v", fs.Arg(0), err)
+			return usageErrorf("%s: %v", v.file, err)
 		}
 	}
 	b, err := f.Build(nil, version)
 	if err != nil {
-		return usageErrorf("%s: %v", fs.Arg(0), err)
+		return usageErrorf("%s: %v", v.file, err)
 	}
 	b.Close()
 	fmt.Fprintf(m.Stdout, "%s: valid: %d functions, %d remote_write, %d pushgateway",
-		fs.Arg(0), len(defs), len(f.RemoteWrite), len(f.Pushgateway))
+		v.file, len(defs), len(f.RemoteWrite), len(f.Pushgateway))
 	if listen != "" {
 		fmt.Fprintf(m.Stdout, ", /metrics on %s", listen)
 	}

@@ -13,14 +13,6 @@ import (
 	"github.com/lambdabridge/lambdabridge/compare/backend"
 )
 
-func init() {
-	register(command{
-		name:    "compare",
-		summary: "compare scrape, aggregate, remote-write and Pushgateway delivery on your function, with a real Prometheus",
-		run:     runCompare,
-	})
-}
-
 const compareUsage = `--handler PATH | --template FILE [--function NAME]  [--event FILE | --events FILE | --event-template NAME] [flags]
 
 Runs one workload of the function the way Lambda runs it (bursts at
@@ -42,60 +34,73 @@ label strategy="<name>". The results are read back through PromQL and
 compared with what the function emitted: a table on standard output, and
 --json / --report FILE.html.`
 
-func runCompare(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "compare", compareUsage)
-	ff := addFuncFlags(fs)
-	ef := addEventFlags(fs)
-	eventsFile := fs.String("events", "", "`file` of events, JSON lines (one event per line), - for standard input")
-	strategies := fs.String("strategies", "all", "comma-separated `list` of strategies: scrape, aggregate, remote-write, pushgateway, pushgateway-instance")
-	duration := fs.Duration("duration", 30*time.Second, "how long the workload runs")
-	concurrency := fs.Int("concurrency", 4, "execution environments that may run at once (callers per burst)")
-	rate := fs.Float64("rate", 0, "during bursts, start this many invocations per second (default: --concurrency callers back to back)")
-	burst := fs.Duration("burst", 3*time.Second, "length of a burst of invocations")
-	quiet := fs.Duration("quiet", 0, "pause between bursts (default --idle-timeout + 1s, so environments are recycled)")
-	idle := fs.Duration("idle-timeout", 2*time.Second, "recycle an environment idle for this long (Lambda: minutes; short here so recycling happens)")
-	scrapeInterval := fs.Duration("scrape-interval", 5*time.Second, "Prometheus scrape interval (and timeout)")
-	settle := fs.Duration("settle", 0, "wait after the workload before reading results (default 2 scrape intervals + 2s)")
-	monthly := fs.Int64("monthly-invocations", 10_000_000, "invocations per month for the cost estimate")
-	jsonOut := fs.String("json", "", "write the report as JSON to `file` (- for standard output)")
-	htmlOut := fs.String("report", "", "write the report as one self-contained HTML `file`")
-	promURL := fs.String("prometheus-url", "", "use this Prometheus (remote-write receiver on) instead of starting one; needs --file-sd")
-	fileSD := fs.String("file-sd", "", "with --prometheus-url: the file_sd `file` its scrape job (honor_labels: true) reads")
-	pgURL := fs.String("pushgateway-url", "", "use this Pushgateway instead of starting one")
-	rwURL := fs.String("remote-write-url", "", "remote_write here instead of Prometheus' receiver (e.g. Amazon Managed Prometheus; results are still read from Prometheus)")
-	sigv4 := fs.String("sigv4-region", "", "sign remote_write with AWS SigV4 for this region")
-	region := fs.String("region", "us-east-1", "AWS_REGION given to the function")
-	verbose := fs.Bool("v", false, "log what compare does")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("compare: unexpected argument %q", fs.Arg(0))
-	}
-	if *concurrency < 1 || *rate < 0 || *duration <= 0 || *scrapeInterval <= 0 || *idle <= 0 || *burst <= 0 {
+// compareCmd holds the flags of compare.
+type compareCmd struct {
+	fn                                              funcFlags
+	event                                           eventFlags
+	eventsFile, strategies                          string
+	duration, burst, quiet, idle, scrapeInterval    time.Duration
+	settle                                          time.Duration
+	concurrency                                     int
+	rate                                            float64
+	monthly                                         int64
+	jsonOut, htmlOut, promURL, fileSD, pgURL, rwURL string
+	sigv4, region                                   string
+	verbose                                         bool
+}
+
+func registerCompare(c *cli) {
+	v := &compareCmd{}
+	cmd := c.command("compare", "compare scrape, aggregate, remote-write and Pushgateway delivery on your function, with a real Prometheus", compareUsage, v.run)
+	v.fn.register(cmd)
+	v.event.register(cmd)
+	eventsFileFlag(cmd, &v.eventsFile)
+	cmd.Flag("strategies", "comma-separated list of strategies: all, or scrape, aggregate, remote-write, pushgateway, pushgateway-instance").Default("all").PlaceHolder("LIST").StringVar(&v.strategies)
+	cmd.Flag("duration", "how long the workload runs").Default("30s").DurationVar(&v.duration)
+	cmd.Flag("concurrency", "execution environments that may run at once (callers per burst)").Default("4").IntVar(&v.concurrency)
+	cmd.Flag("rate", "during bursts, start this many invocations per second (default: --concurrency callers back to back)").PlaceHolder("PER_SECOND").Float64Var(&v.rate)
+	cmd.Flag("burst", "length of a burst of invocations").Default("3s").DurationVar(&v.burst)
+	cmd.Flag("quiet", "pause between bursts (default --idle-timeout + 1s, so environments are recycled)").PlaceHolder("DURATION").DurationVar(&v.quiet)
+	cmd.Flag("idle-timeout", "recycle an environment idle for this long (Lambda: minutes; short here so recycling happens)").Default("2s").DurationVar(&v.idle)
+	cmd.Flag("scrape-interval", "Prometheus scrape interval (and timeout)").Default("5s").DurationVar(&v.scrapeInterval)
+	cmd.Flag("settle", "wait after the workload before reading results (default 2 scrape intervals + 2s)").PlaceHolder("DURATION").DurationVar(&v.settle)
+	cmd.Flag("monthly-invocations", "invocations per month for the cost estimate").Default("10000000").Int64Var(&v.monthly)
+	stdinFlag(cmd.Flag("json", "write the report as JSON to file (- for standard output)").PlaceHolder("FILE"), &v.jsonOut)
+	cmd.Flag("report", "write the report as one self-contained HTML file").PlaceHolder("FILE").StringVar(&v.htmlOut)
+	cmd.Flag("prometheus-url", "use this Prometheus (remote-write receiver on) instead of starting one; needs --file-sd").PlaceHolder("URL").StringVar(&v.promURL)
+	cmd.Flag("file-sd", "with --prometheus-url: the file_sd file its scrape job (honor_labels: true) reads").PlaceHolder("FILE").StringVar(&v.fileSD)
+	cmd.Flag("pushgateway-url", "use this Pushgateway instead of starting one").PlaceHolder("URL").StringVar(&v.pgURL)
+	cmd.Flag("remote-write-url", "remote_write here instead of Prometheus' receiver (e.g. Amazon Managed Prometheus; results are still read from Prometheus)").PlaceHolder("URL").StringVar(&v.rwURL)
+	cmd.Flag("sigv4-region", "sign remote_write with AWS SigV4 for this region").PlaceHolder("REGION").StringVar(&v.sigv4)
+	regionFlag(cmd, "AWS_REGION given to the function").StringVar(&v.region)
+	cmd.Flag("verbose", "log what compare does").Short('v').BoolVar(&v.verbose)
+}
+
+func (v *compareCmd) run(ctx context.Context, m *Main) error {
+	if v.concurrency < 1 || v.rate < 0 || v.duration <= 0 || v.scrapeInterval <= 0 || v.idle <= 0 || v.burst <= 0 {
 		return usageErrorf("compare: --concurrency must be at least 1; --duration, --burst, --idle-timeout and --scrape-interval positive; --rate not negative")
 	}
-	sts, err := compare.ParseStrategies(*strategies)
+	sts, err := compare.ParseStrategies(v.strategies)
 	if err != nil {
 		return usageErrorf("compare: --strategies: %v", err)
 	}
-	if *sigv4 != "" && *rwURL == "" {
+	if v.sigv4 != "" && v.rwURL == "" {
 		return usageErrorf("compare: --sigv4-region needs --remote-write-url")
 	}
-	if *promURL != "" && *fileSD == "" {
+	if v.promURL != "" && v.fileSD == "" {
 		return usageErrorf("compare: --prometheus-url needs --file-sd FILE (the file_sd file its scrape job reads)")
 	}
-	if ff.exec {
+	if v.fn.exec {
 		return usageErrorf("compare: --exec runs a new process per invocation: there is no execution environment to keep, freeze or recycle; give a Runtime API bootstrap")
 	}
-	defs, target, err := ff.definitions()
+	defs, target, err := v.fn.definitions()
 	if err != nil {
 		return err
 	}
 	if target == "" {
 		return usageErrorf("compare: the template defines several functions, pick one with --function")
 	}
-	one, err := ef.payload(m.Stdin)
+	one, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
 	}
@@ -103,24 +108,24 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 	if one != nil {
 		evs = append(evs, one)
 	}
-	if *eventsFile != "" {
+	if v.eventsFile != "" {
 		if one != nil {
 			return usageErrorf("compare: give --event/--event-template or --events, not both")
 		}
-		if evs, err = readEvents(m, *eventsFile); err != nil {
+		if evs, err = readEvents(m, v.eventsFile); err != nil {
 			return err
 		}
 	}
 	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
+	if v.verbose {
 		logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	rep, err := compare.Run(ctx, compare.Config{
 		Defs: defs, Function: target, Events: evs, Strategies: sts,
-		Duration: *duration, Burst: *burst, Quiet: *quiet, Concurrency: *concurrency, Rate: *rate,
-		IdleTimeout: *idle, ScrapeInterval: *scrapeInterval, Settle: *settle, MonthlyInvocations: *monthly,
-		Region: *region, PrometheusURL: *promURL, FileSD: *fileSD, PushgatewayURL: *pgURL,
-		RemoteWriteURL: *rwURL, SigV4Region: *sigv4, Logger: logger,
+		Duration: v.duration, Burst: v.burst, Quiet: v.quiet, Concurrency: v.concurrency, Rate: v.rate,
+		IdleTimeout: v.idle, ScrapeInterval: v.scrapeInterval, Settle: v.settle, MonthlyInvocations: v.monthly,
+		Region: v.region, PrometheusURL: v.promURL, FileSD: v.fileSD, PushgatewayURL: v.pgURL,
+		RemoteWriteURL: v.rwURL, SigV4Region: v.sigv4, Logger: logger,
 		Progress: func(msg string) { fmt.Fprintln(m.Stderr, "lambdabridge compare:", msg) },
 	})
 	if err != nil {
@@ -132,13 +137,13 @@ func runCompare(ctx context.Context, m *Main, args []string) error {
 	if err := rep.WriteTable(m.Stdout); err != nil {
 		return err
 	}
-	if *jsonOut != "" {
-		if err := writeFileWith(m, *jsonOut, rep.WriteJSON); err != nil {
+	if v.jsonOut != "" {
+		if err := writeFileWith(m, v.jsonOut, rep.WriteJSON); err != nil {
 			return err
 		}
 	}
-	if *htmlOut != "" {
-		if err := writeFileWith(m, *htmlOut, rep.WriteHTML); err != nil {
+	if v.htmlOut != "" {
+		if err := writeFileWith(m, v.htmlOut, rep.WriteHTML); err != nil {
 			return err
 		}
 	}

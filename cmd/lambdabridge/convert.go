@@ -10,12 +10,21 @@ import (
 	"github.com/lambdabridge/lambdabridge/validate"
 )
 
-func init() {
-	register(command{
-		name:    "convert",
-		summary: "print the Prometheus metrics that log lines add up to",
-		run:     runConvert,
-	})
+// convertCmd holds the flags of convert.
+type convertCmd struct {
+	format, now, catalog string
+	quiet                bool
+	files                []string
+}
+
+func registerConvert(c *cli) {
+	v := &convertCmd{}
+	cmd := c.command("convert", "print the Prometheus metrics that log lines add up to", convertUsage, v.run)
+	enum(cmd.Flag("format", "output format"), &v.format, "prometheus", "prometheus", "openmetrics", "json")
+	nowFlag(cmd, &v.now)
+	cmd.Flag("quiet", "do not print the input problems summary on standard error").BoolVar(&v.quiet)
+	cmd.Flag("catalog", "also write the catalog of every metric family seen to this JSON file (input of 'lambdabridge dashboard')").PlaceHolder("FILE").StringVar(&v.catalog)
+	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
 const convertUsage = `[--format prometheus|openmetrics|json] [FILE...]
@@ -27,20 +36,12 @@ gauges at their last value. Problems in the input are summarised on standard
 error (run 'lambdabridge validate' for the details); the lines after a broken
 one are still read.`
 
-func runConvert(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "convert", convertUsage)
-	format := fs.String("format", "prometheus", "output format: prometheus, openmetrics or json")
-	now := fs.String("now", "", "check EMF timestamps against this time (RFC 3339) instead of the clock")
-	quiet := fs.Bool("quiet", false, "do not print the input problems summary on standard error")
-	catalogFile := fs.String("catalog", "", "also write the catalog of every metric family seen to this JSON `file` (input of 'lambdabridge dashboard')")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	f, err := exposition.ParseFormat(*format)
+func (v *convertCmd) run(ctx context.Context, m *Main) error {
+	f, err := exposition.ParseFormat(v.format)
 	if err != nil {
 		return usageErrorf("convert: --format: %v", err)
 	}
-	parser, err := lineParser(*now)
+	parser, err := lineParser(v.now)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 			firstErr = d.String()
 		}
 	}
-	if err := m.readSession(ctx, s, fs.Args()); err != nil {
+	if err := m.readSession(ctx, s, v.files); err != nil {
 		return err
 	}
 	fams, err := agg.Gather()
@@ -63,13 +64,13 @@ func runConvert(ctx context.Context, m *Main, args []string) error {
 	if err := exposition.Write(m.Stdout, f, fams); err != nil {
 		return err
 	}
-	if *catalogFile != "" {
-		sf := sinkFlags{catalog: *catalogFile}
+	if v.catalog != "" {
+		sf := sinkFlags{catalog: v.catalog}
 		if err := sf.writeCatalog(s.Catalog()); err != nil {
 			return err
 		}
 	}
-	if sum := s.Summary(); !*quiet && (sum.Errors > 0 || sum.Warnings > 0) {
+	if sum := s.Summary(); !v.quiet && (sum.Errors > 0 || sum.Warnings > 0) {
 		fmt.Fprintf(m.Stderr, "lambdabridge convert: %s\n", sum)
 		if firstErr != "" {
 			fmt.Fprintf(m.Stderr, "first error: %s\n", firstErr)

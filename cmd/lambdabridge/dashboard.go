@@ -15,14 +15,6 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
-func init() {
-	register(command{
-		name:    "dashboard",
-		summary: "generate Grafana dashboards (and provisioning) from a metric catalog or log files",
-		run:     runDashboard,
-	})
-}
-
 const dashboardUsage = `[--catalog FILE | LOGFILE...] [--datasource prometheus|cloudwatch|both]
        [--title T] [--uid U] [-o FILE | --out-dir DIR] [--provision DIR]
        [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID]]
@@ -43,41 +35,49 @@ GRAFANA_TOKEN. A --prometheus-url on Amazon Managed Prometheus
 
 var uidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
-func runDashboard(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "dashboard", dashboardUsage)
-	var catalogs stringList
-	fs.Var(&catalogs, "catalog", "read the metric catalog from this JSON `FILE` (repeatable; merged)")
-	source := fs.String("datasource", "prometheus", "dashboard flavour: prometheus, cloudwatch or both")
-	title := fs.String("title", "", "dashboard `title` (default: from the functions in the catalog)")
-	uid := fs.String("uid", "", "dashboard `uid` (default: from the title); with both flavours, -prometheus and -cloudwatch are appended")
-	out := fs.String("o", "", "write the dashboard JSON to `FILE` (one flavour)")
-	outDir := fs.String("out-dir", "", "write <uid>.json per flavour into `DIR`")
-	provision := fs.String("provision", "", "write a Grafana provisioning tree into `DIR`")
-	grafanaURL := fs.String("grafana-url", "", "upload the dashboards to the Grafana at `URL`")
-	tokenFile := fs.String("grafana-token-file", "", "read the Grafana service account token from `FILE` (default: $GRAFANA_TOKEN)")
-	folder := fs.String("grafana-folder", "lambdabridge", "Grafana folder `uid` to upload into (created when missing; empty: General)")
-	promURL := fs.String("prometheus-url", "http://127.0.0.1:9090", "Prometheus `URL` the provisioned data source points at")
-	quiet := fs.Bool("quiet", false, "do not print the catalog's warnings (catalog/* rules) on standard error")
-	region := fs.String("region", "", "AWS `region` of CloudWatch (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+// dashboardCmd holds the flags of dashboard.
+type dashboardCmd struct {
+	catalogs, logs                                 []string
+	source, title, uid, out, outDir, provision     string
+	grafanaURL, tokenFile, folder, promURL, region string
+	quiet                                          bool
+}
 
-	flavours, err := dashboardFlavours(*source)
+func registerDashboard(c *cli) {
+	v := &dashboardCmd{}
+	cmd := c.command("dashboard", "generate Grafana dashboards (and provisioning) from a metric catalog or log files", dashboardUsage, v.run)
+	cmd.Flag("catalog", "read the metric catalog from this JSON file (repeatable; merged)").PlaceHolder("FILE").StringsVar(&v.catalogs)
+	enum(cmd.Flag("datasource", "dashboard flavour"), &v.source, "prometheus", "prometheus", "cloudwatch", "both")
+	cmd.Flag("title", "dashboard title (default: from the functions in the catalog)").StringVar(&v.title)
+	cmd.Flag("uid", "dashboard uid (default: from the title); with both flavours, -prometheus and -cloudwatch are appended").StringVar(&v.uid)
+	cmd.Flag("output", "write the dashboard JSON to FILE (one flavour)").Short('o').PlaceHolder("FILE").StringVar(&v.out)
+	cmd.Flag("out-dir", "write <uid>.json per flavour into DIR").PlaceHolder("DIR").StringVar(&v.outDir)
+	cmd.Flag("provision", "write a Grafana provisioning tree into DIR").PlaceHolder("DIR").StringVar(&v.provision)
+	cmd.Flag("grafana-url", "upload the dashboards to the Grafana at URL").PlaceHolder("URL").StringVar(&v.grafanaURL)
+	cmd.Flag("grafana-token-file", "read the Grafana service account token from FILE (default: $GRAFANA_TOKEN)").PlaceHolder("FILE").StringVar(&v.tokenFile)
+	cmd.Flag("grafana-folder", "Grafana folder uid to upload into (created when missing; empty: General)").Default("lambdabridge").PlaceHolder("UID").StringVar(&v.folder)
+	cmd.Flag("prometheus-url", "Prometheus URL the provisioned data source points at").Default("http://127.0.0.1:9090").StringVar(&v.promURL)
+	cmd.Flag("quiet", "do not print the catalog's warnings (catalog/* rules) on standard error").BoolVar(&v.quiet)
+	cmd.Flag("region", "AWS region of CloudWatch (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)").StringVar(&v.region)
+	filesArg(cmd, "log files to find the metrics in; - for standard input", &v.logs)
+}
+
+func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
+	flavours, err := dashboardFlavours(v.source)
 	if err != nil {
 		return err
 	}
-	if *uid != "" && !uidRE.MatchString(*uid) {
-		return usageErrorf("dashboard: --uid %q: want 1 to 40 letters, digits, - or _", *uid)
+	if v.uid != "" && !uidRE.MatchString(v.uid) {
+		return usageErrorf("dashboard: --uid %q: want 1 to 40 letters, digits, - or _", v.uid)
 	}
-	if *out != "" && (*outDir != "" || len(flavours) > 1) {
+	if v.out != "" && (v.outDir != "" || len(flavours) > 1) {
 		return usageErrorf("dashboard: -o writes one dashboard: use --out-dir with --datasource both")
 	}
-	toStdout := *out == "" && *outDir == "" && *provision == "" && *grafanaURL == ""
+	toStdout := v.out == "" && v.outDir == "" && v.provision == "" && v.grafanaURL == ""
 	if toStdout && len(flavours) > 1 {
 		return usageErrorf("dashboard: --datasource both writes two dashboards: use --out-dir, --provision or --grafana-url")
 	}
-	awsRegion := *region
+	awsRegion := v.region
 	for _, env := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
 		if awsRegion == "" {
 			awsRegion = m.Getenv(env)
@@ -87,20 +87,20 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 		awsRegion = "us-east-1"
 	}
 	token := ""
-	if *grafanaURL != "" {
-		if token, err = grafanaToken(m, *tokenFile); err != nil {
+	if v.grafanaURL != "" {
+		if token, err = grafanaToken(m, v.tokenFile); err != nil {
 			return err
 		}
 	}
 
-	cat, err := m.loadCatalog(ctx, catalogs, fs.Args())
+	cat, err := m.loadCatalog(ctx, v.catalogs, v.logs)
 	if err != nil {
 		return err
 	}
 	if cat.Len() == 0 {
 		fmt.Fprintln(m.Stderr, "lambdabridge dashboard: warning: the catalog holds no metric family; the dashboard has no panel")
 	}
-	if !*quiet {
+	if !v.quiet {
 		for _, d := range cat.Lint() {
 			fmt.Fprintln(m.Stderr, d.String())
 		}
@@ -114,19 +114,19 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 	var docs []built
 	for _, f := range flavours {
 		var opts []dashboards.Option
-		if *title != "" {
-			t := *title
+		if v.title != "" {
+			t := v.title
 			if len(flavours) > 1 {
 				t += " (" + flavourName(f) + ")"
 			}
 			opts = append(opts, dashboards.WithTitle(t))
 		}
-		if *uid != "" {
-			u := *uid
+		if v.uid != "" {
+			u := v.uid
 			if len(flavours) > 1 {
 				u += "-" + string(f)
 				if len(u) > 40 {
-					return usageErrorf("dashboard: --uid %q is too long to append -%s (40 characters at most)", *uid, f)
+					return usageErrorf("dashboard: --uid %q is too long to append -%s (40 characters at most)", v.uid, f)
 				}
 			}
 			opts = append(opts, dashboards.WithUID(u))
@@ -136,7 +136,7 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 			build = dashboards.CloudWatch
 			opts = append(opts, dashboards.WithRegion(awsRegion))
 		} else {
-			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(*promURL)))
+			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(v.promURL)))
 		}
 		d, err := build(cat, opts...)
 		if err != nil {
@@ -153,52 +153,52 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 		_, err := m.Stdout.Write(docs[0].json)
 		return err
 	}
-	if *out != "" {
-		if err := os.WriteFile(*out, docs[0].json, 0o644); err != nil {
+	if v.out != "" {
+		if err := os.WriteFile(v.out, docs[0].json, 0o644); err != nil {
 			return usageErrorf("dashboard: %v", err)
 		}
-		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote %s (%s, %d bytes)\n", *out, docs[0].flavour, len(docs[0].json))
+		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote %s (%s, %d bytes)\n", v.out, docs[0].flavour, len(docs[0].json))
 	}
-	if *outDir != "" {
-		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	if v.outDir != "" {
+		if err := os.MkdirAll(v.outDir, 0o755); err != nil {
 			return usageErrorf("dashboard: %v", err)
 		}
 		for _, d := range docs {
-			path := filepath.Join(*outDir, d.uid+".json")
+			path := filepath.Join(v.outDir, d.uid+".json")
 			if err := os.WriteFile(path, d.json, 0o644); err != nil {
 				return usageErrorf("dashboard: %v", err)
 			}
 			fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote %s (%s, %d bytes)\n", path, d.flavour, len(d.json))
 		}
 	}
-	if *provision != "" {
+	if v.provision != "" {
 		files := map[string][]byte{}
 		popts := []dashboards.ProvisionOption{dashboards.WithFolder("lambdabridge")}
 		for _, d := range docs {
 			files[d.uid+".json"] = d.json
 			switch d.flavour {
 			case dashboards.FlavourPrometheus:
-				popts = append(popts, dashboards.WithPrometheusURL(*promURL))
-				if *region != "" {
-					popts = append(popts, dashboards.WithAMPRegion(*region))
+				popts = append(popts, dashboards.WithPrometheusURL(v.promURL))
+				if v.region != "" {
+					popts = append(popts, dashboards.WithAMPRegion(v.region))
 				}
 			case dashboards.FlavourCloudWatch:
 				popts = append(popts, dashboards.WithCloudWatch(awsRegion))
 			}
 		}
-		if err := dashboards.WriteProvisioning(*provision, files, popts...); err != nil {
+		if err := dashboards.WriteProvisioning(v.provision, files, popts...); err != nil {
 			return fmt.Errorf("dashboard: %w", err)
 		}
-		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote the provisioning tree %s (point Grafana's paths.provisioning at it)\n", *provision)
+		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote the provisioning tree %s (point Grafana's paths.provisioning at it)\n", v.provision)
 	}
-	if *grafanaURL != "" {
-		c, err := dashboards.NewClient(*grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(*folder))
+	if v.grafanaURL != "" {
+		c, err := dashboards.NewClient(v.grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(v.folder))
 		if err != nil {
 			return usageErrorf("dashboard: --grafana-url: %v", err)
 		}
-		if *folder != "" {
-			if err := c.EnsureFolder(ctx, *folder, *folder); err != nil {
-				return fmt.Errorf("dashboard: folder %s: %w", *folder, err)
+		if v.folder != "" {
+			if err := c.EnsureFolder(ctx, v.folder, v.folder); err != nil {
+				return fmt.Errorf("dashboard: folder %s: %w", v.folder, err)
 			}
 		}
 		for _, d := range docs {
@@ -206,7 +206,7 @@ func runDashboard(ctx context.Context, m *Main, args []string) error {
 			if err != nil {
 				return fmt.Errorf("dashboard: upload %s: %w", d.uid, err)
 			}
-			fmt.Fprintf(m.Stdout, "uploaded %s: %s%s (version %d)\n", d.uid, strings.TrimRight(*grafanaURL, "/"), trimBase(*grafanaURL, res.URL), res.Version)
+			fmt.Fprintf(m.Stdout, "uploaded %s: %s%s (version %d)\n", d.uid, strings.TrimRight(v.grafanaURL, "/"), trimBase(v.grafanaURL, res.URL), res.Version)
 		}
 	}
 	return nil

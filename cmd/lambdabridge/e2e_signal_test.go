@@ -108,8 +108,13 @@ func TestE2ERunSignals(t *testing.T) {
 			}
 			took := time.Since(sent)
 			t.Logf("%v: exit after %.2fs", tc.sig, took.Seconds())
-			if werr != nil {
-				t.Errorf("exit: %v, want status 0:\n%s", werr, stderr.String())
+			// A sink that dropped samples is a negative result: exit 1.
+			want := exitOK
+			if tc.dead {
+				want = exitFailure
+			}
+			if code := cmd.ProcessState.ExitCode(); code != want {
+				t.Errorf("exit: %v (status %d), want status %d:\n%s", werr, code, want, stderr.String())
 			}
 			if took > tc.bound {
 				t.Errorf("exit %.1fs after %v, want within %v", took.Seconds(), tc.sig, tc.bound)

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/lambdabridge/lambdabridge/logline"
-	"github.com/lambdabridge/lambdabridge/validate"
 	"io"
 	"os"
 	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/validate"
 )
 
 // eachInput calls fn for every named file, or for standard input when
@@ -36,6 +38,11 @@ func (m *Main) eachInput(names []string, fn func(name string, r io.Reader) error
 		}
 	}
 	return nil
+}
+
+// nowFlag binds --now.
+func nowFlag(cmd *kingpin.CmdClause, target *string) {
+	cmd.Flag("now", "check EMF timestamps against this time (RFC 3339) instead of the clock").PlaceHolder("TIME").StringVar(target)
 }
 
 // clockFlag parses --now, which pins the clock EMF timestamps are checked

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/lambdabridge/lambdabridge/events"
 	"github.com/lambdabridge/lambdabridge/function"
@@ -17,12 +19,28 @@ import (
 	"github.com/lambdabridge/lambdabridge/runner"
 )
 
-func init() {
-	register(command{
-		name:    "invoke",
-		summary: "run one invocation of a function locally, as Lambda would (like sam local invoke)",
-		run:     runInvoke,
-	})
+// invokeCmd holds the flags of invoke.
+type invokeCmd struct {
+	fn       funcFlags
+	event    eventFlags
+	agents   agentFlags
+	noFreeze bool
+	region   string
+}
+
+func registerInvoke(c *cli) {
+	v := &invokeCmd{}
+	cmd := c.command("invoke", "run one invocation of a function locally, as Lambda would (like sam local invoke)", invokeUsage, v.run)
+	v.fn.register(cmd)
+	v.event.register(cmd)
+	cmd.Flag("no-freeze", "do not freeze the environment (SIGSTOP) after the invocation").BoolVar(&v.noFreeze)
+	regionFlag(cmd, "AWS_REGION given to the function").StringVar(&v.region)
+	v.agents.register(cmd)
+}
+
+// regionFlag binds --region, the AWS_REGION the functions get.
+func regionFlag(cmd *kingpin.CmdClause, help string) *kingpin.FlagClause {
+	return cmd.Flag("region", help).Default("us-east-1")
 }
 
 const invokeUsage = `--handler PATH | --template FILE [--function NAME]  [--event FILE|- | --event-template NAME] [flags]
@@ -40,32 +58,27 @@ bad flags or input.`
 
 // funcFlags are the flags that define the functions to run.
 type funcFlags struct {
-	fs                                *flag.FlagSet
 	handler, name, template, function string
 	timeout, arch                     string
 	memory                            int
-	env                               stringList
+	env                               []string
 	exec                              bool
+	// set records the flags given on the command line: they override the
+	// template's values.
+	set struct{ memory, timeout, arch, exec bool }
 }
 
-func addFuncFlags(fs *flag.FlagSet) *funcFlags {
-	f := &funcFlags{fs: fs}
-	fs.StringVar(&f.handler, "handler", "", "`path` of the bootstrap (or script, with --exec) that starts one environment")
-	fs.StringVar(&f.name, "name", "", "function name (default: from the handler path)")
-	fs.IntVar(&f.memory, "memory", function.DefaultMemoryMB, "memory size in `MB` (Lambda: 128..10240); exceeding it ends the environment")
-	fs.StringVar(&f.timeout, "timeout", "3", "invocation timeout: seconds as in SAM (3, 2.5) or a Go duration (1500ms)")
-	fs.Var(&f.env, "env", "environment variable `K=V` for the function (repeatable)")
-	fs.StringVar(&f.arch, "architecture", function.DefaultArchitecture, "x86_64 or arm64 (for the cost estimate)")
-	fs.StringVar(&f.template, "template", "", "SAM template `file` (template.yaml) defining the functions")
-	fs.StringVar(&f.function, "function", "", "the template's function to invoke (its logical id)")
-	fs.BoolVar(&f.exec, "exec", false, "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success")
-	return f
-}
-
-func (f *funcFlags) set(name string) bool {
-	found := false
-	f.fs.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
-	return found
+// register binds the function flags to cmd.
+func (f *funcFlags) register(cmd *kingpin.CmdClause) {
+	cmd.Flag("handler", "path of the bootstrap (or script, with --exec) that starts one environment").PlaceHolder("PATH").StringVar(&f.handler)
+	cmd.Flag("name", "function name (default: from the handler path)").StringVar(&f.name)
+	cmd.Flag("memory", "memory size in MB (Lambda: 128..10240); exceeding it ends the environment").Default(strconv.Itoa(function.DefaultMemoryMB)).IsSetByUser(&f.set.memory).IntVar(&f.memory)
+	cmd.Flag("timeout", "invocation timeout: seconds as in SAM (3, 2.5) or a Go duration (1500ms)").Default("3").IsSetByUser(&f.set.timeout).StringVar(&f.timeout)
+	cmd.Flag("env", "environment variable K=V for the function (repeatable)").PlaceHolder("K=V").StringsVar(&f.env)
+	enum(cmd.Flag("architecture", "instruction set, for the cost estimate").IsSetByUser(&f.set.arch), &f.arch, function.DefaultArchitecture, "x86_64", "arm64")
+	cmd.Flag("template", "SAM template file (template.yaml) defining the functions").PlaceHolder("FILE").StringVar(&f.template)
+	cmd.Flag("function", "the template's function to invoke (its logical id)").PlaceHolder("NAME").StringVar(&f.function)
+	cmd.Flag("exec", "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success").IsSetByUser(&f.set.exec).BoolVar(&f.exec)
 }
 
 // definitions returns the functions the flags define, and the one to
@@ -105,16 +118,16 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		var ok []function.Definition
 		var problems []string
 		for _, d := range defs {
-			if f.set("memory") {
+			if f.set.memory {
 				d.MemoryMB = f.memory
 			}
-			if f.set("timeout") {
+			if f.set.timeout {
 				d.Timeout = timeout
 			}
-			if f.set("architecture") {
+			if f.set.arch {
 				d.Architecture = f.arch
 			}
-			if f.set("exec") {
+			if f.set.exec {
 				d.Exec = f.exec
 			}
 			for k, v := range env {
@@ -157,11 +170,15 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 // eventFlags are --event and --event-template.
 type eventFlags struct{ event, template string }
 
-func addEventFlags(fs *flag.FlagSet) *eventFlags {
-	e := &eventFlags{}
-	fs.StringVar(&e.event, "event", "", "event `file` (one JSON document), - for standard input")
-	fs.StringVar(&e.template, "event-template", "", "built-in sample event: "+strings.Join(events.Names(), ", "))
-	return e
+// register binds the event flags to cmd.
+func (e *eventFlags) register(cmd *kingpin.CmdClause) {
+	stdinFlag(cmd.Flag("event", "event file (one JSON document), - for standard input").PlaceHolder("FILE"), &e.event)
+	cmd.Flag("event-template", "built-in sample event: "+strings.Join(events.Names(), ", ")+" (or an alias, such as http-api)").PlaceHolder("NAME").StringVar(&e.template)
+}
+
+// eventsFileFlag binds --events, a file of events (run, compare).
+func eventsFileFlag(cmd *kingpin.CmdClause, target *string) {
+	stdinFlag(cmd.Flag("events", "file of events, JSON lines (one event per line), - for standard input").PlaceHolder("FILE"), target)
 }
 
 // payload returns the event the flags name, or nil when none.
@@ -289,20 +306,8 @@ func newSession(m *Main, showLogs func() bool, popts ...pipeline.Option) (*pipel
 	return p, fd, err
 }
 
-func runInvoke(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "invoke", invokeUsage)
-	ff := addFuncFlags(fs)
-	ef := addEventFlags(fs)
-	noFreeze := fs.Bool("no-freeze", false, "do not freeze the environment (SIGSTOP) after the invocation")
-	region := fs.String("region", "us-east-1", "AWS_REGION given to the function")
-	af := addAgentFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("invoke: unexpected argument %q", fs.Arg(0))
-	}
-	defs, target, err := ff.definitions()
+func (v *invokeCmd) run(ctx context.Context, m *Main) error {
+	defs, target, err := v.fn.definitions()
 	if err != nil {
 		return err
 	}
@@ -319,7 +324,7 @@ func runInvoke(ctx context.Context, m *Main, args []string) error {
 			break
 		}
 	}
-	payload, err := ef.payload(m.Stdin)
+	payload, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
 	}
@@ -330,13 +335,13 @@ func runInvoke(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	ag, err := af.start(ctx, p, target)
+	ag, err := v.agents.start(ctx, p, target)
 	if err != nil {
 		return err
 	}
 	ag.apply(defs)
 	r, err := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p),
-		runner.WithFreeze(!*noFreeze), runner.WithRegion(*region))
+		runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
 	if err != nil {
 		ag.close()
 		return err

@@ -2,8 +2,9 @@
 // finds the metrics they emit (CloudWatch EMF, Datadog MONITORING and JSON
 // lines, DogStatsD), validates them, and delivers them to Prometheus.
 //
-// main only wires: every subcommand lives in its own file with its own flag
-// set and registers itself in commands; the logic lives in the packages.
+// main only wires: every subcommand lives in its own file, whose registerX
+// function binds its flags (kingpin, as the Prometheus tools do) to a small
+// struct and calls the packages; cli.go holds the parser, help and errors.
 package main
 
 import (
@@ -13,7 +14,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 )
 
@@ -37,65 +37,34 @@ func NewMain() *Main {
 	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 }
 
-// command is one subcommand. run parses its own flags from args.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, m *Main, args []string) error
-}
-
-var commands = map[string]command{}
-
-// register adds a subcommand; each command file calls it from init.
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("lambdabridge: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
-}
-
-// Run runs the subcommand named by args[0].
+// Run parses args (the command line without the program name) and runs the
+// command they select.
 func (m *Main) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		m.usage(m.Stdout)
-		if len(args) == 0 {
-			return usageErrorf("no command given")
-		}
-		return nil
+	c := newCLI(m)
+	run, err := c.parse(args)
+	if err != nil || run == nil {
+		return err
 	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(m.Stdout, "lambdabridge", version)
-		return nil
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		return usageErrorf("unknown command %q (run 'lambdabridge help')", args[0])
-	}
-	return c.run(ctx, m, args[1:])
+	return run(ctx, m)
 }
 
-var version = "dev"
-
-func (m *Main) usage(w io.Writer) {
-	fmt.Fprintln(w, "lambdabridge: Lambda function metrics, locally, into Prometheus and Grafana.")
-	fmt.Fprintln(w, "\nUsage: lambdabridge <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'lambdabridge <command> -h' for the flags of one command.")
-}
-
-// Exit codes, mapped in one place.
+// Exit codes, the same for every command. The README's "Exit status" table
+// says the same; TestExitCodes drives every command through them.
 const (
-	exitOK      = 0
-	exitFailure = 1 // the input or the function failed (validation errors, function error)
-	exitUsage   = 2 // bad flags, unreadable files, I/O errors
+	// exitOK: the command did what was asked and found nothing wrong.
+	exitOK = 0
+	// exitFailure: a negative result: validation errors (warnings too with
+	// --strict), a failed or timed-out invocation, any sample a sink dropped.
+	exitFailure = 1
+	// exitUsage: bad flags or arguments, an unreadable file, an I/O error.
+	exitUsage = 2
 )
+
+// exitTable is the table above as the help and the README show it.
+const exitTable = `Exit status (every command):
+  0  success
+  1  a negative result: validation errors, a failed invocation, any sample a sink dropped
+  2  usage or I/O error`
 
 // usageError is a bad invocation: exit 2.
 type usageError struct{ msg string }
@@ -112,25 +81,17 @@ type failure struct{ msg string }
 
 func (e *failure) Error() string { return e.msg }
 
-// errFlagHelp is returned when -h was asked for; it exits 0.
-var errFlagHelp = errors.New("help requested")
-
-// Exit prints err (if any) and maps it to the process exit code.
+// Exit prints err (if any) on one line and maps it to the process exit code.
 func (m *Main) Exit(err error) int {
-	if err == nil || errors.Is(err, errFlagHelp) {
+	if err == nil {
 		return exitOK
 	}
-	var u *usageError
 	var f *failure
-	switch {
-	case errors.As(err, &f):
+	if errors.As(err, &f) {
 		if f.msg != "" {
 			fmt.Fprintln(m.Stderr, "lambdabridge:", f.msg)
 		}
 		return exitFailure
-	case errors.As(err, &u):
-		fmt.Fprintln(m.Stderr, "lambdabridge:", u.msg)
-		return exitUsage
 	}
 	fmt.Fprintln(m.Stderr, "lambdabridge:", err)
 	return exitUsage

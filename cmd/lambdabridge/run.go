@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/function"
@@ -15,14 +14,6 @@ import (
 	"github.com/lambdabridge/lambdabridge/events"
 	"github.com/lambdabridge/lambdabridge/runner"
 )
-
-func init() {
-	register(command{
-		name:    "run",
-		summary: "run a function's events locally with Lambda's concurrency, and serve the Lambda invoke API",
-		run:     runRun,
-	})
-}
 
 const runUsage = `--handler PATH | --template FILE  [--event FILE|- | --events FILE | --event-template NAME] [--invocations N] [flags]
 
@@ -39,54 +30,67 @@ failed. With --serve, or without events, it serves Lambda's invoke API on
   curl -d '{}' http://127.0.0.1:9001/2015-03-31/functions/NAME/invocations
   aws lambda invoke --endpoint-url http://127.0.0.1:9001 --function-name NAME out.json`
 
-func runRun(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "run", runUsage)
-	ff := addFuncFlags(fs)
-	ef := addEventFlags(fs)
-	eventsFile := fs.String("events", "", "`file` of events, JSON lines (one event per line), - for standard input")
-	invocations := fs.Int("invocations", 0, "number of invocations (events are reused in turn; default one per event)")
-	rate := fs.Float64("rate", 0, "start this many invocations per second (default: back to back, --concurrency at a time)")
-	concurrency := fs.Int("concurrency", 1, "execution environments that may run at once; more requests wait in a queue")
-	reserved := fs.Int("reserved-concurrency", 0, "reserved concurrency: requests beyond it are throttled (429); 0 means none")
-	idle := fs.Duration("idle-timeout", 5*time.Minute, "recycle an environment idle for this long")
-	noFreeze := fs.Bool("no-freeze", false, "do not freeze idle environments (SIGSTOP/SIGCONT)")
-	serve := fs.Bool("serve", false, "serve the invoke API (after the events, if any) until interrupted")
-	api := fs.String("api", "127.0.0.1:9001", "loopback `address` of the invoke API")
-	region := fs.String("region", "us-east-1", "AWS_REGION given to the functions")
-	logs := fs.String("logs", "auto", "function logs on standard error: all, none, or auto (all when serving or for at most 20 invocations)")
-	progress := fs.Duration("progress", 2*time.Second, "progress line interval (0: none)")
-	af := addAgentFlags(fs)
-	var sf sinkFlags
-	sf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("run: unexpected argument %q", fs.Arg(0))
-	}
-	if *concurrency < 1 || *reserved < 0 || *invocations < 0 || *rate < 0 {
+// runCommand holds the flags of run.
+type runCommand struct {
+	fn                                 funcFlags
+	event                              eventFlags
+	agents                             agentFlags
+	sinks                              sinkFlags
+	eventsFile, api, region, logs      string
+	invocations, concurrency, reserved int
+	rate                               float64
+	idle, progress                     time.Duration
+	noFreeze, serve                    bool
+	// set records the runner flags given on the command line: they
+	// override the configuration file's runner section.
+	set struct{ concurrency, reserved, idle, noFreeze, api, region bool }
+}
+
+func registerRun(c *cli) {
+	v := &runCommand{}
+	cmd := c.command("run", "run a function's events locally with Lambda's concurrency, and serve the Lambda invoke API", runUsage, v.run)
+	v.fn.register(cmd)
+	v.event.register(cmd)
+	eventsFileFlag(cmd, &v.eventsFile)
+	cmd.Flag("invocations", "number of invocations (events are reused in turn; default one per event)").PlaceHolder("N").IntVar(&v.invocations)
+	cmd.Flag("rate", "start this many invocations per second (default: back to back, --concurrency at a time)").PlaceHolder("PER_SECOND").Float64Var(&v.rate)
+	cmd.Flag("concurrency", "execution environments that may run at once; more requests wait in a queue").Default("1").IsSetByUser(&v.set.concurrency).IntVar(&v.concurrency)
+	cmd.Flag("reserved-concurrency", "reserved concurrency: requests beyond it are throttled (429); 0 means none").Default("0").IsSetByUser(&v.set.reserved).IntVar(&v.reserved)
+	cmd.Flag("idle-timeout", "recycle an environment idle for this long").Default("5m").IsSetByUser(&v.set.idle).DurationVar(&v.idle)
+	cmd.Flag("no-freeze", "do not freeze idle environments (SIGSTOP/SIGCONT)").IsSetByUser(&v.set.noFreeze).BoolVar(&v.noFreeze)
+	cmd.Flag("serve", "serve the invoke API (after the events, if any) until interrupted").BoolVar(&v.serve)
+	cmd.Flag("api", "loopback address of the invoke API").Default("127.0.0.1:9001").IsSetByUser(&v.set.api).StringVar(&v.api)
+	regionFlag(cmd, "AWS_REGION given to the functions").IsSetByUser(&v.set.region).StringVar(&v.region)
+	enum(cmd.Flag("logs", "function logs on standard error; auto: all when serving or for at most 20 invocations"), &v.logs, "auto", "all", "none", "auto")
+	cmd.Flag("progress", "progress line interval (0: none)").Default("2s").DurationVar(&v.progress)
+	v.agents.register(cmd)
+	v.sinks.register(cmd)
+}
+
+func (v *runCommand) run(ctx context.Context, m *Main) error {
+	if v.concurrency < 1 || v.reserved < 0 || v.invocations < 0 || v.rate < 0 {
 		return usageErrorf("run: --concurrency must be at least 1; --reserved-concurrency, --invocations and --rate not negative")
 	}
-	cfg, err := sf.load(fs)
+	cfg, err := v.sinks.load()
 	if err != nil {
 		return err
 	}
 	var defs []function.Definition
 	var target string
-	if ff.handler == "" && ff.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
+	if v.fn.handler == "" && v.fn.template == "" && (len(cfg.Functions) > 0 || cfg.Template != "") {
 		// The functions come from the configuration file.
 		if defs, err = cfg.Definitions(); err != nil {
 			return usageErrorf("%v", err)
 		}
-		target = ff.function
+		target = v.fn.function
 		if target == "" && len(defs) == 1 {
 			target = defs[0].Name
 		}
-	} else if defs, target, err = ff.definitions(); err != nil {
+	} else if defs, target, err = v.fn.definitions(); err != nil {
 		return err
 	}
-	applyRunnerConfig(fs, cfg.Runner, concurrency, reserved, idle, noFreeze, api, region, af)
-	one, err := ef.payload(m.Stdin)
+	v.applyRunnerConfig(cfg.Runner)
+	one, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
 	}
@@ -94,24 +98,24 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	if one != nil {
 		evs = append(evs, one)
 	}
-	if *eventsFile != "" {
+	if v.eventsFile != "" {
 		if one != nil {
 			return usageErrorf("run: give --event/--event-template or --events, not both")
 		}
-		if evs, err = readEvents(m, *eventsFile); err != nil {
+		if evs, err = readEvents(m, v.eventsFile); err != nil {
 			return err
 		}
 	}
-	haveEvents := len(evs) > 0 || *invocations > 0
+	haveEvents := len(evs) > 0 || v.invocations > 0
 	if haveEvents && target == "" {
 		return usageErrorf("run: the template defines several functions, pick the one to send events to with --function")
 	}
-	total := *invocations
+	total := v.invocations
 	if total == 0 {
 		total = len(evs)
 	}
 	var show atomic.Bool
-	switch *logs {
+	switch v.logs {
 	case "all":
 		show.Store(true)
 	case "none":
@@ -123,7 +127,7 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 
 	// The pipeline parses every line the functions write; sinks (scrape,
 	// remote_write, Pushgateway) are added to it here, as pipeline options.
-	built, cat, err := sf.build(m, fs, cfg)
+	built, cat, err := v.sinks.build(m, cfg)
 	if err != nil {
 		return err
 	}
@@ -138,10 +142,10 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	// Datagrams do not say which function sent them: they belong to the
 	// target when it is the only function that runs.
 	fn := target
-	if len(defs) > 1 && (*serve || !haveEvents) {
+	if len(defs) > 1 && (v.serve || !haveEvents) {
 		fn = ""
 	}
-	ag, err := af.start(ctx, p, fn)
+	ag, err := v.agents.start(ctx, p, fn)
 	if err != nil {
 		built.Close()
 		return err
@@ -154,8 +158,8 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	go func() { perr <- p.Run(pctx) }()
 	r, err := runner.New(defs,
 		runner.WithLogSink(p), runner.WithPlatformSink(p),
-		runner.WithConcurrency(*concurrency), runner.WithReservedConcurrency(*reserved),
-		runner.WithIdleTimeout(*idle), runner.WithFreeze(!*noFreeze), runner.WithRegion(*region))
+		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
+		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
 	if err != nil {
 		return usageErrorf("run: %v", err)
 	}
@@ -163,20 +167,20 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 
 	var failed int64
 	if haveEvents {
-		stop := startProgress(m, r, target, total, *progress)
-		st, err := r.Drive(ctx, runner.Load{Function: target, Events: evs, Invocations: total, Rate: *rate})
+		stop := startProgress(m, r, target, total, v.progress)
+		st, err := r.Drive(ctx, runner.Load{Function: target, Events: evs, Invocations: total, Rate: v.rate})
 		stop()
 		failed = st.Errors
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintln(m.Stderr, "lambdabridge run:", err)
 		}
 	}
-	if *serve || !haveEvents {
-		ln, err := runner.ListenLoopback(*api)
+	if v.serve || !haveEvents {
+		ln, err := runner.ListenLoopback(v.api)
 		if err != nil {
 			return usageErrorf("run: --api: %v", err)
 		}
-		show.Store(*logs != "none")
+		show.Store(v.logs != "none")
 		for _, n := range r.Functions() {
 			fmt.Fprintf(m.Stderr, "lambdabridge: invoke API for %s on http://%s/2015-03-31/functions/%s/invocations\n", n, ln.Addr(), n)
 		}
@@ -189,11 +193,9 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	ag.settle()
 	ag.close()
 	p.Finish()
-	pcancel() // the sinks deliver what they hold
-	if err := <-perr; err != nil {
-		fmt.Fprintln(m.Stderr, "lambdabridge run:", err)
-	}
-	if err := sf.writeCatalog(cat); err != nil {
+	pcancel()         // the sinks deliver what they hold
+	sinkErr := <-perr // a sink that dropped samples says so here
+	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
 	var all []runner.Stats
@@ -204,8 +206,15 @@ func runRun(ctx context.Context, m *Main, args []string) error {
 	fmt.Fprintln(m.Stderr)
 	runner.WriteSummary(m.Stderr, all)
 	fd.write(m.Stderr)
-	if failed > 0 && !*serve {
-		return &failure{msg: fmt.Sprintf("run: %d invocations failed", failed)}
+	var negative []string
+	if failed > 0 && !v.serve {
+		negative = append(negative, fmt.Sprintf("%d invocations failed", failed))
+	}
+	if sinkErr != nil {
+		negative = append(negative, sinkErr.Error())
+	}
+	if len(negative) > 0 {
+		return &failure{msg: "run: " + strings.Join(negative, "; ")}
 	}
 	return nil
 }
@@ -262,31 +271,29 @@ func startProgress(m *Main, r *runner.Runner, name string, total int, every time
 
 // applyRunnerConfig takes the runner settings of the configuration file for
 // the flags the user did not set.
-func applyRunnerConfig(fs *flag.FlagSet, c config.Runner, concurrency, reserved *int, idle *time.Duration, noFreeze *bool, api, region *string, af *agentFlags) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["concurrency"] && c.Concurrency > 0 {
-		*concurrency = c.Concurrency
+func (v *runCommand) applyRunnerConfig(c config.Runner) {
+	if !v.set.concurrency && c.Concurrency > 0 {
+		v.concurrency = c.Concurrency
 	}
-	if !set["reserved-concurrency"] && c.ReservedConcurrency > 0 {
-		*reserved = c.ReservedConcurrency
+	if !v.set.reserved && c.ReservedConcurrency > 0 {
+		v.reserved = c.ReservedConcurrency
 	}
-	if !set["idle-timeout"] && c.IdleTimeout > 0 {
-		*idle = c.IdleTimeout
+	if !v.set.idle && c.IdleTimeout > 0 {
+		v.idle = c.IdleTimeout
 	}
-	if !set["no-freeze"] && c.NoFreeze {
-		*noFreeze = true
+	if !v.set.noFreeze && c.NoFreeze {
+		v.noFreeze = true
 	}
-	if !set["api"] && c.API != "" {
-		*api = c.API
+	if !v.set.api && c.API != "" {
+		v.api = c.API
 	}
-	if !set["region"] && c.Region != "" {
-		*region = c.Region
+	if !v.set.region && c.Region != "" {
+		v.region = c.Region
 	}
-	if !set["dogstatsd-addr"] && c.DogStatsDAddr != "" {
-		af.dogstatsd = c.DogStatsDAddr
+	if !v.agents.set.dogstatsd && c.DogStatsDAddr != "" {
+		v.agents.dogstatsd = c.DogStatsDAddr
 	}
-	if !set["emf-agent-addr"] && c.EMFAgentAddr != "" {
-		af.emfAgent, af.emfAddr = true, c.EMFAgentAddr
+	if !v.agents.set.emfAddr && c.EMFAgentAddr != "" {
+		v.agents.emfAgent, v.agents.emfAddr = true, c.EMFAgentAddr
 	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/pipeline"
@@ -19,7 +21,7 @@ import (
 type sinkFlags struct {
 	config         string
 	listen         string
-	remoteWrite    stringList
+	remoteWrite    []string
 	rwInterval     time.Duration
 	sigv4Region    string
 	pushgateway    string
@@ -30,28 +32,31 @@ type sinkFlags struct {
 	catalog        string
 	drain          time.Duration
 	verbose        bool
+	// set records the flags given on the command line: they override the
+	// configuration file.
+	set struct{ listen, rwInterval, perEnvironment bool }
 }
 
 const defaultListen = "127.0.0.1:9464"
 
-func (s *sinkFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.config, "config", "", "configuration file (functions, sinks, mapping rules); see 'lambdabridge check-config'")
-	fs.StringVar(&s.listen, "listen", defaultListen, "serve /metrics on this loopback address; 'none' to turn off")
-	fs.Var(&s.remoteWrite, "remote-write", "Prometheus remote_write URL (repeatable)")
-	fs.DurationVar(&s.drain, "drain-timeout", 10*time.Second, "at the end (or on SIGINT/SIGTERM), how long the sinks may take to deliver what they hold")
-	fs.DurationVar(&s.rwInterval, "remote-write-interval", 0, "gather and send to the remote_write URLs every `interval` (default 15s, or remote_write_interval in the config file)")
-	fs.StringVar(&s.sigv4Region, "sigv4-region", "", "sign --remote-write requests with AWS SigV4 for this region (Amazon Managed Prometheus)")
-	fs.StringVar(&s.pushgateway, "pushgateway", "", "Pushgateway URL to push to")
-	fs.StringVar(&s.pushJob, "pushgateway-job", "lambdabridge", "job label of the Pushgateway grouping key")
-	fs.DurationVar(&s.pushInterval, "pushgateway-interval", 0, "push every interval instead of after every invocation")
-	fs.BoolVar(&s.pushDelete, "pushgateway-delete", false, "delete the Pushgateway group when the run ends instead of pushing a last time")
-	fs.BoolVar(&s.perEnvironment, "per-environment", false, "keep one series per execution environment (label environment) instead of summing per function")
-	fs.StringVar(&s.catalog, "catalog", "", "write the catalog of every metric family seen to this JSON file (input of 'lambdabridge dashboard')")
-	fs.BoolVar(&s.verbose, "v", false, "log what the sinks do")
+func (s *sinkFlags) register(cmd *kingpin.CmdClause) {
+	cmd.Flag("config", "configuration file (functions, sinks, mapping rules); see 'lambdabridge check-config'").PlaceHolder("FILE").StringVar(&s.config)
+	cmd.Flag("listen", "serve /metrics on this loopback address; 'none' to turn off").Default(defaultListen).IsSetByUser(&s.set.listen).StringVar(&s.listen)
+	cmd.Flag("remote-write", "Prometheus remote_write URL (repeatable)").PlaceHolder("URL").StringsVar(&s.remoteWrite)
+	cmd.Flag("drain-timeout", "at the end (or on SIGINT/SIGTERM), how long the sinks may take to deliver what they hold").Default("10s").DurationVar(&s.drain)
+	cmd.Flag("remote-write-interval", "gather and send to the remote_write URLs every interval (default 15s, or remote_write_interval in the config file)").PlaceHolder("INTERVAL").IsSetByUser(&s.set.rwInterval).DurationVar(&s.rwInterval)
+	cmd.Flag("sigv4-region", "sign --remote-write requests with AWS SigV4 for this region (Amazon Managed Prometheus)").PlaceHolder("REGION").StringVar(&s.sigv4Region)
+	cmd.Flag("pushgateway", "Pushgateway URL to push to").PlaceHolder("URL").StringVar(&s.pushgateway)
+	cmd.Flag("pushgateway-job", "job label of the Pushgateway grouping key").Default("lambdabridge").StringVar(&s.pushJob)
+	cmd.Flag("pushgateway-interval", "push every interval instead of after every invocation").PlaceHolder("INTERVAL").DurationVar(&s.pushInterval)
+	cmd.Flag("pushgateway-delete", "delete the Pushgateway group when the run ends instead of pushing a last time").BoolVar(&s.pushDelete)
+	cmd.Flag("per-environment", "keep one series per execution environment (label "+aggregate.EnvironmentLabel+") instead of summing per function").IsSetByUser(&s.set.perEnvironment).BoolVar(&s.perEnvironment)
+	cmd.Flag("catalog", "write the catalog of every metric family seen to this JSON file (input of 'lambdabridge dashboard')").PlaceHolder("FILE").StringVar(&s.catalog)
+	cmd.Flag("verbose", "log what the sinks do").Short('v').BoolVar(&s.verbose)
 }
 
 // load reads the config file (if any) and lays the flags over it.
-func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
+func (s *sinkFlags) load() (*config.File, error) {
 	f := &config.File{}
 	if s.config != "" {
 		var err error
@@ -59,9 +64,7 @@ func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
 			return nil, usageErrorf("%v", err)
 		}
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if set["listen"] || f.Scrape == nil {
+	if s.set.listen || f.Scrape == nil {
 		f.Scrape = &config.Scrape{Listen: s.listen}
 	}
 	for _, u := range s.remoteWrite {
@@ -71,7 +74,7 @@ func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
 		}
 		f.RemoteWrite = append(f.RemoteWrite, rc)
 	}
-	if set["remote-write-interval"] {
+	if s.set.rwInterval {
 		if s.rwInterval <= 0 {
 			return nil, usageErrorf("--remote-write-interval must be positive")
 		}
@@ -85,7 +88,7 @@ func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
 			URL: s.pushgateway, Job: s.pushJob, Interval: s.pushInterval, DeleteOnEnd: s.pushDelete,
 		})
 	}
-	if set["per-environment"] {
+	if s.set.perEnvironment {
 		f.Aggregation.PerEnvironment = s.perEnvironment
 	}
 	return f, nil
@@ -94,13 +97,12 @@ func (s *sinkFlags) load(fs *flag.FlagSet) (*config.File, error) {
 // build turns the config into pipeline options. A busy default scrape port
 // is only a warning (the user did not ask for it); an explicit one is an
 // error.
-func (s *sinkFlags) build(m *Main, fs *flag.FlagSet, f *config.File) (*config.Built, *catalog.Catalog, error) {
+func (s *sinkFlags) build(m *Main, f *config.File) (*config.Built, *catalog.Catalog, error) {
 	logger := slog.New(slog.DiscardHandler)
 	if s.verbose {
 		logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	explicit := false
-	fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "listen" })
+	explicit := s.set.listen
 	b, err := f.Build(logger, version)
 	if err != nil && !explicit && s.config == "" && f.Scrape != nil && f.Scrape.Listen == defaultListen {
 		fmt.Fprintf(m.Stderr, "lambdabridge: warning: %v; /metrics is off\n", err)

@@ -13,12 +13,23 @@ import (
 	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
-func init() {
-	register(command{
-		name:    "tail",
-		summary: "read any log stream, find the metrics in it and deliver them to Prometheus",
-		run:     runTail,
-	})
+// tailCmd holds the flags of tail.
+type tailCmd struct {
+	sinks                sinkFlags
+	follow, serve, quiet bool
+	now                  string
+	files                []string
+}
+
+func registerTail(c *cli) {
+	v := &tailCmd{}
+	cmd := c.command("tail", "read any log stream, find the metrics in it and deliver them to Prometheus", tailUsage, v.run)
+	v.sinks.register(cmd)
+	cmd.Flag("follow", "keep reading files as they grow (like tail -F) until interrupted").BoolVar(&v.follow)
+	cmd.Flag("serve", "after the inputs end, keep serving /metrics until interrupted").BoolVar(&v.serve)
+	nowFlag(cmd, &v.now)
+	cmd.Flag("quiet", "do not print problems found in the input").BoolVar(&v.quiet)
+	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
 const tailUsage = `[--follow] [--serve] [sink flags] [FILE...|-]
@@ -33,26 +44,16 @@ Problems in the input are printed on standard error as they are found. Without
 --follow it stops at the end of the inputs, delivers what it has, and exits;
 --serve keeps /metrics up until interrupted.`
 
-func runTail(ctx context.Context, m *Main, args []string) error {
-	fs := newFlagSet(m.Stderr, "tail", tailUsage)
-	var sf sinkFlags
-	sf.register(fs)
-	follow := fs.Bool("follow", false, "keep reading files as they grow (like tail -F) until interrupted")
-	serve := fs.Bool("serve", false, "after the inputs end, keep serving /metrics until interrupted")
-	now := fs.String("now", "", "check EMF timestamps against this time (RFC 3339) instead of the clock")
-	quiet := fs.Bool("quiet", false, "do not print problems found in the input")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := sf.load(fs)
+func (v *tailCmd) run(ctx context.Context, m *Main) error {
+	cfg, err := v.sinks.load()
 	if err != nil {
 		return err
 	}
-	clock, err := clockFlag(*now)
+	clock, err := clockFlag(v.now)
 	if err != nil {
 		return err
 	}
-	built, cat, err := sf.build(m, fs, cfg)
+	built, cat, err := v.sinks.build(m, cfg)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func runTail(ctx context.Context, m *Main, args []string) error {
 		} else {
 			warns++
 		}
-		if !*quiet {
+		if !v.quiet {
 			fmt.Fprintln(m.Stderr, d.String())
 		}
 	}))
@@ -87,15 +88,15 @@ func runTail(ctx context.Context, m *Main, args []string) error {
 	sinksDone := make(chan error, 1)
 	go func() { sinksDone <- p.Run(runCtx) }()
 
-	readErr := m.readInputs(ctx, p, fs.Args(), *follow)
+	readErr := m.readInputs(ctx, p, v.files, v.follow)
 	p.Finish()
-	if readErr == nil && *serve && ctx.Err() == nil {
+	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
 		<-ctx.Done()
 	}
 	stopSinks()
 	sinkErr := <-sinksDone
-	if err := sf.writeCatalog(cat); err != nil {
+	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
 	st := p.Aggregator().Stats()

@@ -1,11 +1,14 @@
 // Package backend starts and stops the real metric backends lambdabridge
-// compare talks to (Prometheus with its remote-write receiver, the
-// Pushgateway), each on a free loopback port in its own temporary
-// directory, and queries Prometheus with PromQL.
+// works with — Prometheus (with its remote-write receiver), the Pushgateway
+// and VictoriaMetrics — each on a free loopback port in a directory of its
+// own, and queries them with PromQL through client_golang's
+// api/prometheus/v1. It is the one place that knows how to run them:
+// `lambdabridge compare` starts its backends with it, and the tests'
+// internal/testenv wraps it.
 //
-//	prom, err := backend.StartPrometheus(ctx, backend.PrometheusConfig{ScrapeInterval: 5 * time.Second})
+//	prom, err := backend.StartPrometheus(ctx, backend.WithScrapeInterval(5*time.Second))
 //	defer prom.Stop()
-//	v, err := prom.Query(ctx, "up", time.Now())
+//	v, err := prom.Instant(ctx, "up", time.Now())
 package backend
 
 import (
@@ -13,8 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/internal/proc"
 )
@@ -26,39 +29,102 @@ var ErrNotFound = proc.ErrNotFound
 // absolute path. The error wraps ErrNotFound and names the Debian package.
 func LookPath(pkg string, names ...string) (string, error) { return proc.LookPath(pkg, names...) }
 
-// Process is a running backend process in its own process group, in a
-// temporary directory of its own.
+// Option configures a backend's start.
+type Option func(*options)
+
+type options struct {
+	dir      string
+	log      *slog.Logger
+	args     []string
+	env      []string
+	interval time.Duration  // Prometheus
+	scrapes  []ScrapeConfig // Prometheus
+}
+
+// WithDir runs the backend in dir (its configuration, data and log go
+// there) and leaves dir in place at Stop. Without it the backend gets a
+// new temporary directory that Stop removes.
+func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
+
+// WithLogger logs the backend's start (retries on a lost port, readiness)
+// at debug level. The default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithArgs appends command-line flags ("--flag=value" for Prometheus and
+// the Pushgateway, "-flag=value" for VictoriaMetrics).
+func WithArgs(args ...string) Option { return func(o *options) { o.args = append(o.args, args...) } }
+
+// WithEnv adds variables (NAME=value) to the backend's environment.
+func WithEnv(env ...string) Option { return func(o *options) { o.env = append(o.env, env...) } }
+
+func newOptions(opts []Option) *options {
+	o := &options{log: slog.New(slog.DiscardHandler), interval: 5 * time.Second}
+	for _, f := range opts {
+		f(o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Process is a running backend process in its own process group.
 type Process struct {
 	*proc.Process
-	Dir    string // its temporary directory
-	ownDir bool
+	Dir    string // its directory: configuration, data, log
+	ownDir bool   // Dir was created for it: Stop removes it
 	once   sync.Once
 }
 
 // spec says how to start one backend.
 type spec struct {
-	name  string
-	bin   string
-	dir   string
-	args  func(port int) []string
+	name  string // "prometheus": messages, log and directory names
+	pkg   string // the Debian package, for a missing binary
+	bins  []string
 	ready string // path answering 200 once ready
-	log   *slog.Logger
+	// prepare, if set, writes what the backend needs in dir before it
+	// starts (its configuration).
+	prepare func(dir string) error
+	args    func(dir string, port int) []string
 }
 
-// start runs the backend on a free port (retrying on a lost port race) and
-// waits until it is ready.
-func start(ctx context.Context, s spec) (*Process, error) {
-	p, err := proc.Start(ctx, proc.Spec{Name: s.name, Bin: s.bin, Dir: s.dir, Args: s.args, Ready: proc.HTTPReady(s.ready)},
-		func(port int) { s.log.Debug("backend lost its port, retrying", "backend", s.name, "port", port) })
+// start finds the binary, prepares the directory, runs the backend on a
+// free port (retrying on a lost port race) and waits until it is ready.
+func start(ctx context.Context, s spec, o *options) (*Process, error) {
+	bin, err := LookPath(s.pkg, s.bins...)
 	if err != nil {
 		return nil, err
 	}
-	s.log.Debug("backend ready", "backend", s.name, "url", p.URL, "dir", s.dir)
-	return &Process{Process: p, Dir: s.dir}, nil
+	p := &Process{Dir: o.dir}
+	if p.Dir == "" {
+		if p.Dir, err = os.MkdirTemp("", "lambdabridge-"+s.name+"-"); err != nil {
+			return nil, fmt.Errorf("start %s: %w", s.name, err)
+		}
+		p.ownDir = true
+	}
+	fail := func(err error) (*Process, error) {
+		if p.ownDir {
+			os.RemoveAll(p.Dir)
+		}
+		return nil, err
+	}
+	if s.prepare != nil {
+		if err := s.prepare(p.Dir); err != nil {
+			return fail(fmt.Errorf("start %s: %w", s.name, err))
+		}
+	}
+	p.Process, err = proc.Start(ctx, proc.Spec{Name: s.name, Bin: bin, Dir: p.Dir, Env: o.env, Ready: proc.HTTPReady(s.ready),
+		Args: func(port int) []string { return append(s.args(p.Dir, port), o.args...) }},
+		func(port int) { o.log.Debug("backend lost its port, retrying", "backend", s.name, "port", port) })
+	if err != nil {
+		return fail(err)
+	}
+	o.log.Debug("backend ready", "backend", s.name, "url", p.URL, "dir", p.Dir)
+	return p, nil
 }
 
 // Stop ends the process group (SIGTERM, SIGKILL after 5 s) and removes
-// the temporary directory it was given. It is idempotent.
+// the directory it created. It is idempotent.
 func (p *Process) Stop() {
 	p.once.Do(func() {
 		p.Process.Stop()
@@ -68,28 +134,5 @@ func (p *Process) Stop() {
 	})
 }
 
-// StartPushgateway starts a Pushgateway (Debian prometheus-pushgateway)
-// keeping pushed metrics in memory. Stop it with Stop.
-func StartPushgateway(ctx context.Context, log *slog.Logger) (*Process, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	bin, err := LookPath("prometheus-pushgateway", "prometheus-pushgateway", "pushgateway", "/usr/bin/prometheus-pushgateway")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "lambdabridge-pushgateway-")
-	if err != nil {
-		return nil, fmt.Errorf("start pushgateway: %w", err)
-	}
-	p, err := start(ctx, spec{name: "pushgateway", bin: bin, dir: dir, ready: "/-/ready", log: log,
-		args: func(port int) []string {
-			return []string{"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--persistence.file=", "--log.level=warn"}
-		}})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	p.ownDir = true
-	return p, nil
-}
+// Addr is the backend's host:port, for a scrape target.
+func (p *Process) Addr() string { return p.URL[len("http://"):] }

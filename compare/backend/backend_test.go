@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 )
 
-// need starts a backend or skips (fails under CI) when its binary is missing.
+// need skips (fails under CI) when a backend's binary is missing.
 func need(t *testing.T, err error) {
 	t.Helper()
 	if errors.Is(err, ErrNotFound) {
@@ -27,20 +29,21 @@ func need(t *testing.T, err error) {
 
 func TestPrometheusScrapesFileSDTargetsAndStops(t *testing.T) {
 	ctx := context.Background()
-	prom, err := StartPrometheus(ctx, PrometheusConfig{ScrapeInterval: time.Second})
+	prom, err := StartPrometheus(ctx, WithScrapeInterval(time.Second),
+		WithScrape(ScrapeConfig{Job: "test", FileSD: true, HonorLabels: true}))
 	need(t, err)
 	defer prom.Stop()
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE x_total counter\nx_total{strategy=\"test\"} 42\n"))
 	}))
 	defer target.Close()
-	if err := WriteTargets(prom.FileSD, []Target{{Addr: target.Listener.Addr().String()}}); err != nil {
+	if err := prom.SetTargets("test", Target{Addr: target.Listener.Addr().String()}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		v, err := prom.QueryScalar(ctx, `x_total{strategy="test"}`, time.Now())
-		if err == nil && v == 42 {
+		v, err := prom.Instant(ctx, `x_total{job="test",strategy="test"}`, time.Now())
+		if err == nil && len(v) == 1 && v[0].Value == 42 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -48,13 +51,22 @@ func TestPrometheusScrapesFileSDTargetsAndStops(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	raw, err := prom.QuerySeries(ctx, `x_total{strategy="test"}[1m]`, time.Now())
-	if err != nil || len(raw) != 1 || len(raw[0].Points) == 0 || raw[0].Labels["__name__"] != "x_total" {
-		t.Errorf("QuerySeries: %+v, %v", raw, err)
+	raw, err := prom.RangeVector(ctx, `x_total{strategy="test"}[1m]`, time.Now())
+	if err != nil || len(raw) != 1 || len(raw[0].Values) == 0 || raw[0].Metric["__name__"] != "x_total" {
+		t.Errorf("RangeVector: %+v, %v", raw, err)
 	}
-	rng, err := prom.QueryRange(ctx, `x_total`, time.Now().Add(-10*time.Second), time.Now(), time.Second)
+	rng, err := prom.Range(ctx, `x_total`, v1.Range{Start: time.Now().Add(-10 * time.Second), End: time.Now(), Step: time.Second})
 	if err != nil || len(rng) != 1 {
-		t.Errorf("QueryRange: %+v, %v", rng, err)
+		t.Errorf("Range: %+v, %v", rng, err)
+	}
+	if _, err := prom.RangeVector(ctx, `x_total`, time.Now()); err == nil {
+		t.Errorf("RangeVector of an instant vector: no error")
+	}
+	if _, err := prom.Instant(ctx, `x_total[`, time.Now()); err == nil {
+		t.Errorf("Instant of a bad query: no error")
+	}
+	if err := prom.Reload(ctx); err != nil {
+		t.Errorf("Reload: %v", err)
 	}
 	dir := prom.Dir
 	prom.Stop()
@@ -66,8 +78,9 @@ func TestPrometheusScrapesFileSDTargetsAndStops(t *testing.T) {
 	}
 }
 
-func TestPushgatewayStartsAndStops(t *testing.T) {
-	pg, err := StartPushgateway(context.Background(), nil)
+func TestPushgatewayInGivenDirStartsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	pg, err := StartPushgateway(context.Background(), WithDir(dir))
 	need(t, err)
 	resp, err := http.Get(pg.URL + "/-/ready")
 	if err != nil || resp.StatusCode != 200 {
@@ -76,8 +89,11 @@ func TestPushgatewayStartsAndStops(t *testing.T) {
 	resp.Body.Close()
 	pg.Stop()
 	pg.Stop() // idempotent
-	if _, err := os.Stat(pg.Dir); !os.IsNotExist(err) {
-		t.Errorf("directory left behind")
+	if _, err := os.Stat(pg.LogPath); err != nil {
+		t.Errorf("a directory given with WithDir must stay: %v", err)
+	}
+	if _, err := http.Get(pg.URL + "/-/ready"); err == nil {
+		t.Errorf("pushgateway still answers after Stop")
 	}
 }
 

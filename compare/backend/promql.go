@@ -2,40 +2,22 @@ package backend
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 )
 
-// Sample is one series of an instant query result.
-type Sample struct {
-	Labels map[string]string
-	Value  float64
-}
-
-// Series is one series of a range query result.
-type Series struct {
-	Labels map[string]string
-	Points []Point
-}
-
-// Point is one sample of a range query.
-type Point struct {
-	T time.Time
-	V float64
-}
-
-// PromQL is a small client of the Prometheus HTTP query API.
+// PromQL queries a server that speaks the Prometheus HTTP API (Prometheus,
+// VictoriaMetrics) through client_golang's api/prometheus/v1, and checks
+// the shape of the result each caller expects. API gives the full client.
 type PromQL struct {
-	base   string
-	client *http.Client
+	url string
+	api v1.API
 }
 
 // NewPromQL returns a client for the server at baseURL (http://host:port).
@@ -44,130 +26,52 @@ func NewPromQL(baseURL string) (*PromQL, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("promql client: bad base URL %q", baseURL)
 	}
-	return &PromQL{base: strings.TrimSuffix(baseURL, "/"), client: &http.Client{Timeout: 30 * time.Second}}, nil
-}
-
-func (q *PromQL) call(ctx context.Context, path string, form url.Values) (model.ValueType, json.RawMessage, error) {
-	endpoint := q.base + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	c, err := api.NewClient(api.Config{Address: baseURL, Client: &http.Client{Timeout: 30 * time.Second}})
 	if err != nil {
-		return model.ValNone, nil, err
+		return nil, fmt.Errorf("promql client: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := q.client.Do(req)
+	return &PromQL{url: baseURL, api: v1.NewAPI(c)}, nil
+}
+
+// API is client_golang's client of the server.
+func (q *PromQL) API() v1.API { return q.api }
+
+// Instant runs an instant query at ts whose result is an instant vector;
+// a scalar result is one sample without labels.
+func (q *PromQL) Instant(ctx context.Context, query string, ts time.Time) (model.Vector, error) {
+	v, _, _, err := q.api.Query(ctx, query, ts)
 	if err != nil {
-		return model.ValNone, nil, err
+		return nil, fmt.Errorf("query %q at %s: %w", query, q.url, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	switch v := v.(type) {
+	case model.Vector:
+		return v, nil
+	case *model.Scalar:
+		return model.Vector{{Metric: model.Metric{}, Value: v.Value, Timestamp: v.Timestamp}}, nil
+	}
+	return nil, fmt.Errorf("query %q at %s: result is a %s, want an instant vector", query, q.url, v.Type())
+}
+
+// RangeVector runs an instant query at ts whose result is a range vector
+// (a selector with [range]): every raw sample of every series.
+func (q *PromQL) RangeVector(ctx context.Context, query string, ts time.Time) (model.Matrix, error) {
+	v, _, _, err := q.api.Query(ctx, query, ts)
+	return q.matrix(query, v, err)
+}
+
+// Range runs a range query.
+func (q *PromQL) Range(ctx context.Context, query string, r v1.Range) (model.Matrix, error) {
+	v, _, _, err := q.api.QueryRange(ctx, query, r)
+	return q.matrix(query, v, err)
+}
+
+func (q *PromQL) matrix(query string, v model.Value, err error) (model.Matrix, error) {
 	if err != nil {
-		return model.ValNone, nil, fmt.Errorf("read %s: %w", endpoint, err)
+		return nil, fmt.Errorf("query %q at %s: %w", query, q.url, err)
 	}
-	var r struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-		Data      struct {
-			ResultType model.ValueType `json:"resultType"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"data"`
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, fmt.Errorf("query %q at %s: result is a %s, want a range vector", query, q.url, v.Type())
 	}
-	if err := json.Unmarshal(body, &r); err != nil || r.Status != "success" {
-		if len(body) > 512 {
-			body = body[:512]
-		}
-		return model.ValNone, nil, fmt.Errorf("%s: status %d: %s %s", endpoint, resp.StatusCode, r.ErrorType, strings.TrimSpace(string(body)))
-	}
-	return r.Data.ResultType, r.Data.Result, nil
-}
-
-func formatTime(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
-}
-
-func labelsOf(m model.Metric) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[string(k)] = string(v)
-	}
-	return out
-}
-
-// Query runs an instant query at ts. A scalar result is one sample
-// without labels.
-func (q *PromQL) Query(ctx context.Context, query string, ts time.Time) ([]Sample, error) {
-	typ, raw, err := q.call(ctx, "/api/v1/query", url.Values{"query": {query}, "time": {formatTime(ts)}})
-	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", query, err)
-	}
-	switch typ {
-	case model.ValVector:
-		var v model.Vector
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("query %q: %w", query, err)
-		}
-		out := make([]Sample, 0, len(v))
-		for _, s := range v {
-			out = append(out, Sample{Labels: labelsOf(s.Metric), Value: float64(s.Value)})
-		}
-		return out, nil
-	case model.ValScalar:
-		var s model.Scalar
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("query %q: %w", query, err)
-		}
-		return []Sample{{Value: float64(s.Value)}}, nil
-	}
-	return nil, fmt.Errorf("query %q: unexpected result type %s", query, typ)
-}
-
-// QueryScalar runs an instant query and sums its samples (0 when empty).
-func (q *PromQL) QueryScalar(ctx context.Context, query string, ts time.Time) (float64, error) {
-	ss, err := q.Query(ctx, query, ts)
-	if err != nil {
-		return 0, err
-	}
-	sum := 0.0
-	for _, s := range ss {
-		sum += s.Value
-	}
-	return sum, nil
-}
-
-// QueryRange runs a range query from start to end every step.
-func (q *PromQL) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) ([]Series, error) {
-	form := url.Values{"query": {query}, "start": {formatTime(start)}, "end": {formatTime(end)},
-		"step": {strconv.FormatFloat(step.Seconds(), 'f', 3, 64)}}
-	return q.matrix(ctx, "/api/v1/query_range", "query_range", query, form)
-}
-
-// QuerySeries runs an instant query whose result is a range vector (a
-// selector with [range]) at ts and returns every raw sample.
-func (q *PromQL) QuerySeries(ctx context.Context, query string, ts time.Time) ([]Series, error) {
-	return q.matrix(ctx, "/api/v1/query", "query", query, url.Values{"query": {query}, "time": {formatTime(ts)}})
-}
-
-// matrix calls path with form and returns its matrix result as series; op
-// names the call in errors.
-func (q *PromQL) matrix(ctx context.Context, path, op, query string, form url.Values) ([]Series, error) {
-	typ, raw, err := q.call(ctx, path, form)
-	if err != nil {
-		return nil, fmt.Errorf("%s %q: %w", op, query, err)
-	}
-	if typ != model.ValMatrix {
-		return nil, fmt.Errorf("%s %q: unexpected result type %s, want a range vector", op, query, typ)
-	}
-	var m model.Matrix
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", op, query, err)
-	}
-	out := make([]Series, 0, len(m))
-	for _, s := range m {
-		ser := Series{Labels: labelsOf(s.Metric)}
-		for _, p := range s.Values {
-			ser.Points = append(ser.Points, Point{T: p.Timestamp.Time(), V: float64(p.Value)})
-		}
-		out = append(out, ser)
-	}
-	return out, nil
+	return m, nil
 }

@@ -2,8 +2,9 @@
 // VictoriaMetrics, Pushgateway) as child processes: each on a free loopback
 // port, in its own process group, its output in a log file, started again
 // on another port when the one picked was taken meanwhile, and stopped with
-// its whole group. compare starts backends for users with it; the tests'
-// internal/testenv starts theirs with it.
+// its whole group. compare/backend builds Prometheus, the Pushgateway and
+// VictoriaMetrics on it, for compare and (through internal/testenv) for the
+// tests.
 //
 //	p, err := proc.Start(ctx, proc.Spec{Name: "pushgateway", Bin: bin, Dir: dir, Args: args, Ready: proc.HTTPReady("/-/ready")})
 //	defer p.Stop()

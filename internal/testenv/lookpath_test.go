@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/lambdabridge/lambdabridge/compare/backend"
 )
 
 // recordingTB records Skip and Fatalf instead of stopping the test.
@@ -42,4 +45,33 @@ func TestLookPathPolicy(t *testing.T) {
 			t.Fatalf("LookPath = %q (skip %q)", got, r.skipped)
 		}
 	})
+}
+
+// TestNeedPolicy checks how a backend's start error ends a test: a missing
+// binary skips (fails under CI), any other error fails.
+func TestNeedPolicy(t *testing.T) {
+	_, missing := backend.LookPath("some-debian-pkg", "lambdabridge-no-such-backend")
+	tests := []struct {
+		name, ci      string
+		err           error
+		skip, failure bool
+	}{
+		{"started", "", nil, false, false},
+		{"missing, no CI", "", missing, true, false},
+		{"missing under CI", "true", missing, false, true},
+		{"failed start", "", errors.New("prometheus exited before it was ready"), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			r := &recordingTB{TB: t}
+			need(r, "backend", tt.err)
+			if (r.skipped != "") != tt.skip || (r.fatal != "") != tt.failure {
+				t.Fatalf("skip %q, fatal %q; want skip %v, failure %v", r.skipped, r.fatal, tt.skip, tt.failure)
+			}
+			if tt.skip && !strings.Contains(r.skipped, "some-debian-pkg") {
+				t.Errorf("skip %q does not name the Debian package", r.skipped)
+			}
+		})
+	}
 }

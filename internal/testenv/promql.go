@@ -2,24 +2,22 @@ package testenv
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
-	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/lambdabridge/lambdabridge/compare/backend"
 )
 
 // Vector is the result of an instant query: value by label set. The key is
 // the series as Prometheus prints it, `name{a="x", b="y"}` with labels sorted
-// (model.Metric.String); a scalar result has the key "".
+// (model.Metric.String); a scalar result has the key "{}", as a vector
+// sample without labels.
 type Vector map[string]float64
 
 // String lists the samples sorted by key, one per line.
@@ -52,68 +50,17 @@ type Querier interface {
 	Query(ctx context.Context, query string) (Vector, error)
 }
 
-// PromQL is a small client of the Prometheus HTTP query API
-// (/api/v1/query, /api/v1/query_range), which Prometheus and VictoriaMetrics
-// both serve. It decodes with prometheus/common/model. (client_golang's
-// api/prometheus/v1 would pull json-iterator into go.mod for tests only.)
-type PromQL struct {
-	url    string
-	client *http.Client
-}
+// PromQL gives backend.PromQL's results (client_golang's api/prometheus/v1)
+// the shapes tests compare: Vector and Matrix.
+type PromQL struct{ q *backend.PromQL }
 
 // NewPromQL returns a client for the server at baseURL (http://host:port).
 func NewPromQL(baseURL string) (*PromQL, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("promql client: bad base URL %q", baseURL)
-	}
-	return &PromQL{url: strings.TrimSuffix(baseURL, "/"), client: &http.Client{Timeout: 30 * time.Second}}, nil
-}
-
-// apiResponse is the envelope of the query API.
-type apiResponse struct {
-	Status    string          `json:"status"`
-	ErrorType string          `json:"errorType"`
-	Error     string          `json:"error"`
-	Data      json.RawMessage `json:"data"`
-}
-
-type queryData struct {
-	ResultType model.ValueType `json:"resultType"`
-	Result     json.RawMessage `json:"result"`
-}
-
-func (q *PromQL) call(ctx context.Context, path string, form url.Values) (*queryData, error) {
-	endpoint := q.url + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	q, err := backend.NewPromQL(baseURL)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := q.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", endpoint, err)
-	}
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil || r.Status != "success" {
-		if len(body) > 512 {
-			body = body[:512]
-		}
-		if err == nil && r.Error != "" {
-			return nil, fmt.Errorf("%s: status %d: %s: %s", endpoint, resp.StatusCode, r.ErrorType, r.Error)
-		}
-		return nil, fmt.Errorf("%s: status %d: %s", endpoint, resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	var d queryData
-	if err := json.Unmarshal(r.Data, &d); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", endpoint, err)
-	}
-	return &d, nil
+	return &PromQL{q: q}, nil
 }
 
 // Query runs an instant query at the current time.
@@ -123,51 +70,22 @@ func (q *PromQL) Query(ctx context.Context, query string) (Vector, error) {
 
 // QueryAt runs an instant query at ts.
 func (q *PromQL) QueryAt(ctx context.Context, query string, ts time.Time) (Vector, error) {
-	form := url.Values{"query": {query}, "time": {formatTime(ts)}}
-	d, err := q.call(ctx, "/api/v1/query", form)
+	v, err := q.q.Instant(ctx, query, ts)
 	if err != nil {
-		return nil, fmt.Errorf("query %q: %w", query, err)
+		return nil, err
 	}
 	out := Vector{}
-	switch d.ResultType {
-	case model.ValVector:
-		var v model.Vector
-		if err := json.Unmarshal(d.Result, &v); err != nil {
-			return nil, fmt.Errorf("query %q: decode vector: %w", query, err)
-		}
-		for _, s := range v {
-			out[s.Metric.String()] = float64(s.Value)
-		}
-	case model.ValScalar:
-		var s model.Scalar
-		if err := json.Unmarshal(d.Result, &s); err != nil {
-			return nil, fmt.Errorf("query %q: decode scalar: %w", query, err)
-		}
-		out[""] = float64(s.Value)
-	default:
-		return nil, fmt.Errorf("query %q at %s: unexpected result type %s", query, q.url, d.ResultType)
+	for _, s := range v {
+		out[s.Metric.String()] = float64(s.Value)
 	}
 	return out, nil
 }
 
 // QueryRange runs a range query.
 func (q *PromQL) QueryRange(ctx context.Context, query string, start, end time.Time, step time.Duration) (Matrix, error) {
-	form := url.Values{
-		"query": {query},
-		"start": {formatTime(start)},
-		"end":   {formatTime(end)},
-		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
-	}
-	d, err := q.call(ctx, "/api/v1/query_range", form)
+	m, err := q.q.Range(ctx, query, v1.Range{Start: start, End: end, Step: step})
 	if err != nil {
-		return nil, fmt.Errorf("query_range %q: %w", query, err)
-	}
-	if d.ResultType != model.ValMatrix {
-		return nil, fmt.Errorf("query_range %q at %s: unexpected result type %s", query, q.url, d.ResultType)
-	}
-	var m model.Matrix
-	if err := json.Unmarshal(d.Result, &m); err != nil {
-		return nil, fmt.Errorf("query_range %q: decode matrix: %w", query, err)
+		return nil, err
 	}
 	out := Matrix{}
 	for _, s := range m {
@@ -178,10 +96,6 @@ func (q *PromQL) QueryRange(ctx context.Context, query string, start, end time.T
 		out[s.Metric.String()] = pts
 	}
 	return out, nil
-}
-
-func formatTime(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64)
 }
 
 // Value runs an instant query that must return exactly one sample and

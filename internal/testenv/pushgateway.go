@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
+
+	"github.com/lambdabridge/lambdabridge/compare/backend"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -25,22 +26,10 @@ type Pushgateway struct {
 // ("--flag=value") are appended.
 func StartPushgateway(t testing.TB, args ...string) *Pushgateway {
 	t.Helper()
-	bin := LookPath(t, "prometheus-pushgateway", "prometheus-pushgateway", "pushgateway", "/usr/bin/prometheus-pushgateway")
-	dir := t.TempDir()
-	_, base := start(t, startSpec{
-		name: "pushgateway",
-		bin:  bin,
-		dir:  dir,
-		args: func(port int) []string {
-			return append([]string{
-				"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
-				"--persistence.file=",
-				"--log.level=info",
-			}, args...)
-		},
-		ready: "/-/ready",
-	})
-	return &Pushgateway{URL: base, Addr: base[len("http://"):], Dir: dir}
+	p, err := backend.StartPushgateway(context.Background(), startOptions(t, backend.WithArgs(args...))...)
+	need(t, "pushgateway", err)
+	stopAtCleanup(t, p)
+	return &Pushgateway{URL: p.URL, Addr: p.Addr(), Dir: p.Dir}
 }
 
 // Families fetches and parses the Pushgateway's /metrics (text format). The

@@ -1,8 +1,12 @@
 // Package testenv starts real backends for integration tests: Prometheus
 // (with the remote-write receiver), VictoriaMetrics and the Pushgateway, each
 // on a free loopback port with its own temporary directory, stopped (with its
-// whole process group) when the test ends. It also holds a PromQL client and
-// an Eventually poller.
+// whole process group) when the test ends. It is a thin wrapper of
+// compare/backend, the one implementation that starts them (for compare
+// too), adding the tests' policy: a missing binary skips, a failed start
+// fails, the test's own temporary directory, cleanup at the test's end. It
+// also holds assertion helpers (Vector, EventuallyValue) on top of
+// backend.PromQL, and an Eventually poller.
 //
 //	prom := testenv.StartPrometheus(t, testenv.WithScrapeInterval(time.Second))
 //	// ... send data to prom.RemoteWriteURL() ...
@@ -18,13 +22,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lambdabridge/lambdabridge/internal/proc"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdabridge/lambdabridge/compare/backend"
+	"github.com/lambdabridge/lambdabridge/internal/proc"
 )
 
 // LookPath finds a backend binary: name in PATH, then each of alternatives
@@ -82,36 +90,50 @@ func eventually(t testing.TB, timeout time.Duration, cond func() bool, describe 
 	}
 }
 
-// startSpec says how to start one backend on a given port.
-type startSpec struct {
-	name  string                  // for messages: "prometheus"
-	bin   string                  // absolute path
-	args  func(port int) []string // command line for a port
-	dir   string                  // working directory and log location
-	ready string                  // path answering 200 once ready
+// need turns a backend's start error into the test's outcome: a missing
+// binary skips (fails when CI is set, as LookPath), anything else fails.
+func need(t testing.TB, name string, err error) {
+	t.Helper()
+	if errors.Is(err, backend.ErrNotFound) {
+		msg := fmt.Sprintf("testenv: %v, or run `make test-deps`", err)
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s; CI is set, so a missing backend is a failure", msg)
+			return
+		}
+		t.Skip(msg)
+		return
+	}
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", name, err)
+	}
 }
 
-// start runs the backend on a free port (another one when the bind fails),
-// waits until it is ready, and registers a cleanup that stops its process
-// group and, when the test failed, logs the tail of its log. It returns the
-// process and the base URL.
-func start(t testing.TB, s startSpec) (*proc.Process, string) {
-	t.Helper()
-	p, err := proc.Start(context.Background(), proc.Spec{
-		Name: s.name, Bin: s.bin, Dir: s.dir, Args: s.args, Ready: proc.HTTPReady(s.ready),
-		Env: []string{"GOMAXPROCS=2"},
-	}, func(port int) { t.Logf("testenv: %s could not bind port %d, retrying", s.name, port) })
-	if err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
+// startOptions are the options every backend of a test gets: the test's
+// own temporary directory, GOMAXPROCS=2 (the machines are small), and
+// retries logged to the test.
+func startOptions(t testing.TB, extra ...backend.Option) []backend.Option {
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return append([]backend.Option{backend.WithDir(t.TempDir()), backend.WithEnv("GOMAXPROCS=2"), backend.WithLogger(log)}, extra...)
+}
+
+// stopAtCleanup stops p when the test ends, after logging the tail of its
+// log if the test failed.
+func stopAtCleanup(t testing.TB, p *backend.Process) {
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("testenv: %s log (%s), last lines:\n%s", s.name, p.LogPath, p.LogTail(4096))
+			t.Logf("testenv: %s log (%s), last lines:\n%s", p.Name, p.LogPath, p.LogTail(4096))
 		}
 		p.Stop()
 	})
-	t.Logf("testenv: %s ready at %s (dir %s)", s.name, p.URL, s.dir)
-	return p, p.URL
+}
+
+// testWriter writes log lines to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // get fetches url and returns the body; non-2xx is an error with status, URL
@@ -161,4 +183,24 @@ func (e *StatusError) Error() string {
 func IsStatus(err error, code int) bool {
 	var se *StatusError
 	return errors.As(err, &se) && se.Code == code
+}
+
+// ProcessesWith returns the ids of the processes whose command line or
+// working directory contains s (a directory or address of the test's own),
+// so that a test checks only the processes it started.
+func ProcessesWith(s string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		cwd, _ := os.Readlink("/proc/" + e.Name() + "/cwd")
+		if err == nil && (strings.Contains(string(b), s) || strings.Contains(cwd, s)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,7 +94,9 @@ func TestStopKillsProcessGroup(t *testing.T) {
 		pg := StartPushgateway(t)
 		// The process with this address on its command line is the
 		// pushgateway this subtest started.
-		pid = findProcess(pg.Addr)
+		if pids := ProcessesWith(pg.Addr); len(pids) == 1 {
+			pid = pids[0]
+		}
 	})
 	if pid == 0 {
 		t.Skip("could not find the process")
@@ -103,20 +104,4 @@ func TestStopKillsProcessGroup(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("process %d still alive after cleanup", pid)
 	}
-}
-
-// findProcess finds the pid whose command line contains addr.
-func findProcess(addr string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(b), addr) {
-			return pid
-		}
-	}
-	return 0
 }

@@ -2,10 +2,9 @@ package testenv
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"strconv"
 	"testing"
+
+	"github.com/lambdabridge/lambdabridge/compare/backend"
 )
 
 // VictoriaMetrics is a running single-node VictoriaMetrics (Debian package
@@ -15,6 +14,7 @@ type VictoriaMetrics struct {
 	*PromQL
 	URL string // base URL, http://127.0.0.1:PORT
 	Dir string // its temporary directory (storage, log)
+	v   *backend.VictoriaMetrics
 }
 
 // StartVictoriaMetrics starts VictoriaMetrics on a free loopback port and
@@ -23,42 +23,19 @@ type VictoriaMetrics struct {
 // soon as Flush returns; extra flags ("-flag=value") are appended.
 func StartVictoriaMetrics(t testing.TB, args ...string) *VictoriaMetrics {
 	t.Helper()
-	bin := LookPath(t, "victoria-metrics", "victoria-metrics", "victoria-metrics-prod", "/usr/bin/victoria-metrics")
-	dir := t.TempDir()
-	_, base := start(t, startSpec{
-		name: "victoria-metrics",
-		bin:  bin,
-		dir:  dir,
-		args: func(port int) []string {
-			return append([]string{
-				"-httpListenAddr=127.0.0.1:" + strconv.Itoa(port),
-				"-storageDataPath=" + filepath.Join(dir, "data"),
-				"-search.latencyOffset=0s",
-				"-search.disableCache",
-				"-loggerLevel=WARN",
-			}, args...)
-		},
-		ready: "/health",
-	})
-	q, err := NewPromQL(base)
-	if err != nil {
-		t.Fatalf("testenv: victoria-metrics client: %v", err)
-	}
-	return &VictoriaMetrics{PromQL: q, URL: base, Dir: dir}
+	v, err := backend.StartVictoriaMetrics(context.Background(), startOptions(t, backend.WithArgs(args...))...)
+	need(t, "victoria-metrics", err)
+	stopAtCleanup(t, v.Process)
+	return &VictoriaMetrics{PromQL: &PromQL{q: v.PromQL}, URL: v.URL, Dir: v.Dir, v: v}
 }
 
 // RemoteWriteURL is the Prometheus remote-write endpoint.
-func (v *VictoriaMetrics) RemoteWriteURL() string { return v.URL + "/api/v1/write" }
+func (v *VictoriaMetrics) RemoteWriteURL() string { return v.v.RemoteWriteURL() }
 
 // Flush makes recently ingested samples searchable at once
 // (/internal/force_flush); without it they become visible within a second
 // or two.
-func (v *VictoriaMetrics) Flush(ctx context.Context) error {
-	if _, err := get(ctx, v.URL+"/internal/force_flush"); err != nil {
-		return fmt.Errorf("flush victoria-metrics: %w", err)
-	}
-	return nil
-}
+func (v *VictoriaMetrics) Flush(ctx context.Context) error { return v.v.Flush(ctx) }
 
 // Query flushes, then runs an instant query, so that it sees every sample
 // accepted before the call.

@@ -1,4 +1,4 @@
-package compare
+package report_test
 
 import (
 	"bytes"
@@ -52,7 +52,7 @@ func TestWriteJSONFields(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Strategies) != len(AllStrategies) {
+	if len(doc.Strategies) != len(strategies) {
 		t.Fatalf("%d strategies", len(doc.Strategies))
 	}
 	for _, s := range doc.Strategies {
