@@ -6,9 +6,12 @@ import (
 	"github.com/lambdabridge/lambdabridge/platform"
 )
 
-// Origin is where m comes from, for points and diagnostics of its text.
+// Origin is where m comes from, for points and diagnostics of its text:
+// its execution environment is its log stream (one per environment on
+// Lambda) or the console's environment, so that per-environment series of
+// a CloudWatch log split as those of `run` do.
 func (m *Message) Origin(source string) metric.Origin {
-	return metric.Origin{Source: source, Line: m.Line, Function: m.Function, Environment: m.Environment, RequestID: m.RequestID}
+	return metric.Origin{Source: source, Line: m.Line, Function: m.Function, Environment: m.Instance(), RequestID: m.RequestID}
 }
 
 // Instance names m's execution environment: its log stream (one per
