@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ type event struct {
 }
 
 type record struct {
+	// platform.logsDropped
+	Reason         string `json:"reason"`
+	DroppedRecords int64  `json:"droppedRecords"`
+	DroppedBytes   int64  `json:"droppedBytes"`
+
 	RequestID string `json:"requestId"`
 	Status    string `json:"status"`
 	ErrorType string `json:"errorType"`
@@ -71,6 +77,12 @@ func (p *Parser) event(b *metric.Batch, line []byte, c Context) bool {
 		}
 	case "platform.report":
 		p.jsonReport(b, c, &r)
+	case "platform.logsDropped":
+		b.AddDiag(metric.Diagnostic{
+			Origin: c.Origin, Format: metric.FormatPlatform, Severity: metric.Warning, Rule: RuleLogsDropped,
+			Message: fmt.Sprintf("Lambda dropped %d log records (%d bytes): %s; metrics written in them are lost", r.DroppedRecords, r.DroppedBytes, r.Reason),
+			Hint:    "write fewer or smaller log lines, or metrics by another path (DogStatsD to an extension)",
+		})
 	}
 	return true
 }

@@ -17,6 +17,10 @@ const (
 	// RuleBadEvent: a JSON platform event that is not valid JSON or has no
 	// record object.
 	RuleBadEvent = "platform/bad-event"
+	// RuleLogsDropped: a platform.logsDropped event, Lambda's word that it
+	// dropped log records (produced faster than delivered): the metric
+	// lines in them never reach CloudWatch.
+	RuleLogsDropped = "platform/logs-dropped"
 )
 
 // Option configures a Parser.

@@ -130,6 +130,13 @@ func TestLines(t *testing.T) {
 				"lambda_max_memory_used_bytes 1048576", "lambda_estimated_cost_usd_total 2.0208334e-07"),
 			diags: []string{"1 platform/bad-report", "2 platform/bad-report", "3 platform/bad-report", "4 platform/bad-report", "5 platform/bad-event"},
 		},
+		{
+			name: "platform.logsDropped is a warning",
+			lines: []string{
+				`{"time":"2024-05-01T10:00:03.200Z","type":"platform.logsDropped","record":{"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs.","droppedRecords":123,"droppedBytes":12345}}`,
+			},
+			diags: []string{"1 platform/logs-dropped"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
