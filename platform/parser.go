@@ -127,13 +127,19 @@ func (p *Parser) stream(c Context) *streamState {
 	return s
 }
 
+// emitter labels the points of c's function as `run` does: function_name
+// (none when the log does not say the function: no /aws/lambda/ group, no
+// console prefix, no --function) and, per environment, lambda_environment.
 func (p *Parser) emitter(c Context) *Emitter {
-	p.labels = append(p.labels[:0], metric.Label{Name: "function_name", Value: c.Origin.Function})
-	if p.perEnv {
-		env := c.Origin.Environment
-		if env == "" {
-			env = c.Stream
-		}
+	p.labels = p.labels[:0]
+	if c.Origin.Function != "" {
+		p.labels = append(p.labels, metric.Label{Name: "function_name", Value: c.Origin.Function})
+	}
+	env := c.Origin.Environment
+	if env == "" {
+		env = c.Stream
+	}
+	if p.perEnv && env != "" {
 		p.labels = append(p.labels, metric.Label{Name: "lambda_environment", Value: env})
 	}
 	return &Emitter{Labels: p.labels, Arch: p.arch}

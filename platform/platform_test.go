@@ -226,6 +226,18 @@ func TestFamiliesAreRunners(t *testing.T) {
 	}
 }
 
+// A log that does not say its function gives points without a
+// function_name label (not function_name="").
+func TestNoFunction(t *testing.T) {
+	var b metric.Batch
+	NewParser(WithPerEnvironment(true)).Line(&b, []byte("START RequestId: 1 Version: $LATEST"), Context{})
+	for _, pt := range b.Points {
+		if len(pt.Labels) != 0 {
+			t.Errorf("%s has labels", pt.String())
+		}
+	}
+}
+
 func TestPerEnvironmentAndArch(t *testing.T) {
 	p := NewParser(WithPerEnvironment(true), WithArchitecture("arm64"))
 	var b metric.Batch
