@@ -86,6 +86,16 @@ const (
 	DefaultNativeMaxBuckets   = 160
 	DefaultMaxSetMembers      = 10000
 	DefaultMaxLabels          = 64
+	// DefaultMaxSeriesPerFamily bounds the series of one family unless
+	// WithMaxSeriesPerFamily says otherwise: one tag with a value per
+	// request (a request id, a user id) stops at 10,000 series, about 2 MB
+	// of counters, instead of growing without end; the rest is dropped
+	// (cardinality_limit) and Stats names the label that exploded.
+	DefaultMaxSeriesPerFamily = 10000
+	// DefaultMaxSeries bounds the series of all families unless
+	// WithMaxSeries says otherwise: about 50 MB of counters (190 bytes a
+	// series) or 140 MB of histograms (560 bytes).
+	DefaultMaxSeries = 250000
 	// DefaultZeroThreshold is the width of the native histograms' zero
 	// bucket, client_golang's default (2^-128).
 	DefaultZeroThreshold = 2.938735877055719e-39
@@ -124,12 +134,14 @@ func WithPerEnvironment(on bool) Option { return func(a *Aggregator) { a.perEnv 
 func WithFunctionLabel(name string) Option { return func(a *Aggregator) { a.fnLabel = name } }
 
 // WithMaxSeries bounds the total number of series; new series beyond it are
-// dropped (cardinality_limit). 0 (default): no limit.
+// dropped (cardinality_limit). The default is DefaultMaxSeries; 0 (or a
+// negative n): no limit.
 func WithMaxSeries(n int) Option { return func(a *Aggregator) { a.maxSeries = int64(n) } }
 
 // WithMaxSeriesPerFamily bounds the series of each family; new series
 // beyond it are dropped (cardinality_limit) and Stats names the label with
-// the most distinct values in that family. 0 (default): no limit.
+// the most distinct values in that family. The default is
+// DefaultMaxSeriesPerFamily; 0 (or a negative n): no limit.
 func WithMaxSeriesPerFamily(n int) Option { return func(a *Aggregator) { a.maxPerFamily = n } }
 
 // WithTTL is the TTL of families whose Family.TTL is 0. 0 (default): series
@@ -220,6 +232,8 @@ func New(opts ...Option) *Aggregator {
 		now:           time.Now,
 		maxSetMembers: DefaultMaxSetMembers,
 		maxLabels:     DefaultMaxLabels,
+		maxSeries:     DefaultMaxSeries,
+		maxPerFamily:  DefaultMaxSeriesPerFamily,
 		seed:          maphash.MakeSeed(),
 		families:      map[string]*family{},
 		occupied:      map[string]string{},

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -771,5 +772,67 @@ func TestConcurrent(t *testing.T) {
 	}
 	if hits != workers*per || lat != workers*per {
 		t.Errorf("hits %g lat %d, want %d", hits, lat, workers*per)
+	}
+}
+
+// TestDefaultCardinalityLimit: one tag with a value per request must not
+// grow a family without end when no limit is configured. Every value is
+// accepted or dropped with the reason naming the label that exploded.
+func TestDefaultCardinalityLimit(t *testing.T) {
+	agg := New()
+	const ids = 2*DefaultMaxSeriesPerFamily + 500
+	for i := range ids {
+		p := dd(metric.Counter, "api.requests", []float64{1}, "request_id:"+strconv.Itoa(i), "route:/a")
+		agg.Add(&p)
+	}
+	for _, route := range []string{"/a", "/b"} {
+		p := dd(metric.Gauge, "queue.depth", []float64{3}, "route:"+route)
+		agg.Add(&p)
+	}
+	st := agg.Stats()
+	if want := DefaultMaxSeriesPerFamily + 2; st.Series != want {
+		t.Errorf("series = %d, want %d (the default per-family limit, then the other family)", st.Series, want)
+	}
+	wantDropped := uint64(ids - DefaultMaxSeriesPerFamily)
+	if diff := cmp.Diff(map[string]uint64{ReasonCardinalityLimit: wantDropped}, st.DroppedByReason); diff != "" {
+		t.Errorf("DroppedByReason (-want +got):\n%s", diff)
+	}
+	if in := uint64(ids + 2); st.Values+st.DroppedTotal != in {
+		t.Errorf("values in %d != accepted %d + dropped %d", in, st.Values, st.DroppedTotal)
+	}
+	want := fmt.Sprintf("cardinality_limit %d (api_requests_total: label request_id, %d values)", wantDropped, DefaultMaxSeriesPerFamily)
+	if got := st.DropSummary(); got != want {
+		t.Errorf("DropSummary() = %q, want %q", got, want)
+	}
+	if agg.maxSeries != DefaultMaxSeries {
+		t.Errorf("default total limit = %d, want %d", agg.maxSeries, DefaultMaxSeries)
+	}
+}
+
+func TestDropSummary(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   Stats
+		want string
+	}{
+		{"nothing dropped", Stats{}, ""},
+		{"most first, then by name", Stats{DroppedByReason: map[string]uint64{ReasonNegativeCounter: 3, ReasonNonFinite: 3, ReasonTypeConflict: 7}},
+			"type_conflict 7, negative_counter 3, non_finite 3"},
+		{"many exploded families", Stats{
+			DroppedByReason: map[string]uint64{ReasonCardinalityLimit: 40},
+			Families: []FamilyStats{
+				{Name: "a", Limited: 10, ExplodedLabel: "id", DistinctValues: 5},
+				{Name: "b", Limited: 10, ExplodedLabel: "user", DistinctValues: 6},
+				{Name: "c"},
+				{Name: "d", Limited: 10, ExplodedLabel: "id", DistinctValues: 7},
+				{Name: "e", Limited: 10, ExplodedLabel: "id", DistinctValues: 8},
+			}},
+			"cardinality_limit 40 (a: label id, 5 values; b: label user, 6 values; d: label id, 7 values; 1 more families)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.st.DropSummary(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -96,7 +96,7 @@ func heapPerSeries(kind metric.Kind, n int, opts ...Option) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	agg := New(opts...)
+	agg := New(append([]Option{WithMaxSeries(0), WithMaxSeriesPerFamily(0)}, opts...)...)
 	fill(agg, kind, n)
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -55,9 +55,10 @@
 // omitted; a tag named le on a histogram (quantile on a summary) becomes
 // exported_le; invalid names are sanitized and invalid UTF-8 replaced.
 // A family keeps the label-name set of its first series unless
-// WithMixedLabelSets. Guards: WithMaxSeries, WithMaxSeriesPerFamily
-// (cardinality_limit; Stats names the label with the most distinct values),
-// WithMaxLabels (label_limit), WithMaxSetMembers (set_limit).
+// WithMixedLabelSets. Guards, all on by default: WithMaxSeries (250,000),
+// WithMaxSeriesPerFamily (10,000) (cardinality_limit; Stats names the label
+// with the most distinct values), WithMaxLabels (label_limit),
+// WithMaxSetMembers (set_limit).
 //
 // # Cost
 //

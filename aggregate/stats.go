@@ -1,6 +1,9 @@
 package aggregate
 
 import (
+	"cmp"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -21,6 +24,9 @@ type Stats struct {
 	Dropped []Drop
 	// DroppedTotal is the sum of Dropped.
 	DroppedTotal uint64
+	// DroppedByReason sums Dropped per reason (nil when nothing was
+	// dropped); DropSummary renders it for a run summary.
+	DroppedByReason map[string]uint64
 	// Expired counts the series removed by TTL since start.
 	Expired uint64
 	// Points and Values count what was accepted since start, in all
@@ -72,6 +78,10 @@ func (a *Aggregator) Stats() Stats {
 	for k, n := range a.drops {
 		st.Dropped = append(st.Dropped, Drop{Reason: k.reason, Family: k.family, Values: n})
 		st.DroppedTotal += n
+		if st.DroppedByReason == nil {
+			st.DroppedByReason = map[string]uint64{}
+		}
+		st.DroppedByReason[k.reason] += n
 	}
 	a.dropMu.Unlock()
 	slices.SortFunc(st.Dropped, func(x, y Drop) int {
@@ -81,6 +91,49 @@ func (a *Aggregator) Stats() Stats {
 		return strings.Compare(x.Family, y.Family)
 	})
 	return st
+}
+
+// DropSummary says in one line what was dropped and why, most first, for a
+// run summary; for cardinality_limit it names the families that hit the
+// guard and the label that exploded in each:
+//
+//	cardinality_limit 990000 (api_requests_total: label request_id, 10000 values), negative_counter 3
+//
+// It is "" when nothing was dropped.
+func (s Stats) DropSummary() string {
+	reasons := slices.Collect(maps.Keys(s.DroppedByReason))
+	slices.SortFunc(reasons, func(x, y string) int {
+		if c := cmp.Compare(s.DroppedByReason[y], s.DroppedByReason[x]); c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	parts := make([]string, 0, len(reasons))
+	for _, r := range reasons {
+		part := fmt.Sprintf("%s %d", r, s.DroppedByReason[r])
+		if r == ReasonCardinalityLimit {
+			if ex := s.exploded(); ex != "" {
+				part += " (" + ex + ")"
+			}
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// exploded lists up to three families that hit the cardinality guard, with
+// the label that exploded.
+func (s Stats) exploded() string {
+	var fams []string
+	for _, f := range s.Families {
+		if f.Limited > 0 && f.ExplodedLabel != "" {
+			fams = append(fams, fmt.Sprintf("%s: label %s, %d values", f.Name, f.ExplodedLabel, f.DistinctValues))
+		}
+	}
+	if len(fams) > 3 {
+		fams = append(fams[:3], fmt.Sprintf("%d more families", len(fams)-3))
+	}
+	return strings.Join(fams, "; ")
 }
 
 // SelfCollector returns a prometheus.Collector of the aggregator's own

@@ -79,7 +79,11 @@ type Runner struct {
 
 // Aggregation holds the aggregator's settings.
 type Aggregation struct {
-	PerEnvironment     bool          `yaml:"per_environment"`
+	PerEnvironment bool `yaml:"per_environment"`
+	// MaxSeries and MaxSeriesPerFamily bound the series held (0: the
+	// defaults, aggregate.DefaultMaxSeries 250,000 and
+	// aggregate.DefaultMaxSeriesPerFamily 10,000); new series beyond them
+	// are dropped and counted (cardinality_limit).
 	MaxSeries          int           `yaml:"max_series"`
 	MaxSeriesPerFamily int           `yaml:"max_series_per_family"`
 	TTL                time.Duration `yaml:"ttl"`
@@ -122,7 +126,9 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
-// Parse reads a configuration document. Unknown keys are errors.
+// Parse reads a configuration document. Unknown keys are errors, and so
+// are values the flags refuse (checked by the Check functions), each
+// reported with its line.
 func Parse(data []byte) (*File, error) {
 	var r raw
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -130,13 +136,17 @@ func Parse(data []byte) (*File, error) {
 	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if err := checkValues(&doc); err != nil {
+		return nil, err
+	}
 	f := &File{
 		Functions: r.Functions, Template: r.Template, TemplateParameters: r.TemplateParameters,
 		Runner: r.Runner, Aggregation: r.Aggregation, Scrape: r.Scrape, Pushgateway: r.Pushgateway,
 		RemoteWriteInterval: r.RemoteWriteInterval,
-	}
-	if r.RemoteWriteInterval < 0 {
-		return nil, fmt.Errorf("remote_write_interval: %v is negative", r.RemoteWriteInterval)
 	}
 	if r.RemoteWrite.Kind != 0 {
 		doc := map[string]*yaml.Node{"remote_write": &r.RemoteWrite}
@@ -169,11 +179,6 @@ func Parse(data []byte) (*File, error) {
 	for i, fn := range f.Functions {
 		if fn.Handler == "" {
 			return nil, fmt.Errorf("functions[%d]: handler is required", i)
-		}
-		if fn.Timeout != "" {
-			if _, err := function.ParseTimeout(fn.Timeout); err != nil {
-				return nil, fmt.Errorf("functions[%d] (%s): timeout: %w", i, fn.Name, err)
-			}
 		}
 	}
 	return f, nil

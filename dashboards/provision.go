@@ -35,6 +35,31 @@ type DatasourceConfig struct {
 	IsDefault bool           `yaml:"isDefault"`
 	Editable  bool           `yaml:"editable"`
 	JSONData  map[string]any `yaml:"jsonData,omitempty"`
+	// BasicAuth, BasicAuthUser and SecureJSONData carry the credentials of
+	// a URL given as http://user:password@host: the password never appears,
+	// only a reference to PrometheusPasswordEnv, which Grafana expands when
+	// it reads the file.
+	BasicAuth      bool              `yaml:"basicAuth,omitempty"`
+	BasicAuthUser  string            `yaml:"basicAuthUser,omitempty"`
+	SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
+}
+
+// PrometheusPasswordEnv is the environment variable the provisioned
+// Prometheus data source takes its basic-auth password from (Grafana
+// expands $NAME in provisioning files): set it in Grafana's environment.
+const PrometheusPasswordEnv = "LAMBDABRIDGE_PROMETHEUS_PASSWORD"
+
+// ProvisionEnv returns the environment variables Grafana needs for the
+// data sources the options declare (PrometheusPasswordEnv when the
+// Prometheus URL holds a password), for the user to be told.
+func ProvisionEnv(opts ...ProvisionOption) []string {
+	var env []string
+	for _, d := range Datasources(opts...) {
+		if _, ok := d.SecureJSONData["basicAuthPassword"]; ok {
+			env = append(env, PrometheusPasswordEnv)
+		}
+	}
+	return env
 }
 
 // DatasourcesFileConfig is a datasources provisioning file.
@@ -144,6 +169,7 @@ func (p provision) datasources() []DatasourceConfig {
 			Access: "proxy", URL: p.promURL, IsDefault: true, Editable: true,
 			JSONData: map[string]any{"httpMethod": "POST"},
 		}
+		d.basicAuthFromURL()
 		if region, ok := AMPRegion(p.promURL); ok {
 			if p.ampRegion != "" {
 				region = p.ampRegion
@@ -165,9 +191,28 @@ func (p provision) datasources() []DatasourceConfig {
 	return ds
 }
 
+// basicAuthFromURL moves the user and password of d.URL into Grafana's
+// basic-auth settings: the user in basicAuthUser, the password as a
+// reference to PrometheusPasswordEnv; the URL keeps no credentials.
+func (d *DatasourceConfig) basicAuthFromURL() {
+	u, err := url.Parse(d.URL)
+	if err != nil || u.User == nil {
+		return
+	}
+	d.BasicAuth, d.BasicAuthUser = true, u.User.Username()
+	if _, set := u.User.Password(); set {
+		d.SecureJSONData = map[string]string{"basicAuthPassword": "$" + PrometheusPasswordEnv}
+	}
+	u.User = nil
+	d.URL = u.String()
+}
+
 // WriteProvisioning writes a Grafana provisioning tree into dir: the data
 // sources the options declare, a file provider, and the dashboards (file
-// name -> JSON). Existing files of the same names are replaced.
+// name -> JSON). Existing files of the same names are replaced. No secret
+// is written: credentials in the Prometheus URL become basicAuthUser and a
+// reference to PrometheusPasswordEnv (see ProvisionEnv), and the data
+// sources file is readable by its owner only (0600) when it names a user.
 func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...ProvisionOption) error {
 	p := newProvision(opts)
 	abs, err := filepath.Abs(dir)
@@ -186,7 +231,17 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 	if ds.Datasources == nil {
 		ds.Datasources = []DatasourceConfig{}
 	}
-	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(DatasourcesFile)), ds); err != nil {
+	dsMode := os.FileMode(0o644)
+	for _, d := range ds.Datasources {
+		if d.BasicAuth {
+			dsMode = 0o600
+		}
+	}
+	header := ""
+	for _, env := range ProvisionEnv(opts...) {
+		header += "# Grafana reads the password from $" + env + ": set it in Grafana's environment.\n"
+	}
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(DatasourcesFile)), ds, dsMode, header); err != nil {
 		return err
 	}
 	pr := ProvidersFileConfig{APIVersion: 1, Providers: []ProviderConfig{{
@@ -194,7 +249,7 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 		UpdateIntervalSeconds: 30, AllowUIUpdates: true,
 		Options: ProviderOptions{Path: p.path},
 	}}}
-	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(ProvidersFile)), pr); err != nil {
+	if err := writeYAML(filepath.Join(abs, filepath.FromSlash(ProvidersFile)), pr, 0o644, ""); err != nil {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(dashboards)) {
@@ -209,13 +264,33 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 	return nil
 }
 
-func writeYAML(path string, v any) error {
+// writeYAML writes v as YAML after a comment header (lines ending in \n).
+func writeYAML(path string, v any, mode os.FileMode, header string) error {
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("provision: encode %s: %w", path, err)
 	}
-	b = append([]byte("# Written by lambdabridge dashboard --provision.\n"), b...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	b = append([]byte("# Written by lambdabridge dashboard --provision.\n"+header), b...)
+	return writeFileMode(path, b, mode)
+}
+
+// writeFileMode writes b to path with exactly mode: os.WriteFile keeps the
+// mode of an existing file, which may be wider (a file written 0644 by an
+// earlier version, with a password in it).
+func writeFileMode(path string, b []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("provision: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("provision: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
 	return nil

@@ -35,6 +35,7 @@ type grafanaDatasources struct {
 		User           string            `yaml:"user"`
 		Database       string            `yaml:"database"`
 		BasicAuth      bool              `yaml:"basicAuth"`
+		BasicAuthUser  string            `yaml:"basicAuthUser"`
 		IsDefault      bool              `yaml:"isDefault"`
 		Version        int               `yaml:"version"`
 		Editable       bool              `yaml:"editable"`
@@ -159,5 +160,80 @@ func TestProvisionAMP(t *testing.T) {
 	}
 	if err := dashboards.WriteProvisioning(dir, map[string][]byte{"../x.json": nil}); err == nil {
 		t.Error("a dashboard file name with a path was accepted")
+	}
+}
+
+// TestProvisionCredentials: a --prometheus-url with user:password was
+// written in clear into a 0644 file. The password is now a reference to an
+// environment variable Grafana expands, the user goes to basicAuthUser, the
+// URL loses its credentials, and the file is 0600 (also when an earlier
+// run left it 0644).
+func TestProvisionCredentials(t *testing.T) {
+	const secret = "s3cr%2Ft" // "s3cr/t", percent-encoded as in a URL
+	u := "https://grafana-reader:" + secret + "@prometheus.example:9090/prom"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "datasources", "lambdabridge.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil { // an earlier run's file
+		t.Fatal(err)
+	}
+	if err := dashboards.WriteProvisioning(dir, nil, dashboards.WithPrometheusURL(u)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "set it in Grafana's environment") {
+		t.Errorf("datasources file does not say which variable to set:\n%s", b)
+	}
+	for _, leak := range []string{"s3cr", secret, "grafana-reader:"} {
+		if strings.Contains(string(b), leak) {
+			t.Errorf("datasources file holds %q:\n%s", leak, b)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("datasources file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	var ds grafanaDatasources
+	decodeStrict(t, path, &ds)
+	d := ds.Datasources[0]
+	got := []any{d.URL, d.BasicAuth, d.BasicAuthUser, d.SecureJSONData}
+	want := []any{"https://prometheus.example:9090/prom", true, "grafana-reader",
+		map[string]string{"basicAuthPassword": "$" + dashboards.PrometheusPasswordEnv}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("data source (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"LAMBDABRIDGE_PROMETHEUS_PASSWORD"}, dashboards.ProvisionEnv(dashboards.WithPrometheusURL(u))); diff != "" {
+		t.Errorf("ProvisionEnv (-want +got):\n%s", diff)
+	}
+}
+
+func TestProvisionWithoutCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		url, wantURL, user string
+		env                []string
+		mode               os.FileMode
+	}{
+		{"http://127.0.0.1:9090", "http://127.0.0.1:9090", "", nil, 0o644},
+		{"http://reader@127.0.0.1:9090", "http://127.0.0.1:9090", "reader", nil, 0o600},
+	} {
+		dir := t.TempDir()
+		if err := dashboards.WriteProvisioning(dir, nil, dashboards.WithPrometheusURL(tc.url)); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "datasources", "lambdabridge.yaml")
+		var ds grafanaDatasources
+		decodeStrict(t, path, &ds)
+		d := ds.Datasources[0]
+		fi, _ := os.Stat(path)
+		if d.URL != tc.wantURL || d.BasicAuthUser != tc.user || d.SecureJSONData != nil || fi.Mode().Perm() != tc.mode {
+			t.Errorf("%s: %+v mode %v", tc.url, d, fi.Mode().Perm())
+		}
+		if env := dashboards.ProvisionEnv(dashboards.WithPrometheusURL(tc.url)); !cmp.Equal(env, tc.env) {
+			t.Errorf("%s: ProvisionEnv = %v", tc.url, env)
+		}
 	}
 }

@@ -119,6 +119,7 @@ func (p *Parser) metricLine(b *metric.Batch, line []byte, o *metric.Origin) {
 	}
 
 	p.values = p.values[:0]
+	var negative []byte // the first count value below zero
 	if kind != metric.Set {
 		for v := raw; len(v) > 0; {
 			var one []byte
@@ -138,6 +139,9 @@ func (p *Parser) metricLine(b *metric.Batch, line []byte, o *metric.Origin) {
 			if !finite(f) {
 				diag(b, o, fDSD, fail, RuleDSDNonFinite, dropsMetric, "metric "+quote(name)+" has value "+quote(one)+", not finite", "")
 				return
+			}
+			if kind == metric.Counter && f < 0 && negative == nil {
+				negative = one
 			}
 			p.values = append(p.values, f)
 		}
@@ -202,6 +206,9 @@ func (p *Parser) metricLine(b *metric.Batch, line []byte, o *metric.Origin) {
 	}
 
 	p.checkName(b, name, fDSD, RuleDSDNameChars, o)
+	if negative != nil {
+		negativeCount(b, o, fDSD, RuleDSDNegativeCount, name, negative)
+	}
 	pt := metric.Point{
 		Format:     fDSD,
 		Name:       p.str(name),

@@ -104,6 +104,9 @@ func (p *Parser) Monitoring(b *metric.Batch, line []byte, o metric.Origin) bool 
 		diag(b, &o, fMon, fail, RuleMonBadCheckStatus, dropsMetric, "check "+quote(name)+" has status "+quote(rawV), "status is 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN)")
 		return true
 	}
+	if kind == metric.Counter && v < 0 {
+		negativeCount(b, &o, fMon, RuleMonNegativeCount, name, rawV)
+	}
 	ms, unit := epochToMs(ts)
 	if unit != "" {
 		diag(b, &o, fMon, warn, RuleMonTimestampUnit, none, mw(name)+" has timestamp "+quote(rawTs)+" in "+unit+"; lambdabridge converts it",

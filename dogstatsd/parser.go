@@ -221,6 +221,13 @@ func diag(b *metric.Batch, o *metric.Origin, f metric.Format, sev metric.Severit
 	b.AddDiag(metric.Diagnostic{Origin: *o, Format: f, Severity: sev, Rule: rule, Message: msg, Effect: eff, Hint: hint})
 }
 
+// negativeCount warns about a count value below zero: Datadog subtracts it,
+// a Prometheus counter cannot.
+func negativeCount(b *metric.Batch, o *metric.Origin, f metric.Format, rule string, name, raw []byte) {
+	diag(b, o, f, warn, rule, none, "count "+quote(name)+" has value "+quote(raw)+", below zero: Datadog subtracts it, but it becomes a Prometheus counter, and counters only go up (a decrease reads as a reset to rate() and increase()), so lambdabridge drops the value (counted as negative_counter)",
+		"send a value that goes down as a gauge, or count the decreases in a counter of their own")
+}
+
 // quote renders a part of the input for a message, shortened when long.
 func quote(b []byte) string {
 	if len(b) > quoteMax {

@@ -22,6 +22,7 @@ const (
 	RuleDSDNonFinite      = "dogstatsd/non-finite-value"
 	RuleDSDUnknownType    = "dogstatsd/unknown-type"
 	RuleDSDSetMultiValue  = "dogstatsd/set-multi-value"
+	RuleDSDNegativeCount  = "dogstatsd/negative-count"
 	RuleDSDBadSampleRate  = "dogstatsd/bad-sample-rate"
 	RuleDSDBadTimestamp   = "dogstatsd/bad-timestamp"
 	RuleDSDTimestampType  = "dogstatsd/timestamp-type"
@@ -41,6 +42,7 @@ const (
 	RuleMonTimestampUnit   = "monitoring/timestamp-unit"
 	RuleMonBadValue        = "monitoring/bad-value"
 	RuleMonNonFinite       = "monitoring/non-finite-value"
+	RuleMonNegativeCount   = "monitoring/negative-count"
 	RuleMonUnknownType     = "monitoring/unknown-type"
 	RuleMonEmptyName       = "monitoring/empty-name"
 	RuleMonNameChars       = "monitoring/name-chars"
@@ -79,6 +81,7 @@ var Rules = []Rule{
 	{RuleDSDMissingValue, fail, dropsMetric, "no value after the ':'"},
 	{RuleDSDBadValue, fail, dropsMetric, "a value that is not a number"},
 	{RuleDSDNonFinite, fail, dropsMetric, "a value that is NaN or infinite"},
+	{RuleDSDNegativeCount, warn, none, "a count (c) value below zero: Datadog subtracts it, but a Prometheus counter only goes up, so lambdabridge drops the value (`negative_counter`)"},
 	{RuleDSDUnknownType, fail, dropsMetric, "type other than c, g, h, d, ms, s"},
 	{RuleDSDSetMultiValue, warn, none, "a set value with ':'; Datadog counts it as one member, it does not split it"},
 	{RuleDSDBadSampleRate, fail, dropsMetric, "@sample rate not a number or outside (0,1]"},
@@ -99,6 +102,7 @@ var Rules = []Rule{
 	{RuleMonTimestampUnit, warn, none, "timestamp in milliseconds, microseconds or nanoseconds instead of seconds (converted)"},
 	{RuleMonBadValue, fail, dropsMetric, "value that is not a number"},
 	{RuleMonNonFinite, fail, dropsMetric, "value that is NaN or infinite"},
+	{RuleMonNegativeCount, warn, none, "a count value below zero (see dogstatsd/negative-count)"},
 	{RuleMonUnknownType, fail, dropsMetric, "type other than count, gauge, histogram, check"},
 	{RuleMonEmptyName, fail, dropsMetric, "empty metric name"},
 	{RuleMonNameChars, warn, none, "name Datadog rewrites (see dogstatsd/name-chars)"},

@@ -350,6 +350,12 @@ func parseCases() []parseCase {
 			diags:  []diag{w(RuleMetricPrecision, "9007199254740993 exceeds 2^53-1")},
 		},
 		{
+			name:   "negative count",
+			line:   ev(`{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Orders","Unit":"Count"}]}`, `"Service":"checkout","Orders":[2,-5,-1]`),
+			points: []metric.Point{pt("Shop", "Orders", "Count", checkout, 2, -5, -1)},
+			diags:  []diag{w(RuleNegativeCount, `metric "Orders": Count value -5 is below zero`).hint("None")},
+		},
+		{
 			name:   "zero and negative values",
 			line:   ev(shop, `"Service":"checkout","Latency":[0,-0,-5]`),
 			points: []metric.Point{pt("Shop", "Latency", "Milliseconds", checkout, 0, 0, -5)},

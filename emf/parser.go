@@ -675,6 +675,9 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if !valid || vals == nil || p.drop {
 		return
 	}
+	if kind == metric.Counter {
+		p.negativeCount(name, vals)
+	}
 	vs := p.b.Values(vals)
 	for _, s := range p.sets {
 		if !s.ok {
@@ -682,6 +685,18 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 		}
 		p.b.AddPoint(metric.Point{Format: metric.FormatEMF, Namespace: ns, Name: name, Kind: kind, Unit: unit,
 			Labels: s.labels, Values: vs, TimeMs: p.ts, Resolution: res, Origin: p.o})
+	}
+}
+
+// negativeCount warns, once per metric, about a Count value below zero:
+// CloudWatch takes it, a Prometheus counter cannot.
+func (p *Parser) negativeCount(name string, vals []float64) {
+	for _, v := range vals {
+		if v < 0 {
+			p.warn(RuleNegativeCount, metric.EffectNone, "use another unit (None) for a value that goes down: it becomes a gauge",
+				"metric %q: Count value %g is below zero: CloudWatch accepts it, but its Unit Count makes it a Prometheus counter, and counters only go up (a decrease reads as a reset to rate() and increase()), so lambdabridge drops the value (counted as negative_counter)", name, v)
+			return
+		}
 	}
 }
 

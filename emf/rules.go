@@ -28,6 +28,7 @@ const (
 	RuleMetricValueCount   = "emf/metric-value-count"
 	RuleMetricValueRange   = "emf/metric-value-range"
 	RuleMetricPrecision    = "emf/metric-value-precision"
+	RuleNegativeCount      = "emf/negative-count"
 	RuleUnit               = "emf/unit"
 	RuleStorageResolution  = "emf/storage-resolution"
 	RuleResolutionConflict = "emf/resolution-conflict"
@@ -95,6 +96,7 @@ var Rules = []RuleInfo{
 	{RuleMetricValueCount, metric.Error, metric.EffectDropsEvent, "a metric's array holds more than 100 values"},
 	{RuleMetricValueRange, metric.Error, metric.EffectDropsEvent, "a value overflows a float64, or lies outside CloudWatch's range (magnitude above 2^360, or non-zero below 2^-360)"},
 	{RuleMetricPrecision, metric.Warning, metric.EffectNone, "a value's magnitude exceeds 2^53-1: the client libraries refuse it and integers lose precision"},
+	{RuleNegativeCount, metric.Warning, metric.EffectNone, "a value below zero with Unit Count: it becomes a Prometheus counter, which only goes up, so lambdabridge drops the value (`negative_counter`)"},
 	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters; `\"\"` means None); hints the likely unit"},
 	{RuleStorageResolution, metric.Error, metric.EffectDropsEvent, "StorageResolution is not 1 or 60"},
 	{RuleResolutionConflict, metric.Error, metric.EffectDropsEvent, "one metric name has two storage resolutions in one event"},

@@ -17,6 +17,7 @@ type DogStatsD struct {
 	fn    PacketFunc
 	opts  options
 	stats counters
+	drops *kernelDrops
 
 	once sync.Once
 }
@@ -40,7 +41,7 @@ func NewDogStatsD(addr string, fn PacketFunc, opts ...Option) (*DogStatsD, error
 	if o.readBuffer > 0 {
 		_ = conn.SetReadBuffer(o.readBuffer) // best effort: bursts from many environments
 	}
-	return &DogStatsD{conn: conn, fn: fn, opts: o}, nil
+	return &DogStatsD{conn: conn, fn: fn, opts: o, drops: newKernelDrops(conn)}, nil
 }
 
 // Addr is the bound address (useful with port 0).
@@ -48,14 +49,19 @@ func (l *DogStatsD) Addr() netip.AddrPort {
 	return l.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// Stats returns the counters so far.
-func (l *DogStatsD) Stats() Stats { return l.stats.snapshot() }
+// Stats returns the counters so far, the kernel's drops included (read
+// from the kernel now, or the last value before Close).
+func (l *DogStatsD) Stats() Stats {
+	s := l.stats.snapshot()
+	s.KernelDropped = l.drops.read()
+	return s
+}
 
 // Close releases the socket; Serve returns. It is safe to call more than
 // once and without Serve.
 func (l *DogStatsD) Close() error {
 	var err error
-	l.once.Do(func() { err = l.conn.Close() })
+	l.once.Do(func() { err = l.drops.close(l.conn.Close) })
 	return err
 }
 

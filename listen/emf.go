@@ -27,6 +27,7 @@ type EMFAgent struct {
 	fn    LineFunc
 	opts  options
 	stats counters
+	drops *kernelDrops
 
 	mu    sync.Mutex // serialises fn
 	once  sync.Once
@@ -53,7 +54,7 @@ func NewEMFAgent(addr string, fn LineFunc, opts ...Option) (*EMFAgent, error) {
 	for i := 0; ; i++ {
 		a, err := bindBoth(host, port)
 		if err == nil {
-			a.fn, a.opts = fn, o
+			a.fn, a.opts, a.drops = fn, o, newKernelDrops(a.udp)
 			if o.readBuffer > 0 {
 				_ = a.udp.SetReadBuffer(o.readBuffer)
 			}
@@ -100,14 +101,19 @@ func (a *EMFAgent) Env() map[string]string {
 	return map[string]string{EnvEMFAgentEndpoint: a.Endpoint(), "AWS_EMF_ENVIRONMENT": "Agent"}
 }
 
-// Stats returns the counters so far.
-func (a *EMFAgent) Stats() Stats { return a.stats.snapshot() }
+// Stats returns the counters so far; KernelDropped counts UDP datagrams
+// only (TCP does not drop).
+func (a *EMFAgent) Stats() Stats {
+	s := a.stats.snapshot()
+	s.KernelDropped = a.drops.read()
+	return s
+}
 
 // Close stops the listeners and closes open connections; Serve returns.
 func (a *EMFAgent) Close() error {
 	var err error
 	a.once.Do(func() {
-		err = errors.Join(a.tcp.Close(), a.udp.Close())
+		err = errors.Join(a.tcp.Close(), a.drops.close(a.udp.Close))
 		a.conns.Range(func(k, _ any) bool {
 			k.(net.Conn).Close()
 			return true

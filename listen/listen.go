@@ -55,6 +55,10 @@ type Stats struct {
 	Lines       uint64 // lines handed to a LineFunc
 	Bytes       uint64 // payload bytes read
 	Errors      uint64 // read errors, over-long lines
+	// KernelDropped counts the UDP datagrams the kernel dropped because the
+	// socket's receive buffer was full (a flood faster than the reader):
+	// they never reach a read. Linux only (0 elsewhere).
+	KernelDropped uint64
 }
 
 type counters struct {
@@ -104,6 +108,12 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithMaxLine bounds one EMF line; longer lines are counted as errors and
 // skipped. The default is DefaultMaxLine.
 func WithMaxLine(n int) Option { return func(o *options) { o.maxLine = n } }
+
+// WithReadBuffer sets the UDP socket's receive buffer (SO_RCVBUF, capped by
+// net.core.rmem_max; the kernel doubles it). The default, 4 MiB, absorbs
+// bursts from many environments; what overflows it is counted in
+// Stats.KernelDropped.
+func WithReadBuffer(bytes int) Option { return func(o *options) { o.readBuffer = bytes } }
 
 // AllowNonLoopback lets a listener bind an address off the loopback
 // interface (":8125", "0.0.0.0:8125"). Without it such an address is an error.

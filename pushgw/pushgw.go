@@ -194,7 +194,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 	if s.client == nil {
 		s.client = &http.Client{Timeout: cfg.Timeout}
 	}
-	s.stats = newStats(u.Scheme + "://" + u.Host)
+	s.stats = newStats(u.Scheme+"://"+u.Host, groupPath(cfg))
 	return s, nil
 }
 
@@ -225,11 +225,15 @@ func validLabelName(n string) bool {
 }
 
 // GroupURL is the URL of the sink's group (without credentials).
-func (s *Sink) GroupURL() string {
+func (s *Sink) GroupURL() string { return s.url + "/metrics/" + groupPath(s.cfg) }
+
+// groupPath is the grouping key as the Pushgateway's URL path writes it:
+// job/<job>[/<label>/<value>...], labels sorted.
+func groupPath(cfg Config) string {
 	var b strings.Builder
-	b.WriteString(s.url + "/metrics/job/" + url.PathEscape(s.cfg.Job))
-	for _, k := range slices.Sorted(maps.Keys(s.cfg.Grouping)) {
-		b.WriteString("/" + k + "/" + url.PathEscape(s.cfg.Grouping[k]))
+	b.WriteString("job/" + url.PathEscape(cfg.Job))
+	for _, k := range slices.Sorted(maps.Keys(cfg.Grouping)) {
+		b.WriteString("/" + k + "/" + url.PathEscape(cfg.Grouping[k]))
 	}
 	return b.String()
 }

@@ -283,17 +283,17 @@ func TestFailuresCounted(t *testing.T) {
 	exp := `
 # HELP lambdabridge_pushgateway_push_failures_total Failed pushes to the Pushgateway, by reason.
 # TYPE lambdabridge_pushgateway_push_failures_total counter
-lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",reason="canceled"} 1
-lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",reason="gather"} 1
-lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",reason="http_4xx"} 1
-lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",reason="http_5xx"} 1
-lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",reason="invalid"} 1
+lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",group="job/j",reason="canceled"} 1
+lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",group="job/j",reason="gather"} 1
+lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",group="job/j",reason="http_4xx"} 1
+lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",group="job/j",reason="http_5xx"} 1
+lambdabridge_pushgateway_push_failures_total{gateway="` + srv.URL + `",group="job/j",reason="invalid"} 1
 # HELP lambdabridge_pushgateway_pushes_total Successful pushes to the Pushgateway, by method.
 # TYPE lambdabridge_pushgateway_pushes_total counter
-lambdabridge_pushgateway_pushes_total{gateway="` + srv.URL + `",method="put"} 1
+lambdabridge_pushgateway_pushes_total{gateway="` + srv.URL + `",group="job/j",method="put"} 1
 # HELP lambdabridge_pushgateway_samples_pushed_total Samples in successful pushes to the Pushgateway.
 # TYPE lambdabridge_pushgateway_samples_pushed_total counter
-lambdabridge_pushgateway_samples_pushed_total{gateway="` + srv.URL + `"} 5
+lambdabridge_pushgateway_samples_pushed_total{gateway="` + srv.URL + `",group="job/j"} 5
 `
 	if err := testutil.GatherAndCompare(self, strings.NewReader(exp),
 		"lambdabridge_pushgateway_push_failures_total", "lambdabridge_pushgateway_pushes_total",
@@ -399,4 +399,35 @@ func (g *gateway) set(status int, reply string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.status, g.reply = status, reply
+}
+
+// TestSinksOfOneGatewayRegisterTogether: two sinks to one Pushgateway (two
+// jobs, or one job with other grouping labels) had the same gateway label
+// and failed with "duplicate metrics collector registration" in one
+// registry; the group label now tells them apart.
+func TestSinksOfOneGatewayRegisterTogether(t *testing.T) {
+	self := prometheus.NewPedanticRegistry()
+	for _, cfg := range []Config{
+		{URL: "http://127.0.0.1:9091", Job: "orders"},
+		{URL: "http://127.0.0.1:9091", Job: "payments"},
+		{URL: "http://127.0.0.1:9091", Job: "orders", Grouping: map[string]string{"instance": "env/1"}},
+	} {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := self.Register(s.Collector()); err != nil {
+			t.Errorf("register sink of %s: %v", s.GroupURL(), err)
+		}
+	}
+	exp := `
+# HELP lambdabridge_pushgateway_samples_pushed_total Samples in successful pushes to the Pushgateway.
+# TYPE lambdabridge_pushgateway_samples_pushed_total counter
+lambdabridge_pushgateway_samples_pushed_total{gateway="http://127.0.0.1:9091",group="job/orders"} 0
+lambdabridge_pushgateway_samples_pushed_total{gateway="http://127.0.0.1:9091",group="job/orders/instance/env%2F1"} 0
+lambdabridge_pushgateway_samples_pushed_total{gateway="http://127.0.0.1:9091",group="job/payments"} 0
+`
+	if err := testutil.GatherAndCompare(self, strings.NewReader(exp), "lambdabridge_pushgateway_samples_pushed_total"); err != nil {
+		t.Error(err)
+	}
 }

@@ -28,8 +28,8 @@ type stats struct {
 	lastSuccess   prometheus.Gauge
 }
 
-func newStats(gateway string) *stats {
-	cl := prometheus.Labels{"gateway": gateway}
+func newStats(gateway, group string) *stats {
+	cl := prometheus.Labels{"gateway": gateway, "group": group}
 	st := &stats{
 		s: Stats{Failures: map[string]uint64{}, SamplesFailed: map[string]uint64{}, Deletes: map[string]uint64{}},
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -100,9 +100,10 @@ func (s *Sink) Stats() Stats {
 
 // Collector returns the sink's accounting as a prometheus.Collector, to be
 // registered in lambdabridge's self registry. Its series carry a gateway
-// label (scheme://host of the URL, no credentials, no path). Two sinks to
-// one gateway need distinct registries or a wrapping registerer
-// (prometheus.WrapRegistererWith) with a label telling them apart.
+// label (scheme://host of the URL, no credentials, no path) and a group
+// label (the grouping key as the Pushgateway's URL path writes it,
+// job/<job>[/<label>/<value>...]), so sinks to several groups of one
+// gateway register side by side.
 func (s *Sink) Collector() prometheus.Collector { return collector{s.stats} }
 
 type collector struct{ st *stats }

@@ -2,9 +2,10 @@ package remotewrite
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
+
+	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 )
 
 // Config is one entry of a `remote_write:` list, in Prometheus' own syntax, so
@@ -199,20 +202,63 @@ func ParseConfigs(data []byte) ([]Config, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
-	names := map[string]bool{}
 	for i := range doc.RemoteWrite {
-		c := &doc.RemoteWrite[i]
-		if err := c.Validate(); err != nil {
+		if err := doc.RemoteWrite[i].Validate(); err != nil {
 			return nil, fmt.Errorf("parse remote_write config: entry %d: %w", i, err)
 		}
-		if c.Name != "" {
-			if names[c.Name] {
-				return nil, fmt.Errorf("parse remote_write config: entry %d: duplicate name %q", i, c.Name)
-			}
-			names[c.Name] = true
-		}
+	}
+	if err := CheckNames(doc.RemoteWrite); err != nil {
+		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
 	return doc.RemoteWrite, nil
+}
+
+// RemoteName is the value of the "remote" label of the entry's writer: its
+// name, or, as Prometheus names an unnamed entry, the first 6 bytes (12 hex
+// digits) of a SHA-256 of the whole entry with its defaults applied. Two
+// entries with one URL but other headers (Mimir tenants: X-Scope-OrgID),
+// sigv4 settings or queue settings get different names. Secrets (passwords,
+// tokens, the sigv4 secret key) are left out of the hash, as Prometheus
+// leaves them out.
+func (c Config) RemoteName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	b, err := yaml.Marshal(c.withDefaults()) // Secret marshals as "<secret>"
+	if err != nil {
+		b = []byte(c.URL) // cannot happen: Config marshals
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:6])
+}
+
+// CheckNames refuses entries whose writers would share a "remote" label
+// (their metrics would collide): two entries with one name, or two unnamed
+// entries that are the same (secrets aside), as Prometheus refuses them.
+// Entries that differ in anything else, one URL included, are fine.
+func CheckNames(cfgs []Config) error {
+	seen := map[string]int{}
+	for i, c := range cfgs {
+		name := c.RemoteName()
+		j, dup := seen[name]
+		switch {
+		case !dup:
+			seen[name] = i
+		case c.Name != "":
+			return fmt.Errorf("entries %d and %d: duplicate name %q: each remote_write entry needs its own name", j, i, c.Name)
+		default:
+			return fmt.Errorf("entries %d and %d (%s) are the same apart from secrets: remove one, or give each its own name:", j, i, redactURL(mustParse(c.URL)))
+		}
+	}
+	return nil
+}
+
+func mustParse(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &url.URL{}
+	}
+	return u
 }
 
 // ErrNotSupported is wrapped by Validate for Prometheus options lambdabridge

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -88,7 +90,10 @@ func TestParseConfigsErrors(t *testing.T) {
 		{"bad duration", "remote_write:\n- url: http://a\n  remote_timeout: 30", "not a valid duration"},
 		{"no url", "remote_write:\n- name: x", "url is required"},
 		{"bad scheme", "remote_write:\n- url: ftp://a", "scheme must be http or https"},
-		{"duplicate name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}", `duplicate name "x"`},
+		{"duplicate name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}", `entries 0 and 1: duplicate name "x"`},
+		{"same entry twice", "remote_write:\n- {url: http://a}\n- {url: http://a, remote_timeout: 30s}", "entries 0 and 1 (http://a) are the same apart from secrets"},
+		{"only the password differs", "remote_write:\n- {url: http://a, basic_auth: {username: u, password: p1}}\n- {url: http://a, basic_auth: {username: u, password: p2}}",
+			"are the same apart from secrets: remove one, or give each its own name:"},
 		{"half sigv4 keys", "remote_write:\n- url: http://a\n  sigv4: {access_key: AK}", "access_key and secret_key"},
 		{"backoffs", "remote_write:\n- url: http://a\n  queue_config: {min_backoff: 10s, max_backoff: 1s}", "min_backoff is larger"},
 	} {
@@ -153,4 +158,79 @@ func FuzzParseConfigs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSameURLTwoEntries: two entries with one URL (Mimir tenants differing
+// only by X-Scope-OrgID) failed with "duplicate metrics collector
+// registration": their default names hashed the URL alone. They now hash
+// the whole entry, as Prometheus does, and both writers deliver.
+func TestSameURLTwoEntries(t *testing.T) {
+	rc := newReceiver(t)
+	doc := "remote_write:\n" +
+		"- {url: " + rc.url() + ", headers: {X-Scope-OrgID: tenant-a}, queue_config: {batch_send_deadline: 20ms}}\n" +
+		"- {url: " + rc.url() + ", headers: {X-Scope-OrgID: tenant-b}, queue_config: {batch_send_deadline: 20ms}}\n"
+	cfgs, err := ParseConfigs([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	var names []string
+	for i, c := range cfgs {
+		w := newTestWriter(t, c)
+		if err := reg.Register(w); err != nil {
+			t.Fatalf("register writer %s: %v", w.Name(), err)
+		}
+		names = append(names, w.Name())
+		// the test receiver keeps one store: tenants write at other times
+		_ = w.Append(gauges(3, 1), time.UnixMilli(int64(1000*(i+1))))
+		if err := flush(t, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names[0] == names[1] || len(names[0]) != 12 {
+		t.Errorf("remote names %q: want two different 12-digit hashes", names)
+	}
+	if got := rc.count(); got != 6 {
+		t.Errorf("receiver holds %d samples, want 3 per tenant", got)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
+	}
+}
+
+func TestRemoteName(t *testing.T) {
+	parsed, err := ParseConfigs([]byte("remote_write:\n- url: http://a/w\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag, err := URLConfig("http://a/w", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigv4, _ := URLConfig("http://a/w", "eu-west-1")
+	secret := flag
+	secret.BasicAuth = &BasicAuth{Username: "u", Password: "p"}
+	other := secret
+	other.BasicAuth = &BasicAuth{Username: "u", Password: "q"}
+	named := flag
+	named.Name = "amp"
+	for _, tc := range []struct {
+		name string
+		a, b Config
+		same bool
+	}{
+		{"file and flag give one name", parsed[0], flag, true},
+		{"defaults applied", Config{URL: "http://a/w"}, flag, true},
+		{"sigv4 differs", flag, sigv4, false},
+		{"basic auth differs", flag, secret, false},
+		{"secrets are not hashed", secret, other, true},
+		{"explicit name", named, flag, false},
+	} {
+		if got := tc.a.RemoteName() == tc.b.RemoteName(); got != tc.same {
+			t.Errorf("%s: %q vs %q, want same %v", tc.name, tc.a.RemoteName(), tc.b.RemoteName(), tc.same)
+		}
+	}
+	if named.RemoteName() != "amp" {
+		t.Errorf("named entry: %q", named.RemoteName())
+	}
 }

@@ -139,6 +139,14 @@ func (q *queue) popLocked(dst []sample, n int) []sample {
 	return dst
 }
 
+// depth returns the samples waiting in the queue (at most its capacity) and
+// those taken by the sender and not yet sent or dropped.
+func (q *queue) depth() (queued, inFlight int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n, int(q.popped - q.resolved)
+}
+
 // resolve records that n popped samples were sent or dropped.
 func (q *queue) resolve(n int) {
 	q.mu.Lock()

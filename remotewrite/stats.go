@@ -129,22 +129,26 @@ func (c *counters) snapshot() Stats {
 
 // collector exports a writer's counters.
 type collector struct {
-	c       *counters
-	samples *prometheus.Desc
-	queue   *prometheus.Desc
-	cap     *prometheus.Desc
-	qcap    int
+	c        *counters
+	q        *queue
+	samples  *prometheus.Desc
+	queue    *prometheus.Desc
+	inFlight *prometheus.Desc
+	cap      *prometheus.Desc
+	qcap     int
 }
 
-func newCollector(c *counters, remote string, qcap int) *collector {
+func newCollector(c *counters, q *queue, remote string, qcap int) *collector {
 	cl := prometheus.Labels{"remote": remote}
 	return &collector{
-		c: c,
+		c: c, q: q,
 		samples: prometheus.NewDesc("lambdabridge_remote_write_samples_total",
 			"Samples handled by a remote_write sink, by outcome (sent, retried, dropped) and reason.",
 			[]string{"outcome", "reason"}, cl),
 		queue: prometheus.NewDesc("lambdabridge_remote_write_queue_samples",
-			"Samples waiting in a remote_write sink's queue or in flight.", nil, cl),
+			"Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).", nil, cl),
+		inFlight: prometheus.NewDesc("lambdabridge_remote_write_in_flight_samples",
+			"Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).", nil, cl),
 		cap: prometheus.NewDesc("lambdabridge_remote_write_queue_capacity_samples",
 			"Capacity of a remote_write sink's queue.", nil, cl),
 		qcap: qcap,
@@ -154,6 +158,7 @@ func newCollector(c *counters, remote string, qcap int) *collector {
 func (cl *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cl.samples
 	ch <- cl.queue
+	ch <- cl.inFlight
 	ch <- cl.cap
 }
 
@@ -167,6 +172,8 @@ func (cl *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(n), "retried", r.String())
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(cl.queue, prometheus.GaugeValue, float64(cl.c.pending.Load()))
+	queued, inFlight := cl.q.depth()
+	ch <- prometheus.MustNewConstMetric(cl.queue, prometheus.GaugeValue, float64(queued))
+	ch <- prometheus.MustNewConstMetric(cl.inFlight, prometheus.GaugeValue, float64(inFlight))
 	ch <- prometheus.MustNewConstMetric(cl.cap, prometheus.GaugeValue, float64(cl.qcap))
 }

@@ -3,8 +3,6 @@ package remotewrite
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +67,7 @@ func WithExternalLabels(l map[string]string) Option {
 // Writer sends gathered metrics to one remote_write receiver. Its methods are
 // safe for concurrent use. A Writer implements prometheus.Collector with its
 // own accounting (lambdabridge_remote_write_samples_total and the queue
-// gauges), labelled remote=<name, or a hash of the URL>.
+// gauges), labelled remote=<name, or a hash of the whole entry> (Config.RemoteName).
 type Writer struct {
 	cfg       Config
 	url       string // as configured, for requests only
@@ -116,7 +114,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		cfg:       cfg,
 		url:       cfg.URL,
 		display:   redactURL(u),
-		remote:    cfg.Name,
+		remote:    cfg.RemoteName(),
 		now:       o.now,
 		interval:  o.interval,
 		userAgent: "lambdabridge/" + o.version,
@@ -124,10 +122,6 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		gatherer:  o.gatherer,
 		q:         newQueue(cfg.QueueConfig.Capacity),
 		done:      make(chan struct{}),
-	}
-	if w.remote == "" {
-		h := sha256.Sum256([]byte(cfg.URL))
-		w.remote = hex.EncodeToString(h[:6])
 	}
 	w.log = o.logger.With("remote", w.remote, "url", w.display)
 	if w.interval <= 0 {
@@ -140,7 +134,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	if w.auth, err = newAuth(cfg); err != nil {
 		return nil, fmt.Errorf("new remote writer %s: %w", w.display, err)
 	}
-	w.coll = newCollector(&w.cnt, w.remote, cfg.QueueConfig.Capacity)
+	w.coll = newCollector(&w.cnt, w.q, w.remote, cfg.QueueConfig.Capacity)
 	w.kill, w.killFunc = context.WithCancel(context.Background())
 	go w.sendLoop()
 	return w, nil
@@ -156,7 +150,7 @@ func (w *Writer) Collect(ch chan<- prometheus.Metric) { w.coll.Collect(ch) }
 func (w *Writer) Stats() Stats { return w.cnt.snapshot() }
 
 // Name is the value of the writer's "remote" label: the configured name, or a
-// hash of the URL.
+// hash of the whole entry (Config.RemoteName).
 func (w *Writer) Name() string { return w.remote }
 
 // Run gathers g every interval and queues the result until ctx ends; it

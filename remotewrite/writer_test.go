@@ -202,6 +202,63 @@ func TestHangingReceiverTimesOut(t *testing.T) {
 	}
 }
 
+// TestQueueGaugeWithinCapacity: with a full queue and a batch in flight
+// the queue gauge read capacity + batch (11,104 of 10,000); it now reads
+// the queue alone, the batch being sent has its own gauge, and the two add
+// up to Stats().Pending.
+func TestQueueGaugeWithinCapacity(t *testing.T) {
+	rc := newReceiver(t)
+	release := make(chan struct{})
+	received := make(chan struct{}, 1)
+	rc.respond = func(_ int, w http.ResponseWriter, r *http.Request) bool {
+		select {
+		case received <- struct{}{}:
+		default:
+		}
+		select { // hang: the first batch stays in flight
+		case <-r.Context().Done():
+		case <-release:
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return true
+	}
+	cfg := testConfig(rc.url())
+	cfg.Name = "q"
+	cfg.QueueConfig.Capacity = 100
+	cfg.QueueConfig.MaxSamplesPerSend = 10
+	w := newTestWriter(t, cfg)
+	_ = w.Append(gauges(300, 1), time.UnixMilli(1000))
+	<-received // the sender took a batch of 10: the queue has room for 10 more
+	_ = w.Append(gauges(50, 2), time.UnixMilli(2000))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(w)
+	want := `
+# HELP lambdabridge_remote_write_in_flight_samples Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).
+# TYPE lambdabridge_remote_write_in_flight_samples gauge
+lambdabridge_remote_write_in_flight_samples{remote="q"} 10
+# HELP lambdabridge_remote_write_queue_capacity_samples Capacity of a remote_write sink's queue.
+# TYPE lambdabridge_remote_write_queue_capacity_samples gauge
+lambdabridge_remote_write_queue_capacity_samples{remote="q"} 100
+# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).
+# TYPE lambdabridge_remote_write_queue_samples gauge
+lambdabridge_remote_write_queue_samples{remote="q"} 100
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lambdabridge_remote_write_queue_samples",
+		"lambdabridge_remote_write_in_flight_samples", "lambdabridge_remote_write_queue_capacity_samples"); err != nil {
+		t.Error(err)
+	}
+	// 300 + 50 samples and 250 stale markers for the series that ended
+	s := checkAccounting(t, w, rc, false)
+	if s.Emitted != 600 || s.Pending != 110 || s.Dropped["queue_full"] != 490 {
+		t.Errorf("stats %s, want 600 emitted, 110 pending (100 queued + 10 in flight), 490 queue_full", s)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, _ = w.Close(ctx)
+	checkAccounting(t, w, rc, true)
+}
+
 func TestQueueFullAndShutdown(t *testing.T) {
 	rc := newReceiver(t)
 	rc.respond = func(_ int, w http.ResponseWriter, _ *http.Request) bool {
@@ -445,7 +502,10 @@ func TestMetricsExported(t *testing.T) {
 # HELP lambdabridge_remote_write_queue_capacity_samples Capacity of a remote_write sink's queue.
 # TYPE lambdabridge_remote_write_queue_capacity_samples gauge
 lambdabridge_remote_write_queue_capacity_samples{remote="amp"} 10000
-# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue or in flight.
+# HELP lambdabridge_remote_write_in_flight_samples Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).
+# TYPE lambdabridge_remote_write_in_flight_samples gauge
+lambdabridge_remote_write_in_flight_samples{remote="amp"} 0
+# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).
 # TYPE lambdabridge_remote_write_queue_samples gauge
 lambdabridge_remote_write_queue_samples{remote="amp"} 0
 # HELP lambdabridge_remote_write_samples_total Samples handled by a remote_write sink, by outcome (sent, retried, dropped) and reason.

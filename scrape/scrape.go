@@ -9,7 +9,10 @@
 //	return srv.Serve(ctx) // until ctx ends
 //
 // Besides /metrics it serves a small index at / and /-/healthy. It listens on
-// loopback only unless WithAllowRemote is given.
+// loopback only unless WithAllowRemote is given, and answers only requests
+// addressed to it (Host localhost, a loopback address or the listen
+// address; see WithAllowedHosts), which a web page cannot forge through a
+// browser (DNS rebinding).
 package scrape
 
 import (
@@ -77,6 +80,8 @@ type Server struct {
 	allowRemote bool
 	reg         prometheus.Registerer
 	timeout     time.Duration
+	// allowedHosts are extra names accepted in Host and Origin headers.
+	allowedHosts []string
 
 	handler http.Handler
 
@@ -142,7 +147,7 @@ func (s *Server) buildHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, indexHTML)
 	})
-	return mux
+	return s.guardHosts(mux)
 }
 
 const indexHTML = `<!DOCTYPE html>

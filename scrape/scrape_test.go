@@ -98,6 +98,7 @@ var errAny = errors.New("any error")
 func get(t *testing.T, h http.Handler, path, accept string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = "127.0.0.1:9464" // httptest's example.com is another site
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
@@ -264,16 +265,24 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	}
 }
 
-func TestServeStopsWithContext(t *testing.T) {
-	s := newServer(t, WithGatherers(fixture(t)))
+// serveLoopback serves s on a free loopback port until cancel is called;
+// done then yields what ServeListener returned.
+func serveLoopback(t *testing.T, s *Server) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.ServeListener(ctx, ln) }()
-	resp, err := http.Get("http://" + ln.Addr().String() + "/-/healthy")
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServeListener(ctx, ln) }()
+	return ln.Addr().String(), cancel, errc
+}
+
+func TestServeStopsWithContext(t *testing.T) {
+	s := newServer(t, WithGatherers(fixture(t)))
+	addr, cancel, done := serveLoopback(t, s)
+	resp, err := http.Get("http://" + addr + "/-/healthy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +296,7 @@ func TestServeStopsWithContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ServeListener did not return after ctx ended")
 	}
-	if _, err := http.Get("http://" + ln.Addr().String() + "/-/healthy"); err == nil {
+	if _, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
 		t.Fatal("still serving after ctx ended")
 	}
 }

@@ -1,0 +1,60 @@
+package listen
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// socketInode is the inode of the socket behind c, the key of its line in
+// /proc/net/udp.
+func socketInode(c *net.UDPConn) (uint64, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var st syscall.Stat_t
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) }); err != nil {
+		return 0, err
+	}
+	return st.Ino, serr
+}
+
+// procUDPDrops finds the socket with this inode in /proc/self/net/udp and
+// udp6 and returns its drops column (the last one).
+func procUDPDrops(inode uint64) (uint64, bool) {
+	for _, name := range []string{"/proc/self/net/udp", "/proc/self/net/udp6"} {
+		if n, ok := procFileDrops(name, inode); ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func procFileDrops(name string, inode uint64) (uint64, bool) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	return parseProcUDP(bufio.NewScanner(f), inode)
+}
+
+// parseProcUDP scans /proc/net/udp lines: "sl local rem st tx:rx tr:when
+// retrnsmt uid timeout inode ref pointer drops".
+func parseProcUDP(s *bufio.Scanner, inode uint64) (uint64, bool) {
+	want := []byte(strconv.FormatUint(inode, 10))
+	for s.Scan() {
+		f := bytes.Fields(s.Bytes())
+		if len(f) < 13 || !bytes.Equal(f[9], want) {
+			continue
+		}
+		n, err := strconv.ParseUint(string(f[len(f)-1]), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package listen
+
+import (
+	"errors"
+	"net"
+)
+
+func socketInode(*net.UDPConn) (uint64, error) {
+	return 0, errors.New("kernel drop counter: only on Linux")
+}
+
+func procUDPDrops(uint64) (uint64, bool) { return 0, false }

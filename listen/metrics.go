@@ -1,0 +1,28 @@
+package listen
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	descDogStatsDDrops = prometheus.NewDesc("lambdabridge_dogstatsd_kernel_dropped_datagrams_total",
+		"DogStatsD datagrams the kernel dropped because the socket's receive buffer was full (read too slowly); their metrics are lost. Linux only.", nil, nil)
+	descEMFAgentDrops = prometheus.NewDesc("lambdabridge_emf_agent_kernel_dropped_datagrams_total",
+		"EMF agent UDP datagrams the kernel dropped because the socket's receive buffer was full (read too slowly); their metrics are lost. Linux only.", nil, nil)
+)
+
+// Describe and Collect make the listener a prometheus.Collector of its
+// kernel drop counter: register it next to the pipeline's own metrics.
+func (l *DogStatsD) Describe(ch chan<- *prometheus.Desc) { ch <- descDogStatsDDrops }
+
+// Collect reads the kernel's drop counter now.
+func (l *DogStatsD) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descDogStatsDDrops, prometheus.CounterValue, float64(l.drops.read()))
+}
+
+// Describe and Collect make the endpoint a prometheus.Collector of its UDP
+// socket's kernel drop counter.
+func (a *EMFAgent) Describe(ch chan<- *prometheus.Desc) { ch <- descEMFAgentDrops }
+
+// Collect reads the kernel's drop counter now.
+func (a *EMFAgent) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descEMFAgentDrops, prometheus.CounterValue, float64(a.drops.read()))
+}
