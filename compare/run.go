@@ -168,7 +168,9 @@ func (s *experiment) proxyRemoteWrite(promURL string) error {
 // aggregations; the pipeline's aggregator is the aggregate strategy,
 // served on its own endpoint. Then it writes the first scrape targets.
 func (s *experiment) startPipeline() error {
-	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"))
+	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"),
+		// The truth is never limited: the strategies are compared with all of it.
+		aggregate.WithMaxSeries(0), aggregate.WithMaxSeriesPerFamily(0))
 	var err error
 	s.pipe, err = pipeline.New(pipeline.WithLogger(s.log), pipeline.WithPointHandler(s.point),
 		pipeline.WithAggregateOptions(aggregate.WithConstLabels(metric.Label{Name: Label, Value: string(Aggregate)})))

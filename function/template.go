@@ -181,12 +181,12 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 	} else if n := prop("InlineCode"); n != nil {
 		problems = append(problems, fmt.Errorf("%w: InlineCode is not supported; put the code in a directory and point CodeUri at it", ErrRuntimeUnavailable))
 	}
-	codeURI := "."
+	codeURI, codeLine := ".", 0
 	if n := prop("CodeUri"); n != nil {
 		if n = deref(n); n.Kind == yaml.MappingNode && get(n, "Bucket") != nil {
 			problems = append(problems, fmt.Errorf("%w: CodeUri points to S3; point it at the local code directory", ErrRuntimeUnavailable))
 		} else if v, ok := r.str(n, w); ok && v != "" {
-			codeURI = v
+			codeURI, codeLine = v, n.Line
 		}
 	}
 	switch {
@@ -199,6 +199,9 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 		d.CodeDir = filepath.Clean(codeURI)
 	} else {
 		d.CodeDir = filepath.Join(dir, codeURI)
+	}
+	if to, out := outside(dir, d.CodeDir); out && len(problems) == 0 {
+		*w = append(*w, fmt.Sprintf("line %d: CodeUri %q leads outside the template's folder %s (to %s); check that this is the code you mean to run", codeLine, codeURI, dir, to))
 	}
 	// A provided runtime with no bootstrap in CodeUri but a `sam build` output.
 	if strings.HasPrefix(d.Runtime, "provided") {
@@ -220,6 +223,22 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 		d.Command = nil
 	}
 	return d
+}
+
+// outside reports whether path (absolute, clean) is outside dir, following
+// symbolic links where they exist, and where it leads.
+func outside(dir, path string) (string, bool) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return path, true
+	}
+	return path, rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func exists(p string) bool {

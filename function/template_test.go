@@ -334,3 +334,51 @@ func FuzzTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestCodeURIOutsideTemplate: a CodeUri that leaves the template's folder is
+// used, with a warning naming its line and where it leads.
+func TestCodeURIOutsideTemplate(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "app")
+	if err := os.MkdirAll(filepath.Join(sub, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(sub, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "elsewhere"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		codeURI string
+		want    string // "" for no warning
+	}{
+		{"src/", ""},
+		{".", ""},
+		{"./src/../src", ""},
+		{"../../../etc", `line 4: CodeUri "../../../etc" leads outside the template's folder ` + sub + ` (to ` + filepath.Join(sub, "../../../etc") + `); check that this is the code you mean to run`},
+		{"../elsewhere", `line 4: CodeUri "../elsewhere" leads outside the template's folder ` + sub + ` (to ` + dir + `/elsewhere); check that this is the code you mean to run`},
+		{"/etc", `line 4: CodeUri "/etc" leads outside the template's folder ` + sub + ` (to /etc); check that this is the code you mean to run`},
+		{"link", `line 4: CodeUri "link" leads outside the template's folder ` + sub + ` (to ` + dir + `/elsewhere); check that this is the code you mean to run`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.codeURI, func(t *testing.T) {
+			tmpl := "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: provided.al2023, Handler: bootstrap, CodeUri: \"" + tt.codeURI + "\"}\n"
+			path := filepath.Join(sub, "template.yaml")
+			if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defs, err := FromTemplate(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if diff := cmp.Diff(want, defs[0].Warnings); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lambdabridge/lambdabridge/internal/httpguard"
 )
 
 // Payload limits of the invoke API (Lambda's quotas).
@@ -29,13 +31,34 @@ const (
 // DryRun 204. X-Amz-Log-Type: Tail returns the last 4 KB of the
 // invocation's log in X-Amz-Log-Result (base64). A function error is a 200 with X-Amz-Function-Error:
 // Unhandled; throttling a 429 TooManyRequestsException.
-func (r *Runner) Handler() http.Handler {
+//
+// Requests a web page could send through the user's browser are refused
+// (internal/httpguard): a Host that is not localhost or a loopback IP (DNS
+// rebinding) with 421, a cross-site POST with 403 AccessDeniedException.
+func (r *Runner) Handler() http.Handler { return r.handler("") }
+
+// handler is Handler for a server listening on addr ("" for loopback only).
+func (r *Runner) handler(addr string) http.Handler {
+	g, err := httpguard.New(httpguard.WithAddr(addr), httpguard.WithDeny(denyBrowser))
+	if err != nil { // only bad trusted origins fail, and there are none
+		panic(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.handleInvoke)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "no such API: "+req.Method+" "+req.URL.Path)
 	})
-	return mux
+	return g.Handler(mux)
+}
+
+// denyBrowser answers a request httpguard refused, as the Lambda API
+// answers errors.
+func denyBrowser(w http.ResponseWriter, _ *http.Request, code int, err error) {
+	typ := "AccessDeniedException"
+	if code == http.StatusMisdirectedRequest {
+		typ = "MisdirectedRequestException"
+	}
+	writeLambdaError(w, code, typ, err.Error())
 }
 
 // ListenLoopback listens on addr ("127.0.0.1:9001", "localhost:0",
@@ -60,9 +83,11 @@ func ListenLoopback(addr string) (net.Listener, error) {
 }
 
 // Serve serves the invoke API (see Handler) on ln until ctx ends, then shuts
-// down gracefully (in-flight invocations get up to 5 s) and returns nil.
+// down gracefully (requests in flight get up to 5 s to be answered; with
+// ShutdownOn their invocations are cut at its drain deadline, which answers
+// them) and returns nil.
 func (r *Runner) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: r.Handler(), ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: r.handler(ln.Addr().String()), ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -125,4 +126,60 @@ func waitRunning(t *testing.T, r *Runner, n int) {
 		}
 	}
 	t.Fatalf("never %d running", n)
+}
+
+// TestInvokeAPIRefusesBrowsers: a web page cannot start invocations through
+// the user's browser: a DNS-rebound Host is refused with 421, a cross-site
+// POST with 403, and neither runs the function. The AWS CLI's way of calling
+// (Host = the dialled loopback address, no Origin) still works.
+func TestInvokeAPIRefusesBrowsers(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)})
+	ln, err := ListenLoopback("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	url := "http://" + ln.Addr().String() + "/2015-03-31/functions/gofn/invocations"
+	tests := []struct {
+		name    string
+		hdr     map[string]string
+		code    int
+		errType string
+	}{
+		{"aws cli", nil, 200, ""},
+		{"localhost", map[string]string{"Host": "localhost:9001"}, 200, ""},
+		{"dns rebinding", map[string]string{"Host": "attacker.example:9001"}, 421, "MisdirectedRequestException"},
+		{"cross-site form", map[string]string{"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"}, 403, "AccessDeniedException"},
+		{"cross-site fetch without sec-fetch", map[string]string{"Origin": "https://attacker.example"}, 403, "AccessDeniedException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", url, strings.NewReader(`{"action":"echo"}`))
+			for k, v := range tt.hdr {
+				if k == "Host" {
+					req.Host = v
+				} else {
+					req.Header.Set(k, v)
+				}
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.code || resp.Header.Get("X-Amzn-Errortype") != tt.errType {
+				t.Errorf("%d %s %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), body)
+			}
+			if tt.code != 200 && !strings.Contains(string(body), "httpguard:") {
+				t.Errorf("no reason in %s", body)
+			}
+		})
+	}
+	if st, _ := r.Stats("gofn"); st.Invocations != 2 {
+		t.Errorf("%d invocations, want 2 (the refused requests must not run)", st.Invocations)
+	}
 }

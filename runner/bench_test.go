@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -145,13 +146,14 @@ func BenchmarkThroughput(b *testing.B) {
 // BenchmarkColdStart compares a cold invocation through the runner (process
 // start, init, the no-op invocation, REPORT) with the bare process start:
 // the same binary started with exec against a minimal Runtime API that only
-// waits for the first /next.
+// waits for the first /next. BENCH_CGROUPS=off runs it without the cgroup
+// per environment, to see what the cgroup costs.
 func BenchmarkColdStart(b *testing.B) {
 	def := goDef(b)
 	var bare, cold, initDur []time.Duration
 	for range b.N {
 		bare = append(bare, bareStart(b, def))
-		r, err := New([]function.Definition{def})
+		r, err := New([]function.Definition{def}, WithCgroups(os.Getenv("BENCH_CGROUPS") != "off"))
 		if err != nil {
 			b.Fatal(err)
 		}

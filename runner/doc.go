@@ -13,4 +13,30 @@
 //	r, err := runner.New([]function.Definition{def}, runner.WithLogSink(sink), runner.WithPlatformSink(sink))
 //	defer r.Close()
 //	res, err := r.Invoke(ctx, def.Name, runner.Request{Payload: []byte(`{}`)})
+//
+// # Guarantees and limits
+//
+//   - Output: every line an environment writes reaches the LogSink, however
+//     slow the sink. Only bytes that a process outside an ended environment
+//     keeps pushing into its pipe are dropped, and they are counted
+//     (Stats.LogBytesDropped, a warning, a line in WriteSummary).
+//   - Memory: Max Memory Used is the kernel's peak for the environment (its
+//     cgroup's memory.peak, VmHWM, or the reaped process's maximum RSS), at
+//     least the runner's samples; Result.MemoryApproximate says when only
+//     samples were there. A process that could not start reports 0.
+//   - Shutdown: Shutdown (or ShutdownOn, with a second signal) ends within
+//     its deadline; invocations still running are cut as Lambda cuts them
+//     (ErrorTypeShutdown, END and REPORT, Stats.Cut), queued requests are
+//     refused (Stats.Refused).
+//   - Processes: a function's whole process tree dies with its environment
+//     and with the runner, even when the runner is killed with SIGKILL: in
+//     a cgroup v2 per environment where the hierarchy is writable (see
+//     WithCgroups); elsewhere through its process group, the descendants
+//     of its process and the processes that inherited its
+//     AWS_LAMBDA_LOG_STREAM_NAME (a process that both cleared its
+//     environment and left the tree survives), and a watchdog that ends
+//     them when the runner is killed.
+//   - The invoke API listens on loopback only and refuses requests a web
+//     page could send through a browser (internal/httpguard).
+//   - Console escapes control characters and invalid UTF-8.
 package runner

@@ -34,7 +34,8 @@ type Load struct {
 
 // Drive runs the invocations of l and returns the function's statistics
 // when all have ended. Throttled invocations are counted, not errors. It
-// stops starting new ones when ctx ends and returns ctx's error; other
+// stops starting new ones when ctx ends (and returns ctx's error) or the
+// runner stops (Shutdown, Close); other
 // errors (an environment that cannot be set up) are returned joined, after
 // the run.
 func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
@@ -52,14 +53,15 @@ func (r *Runner) Drive(ctx context.Context, l Load) (Stats, error) {
 	case n <= 0:
 		n = len(events)
 	}
-	open := func(t time.Time) bool { return l.Until.IsZero() || t.Before(l.Until) }
+	// open: an invocation may start at t (Until, and the runner not stopping).
+	open := func(t time.Time) bool { return !r.isStopping() && (l.Until.IsZero() || t.Before(l.Until)) }
 	var (
 		mu   sync.Mutex
 		errs []error
 	)
 	one := func(i int) {
 		res, err := r.Invoke(ctx, l.Function, Request{Payload: events[i%len(events)]})
-		if err != nil && !errors.Is(err, ErrThrottled) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, ErrThrottled) && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
 			mu.Lock()
 			if len(errs) < 10 {
 				errs = append(errs, err)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -48,6 +49,9 @@ type env struct {
 	initType    string
 
 	killOnce sync.Once
+	pidMu    sync.Mutex // pgid between start and a concurrent kill
+	cgDir    string     // the environment's cgroup, "" without
+	cgFD     int
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -59,6 +63,7 @@ type env struct {
 	lastUsed time.Time // guarded by fn.mu
 	busy     atomic.Bool
 	oom      atomic.Bool
+	cut      atomic.Bool // ended by Shutdown or Close
 	mem      memState
 	life     lifecycleState
 }
@@ -115,7 +120,9 @@ func newEnv(f *fn, id string) *env {
 		exited:   make(chan struct{}),
 		initFail: make(chan struct{}),
 	}
-	e.logStream = time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + randHex(16)
+	// The runner's id starts the random part: its processes can be told
+	// by their AWS_LAMBDA_LOG_STREAM_NAME (see procTree).
+	e.logStream = time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + f.r.id + randHex(12)
 	empty := ""
 	e.reqID.Store(&empty)
 	return e
@@ -151,15 +158,25 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		outW.Close()
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = environ
-	cmd.Stdin = stdin
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.SysProcAttr = sysProcAttr()
-	e.started = time.Now()
-	err = cmd.Start()
+	e.f.r.tree.setup(e.f.r)
+	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
+		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = dir
+		cmd.Env = environ
+		cmd.Stdin = stdin
+		cmd.Stdout = outW
+		cmd.Stderr = errW
+		cmd.SysProcAttr = e.procAttr(cgroup)
+		inCgroup = e.cgDir != ""
+		e.started = time.Now()
+		err = cmd.Start()
+		e.doneStarting(err == nil)
+		return cmd, inCgroup, err
+	}
+	cmd, inCgroup, err := run(true)
+	if err != nil && inCgroup && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
+		cmd, _, err = run(false) // CLONE_INTO_CGROUP refused
+	}
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -169,7 +186,14 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	}
 	e.cmd = cmd
 	e.pid = cmd.Process.Pid
+	e.pidMu.Lock()
 	e.pgid = e.pid
+	e.pidMu.Unlock()
+	if closed(e.closing) { // killed while starting
+		syscall.Kill(-e.pgid, syscall.SIGKILL)
+	}
+	e.f.r.tree.tell("+", e.pgid)
+	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
 	go e.out.run()
@@ -177,7 +201,9 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	go func() {
 		err := cmd.Wait()
 		e.waitErr = err
-		e.kill() // what is left of the group
+		e.kill() // what is left of the tree
+		e.removeCgroup()
+		e.f.r.tree.tell("-", e.pgid)
 		e.mem.closeFiles()
 		if e.srv != nil {
 			e.srv.Close()
@@ -187,11 +213,14 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	return nil
 }
 
-// kill ends the whole process group.
+// kill ends the environment's whole process tree (see procTree).
 func (e *env) kill() {
 	e.killOnce.Do(func() {
+		e.pidMu.Lock()
+		defer e.pidMu.Unlock()
 		close(e.closing)
 		if e.pgid > 0 {
+			e.killTree()
 			syscall.Kill(-e.pgid, syscall.SIGKILL)
 			syscall.Kill(-e.pgid, syscall.SIGCONT)
 		}
@@ -217,20 +246,29 @@ func (e *env) shutdown() {
 	e.waitOutput(2 * time.Second)
 }
 
-// waitOutput waits for both streams to reach EOF, then closes them.
+// waitOutput waits for both streams to reach EOF. After d (a process
+// outside the environment may hold the pipes open) it tells the readers to
+// deliver what the pipes hold and stop, and waits for that: a slow sink
+// loses no line. Bytes a writer outside the environment keeps pushing are
+// counted as dropped.
 func (e *env) waitOutput(d time.Duration) {
 	if e.out == nil {
 		return
 	}
+	readers := []*lineReader{e.out, e.err}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for _, l := range []*lineReader{e.out, e.err} {
+	for _, l := range readers {
 		select {
 		case <-l.done:
 		case <-t.C:
-			l.f.Close() // a process outside the group holds the pipe
-			<-l.done
+			for _, l := range readers {
+				l.stop()
+			}
 		}
+	}
+	for _, l := range readers {
+		<-l.done
 	}
 }
 
@@ -382,6 +420,7 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
 		return
 	}
+	e.readHWM(true) // it waits for this reply: alive
 	writeAccepted(w)
 }
 
@@ -397,6 +436,7 @@ func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "request "+inv.id+" already answered")
 		return
 	}
+	e.readHWM(true) // it waits for this reply: alive
 	writeAccepted(w)
 }
 

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/metric"
 )
 
 func execDef(t *testing.T, mode string) function.Definition {
@@ -63,6 +65,7 @@ func TestExecFailureAndTimeout(t *testing.T) {
 	if !strings.Contains(rec.text(res.RequestID), "stdout\tfailing-no-newline\n") {
 		t.Errorf("last line lost:\n%s", rec.text(res.RequestID))
 	}
+	r.Close() // its watchdog ends before the other runner's cleanup looks for children
 	r2, _ := newTestRunner(t, []function.Definition{execDef(t, "slow")})
 	res = invoke(t, r2, "script", `{}`)
 	if !res.TimedOut {
@@ -79,4 +82,42 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestExecSlowSinkLosesNoLine: while the log sink takes 3 s over one heavy
+// line, the script writes 500 more lines and exits. Every one of them is
+// delivered, in order, tied to its request; none is dropped.
+func TestExecSlowSinkLosesNoLine(t *testing.T) {
+	d, err := function.FromHandler("testdata/exec/heavy.sh", function.WithName("heavy"), function.WithExec(true), function.WithTimeout(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	slow := LogSinkFunc(func(o metric.Origin, stream string, line []byte) {
+		if len(line) > 1000 {
+			time.Sleep(3 * time.Second)
+		}
+		rec.Line(o, stream, line)
+	})
+	r, _ := newTestRunner(t, []function.Definition{d}, WithLogSink(slow))
+	res := invoke(t, r, "heavy", `{}`)
+	if res.Failed() {
+		t.Fatalf("%+v %s", res, res.Payload)
+	}
+	var got []string
+	for _, l := range rec.linesOf(res.RequestID) {
+		if l.stream == StreamStdout && len(l.text) < 1000 {
+			got = append(got, l.text)
+		}
+	}
+	want := []string{"first"}
+	for i := 1; i <= 500; i++ {
+		want = append(want, "after "+itoa(i))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stdout lines (-want +got):\n%s", diff)
+	}
+	if st, _ := r.Stats("heavy"); st.LogBytesDropped != 0 {
+		t.Errorf("%d log bytes dropped", st.LogBytesDropped)
+	}
 }

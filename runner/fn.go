@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
@@ -125,9 +124,10 @@ func (f *fn) environ() []string {
 }
 
 func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
-	if f.r.isClosed() {
-		return nil, ErrClosed
+	if !f.r.enter() {
+		return nil, f.refuse()
 	}
+	defer f.r.calls.Done()
 	f.mu.Lock()
 	if rc := f.r.cfg.reserved; rc > 0 && f.admitted >= rc {
 		f.st.throttles++
@@ -153,13 +153,13 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 	case <-ctx.Done():
 		f.waiting.Add(-1)
 		return nil, ctx.Err()
-	case <-f.r.closed:
+	case <-f.r.stopping:
 		f.waiting.Add(-1)
-		return nil, ErrClosed
+		return nil, f.refuse()
 	}
 	defer func() { <-f.sem }()
-	if f.r.isClosed() {
-		return nil, ErrClosed
+	if f.r.isStopping() {
+		return nil, f.refuse()
 	}
 
 	f.mu.Lock()
@@ -204,9 +204,15 @@ func (f *fn) run(inv *invocation) *Result {
 		g.shutdown()
 	}
 	var res *Result
-	if e != nil {
+	switch {
+	case f.r.cutting.Load():
+		if e == nil {
+			e = f.newEnv()
+		}
+		res = e.cutBeforeStart(inv)
+	case e != nil:
 		res = e.invoke(inv, false)
-	} else {
+	default:
 		e = f.newEnv()
 		environ := slices.Clip(f.baseEnv)
 		err := e.serveRuntimeAPI()
@@ -311,6 +317,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 	}
 	e.platform(inv.id, "START RequestId: "+inv.id+" Version: $LATEST")
 	e.thaw()
+	e.readHWM(false) // a baseline, should the process die before it answers
 	e.event(EnvThawed, "")
 	timeout := f.def.Timeout
 	inv.start = time.Now()
@@ -361,7 +368,7 @@ func (e *env) invoke(inv *invocation, cold bool) *Result {
 		e.kill()
 	}
 	e.drain()
-	res.MaxMemoryUsed = e.maxUsed()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.maxUsed()
 	e.end(res)
 	return res
 }
@@ -383,7 +390,10 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 		typ, payload = e.initType, e.initPayload
 	case <-e.exited:
 		typ, msg = "Runtime.ExitError", "RequestId: "+inv.id+" Error: "+exitReason(e.waitErr)
-		if e.oom.Load() {
+		switch {
+		case e.cut.Load():
+			typ, msg, res.Cut = ErrorTypeShutdown, cutMessage(inv.id), true
+		case e.oom.Load():
 			typ = "Runtime.OutOfMemory"
 		}
 	case <-timer.C:
@@ -403,7 +413,7 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 	res.Payload = payload
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return false
 }
@@ -431,17 +441,20 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	e.setEndReason(EndCrash)
 	e.shutdown()
 	typ := "Runtime.ExitError"
-	if e.oom.Load() {
+	msg := "RequestId: " + inv.id + " Error: " + exitReason(e.waitErr)
+	switch {
+	case e.cut.Load():
+		typ, msg, res.Cut = ErrorTypeShutdown, cutMessage(inv.id), true
+	case e.oom.Load():
 		typ = "Runtime.OutOfMemory"
 	}
-	msg := "RequestId: " + inv.id + " Error: " + exitReason(e.waitErr)
 	e.platform(inv.id, msg)
 	e.platform(inv.id, typ)
 	res.Duration = time.Since(inv.start)
 	res.Payload = errorPayload(msg, typ)
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	if e.oom.Load() {
 		res.MaxMemoryUsed = max(res.MaxMemoryUsed, int64(e.f.def.MemoryMB)<<20)
 	}
@@ -460,23 +473,9 @@ func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
 	res.FunctionError = "Unhandled"
 	res.ErrorType = "Sandbox.Timedout"
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return res
-}
-
-// peakAfterExit is the memory peak of an environment that has exited: the
-// sampled peak, or the kernel's maximum RSS of the reaped process.
-func (e *env) peakAfterExit() int64 {
-	e.mem.mu.Lock()
-	peak := e.mem.peak
-	e.mem.mu.Unlock()
-	if e.cmd != nil && e.cmd.ProcessState != nil {
-		if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-			peak = max(peak, ru.Maxrss<<10)
-		}
-	}
-	return peak
 }
 
 // end writes END and REPORT.
@@ -522,6 +521,9 @@ func closed(c chan struct{}) bool {
 func (f *fn) runExec(inv *invocation) *Result {
 	e := f.newEnv()
 	defer f.release(e)
+	if f.r.cutting.Load() {
+		return e.cutBeforeStart(inv)
+	}
 	e.setRequest(inv)
 	defer e.busy.Store(false)
 	res := &Result{RequestID: inv.id, Function: f.def.Name, Environment: e.id, ColdStart: true, MemorySizeMB: f.def.MemoryMB}
@@ -547,11 +549,11 @@ func (f *fn) runExec(inv *invocation) *Result {
 	}
 	e.waitOutput(2 * time.Second)
 	res.Duration = time.Since(inv.start)
-	if e.waitErr != nil || e.oom.Load() {
+	if e.waitErr != nil || e.oom.Load() || e.cut.Load() {
 		return e.crashed(inv, res)
 	}
 	res.Payload = []byte("null")
-	res.MaxMemoryUsed = e.peakAfterExit()
+	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return res
 }

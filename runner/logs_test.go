@@ -2,7 +2,11 @@ package runner
 
 import (
 	"bytes"
+	"log/slog"
+	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -91,4 +95,69 @@ func FuzzLineSplitting(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStoppedReaderCountsWhatItDrops: a writer outside the environment that
+// never stops keeps the pipe full after the reader was told to stop. The
+// reader delivers whole lines up to its budget, then ends and counts the
+// bytes left in the pipe; nothing is lost without being counted.
+func TestStoppedReaderCountsWhatItDrops(t *testing.T) {
+	var delivered, lines int64
+	var bad []string
+	r := &Runner{cfg: config{maxLine: 1 << 20, logger: slog.New(slog.DiscardHandler), logs: LogSinkFunc(func(_ metric.Origin, _ string, line []byte) {
+		delivered += int64(len(line)) + 1
+		if !bytes.Equal(line, []byte("0123456789abcdef0123456789abcde")) && len(bad) < 3 {
+			bad = append(bad, string(line))
+		}
+		lines++
+		if lines%64 == 0 {
+			time.Sleep(100 * time.Microsecond) // the writer always refills the pipe
+		}
+	})}}
+	f := &fn{r: r, def: function.Definition{Name: "f"}}
+	e := newEnv(f, "env-1")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written int64
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		defer pw.Close()
+		chunk := bytes.Repeat([]byte("0123456789abcdef0123456789abcde\n"), 128) // 4 KiB of 32-byte lines
+		for {
+			n, err := pw.Write(chunk)
+			atomic.AddInt64(&written, int64(n))
+			if err != nil {
+				return // EPIPE once the reader closed
+			}
+		}
+	}()
+	l := newLineReader(e, StreamStdout, pr)
+	l.budget = 256 << 10
+	time.Sleep(50 * time.Millisecond) // the pipe is full
+	l.stop()
+	l.run()
+	<-wrote
+	if l.dropped <= 0 {
+		t.Fatalf("dropped = %d, want > 0", l.dropped)
+	}
+	if delivered < int64(l.budget) {
+		t.Errorf("delivered %d bytes, want at least the budget %d", delivered, l.budget)
+	}
+	if got := delivered + l.dropped; got > written {
+		t.Errorf("delivered %d + dropped %d = %d > written %d", delivered, l.dropped, got, written)
+	}
+	if len(bad) > 0 && lines > 0 {
+		// Only the last piece (the line cut by the close) may be partial.
+		if len(bad) > 1 {
+			t.Errorf("damaged lines: %q", bad)
+		}
+	}
+	if f.st.logDropped != l.dropped {
+		t.Errorf("stats count %d dropped bytes, reader %d", f.st.logDropped, l.dropped)
+	}
+	t.Logf("written %d, delivered %d in %d lines, dropped %d, unaccounted (written after the count) %d",
+		written, delivered, lines, l.dropped, written-delivered-l.dropped)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // memState is the memory measured for one environment: Max Memory Used is
@@ -15,6 +17,10 @@ type memState struct {
 	mu      sync.Mutex
 	members []int // the group's processes other than the main one
 	peak    int64 // bytes
+	cgPeak  int64 // the environment cgroup's memory.peak, once it ended
+	// answered: the peak includes VmHWM read as the runtime answered the
+	// current invocation.
+	answered bool
 	// statm and status of the main process, kept open: a pread is one
 	// system call where open/read/close are three.
 	statm, status *os.File
@@ -70,8 +76,33 @@ func (e *env) sample() int64 {
 	return sum
 }
 
-// maxUsed returns the peak so far, with the main process's high-water mark.
-func (e *env) maxUsed() int64 {
+// readHWM takes the main process's high-water mark (VmHWM) into the peak
+// and returns it (0 when unreadable: exited, or no /proc). answer says that
+// the runtime is answering its invocation now: the peak then holds for the
+// whole invocation, even if the process dies next (a panic). A call with
+// answer false (an invocation's start) forgets an earlier answer.
+func (e *env) readHWM(answer bool) int64 {
+	e.mem.mu.Lock()
+	defer e.mem.mu.Unlock()
+	hwm, _ := e.readHWMLocked()
+	e.mem.answered = answer && hwm > 0
+	return hwm
+}
+
+// readHWMLocked reads VmHWM into the peak; readable is false when there is
+// no status to read (no /proc, or the process was reaped). mu is held.
+func (e *env) readHWMLocked() (hwm int64, readable bool) {
+	status := e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status")
+	hwm = parseHWM(status)
+	e.mem.peak = max(e.mem.peak, hwm)
+	return hwm, len(status) > 0
+}
+
+// maxUsed returns the peak so far, with the main process's high-water mark
+// (VmHWM). A process that has exited has no VmHWM any more: then it waits
+// (bounded) for the process to be reaped (peakAfterExit). approx is true
+// when the value is only the peak of samples.
+func (e *env) maxUsed() (peak int64, approx bool) {
 	e.mem.mu.Lock()
 	group := len(e.mem.members) > 0
 	e.mem.mu.Unlock()
@@ -79,12 +110,22 @@ func (e *env) maxUsed() int64 {
 		e.sample()
 	}
 	e.mem.mu.Lock()
-	defer e.mem.mu.Unlock()
-	hwm := parseHWM(e.mem.read(&e.mem.status, "/proc/"+strconv.Itoa(e.pid)+"/status"))
-	if hwm > e.mem.peak {
-		e.mem.peak = hwm
+	hwm, readable := e.readHWMLocked()
+	noProc := !readable && !e.mem.closed
+	peak = e.mem.peak
+	e.mem.mu.Unlock()
+	switch {
+	case hwm > 0:
+		return peak, false
+	case noProc:
+		return peak, true
 	}
-	return e.mem.peak
+	select {
+	case <-e.exited:
+		return e.peakAfterExit()
+	case <-time.After(time.Second): // alive but unreadable, or not reaped yet
+		return peak, true
+	}
 }
 
 // sampleMemory samples every running environment; rescan refreshes the
@@ -134,42 +175,80 @@ func (r *Runner) sampleMemory(rescan bool) {
 	}
 }
 
+// peakAfterExit is the memory peak of an environment that has exited: the
+// cgroup's memory.peak when there was one; else the peak of the samples and
+// of the high-water marks read while it ran, exact when the last was read
+// as the runtime answered. Only when nothing was measured is it the
+// kernel's maximum RSS of the reaped process, which counts the runner's own
+// memory at the fork: approximate.
+func (e *env) peakAfterExit() (peak int64, approx bool) {
+	e.mem.mu.Lock()
+	peak = max(e.mem.peak, e.mem.cgPeak)
+	exact := e.mem.cgPeak > 0 || e.mem.answered
+	e.mem.mu.Unlock()
+	if peak > 0 || e.cmd == nil || e.cmd.ProcessState == nil {
+		return peak, !exact
+	}
+	if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		peak = ru.Maxrss << 10
+	}
+	return peak, true
+}
+
 // scanGroups fills groups (keyed by process group id) with the pids of
 // their members.
 func scanGroups(groups map[int][]int) {
+	eachProc(func(pid int, st procStat) {
+		if _, ok := groups[st.pgrp]; ok {
+			groups[st.pgrp] = append(groups[st.pgrp], pid)
+		}
+	})
+}
+
+// eachProc calls fn for every process in /proc.
+func eachProc(fn func(pid int, st procStat)) {
+	buf := make([]byte, 512)
+	eachPID(func(pid int) {
+		if st, ok := parseStat(readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf)); ok {
+			fn(pid, st)
+		}
+	})
+}
+
+// eachPID calls fn with the pid of every process in /proc.
+func eachPID(fn func(pid int)) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
-	buf := make([]byte, 512)
 	for _, n := range names {
 		if n[0] < '0' || n[0] > '9' {
 			continue
 		}
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
-		}
-		b := readSmall("/proc/"+n+"/stat", buf)
-		// pid (comm) state ppid pgrp ...
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := bytes.Fields(b[i+1:])
-		if len(f) < 3 {
-			continue
-		}
-		pg, err := strconv.Atoi(string(f[2]))
-		if err != nil {
-			continue
-		}
-		if _, ok := groups[pg]; ok {
-			groups[pg] = append(groups[pg], pid)
+		if pid, err := strconv.Atoi(n); err == nil {
+			fn(pid)
 		}
 	}
+}
+
+// procStat is what the runner reads from /proc/PID/stat.
+type procStat struct{ ppid, pgrp int }
+
+// parseStat parses "pid (comm) state ppid pgrp ...".
+func parseStat(b []byte) (procStat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 3 {
+		return procStat{}, false
+	}
+	pp, err1 := strconv.Atoi(string(f[1]))
+	pg, err2 := strconv.Atoi(string(f[2]))
+	return procStat{pp, pg}, err1 == nil && err2 == nil
 }
 
 func readSmall(path string, buf []byte) []byte {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
@@ -44,6 +45,7 @@ type config struct {
 	hostEnv     []string
 	lifecycle   func(EnvEvent)
 	envVars     func(function, environment string) []string
+	cgroups     bool
 }
 
 // WithLogSink sets where log lines go (default: nowhere).
@@ -92,6 +94,14 @@ func WithMaxLineSize(n int) Option { return func(c *config) { c.maxLine = n } }
 func WithMemorySampleInterval(d time.Duration) Option {
 	return func(c *config) { c.memInterval = d }
 }
+
+// WithCgroups turns the cgroup v2 per environment on or off (default on,
+// where the hierarchy is writable). In its cgroup, every process a function
+// starts dies with its environment, whatever it did to leave; without it,
+// the process group, the descendants of the environment's process and the
+// processes that inherited its AWS_LAMBDA_LOG_STREAM_NAME are ended. In
+// both cases a watchdog ends them when lambdabridge itself is killed.
+func WithCgroups(on bool) Option { return func(c *config) { c.cgroups = on } }
 
 // WithEnviron sets where the host environment is read from (default
 // os.Environ). Only PATH, HOME, TMPDIR, LANG, LC_ALL, LD_LIBRARY_PATH,
@@ -146,7 +156,15 @@ type Result struct {
 	InitDuration   time.Duration // cold starts only
 	MemorySizeMB   int
 	MaxMemoryUsed  int64 // bytes
-	Start          time.Time
+	// MemoryApproximate: MaxMemoryUsed is the peak of the runner's samples
+	// (every WithMemorySampleInterval), because the kernel's own peak
+	// (VmHWM, or the reaped process's maximum RSS) could not be read; the
+	// real peak may be higher.
+	MemoryApproximate bool
+	// Cut: the runner was shut down while the invocation ran and ended it
+	// (ErrorType is ErrorTypeShutdown).
+	Cut   bool
+	Start time.Time
 	// LogTail is the end of the invocation's log, START to REPORT, at most
 	// 4 KB, when Request.Tail asked for it.
 	LogTail []byte
@@ -167,10 +185,16 @@ type Runner struct {
 	names  []string
 	sinkMu sync.Mutex
 
-	closeMu   sync.RWMutex // orders InvokeAsync's wg.Add before Close's wg.Wait
+	closeMu   sync.RWMutex // orders wg.Add and calls.Add before their Wait
 	closeOnce sync.Once
 	closed    chan struct{}
 	wg        sync.WaitGroup // async invocations, sampler
+	stopOnce  sync.Once
+	stopping  chan struct{}  // closed by Shutdown or Close: no new invocation
+	calls     sync.WaitGroup // invocation calls in progress
+	cutting   atomic.Bool    // Shutdown's deadline passed
+	tree      procTree
+	id        string // 8 hex digits that start its log stream names
 }
 
 // New returns a runner for defs. It starts no process until the first
@@ -185,6 +209,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 		maxLine:     1<<20 + 4096,
 		memInterval: 10 * time.Millisecond,
 		environ:     os.Environ,
+		cgroups:     true,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -210,7 +235,7 @@ func New(defs []function.Definition, opts ...Option) (*Runner, error) {
 	if len(defs) == 0 {
 		return nil, errors.New("runner: no function to run")
 	}
-	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{})}
+	r := &Runner{cfg: c, fns: map[string]*fn{}, closed: make(chan struct{}), stopping: make(chan struct{}), tree: procTree{disabled: !c.cgroups}, id: randHex(4)}
 	for _, d := range defs {
 		if _, dup := r.fns[d.Name]; dup {
 			return nil, fmt.Errorf("runner: function %q defined twice", d.Name)
@@ -274,8 +299,8 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 	}
 	r.closeMu.RLock()
 	defer r.closeMu.RUnlock()
-	if r.isClosed() {
-		return ErrClosed
+	if r.isStopping() {
+		return f.refuse()
 	}
 	r.wg.Add(1)
 	go func() {
@@ -287,13 +312,19 @@ func (r *Runner) InvokeAsync(name string, req Request) error {
 	return nil
 }
 
-// Close ends every environment (SIGKILL to its process group), reaps the
+// Close ends every environment (SIGKILL to its process tree), reaps the
 // processes and waits for the async invocations. Invocations waiting in the
-// queue get ErrClosed.
+// queue get ErrClosed; invocations running are cut (see Shutdown, which
+// gives them time first).
 func (r *Runner) Close() error {
 	r.closeMu.Lock()
+	r.stopOnce.Do(func() { close(r.stopping) })
 	r.closeOnce.Do(func() { close(r.closed) })
 	r.closeMu.Unlock()
+	r.cutting.Store(true)
+	for _, n := range r.names {
+		r.fns[n].cutAll()
+	}
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}
@@ -302,17 +333,11 @@ func (r *Runner) Close() error {
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}
+	r.tree.close()
 	return nil
 }
 
-func (r *Runner) isClosed() bool {
-	select {
-	case <-r.closed:
-		return true
-	default:
-		return false
-	}
-}
+func (r *Runner) isClosed() bool { return closed(r.closed) }
 
 // line hands one line to the log sink.
 func (r *Runner) line(o metric.Origin, stream string, b []byte) {

@@ -587,3 +587,30 @@ func TestFreezeStopsBackgroundWork(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestMemoryAfterPanic: a function that panics (the runtime reports the
+// error, then its process exits) still gets a measured Max Memory Used, on
+// a cold start and a crash alike; Lambda never reports 0.
+func TestMemoryAfterPanic(t *testing.T) {
+	r, rec := newTestRunner(t, []function.Definition{goDef(t)}, WithMemorySampleInterval(time.Hour))
+	for i := range 5 {
+		for _, ev := range []string{`{"action":"panic","text":"x"}`, `{"action":"crash"}`} {
+			res := invoke(t, r, "gofn", ev)
+			if !res.Failed() {
+				t.Fatalf("%d %s: %+v", i, ev, res)
+			}
+			m := reportOf(t, rec, res.RequestID)
+			if mb := atoi(m[5]); mb < 1 || res.MaxMemoryUsed < 1<<20 {
+				t.Errorf("%d %s: Max Memory Used %s MB (%d bytes): %s", i, ev, m[5], res.MaxMemoryUsed, m[0])
+			}
+			// gofn uses a few MB; more is the memory of the process that
+			// forked it (the kernel's maximum RSS counts it).
+			if mb := atoi(m[5]); mb > 64 {
+				t.Errorf("%d %s: Max Memory Used %d MB for a function that uses a few", i, ev, mb)
+			}
+			if strings.Contains(ev, "panic") && res.MemoryApproximate {
+				t.Errorf("%d %s: approximate, though the runtime answered before it died", i, ev)
+			}
+		}
+	}
+}

@@ -16,6 +16,14 @@ type Stats struct {
 	BilledDuration         time.Duration
 	MaxMemoryUsed          int64 // bytes, the peak over all invocations
 	CostUSD                float64
+	// LogBytesDropped counts output bytes never delivered as lines: a
+	// process outside an ended environment kept its output pipe full (see
+	// WithLogSink). It is 0 unless something escaped the environment.
+	LogBytesDropped int64
+	// Cut counts the invocations ended by Shutdown (or Close) while they
+	// ran (also in Errors); Refused the requests refused because the
+	// runner was stopping, queued or new (not in Requests).
+	Cut, Refused int64
 	// Running and Environments are the invocations running and the
 	// environments alive now.
 	Running, Environments int
@@ -37,6 +45,7 @@ type stats struct {
 	billed                                                          time.Duration
 	maxMem                                                          int64
 	cost                                                            float64
+	logDropped, cut, refused                                        int64
 }
 
 type sampleSet struct {
@@ -91,6 +100,9 @@ func (s *stats) record(res *Result, c float64) {
 	if res.TimedOut {
 		s.timeouts++
 	}
+	if res.Cut {
+		s.cut++
+	}
 	if res.ColdStart {
 		s.coldStarts++
 		if res.InitDuration > 0 {
@@ -103,6 +115,15 @@ func (s *stats) record(res *Result, c float64) {
 	s.cost += c
 }
 
+// logDropped counts n output bytes of e's stream that were never delivered.
+func (f *fn) logDropped(e *env, stream string, n int64) {
+	f.mu.Lock()
+	f.st.logDropped += n
+	f.mu.Unlock()
+	f.r.cfg.logger.Warn("output dropped: a process outside the ended environment kept the pipe full",
+		"function", f.def.Name, "environment", e.id, "stream", stream, "bytes", n)
+}
+
 // Stats returns the statistics of the function called name.
 func (r *Runner) Stats(name string) (Stats, bool) {
 	f, ok := r.fns[name]
@@ -113,20 +134,23 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 	defer f.mu.Unlock()
 	s := &f.st
 	return Stats{
-		Function:       name,
-		Requests:       s.invocations + s.throttles,
-		Invocations:    s.invocations,
-		Successes:      s.successes,
-		Errors:         s.errors,
-		Timeouts:       s.timeouts,
-		Throttles:      s.throttles,
-		ColdStarts:     s.coldStarts,
-		Duration:       s.dur.quantiles(),
-		InitDuration:   s.init.quantiles(),
-		BilledDuration: s.billed,
-		MaxMemoryUsed:  s.maxMem,
-		CostUSD:        s.cost,
-		Running:        f.running,
-		Environments:   len(f.envs),
+		Function:        name,
+		Requests:        s.invocations + s.throttles,
+		Invocations:     s.invocations,
+		Successes:       s.successes,
+		Errors:          s.errors,
+		Timeouts:        s.timeouts,
+		Throttles:       s.throttles,
+		ColdStarts:      s.coldStarts,
+		Duration:        s.dur.quantiles(),
+		InitDuration:    s.init.quantiles(),
+		BilledDuration:  s.billed,
+		MaxMemoryUsed:   s.maxMem,
+		CostUSD:         s.cost,
+		LogBytesDropped: s.logDropped,
+		Cut:             s.cut,
+		Refused:         s.refused,
+		Running:         f.running,
+		Environments:    len(f.envs),
 	}, true
 }

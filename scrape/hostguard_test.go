@@ -25,18 +25,18 @@ func TestHostAndOriginGuard(t *testing.T) {
 		{"localhost", "127.0.0.1:9464", nil, "localhost:9464", "", 200},
 		{"localhost upper case, no port", "127.0.0.1:9464", nil, "LOCALHOST", "", 200},
 		{"ipv6 loopback", "[::1]:9464", nil, "[::1]:9464", "", 200},
-		{"rebound name", "127.0.0.1:9464", nil, "attacker.example:9464", "", 403},
-		{"name without port", "127.0.0.1:9464", nil, "attacker.example", "", 403},
-		{"empty host", "127.0.0.1:9464", nil, "", "", 403},
-		{"private address", "127.0.0.1:9464", nil, "192.168.1.10:9464", "", 403},
+		{"rebound name", "127.0.0.1:9464", nil, "attacker.example:9464", "", 421},
+		{"name without port", "127.0.0.1:9464", nil, "attacker.example", "", 421},
+		{"empty host (HTTP/1.0, no browser sends it)", "127.0.0.1:9464", nil, "", "", 200},
+		{"private address", "127.0.0.1:9464", nil, "192.168.1.10:9464", "", 421},
 		{"same-origin page", "127.0.0.1:9464", nil, "127.0.0.1:9464", "http://127.0.0.1:9464", 200},
 		{"cross-site page", "127.0.0.1:9464", nil, "127.0.0.1:9464", "http://attacker.example", 403},
 		{"null origin", "127.0.0.1:9464", nil, "127.0.0.1:9464", "null", 403},
 		{"listen name", "metrics.internal:9464", []Option{WithAllowRemote()}, "metrics.internal:9464", "", 200},
 		{"listen address", "10.0.0.5:9464", []Option{WithAllowRemote()}, "10.0.0.5:9464", "", 200},
-		{"other address of a specific listen address", "10.0.0.5:9464", []Option{WithAllowRemote()}, "10.0.0.6:9464", "", 403},
+		{"other address of a specific listen address", "10.0.0.5:9464", []Option{WithAllowRemote()}, "10.0.0.6:9464", "", 421},
 		{"any address on all interfaces", "0.0.0.0:9464", []Option{WithAllowRemote()}, "10.0.0.5:9464", "", 200},
-		{"name on all interfaces", "0.0.0.0:9464", []Option{WithAllowRemote()}, "attacker.example:9464", "", 403},
+		{"name on all interfaces", "0.0.0.0:9464", []Option{WithAllowRemote()}, "attacker.example:9464", "", 421},
 		{"allowed name", "0.0.0.0:9464", []Option{WithAllowRemote(), WithAllowedHosts("Bridge.LAN")}, "bridge.lan:9464", "", 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestRebindingOverTheNetwork(t *testing.T) {
 	addr, cancel, done := serveLoopback(t, newServer(t))
 	defer func() { cancel(); <-done }()
 	client := &http.Client{Timeout: 5 * time.Second}
-	for host, want := range map[string]int{"": 200, "attacker.example": 403} {
+	for host, want := range map[string]int{"": 200, "attacker.example": 421} {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 		if host != "" {
 			req.Host = host

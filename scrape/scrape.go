@@ -29,6 +29,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lambdabridge/lambdabridge/internal/httpguard"
 )
 
 // DefaultAddr is the listen address when New is given "".
@@ -110,7 +112,9 @@ func New(addr string, opts ...Option) (*Server, error) {
 	if !s.allowRemote && !isLoopback(host) {
 		return nil, fmt.Errorf("scrape: %q: %w (give a 127.0.0.1 or [::1] address, or allow remote scrapes explicitly)", addr, ErrNotLoopback)
 	}
-	s.handler = s.buildHandler()
+	if s.handler, err = s.buildHandler(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -125,7 +129,7 @@ func isLoopback(host string) bool {
 // Handler returns the HTTP handler: /metrics, / and /-/healthy.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) buildHandler() http.Handler {
+func (s *Server) buildHandler() (http.Handler, error) {
 	opts := promhttp.HandlerOpts{
 		ErrorLog:          errorLog{s.log},
 		ErrorHandling:     promhttp.ContinueOnError,
@@ -147,7 +151,11 @@ func (s *Server) buildHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, indexHTML)
 	})
-	return s.guardHosts(mux)
+	g, err := httpguard.New(httpguard.WithAddr(s.addr), httpguard.WithHosts(s.allowedHosts...), httpguard.WithReadsGuarded())
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	return g.Handler(mux), nil
 }
 
 const indexHTML = `<!DOCTYPE html>

@@ -117,7 +117,7 @@ func TestInvokeCommandExec(t *testing.T) {
 	if code != 0 || out != "null\n" {
 		t.Fatalf("code %d out %q\n%s", code, out, errs)
 	}
-	for _, want := range []string{"[script env-1] first\n", "[script env-1] middle\n", "[script env-1] bad \uFFFD utf8\n", `[script env-1] event: {"x":1}` + "\n", "[script env-1] last-no-newline\n"} {
+	for _, want := range []string{"[script env-1] first\n", "[script env-1] middle\n", "[script env-1] bad \\xff\\xfe utf8\n", `[script env-1] event: {"x":1}` + "\n", "[script env-1] last-no-newline\n"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("missing %q in stderr", want)
 		}

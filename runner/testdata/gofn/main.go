@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +41,10 @@ func handle(ctx context.Context, e event) (any, error) {
 				fmt.Println("tick")
 			}
 		}()
+	case "panic": // aws-lambda-go reports it, then the process exits
+		panic("boom: " + e.Text)
+	case "spawn": // children that try to outlive the environment
+		return spawn()
 	case "crash":
 		fmt.Println("about to crash")
 		os.Exit(3)
@@ -66,6 +73,38 @@ func handle(ctx context.Context, e event) (any, error) {
 		return out, nil
 	}
 	return map[string]any{"ok": true, "action": e.Action}, nil
+}
+
+// spawn starts three `sleep 1000`: one in the environment's process group,
+// one in a session of its own (setsid), holding stdout, and one daemon
+// that forked away from setsid (setsid -f), and returns their pids.
+func spawn() (map[string]int, error) {
+	group := exec.Command("sleep", "1000")
+	sess := exec.Command("setsid", "sleep", "1000")
+	sess.Stdout = os.Stdout
+	pidFile := filepath.Join(os.TempDir(), fmt.Sprintf("gofn-daemon-%d.pid", os.Getpid()))
+	daemon := exec.Command("setsid", "-f", "sh", "-c", `echo $$ > "$0"; exec sleep 1000`, pidFile)
+	for _, c := range []*exec.Cmd{group, sess} {
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+	}
+	if err := daemon.Run(); err != nil {
+		return nil, err
+	}
+	defer os.Remove(pidFile)
+	var pid int
+	for range 500 {
+		if b, err := os.ReadFile(pidFile); err == nil && len(b) > 0 && b[len(b)-1] == '\n' {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		return nil, errors.New("the daemon wrote no pid")
+	}
+	return map[string]int{"env": os.Getpid(), "group": group.Process.Pid, "setsid": sess.Process.Pid, "daemon": pid}, nil
 }
 
 func main() {

@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/lambdabridge/lambdabridge/metric"
+)
+
+// TestConsoleEscapes: bytes a function writes never reach the terminal as
+// control sequences: tabs and valid UTF-8 stay, other controls and invalid
+// bytes are shown escaped.
+func TestConsoleEscapes(t *testing.T) {
+	tests := []struct {
+		name, line, want string
+	}{
+		{"plain", "hello world", "hello world"},
+		{"tab kept", "a\tb", "a\tb"},
+		{"utf8 kept", "héllo ✓ 日本", "héllo ✓ 日本"},
+		{"ansi color", "\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"clear screen and title", "\x1b[2J\x1b]0;pwned\x07", `\x1b[2J\x1b]0;pwned\x07`},
+		{"carriage return", "safe\rfake", `safe\x0dfake`},
+		{"nul and backspace", "a\x00b\x08c", `a\x00b\x08c`},
+		{"del", "a\x7fb", `a\x7fb`},
+		{"c1 csi", "a\u009b31mb", `a\u009b31mb`},
+		{"c1 nel", "a\u0085b", `a\u0085b`},
+		{"invalid utf8", "bad \xff\xfe utf8", `bad \xff\xfe utf8`},
+		{"truncated rune", "ok \xe2\x9c", `ok \xe2\x9c`},
+		{"bare c1 byte", "a\x9bb", `a\x9bb`},
+		{"backslash kept", `C:\path "x\"y"`, `C:\path "x\"y"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			NewConsole(&out).Line(metric.Origin{Function: "fn", Environment: "env-1"}, StreamStdout, []byte(tt.line))
+			if diff := cmp.Diff("[fn env-1] "+tt.want+"\n", out.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzConsoleEscape(f *testing.F) {
+	for _, s := range []string{"a\tb", "\x1b[31m", "\xff", "\u009b", "日本"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		out := appendEscaped(nil, line)
+		for i := 0; i < len(out); {
+			r, n := decodeRune(out[i:])
+			if n == 0 || (r != '\t' && isControl(r)) {
+				t.Fatalf("%q: control or invalid byte left at %d in %q", line, i, out)
+			}
+			i += n
+		}
+	})
+}
+
+func TestWriteSummaryLosses(t *testing.T) {
+	var out bytes.Buffer
+	err := WriteSummary(&out, []Stats{
+		{Function: "clean", Requests: 3, Invocations: 3, Successes: 3},
+		{Function: "hello", Requests: 2, Invocations: 2, Errors: 2, Cut: 2, Refused: 1, LogBytesDropped: 65536},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := "hello: 2 invocations cut by the shutdown (error Sandbox.Shutdown), 1 request refused while stopping, 65536 bytes of output dropped (written by a process outside an ended environment)"
+	if len(lines) != 4 || lines[3] != want {
+		t.Errorf("summary:\n%s\nwant last line:\n%s", out.String(), want)
+	}
+}
+
+func BenchmarkConsoleLine(b *testing.B) {
+	line := []byte(`{"_aws":{"Timestamp":1700000000000,"CloudWatchMetrics":[{"Namespace":"App","Dimensions":[["Service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"checkout","Latency":12.5}`)
+	c := NewConsole(io.Discard)
+	o := metric.Origin{Function: "fn", Environment: "env-1"}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		c.Line(o, StreamStdout, line)
+	}
+}

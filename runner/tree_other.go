@@ -1,0 +1,17 @@
+//go:build !linux
+
+package runner
+
+import "syscall"
+
+// procTree: without Linux's cgroups and /proc, an environment is its
+// process group, killed as one.
+type procTree struct{ disabled bool }
+
+func (t *procTree) setup(*Runner)                 {}
+func (t *procTree) tell(string, int)              {}
+func (t *procTree) close()                        {}
+func (e *env) procAttr(bool) *syscall.SysProcAttr { return sysProcAttr() }
+func (e *env) doneStarting(bool)                  {}
+func (e *env) killTree()                          {}
+func (e *env) removeCgroup()                      {}
