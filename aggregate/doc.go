@@ -75,5 +75,14 @@
 // with its last state, to the functions given with WithOnExpire, after the
 // aggregator's locks are released, so remote_write can send stale markers
 // for exactly the samples that series produced. A series that comes back
-// after expiring starts from zero, as a new series does.
+// after expiring starts from zero, as a new series does. EndEnvironment ends
+// the series of one recycled execution environment (WithPerEnvironment) the
+// same way; nothing ends series when a run ends, so they stay queryable.
+//
+// Counters, histograms and summaries carry a created timestamp (the time
+// their series received its first point): the protobuf exposition hands it
+// to Prometheus (created-timestamp zero ingestion) and remote_write sends a
+// zero sample there, so increase() over a run sees every count. A point with
+// the value 0 creates a counter at zero (a function known before its first
+// invocation).
 package aggregate

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -108,23 +109,25 @@ func (f *family) metricOf(sr *series, ls []metric.Label, ar *arena) *dto.Metric 
 	case metric.TypeCounter:
 		m.Counter = ar.counter()
 		m.Counter.Value = ar.float(sr.value)
+		m.Counter.CreatedTimestamp = ar.created(sr.created)
 	case metric.TypeHistogram:
 		h := sr.hist
 		if h == nil {
 			h = &histogram{schema: f.schema}
 		}
 		h.write(f, m)
+		m.Histogram.CreatedTimestamp = ar.created(sr.created)
 	case metric.TypeSummary:
 		if sr.summary != nil {
 			var tmp dto.Metric
 			if err := sr.summary.Write(&tmp); err == nil && tmp.Summary != nil {
-				tmp.Summary.CreatedTimestamp = nil
 				m.Summary = tmp.Summary
 			}
 		}
 		if m.Summary == nil {
 			m.Summary = &dto.Summary{SampleCount: new(uint64(0)), SampleSum: new(0.0)}
 		}
+		m.Summary.CreatedTimestamp = ar.created(sr.created)
 	case metric.TypeUntyped:
 		m.Untyped = &dto.Untyped{Value: new(sr.value)}
 	default:
@@ -145,6 +148,7 @@ type arena struct {
 	floats   []float64
 	counters []dto.Counter
 	gauges   []dto.Gauge
+	stamps   []timestamppb.Timestamp
 }
 
 func newArena(series, labels int) *arena {
@@ -203,6 +207,21 @@ func (a *arena) float(v float64) *float64 {
 	return p
 }
 
+// created returns the created timestamp of a series created at unixNano.
+func (a *arena) created(unixNano int64) *timestamppb.Timestamp {
+	t := timestamppb.Timestamp{Seconds: unixNano / 1e9, Nanos: int32(unixNano % 1e9)}
+	if a == nil {
+		return &t
+	}
+	if len(a.stamps) == 0 {
+		a.stamps = make([]timestamppb.Timestamp, cap(a.metrics)+1)
+	}
+	p := &a.stamps[0]
+	p.Seconds, p.Nanos = t.Seconds, t.Nanos
+	a.stamps = a.stamps[1:]
+	return p
+}
+
 func (a *arena) counter() *dto.Counter {
 	if a == nil {
 		return &dto.Counter{}
@@ -235,20 +254,57 @@ func (a *Aggregator) Expire() int {
 		return 0
 	}
 	now := a.now()
-	var ended []*dto.MetricFamily
+	return a.remove(func(f *family) bool { return f.ttl > 0 }, func(f *family, sr *series) bool {
+		return sr.lastSeen < now.Add(-f.ttl).UnixNano()
+	})
+}
+
+// EndEnvironment removes the series of the execution environment env of
+// function (the values of EnvironmentLabel and, with WithFunctionLabel, of
+// the function label; environment ids repeat across functions) and hands
+// them to the WithOnExpire functions, so that a remote_write sink ends them
+// with stale markers while the other environments' series go on. Call it
+// when an environment is recycled during a run (idle, timeout, crash), not
+// when the run ends: a finite run leaves its series as they are, queryable
+// after it. It returns how many series ended; without WithPerEnvironment
+// none do.
+func (a *Aggregator) EndEnvironment(function, env string) int {
+	if !a.perEnv || env == "" {
+		return 0
+	}
+	var buf []metric.Label
+	return a.remove(func(*family) bool { return true }, func(_ *family, sr *series) bool {
+		buf = decodeKey(buf[:0], sr.key)
+		envOK, fnOK := false, a.fnLabel == "" || function == ""
+		for _, l := range buf {
+			switch l.Name {
+			case EnvironmentLabel:
+				envOK = l.Value == env
+			case a.fnLabel:
+				fnOK = fnOK || l.Value == function
+			}
+		}
+		return envOK && fnOK
+	})
+}
+
+// remove removes the series of the families in scope for which ended returns
+// true (called with the family's lock held), hands them to the WithOnExpire
+// functions and returns how many ended.
+func (a *Aggregator) remove(scope func(f *family) bool, ended func(f *family, sr *series) bool) int {
+	var gone []*dto.MetricFamily
 	var empty []*family
 	n := 0
 	var buf []metric.Label
 	for _, f := range a.sortedFamilies() {
-		if f.ttl <= 0 {
+		if !scope(f) {
 			continue
 		}
-		cut := now.Add(-f.ttl).UnixNano()
 		f.mu.Lock()
 		var mf *dto.MetricFamily
 		w := 0
 		for _, sr := range f.order {
-			if sr.lastSeen >= cut {
+			if !ended(f, sr) {
 				f.order[w] = sr
 				w++
 				continue
@@ -276,16 +332,16 @@ func (a *Aggregator) Expire() int {
 		}
 		if mf != nil {
 			slices.SortFunc(mf.Metric, func(x, y *dto.Metric) int { return compareLabels(x.Label, y.Label) })
-			ended = append(ended, mf)
+			gone = append(gone, mf)
 		}
 	}
 	if len(empty) > 0 {
 		a.removeEmpty(empty)
 	}
 	a.expired.Add(uint64(n))
-	if len(ended) > 0 {
+	if len(gone) > 0 {
 		for _, fn := range a.onExpire {
-			fn(ended)
+			fn(gone)
 		}
 	}
 	return n

@@ -243,8 +243,8 @@ func (e *envState) setFrozen() {
 }
 
 // setEnded marks the environment dead and closes its endpoints (its
-// remote_write writer stays until the run ends: Close would send stale
-// markers, which a killed environment never does).
+// remote_write writer stays until the run ends: a killed environment
+// delivers nothing more).
 func (e *envState) setEnded(t time.Time, reason string) {
 	e.mu.Lock()
 	if !e.alive && !e.ended.IsZero() {
@@ -277,7 +277,7 @@ func (e *envState) close() {
 	}
 	if e.rw != nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // drop what is queued: the stale markers a dead environment never sends
+		cancel() // drop what is queued: what a dead environment never sends
 		if _, err := e.rw.Close(ctx); err != nil && !errors.Is(err, remotewrite.ErrDropped) && !errors.Is(err, context.Canceled) {
 			e.s.log.Debug("closing remote writer", "environment", e.id, "err", err)
 		}

@@ -106,7 +106,7 @@ var functionKeys = map[string]bool{"FunctionName": true, "functionName": true, "
 
 func (g *cwGen) variables(nss map[string][]emfMetric) {
 	g.db.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
-		Label("Data source").
+		Label("Data Source").
 		Type("cloudwatch").
 		Current(option(g.cfg.datasource, g.cfg.datasource)))
 	g.db.WithVariable(g.dimensionVariable("function", "Function", LambdaNamespace, "Invocations", "FunctionName"))

@@ -6,7 +6,7 @@
 //
 //	d, err := dashboards.Prometheus(cat, dashboards.WithTitle("Shop"))
 //	b, err := dashboards.Marshal(d) // byte-identical for the same catalog
-//	err = dashboards.NewClient(url, dashboards.WithToken(tok)).Upload(ctx, b)
+//	c, err := dashboards.NewClient(url, dashboards.WithToken(tok)); res, err := c.Upload(ctx, b)
 //
 // The output is stable: panels, rows and variables are ordered by name, panel
 // ids are assigned in that order and uids are derived from the title.
@@ -52,6 +52,7 @@ type config struct {
 	title, uid   string
 	region       string
 	datasource   string
+	dsType       string // type of the Prometheus data source
 	from, to     string
 	refresh      string
 	functionName string // Prometheus label holding the function name
@@ -72,6 +73,11 @@ func WithRegion(r string) Option { return func(c *config) { c.region = r } }
 // (default PrometheusDatasourceUID or CloudWatchDatasourceUID).
 func WithDatasource(uid string) Option { return func(c *config) { c.datasource = uid } }
 
+// WithDatasourceType sets the type (plugin id) of the Prometheus flavour's
+// data source: PrometheusType (default) or AMPType, as provisioned (see
+// PrometheusTypeFor). The datasource variable lists data sources of that type.
+func WithDatasourceType(t string) Option { return func(c *config) { c.dsType = t } }
+
 // WithTimeRange sets the default time range (default now-1h to now).
 func WithTimeRange(from, to string) Option { return func(c *config) { c.from, c.to = from, to } }
 
@@ -79,7 +85,7 @@ func WithTimeRange(from, to string) Option { return func(c *config) { c.from, c.
 func WithRefresh(r string) Option { return func(c *config) { c.refresh = r } }
 
 func newConfig(opts []Option) config {
-	c := config{region: "default", from: "now-1h", to: "now", refresh: "30s", functionName: "function_name"}
+	c := config{region: "default", from: "now-1h", to: "now", refresh: "30s", functionName: "function_name", dsType: PrometheusType}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -113,18 +119,7 @@ func defaultTitle(fams []catalog.Family) string {
 // UID derives a Grafana dashboard uid (at most 40 characters of [a-z0-9-])
 // from a name: the name's slug, shortened with a hash when too long.
 func UID(name string) string {
-	var b strings.Builder
-	dash := true
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	slug := strings.Trim(b.String(), "-")
+	slug := slugify(name, '-')
 	sum := sha256.Sum256([]byte(name))
 	h := hex.EncodeToString(sum[:4])
 	switch {
@@ -134,6 +129,23 @@ func UID(name string) string {
 		return strings.TrimRight(slug[:31], "-") + "-" + h
 	}
 	return slug
+}
+
+// slugify is s in lower case with every run of characters other than
+// [a-z0-9] as one sep, none at either end: ("EMF: Shop", '_') -> "emf_shop".
+func slugify(s string, sep byte) string {
+	var b strings.Builder
+	at := true // at the start or after a separator
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			at = false
+		} else if !at {
+			b.WriteByte(sep)
+			at = true
+		}
+	}
+	return strings.TrimRight(b.String(), string(sep))
 }
 
 // Marshal renders a dashboard as indented JSON ending in a newline.

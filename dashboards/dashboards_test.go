@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
@@ -177,10 +180,14 @@ func TestPromQueriesUseVariables(t *testing.T) {
 	for _, v := range dashboards.Variables(d) {
 		names = append(names, v.Name)
 	}
-	want := []string{"datasource", "function", "canary", "db", "endpoint", "env", "operation", "provider", "reason", "route", "service"}
+	// service is a label of three sources: one variable each, so that their
+	// values never mix.
+	want := []string{"datasource", "function", "canary", "db", "endpoint", "env", "operation", "provider", "reason", "route",
+		"datadog_json_lines_service", "emf_myapp_payments_service", "emf_shop_service"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("variables (-want +got):\n%s", diff)
 	}
+	checkVariablesScoped(t, d, catalogtest.Catalog())
 	for _, q := range dashboards.PromQueries(d) {
 		if !strings.Contains(q.Expr, `function_name=~"$function"`) {
 			t.Errorf("%s: %s does not filter on $function", q.Panel, q.Expr)
@@ -195,6 +202,35 @@ func TestPromQueriesUseVariables(t *testing.T) {
 	} {
 		if !strings.Contains(exprs, want) {
 			t.Errorf("no query contains %s", want)
+		}
+	}
+}
+
+// checkVariablesScoped checks that every label variable lists the values of
+// one source (format and EMF namespace) only.
+func checkVariablesScoped(t *testing.T, d dashboard.Dashboard, c *catalog.Catalog) {
+	t.Helper()
+	source := map[string]string{} // series name -> source
+	for _, f := range c.Families() {
+		s := f.Sources[0].Format + " " + f.Sources[0].Namespace
+		source[f.Name], source[f.Name+"_count"] = s, s
+	}
+	re := regexp.MustCompile(`label_values\((?:\{__name__=~"([^"]+)"|([a-zA-Z_:][a-zA-Z0-9_:]*)\{)`)
+	for _, v := range dashboards.Variables(d) {
+		if v.Type != "query" || v.Name == "function" {
+			continue
+		}
+		m := re.FindStringSubmatch(v.Query)
+		if m == nil {
+			t.Errorf("variable %s: query %s names no series", v.Name, v.Query)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, n := range strings.Split(m[1]+m[2], "|") {
+			seen[source[n]] = true
+		}
+		if len(seen) != 1 {
+			t.Errorf("variable %s mixes sources %v: %s", v.Name, slices.Sorted(maps.Keys(seen)), v.Query)
 		}
 	}
 }
@@ -274,6 +310,38 @@ func TestUID(t *testing.T) {
 		got := dashboards.UID(in)
 		if len(got) > 40 || !strings.HasPrefix(got, strings.TrimSuffix(want, "-")) {
 			t.Errorf("UID(%q) = %q, want %q...", in, got, want)
+		}
+	}
+}
+
+func TestGrafanaVars(t *testing.T) {
+	from := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name   string
+		to     time.Time
+		scrape time.Duration
+		want   map[string]string
+	}{
+		{"short run, 1s scrape", from.Add(62500 * time.Millisecond), time.Second, map[string]string{
+			"__range": "63s", "__range_s": "63", "__range_ms": "62500", "__interval": "1s", "__interval_ms": "1000", "__rate_interval": "4s"}},
+		{"an hour, default scrape", from.Add(time.Hour), 0, map[string]string{
+			"__range": "3600s", "__range_s": "3600", "__range_ms": "3600000", "__interval": "15s", "__interval_ms": "15000", "__rate_interval": "60s"}},
+		{"a day: interval above the scrape interval", from.Add(24 * time.Hour), 15 * time.Second, map[string]string{
+			"__range": "86400s", "__range_s": "86400", "__range_ms": "86400000", "__interval": "87s", "__interval_ms": "87000", "__rate_interval": "102s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, dashboards.GrafanaVars(from, tc.to, tc.scrape, 1000)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	for in, want := range map[string]string{"": ".*", "go-emf": "go-emf", "a.b|go-emf": `(a\\.b|go-emf)`} {
+		var vals []string
+		if in != "" {
+			vals = strings.Split(in, "|")
+		}
+		if got := dashboards.RegexValues(vals...); got != want {
+			t.Errorf("RegexValues(%q) = %s, want %s", vals, got, want)
 		}
 	}
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
-// Quantiles are the quantiles histogram panels show.
-var Quantiles = []float64{0.5, 0.9, 0.99}
+// Quantiles are the quantiles histogram panels show (metric.DefaultQuantiles,
+// the ones the catalog lint checks the buckets for).
+var Quantiles = metric.DefaultQuantiles
 
 // The platform families the runner emits; the overview row is built from them.
 const (
@@ -38,17 +39,20 @@ const (
 
 // Prometheus builds the Prometheus flavour: an overview row from the
 // platform metrics, then a row per EMF namespace and Datadog source with a
-// panel per family. Template variables: datasource, function, and one per
-// label; every query filters on the function and on the variables of the
-// labels its family has ("All" matches everything, series without the label
-// included).
+// panel per family. Stat panels (the overview's counts and one per counter
+// family) show exact totals over the dashboard's time range (see total);
+// rates use $__rate_interval. Template variables: datasource, function, and
+// one per label and source (row), whose label_values lists only that
+// source's families, so values of different sources never mix; every query
+// filters on the function and on the variables of its family's labels ("All"
+// matches everything, series without the label included).
 func Prometheus(c *catalog.Catalog, opts ...Option) (dashboard.Dashboard, error) {
 	cfg := newConfig(opts)
 	if cfg.datasource == "" {
 		cfg.datasource = PrometheusDatasourceUID
 	}
 	fams := c.Families()
-	g := &promGen{cfg: cfg, layout: layout{ds: dsRef("prometheus")}, fams: map[string]*catalog.Family{}, vars: map[string]string{}}
+	g := &promGen{cfg: cfg, layout: layout{ds: dsRef(cfg.dsType)}, fams: map[string]*catalog.Family{}, vars: map[varKey]string{}}
 	for i := range fams {
 		g.fams[fams[i].Name] = &fams[i]
 	}
@@ -70,16 +74,21 @@ type promGen struct {
 	db  *dashboard.DashboardBuilder
 	layout
 	fams map[string]*catalog.Family
-	vars map[string]string // label name -> variable name
+	vars map[varKey]string // (row, label) -> variable name
 }
+
+// varKey names the variable of one label in one row (source): label values
+// of different sources (EMF "PlaceOrder", Datadog "place_order") never mix
+// in one variable.
+type varKey struct{ row, label string }
 
 // reservedVars are names a label variable must not take.
 var reservedVars = map[string]bool{"datasource": true, "function": true}
 
 func (g *promGen) variables(fams []catalog.Family) {
 	g.db.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").
-		Label("Data source").
-		Type("prometheus").
+		Label("Data Source").
+		Type(g.cfg.dsType).
 		Current(option(g.cfg.datasource, g.cfg.datasource)))
 
 	fnQuery := "label_values(" + g.cfg.functionName + ")"
@@ -88,32 +97,52 @@ func (g *promGen) variables(fams []catalog.Family) {
 	}
 	g.db.WithVariable(g.queryVariable("function", "Function", fnQuery))
 
-	// One variable per label, over the families that have it.
-	holders := map[string][]string{}
+	// One variable per label and source, over the source's families that
+	// have the label; named after the label alone when one source has it.
+	holders := map[varKey][]string{}
+	rows := map[string][]string{} // label -> rows
 	for _, f := range fams {
 		if isPlatform(&f) {
 			continue
 		}
+		_, row := rowOf(&f)
 		for _, l := range f.Labels {
 			if l.Name == g.cfg.functionName || l.Saturated {
 				continue
 			}
-			holders[l.Name] = append(holders[l.Name], seriesName(&f))
+			k := varKey{row, l.Name}
+			if holders[k] == nil {
+				rows[l.Name] = append(rows[l.Name], row)
+			}
+			holders[k] = append(holders[k], seriesName(&f))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(holders)) {
-		v := name
-		if reservedVars[v] || strings.HasPrefix(v, "__") {
-			v = "label_" + strings.TrimLeft(v, "_")
+	for _, name := range slices.Sorted(maps.Keys(rows)) {
+		slices.Sort(rows[name])
+		for _, row := range rows[name] {
+			k := varKey{row, name}
+			v, label := varName(name), name
+			if len(rows[name]) > 1 {
+				v, label = slugify(row, '_')+"_"+strings.TrimLeft(name, "_"), name+" ("+row+")"
+			}
+			g.vars[k] = v
+			series := holders[k]
+			sel := fmt.Sprintf(`{__name__=~"%s", %s=~"$function"}`, strings.Join(series, "|"), g.cfg.functionName)
+			if len(series) == 1 {
+				sel = fmt.Sprintf(`%s{%s=~"$function"}`, series[0], g.cfg.functionName)
+			}
+			g.db.WithVariable(g.queryVariable(v, label, "label_values("+sel+", "+name+")"))
 		}
-		g.vars[name] = v
-		series := holders[name]
-		sel := fmt.Sprintf(`{__name__=~"%s", %s=~"$function"}`, strings.Join(series, "|"), g.cfg.functionName)
-		if len(series) == 1 {
-			sel = fmt.Sprintf(`%s{%s=~"$function"}`, series[0], g.cfg.functionName)
-		}
-		g.db.WithVariable(g.queryVariable(v, name, "label_values("+sel+", "+name+")"))
 	}
+}
+
+// varName is the variable of a label held by one source: the label's name,
+// unless Grafana or the dashboard reserve it.
+func varName(label string) string {
+	if reservedVars[label] || strings.HasPrefix(label, "__") {
+		return "label_" + strings.TrimLeft(label, "_")
+	}
+	return label
 }
 
 func (g *promGen) queryVariable(name, label, query string) *dashboard.QueryVariableBuilder {
@@ -155,15 +184,28 @@ func labelsOf(f *catalog.Family, function string) []string {
 	return ls
 }
 
-// selector is name{function_name=~"$function", label=~"$label", ...}.
-func (g *promGen) selector(name string, labels []string) string {
+// selector is name{function_name=~"$function", label=~"$label", ...} with
+// the variables of row's labels.
+func (g *promGen) selector(row, name string, labels []string) string {
 	ms := []string{g.cfg.functionName + `=~"$function"`}
 	for _, l := range labels {
-		if v, ok := g.vars[l]; ok && l != g.cfg.functionName {
+		if v, ok := g.vars[varKey{row, l}]; ok && l != g.cfg.functionName {
 			ms = append(ms, l+`=~"$`+v+`"`)
 		}
 	}
 	return name + "{" + strings.Join(ms, ", ") + "}"
+}
+
+// total is the exact increase of the counters sel selects over the
+// dashboard's time range, summed: the last value less the first in the
+// range, for a series that starts from zero (the zero sample remote_write
+// sends at a series' creation, or created-timestamp ingestion) its whole
+// count. Unlike increase() it does not extrapolate to the range's ends, so
+// it equals what ran; a series that was reset in the range falls back to
+// increase().
+func total(sel string) string {
+	r := sel + "[$__range]"
+	return "sum((max_over_time(" + r + ") - min_over_time(" + r + ")) unless resets(" + r + ") > 0 or increase(" + r + "))"
 }
 
 func by(labels ...string) string {
@@ -226,8 +268,8 @@ func (g *promGen) overview() map[string]bool {
 		return true
 	}
 	fn := g.cfg.functionName
-	sel := func(name string) string { return g.selector(name, nil) }
-	inRange := func(name string) string { return "sum(increase(" + sel(name) + "[$__range]))" }
+	sel := func(name string) string { return g.selector("", name, nil) }
+	inRange := func(name string) string { return total(sel(name)) }
 	perSec := func(name string) string {
 		return "sum " + by(fn) + "(rate(" + sel(name) + "[$__rate_interval]))"
 	}
@@ -247,7 +289,7 @@ func (g *promGen) overview() map[string]bool {
 		})
 	}
 	if has(famInvocations) {
-		addStat("Invocations", "Invocations in the time range.", "short", inRange(famInvocations))
+		addStat("Invocations", "Invocations in the time range (exact: no extrapolation).", "short", inRange(famInvocations))
 	}
 	if has(famErrors) {
 		addStat("Errors", "Invocations that returned a function error, in the time range.", "short", inRange(famErrors))
@@ -345,22 +387,7 @@ func groupRows(fams []catalog.Family, skip map[string]bool) []*row {
 		if skip[f.Name] {
 			continue
 		}
-		rank, title := 4, "Other metrics"
-		if len(f.Sources) > 0 {
-			s := f.Sources[0]
-			switch s.Format {
-			case metric.FormatEMF.String():
-				rank, title = 0, "EMF: "+s.Namespace
-			case metric.FormatDogStatsD.String():
-				rank, title = 1, "Datadog: DogStatsD"
-			case metric.FormatMonitoring.String():
-				rank, title = 1, "Datadog: MONITORING lines"
-			case metric.FormatDatadogJSON.String():
-				rank, title = 1, "Datadog: JSON lines"
-			case metric.FormatPlatform.String():
-				rank, title = 3, "Lambda platform"
-			}
-		}
+		rank, title := rowOf(f)
 		r := rows[title]
 		if r == nil {
 			r = &row{rank: rank, title: title}
@@ -381,10 +408,34 @@ func groupRows(fams []catalog.Family, skip map[string]bool) []*row {
 	return out
 }
 
+// rowOf returns the row of a family (by its first source) and the row's
+// rank: one row per EMF namespace, per Datadog format, then the platform
+// and the rest.
+func rowOf(f *catalog.Family) (rank int, title string) {
+	if len(f.Sources) == 0 {
+		return 4, "Other metrics"
+	}
+	s := f.Sources[0]
+	switch s.Format {
+	case metric.FormatEMF.String():
+		return 0, "EMF: " + s.Namespace
+	case metric.FormatDogStatsD.String():
+		return 1, "Datadog: DogStatsD"
+	case metric.FormatMonitoring.String():
+		return 1, "Datadog: MONITORING lines"
+	case metric.FormatDatadogJSON.String():
+		return 1, "Datadog: JSON lines"
+	case metric.FormatPlatform.String():
+		return 3, "Lambda platform"
+	}
+	return 4, "Other metrics"
+}
+
 // familyPanel adds the panel of one family: rate() for counters,
 // histogram_quantile for histograms, the last value for gauges. Series are
 // kept apart by the function and by every label of the family.
 func (g *promGen) familyPanel(f *catalog.Family) {
+	_, row := rowOf(f)
 	labels := labelsOf(f, g.cfg.functionName)
 	group := append([]string{g.cfg.functionName}, labels...)
 	title, desc := describe(f)
@@ -404,18 +455,21 @@ func (g *promGen) familyPanel(f *catalog.Family) {
 		if unit == "short" {
 			unit = "ops"
 		}
-		e := "sum " + by(group...) + "(rate(" + g.selector(f.Name, labels) + "[$__rate_interval]))"
+		sel := g.selector(row, f.Name, labels)
+		g.db.WithPanel(g.stat(title+" total", desc+" Total in the time range (exact: no extrapolation).",
+			strings.Replace(unit, "ops", "short", 1), g.query(0, total(sel), "__auto", true)))
+		e := "sum " + by(group...) + "(rate(" + sel + "[$__rate_interval]))"
 		g.db.WithPanel(g.timeseries(title, desc+" Per second.", unit, g.query(0, e, leg(""), false)))
 	case metric.TypeHistogram.String():
 		var ts []cog.Builder[variants.Dataquery]
 		for i, q := range Quantiles {
 			e := fmt.Sprintf("histogram_quantile(%g, sum %s(rate(%s[$__rate_interval])))",
-				q, by(append([]string{"le"}, group...)...), g.selector(f.Name+"_bucket", labels))
+				q, by(append([]string{"le"}, group...)...), g.selector(row, f.Name+"_bucket", labels))
 			ts = append(ts, g.query(i, e, leg(qname(q)), false))
 		}
 		g.db.WithPanel(g.timeseries(title, desc+" Quantiles by histogram_quantile.", unit, ts...))
 	default:
-		e := "max " + by(group...) + "(last_over_time(" + g.selector(f.Name, labels) + "[$__rate_interval]))"
+		e := "max " + by(group...) + "(last_over_time(" + g.selector(row, f.Name, labels) + "[$__rate_interval]))"
 		g.db.WithPanel(g.timeseries(title, desc+" Last value.", unit, g.query(0, e, leg(""), false)))
 	}
 }

@@ -5,9 +5,13 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,10 +22,25 @@ import (
 //	DIR/datasources/lambdabridge.yaml   apiVersion: 1, datasources: [...]
 //	DIR/dashboards/lambdabridge.yaml    apiVersion: 1, providers: [{type: file, options: {path}}]
 //	DIR/dashboards/json/<uid>.json      the dashboards (Grafana reads only *.yaml there)
+//	DIR/plugins/, DIR/alerting/         empty: Grafana reads them at start
 const (
 	DatasourcesFile = "datasources/lambdabridge.yaml"
 	ProvidersFile   = "dashboards/lambdabridge.yaml"
 	DashboardsDir   = "dashboards/json"
+)
+
+// ProvisioningDirs are the directories of a provisioning tree Grafana reads
+// at start; WriteProvisioning creates every one.
+var ProvisioningDirs = []string{"datasources", "dashboards", DashboardsDir, "plugins", "alerting"}
+
+// Data source types (plugin ids) of the provisioned Prometheus data source.
+const (
+	// PrometheusType is Grafana's core Prometheus data source.
+	PrometheusType = "prometheus"
+	// AMPType is Grafana's Amazon Managed Service for Prometheus data source
+	// (the plugin grafana-amazonprometheus-datasource), which replaces SigV4
+	// on the core type (deprecated; Grafana 13 migrates such data sources).
+	AMPType = "grafana-amazonprometheus-datasource"
 )
 
 // DatasourceConfig is one data source in a datasources provisioning file.
@@ -98,8 +117,10 @@ type ProvisionOption func(*provision)
 
 type provision struct {
 	promURL, ampRegion string
+	ampCore            bool
 	cwRegion           string
-	path, folder       string
+	path, root, folder string
+	scrapeInterval     string
 }
 
 // WithPrometheusURL declares a Prometheus data source at u. An Amazon
@@ -114,9 +135,33 @@ func WithAMPRegion(r string) ProvisionOption { return func(p *provision) { p.amp
 // WithCloudWatch declares a CloudWatch data source with default region r.
 func WithCloudWatch(region string) ProvisionOption { return func(p *provision) { p.cwRegion = region } }
 
+// WithAMPCoreType provisions Amazon Managed Prometheus with Grafana's core
+// Prometheus type and SigV4, for a Grafana without the Amazon Managed
+// Prometheus plugin (AMPType, the default).
+func WithAMPCoreType() ProvisionOption { return func(p *provision) { p.ampCore = true } }
+
+// WithScrapeInterval sets the Prometheus data source's scrape interval
+// (jsonData.timeInterval): the interval lambdabridge delivers at (its
+// remote_write interval, or Prometheus' scrape interval of /metrics). Grafana
+// derives $__rate_interval from it (at least 4 times it), so rate panels
+// have data from the second sample on.
+func WithScrapeInterval(d time.Duration) ProvisionOption {
+	return func(p *provision) {
+		if d > 0 {
+			p.scrapeInterval = strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) + "s"
+		}
+	}
+}
+
 // WithDashboardsPath sets the path Grafana reads the dashboard files from,
 // when it differs from where they are written (a container mount).
 func WithDashboardsPath(path string) ProvisionOption { return func(p *provision) { p.path = path } }
+
+// WithProvisioningRoot sets where Grafana sees the tree (its
+// paths.provisioning, e.g. /etc/grafana/provisioning for a tree mounted into
+// a container): the provider's path is the dashboards directory under it.
+// Default: the tree's absolute path on this machine.
+func WithProvisioningRoot(root string) ProvisionOption { return func(p *provision) { p.root = root } }
 
 // WithFolder sets the Grafana folder (title and uid) of the dashboards
 // (default "lambdabridge").
@@ -136,6 +181,29 @@ func AMPRegion(u string) (string, bool) {
 		return "", false
 	}
 	return m[1], true
+}
+
+// AMPQueryURL is the workspace URL Grafana queries for an Amazon Managed
+// Prometheus URL: a remote_write URL (.../workspaces/<id>/api/v1/remote_write)
+// loses its API path.
+func AMPQueryURL(u string) string {
+	for _, suffix := range []string{"/api/v1/remote_write", "/api/v1/query"} {
+		if i := strings.Index(u, suffix); i >= 0 {
+			return u[:i] + "/"
+		}
+	}
+	return u
+}
+
+// PrometheusTypeFor returns the type the provisioned Prometheus data source
+// for URL u gets: AMPType for an Amazon Managed Prometheus workspace unless
+// core is set, else PrometheusType. Dashboards for it need
+// WithDatasourceType with the same type.
+func PrometheusTypeFor(u string, core bool) string {
+	if _, ok := AMPRegion(u); ok && !core {
+		return AMPType
+	}
+	return PrometheusType
 }
 
 // PrometheusDatasourceFor returns the uid the provisioned Prometheus data
@@ -165,16 +233,22 @@ func (p provision) datasources() []DatasourceConfig {
 	var ds []DatasourceConfig
 	if p.promURL != "" {
 		d := DatasourceConfig{
-			Name: "lambdabridge Prometheus", Type: "prometheus", UID: PrometheusDatasourceUID, OrgID: 1,
+			Name: "lambdabridge Prometheus", Type: PrometheusType, UID: PrometheusDatasourceUID, OrgID: 1,
 			Access: "proxy", URL: p.promURL, IsDefault: true, Editable: true,
 			JSONData: map[string]any{"httpMethod": "POST"},
+		}
+		if p.scrapeInterval != "" {
+			d.JSONData["timeInterval"] = p.scrapeInterval
 		}
 		d.basicAuthFromURL()
 		if region, ok := AMPRegion(p.promURL); ok {
 			if p.ampRegion != "" {
 				region = p.ampRegion
 			}
-			d.Name, d.UID = "Amazon Managed Prometheus", AMPDatasourceUID
+			d.Name, d.UID, d.URL = "Amazon Managed Prometheus", AMPDatasourceUID, AMPQueryURL(d.URL)
+			if !p.ampCore {
+				d.Type = AMPType
+			}
 			d.JSONData["sigV4Auth"] = true
 			d.JSONData["sigV4AuthType"] = "default"
 			d.JSONData["sigV4Region"] = region
@@ -219,10 +293,14 @@ func WriteProvisioning(dir string, dashboards map[string][]byte, opts ...Provisi
 	if err != nil {
 		return fmt.Errorf("provision %s: %w", dir, err)
 	}
-	if p.path == "" {
+	switch {
+	case p.path != "":
+	case p.root != "":
+		p.path = path.Join(filepath.ToSlash(p.root), DashboardsDir)
+	default:
 		p.path = filepath.Join(abs, filepath.FromSlash(DashboardsDir))
 	}
-	for _, sub := range []string{"datasources", DashboardsDir} {
+	for _, sub := range ProvisioningDirs {
 		if err := os.MkdirAll(filepath.Join(abs, filepath.FromSlash(sub)), 0o755); err != nil {
 			return fmt.Errorf("provision: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -144,22 +145,84 @@ func TestProvisionAMP(t *testing.T) {
 	if r, ok := dashboards.AMPRegion(u); !ok || r != "us-east-2" {
 		t.Fatalf("AMPRegion = %q, %v", r, ok)
 	}
-	dir := t.TempDir()
-	if err := dashboards.WriteProvisioning(dir, nil, dashboards.WithPrometheusURL(u)); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name, url string
+		opts      []dashboards.ProvisionOption
+		wantType  string
+		wantJSON  map[string]any
+	}{
+		{"plugin type by default", u, nil, dashboards.AMPType,
+			map[string]any{"httpMethod": "POST", "sigV4Auth": true, "sigV4AuthType": "default", "sigV4Region": "us-east-2"}},
+		{"remote_write URL, core type, region and scrape interval", u + "api/v1/remote_write",
+			[]dashboards.ProvisionOption{dashboards.WithAMPCoreType(), dashboards.WithAMPRegion("eu-west-1"), dashboards.WithScrapeInterval(5 * time.Second)},
+			dashboards.PrometheusType,
+			map[string]any{"httpMethod": "POST", "sigV4Auth": true, "sigV4AuthType": "default", "sigV4Region": "eu-west-1", "timeInterval": "5s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := append([]dashboards.ProvisionOption{dashboards.WithPrometheusURL(tc.url)}, tc.opts...)
+			if err := dashboards.WriteProvisioning(dir, nil, opts...); err != nil {
+				t.Fatal(err)
+			}
+			var ds grafanaDatasources
+			decodeStrict(t, filepath.Join(dir, "datasources", "lambdabridge.yaml"), &ds)
+			if len(ds.Datasources) != 1 {
+				t.Fatalf("datasources = %+v", ds)
+			}
+			d := ds.Datasources[0]
+			if diff := cmp.Diff(tc.wantJSON, d.JSONData); diff != "" || d.Type != tc.wantType || d.URL != u || d.UID != dashboards.AMPDatasourceUID {
+				t.Errorf("AMP data source %+v (-want +got jsonData):\n%s", d, diff)
+			}
+			core := len(tc.opts) > 0
+			if got := dashboards.PrometheusTypeFor(tc.url, core); got != tc.wantType {
+				t.Errorf("PrometheusTypeFor = %s, want %s", got, tc.wantType)
+			}
+		})
 	}
-	var ds grafanaDatasources
-	decodeStrict(t, filepath.Join(dir, "datasources", "lambdabridge.yaml"), &ds)
-	if len(ds.Datasources) != 1 {
-		t.Fatalf("datasources = %+v", ds)
+	if got := dashboards.PrometheusTypeFor("http://127.0.0.1:9090", false); got != dashboards.PrometheusType {
+		t.Errorf("PrometheusTypeFor(local) = %s", got)
 	}
-	d := ds.Datasources[0]
-	want := map[string]any{"httpMethod": "POST", "sigV4Auth": true, "sigV4AuthType": "default", "sigV4Region": "us-east-2"}
-	if diff := cmp.Diff(want, d.JSONData); diff != "" || d.Type != "prometheus" || d.URL != u || d.UID != dashboards.AMPDatasourceUID {
-		t.Errorf("AMP data source %+v (-want +got jsonData):\n%s", d, diff)
-	}
-	if err := dashboards.WriteProvisioning(dir, map[string][]byte{"../x.json": nil}); err == nil {
+	if err := dashboards.WriteProvisioning(t.TempDir(), map[string][]byte{"../x.json": nil}); err == nil {
 		t.Error("a dashboard file name with a path was accepted")
+	}
+}
+
+// TestProvisioningTree: the tree holds every directory Grafana reads at
+// start, and the provider's path is the dashboards directory as Grafana
+// sees it: on this machine by default, under the mount point given.
+func TestProvisioningTree(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     []dashboards.ProvisionOption
+		wantPath func(dir string) string
+	}{
+		{"default: this machine", nil, func(dir string) string { return filepath.Join(dir, "dashboards", "json") }},
+		{"mounted into a container", []dashboards.ProvisionOption{dashboards.WithProvisioningRoot("/etc/grafana/provisioning")},
+			func(string) string { return "/etc/grafana/provisioning/dashboards/json" }},
+		{"explicit path", []dashboards.ProvisionOption{dashboards.WithDashboardsPath("/var/lib/grafana/dashboards")},
+			func(string) string { return "/var/lib/grafana/dashboards" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := dashboards.WriteProvisioning(dir, map[string][]byte{"a.json": []byte("{}")}, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			for _, sub := range dashboards.ProvisioningDirs {
+				if fi, err := os.Stat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() {
+					t.Errorf("%s: %v", sub, err)
+				}
+			}
+			for _, empty := range []string{"plugins", "alerting"} {
+				if es, _ := os.ReadDir(filepath.Join(dir, empty)); len(es) != 0 {
+					t.Errorf("%s is not empty", empty)
+				}
+			}
+			var pr grafanaProviders
+			decodeStrict(t, filepath.Join(dir, "dashboards", "lambdabridge.yaml"), &pr)
+			if got, want := pr.Providers[0].Options.Path, tc.wantPath(dir); got != want {
+				t.Errorf("provider path %s, want %s", got, want)
+			}
+		})
 	}
 }
 

@@ -1,9 +1,12 @@
 package dashboards
 
 import (
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cloudwatch"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -84,6 +87,54 @@ var BuiltinVars = map[string]string{
 	"__range":         "1h",
 	"__range_s":       "3600",
 	"__range_ms":      "3600000",
+}
+
+// GrafanaVars returns the values Grafana gives its built-in variables for a
+// panel showing from..to: $__range (whole seconds, as "<n>s"), $__interval
+// (the range over maxDataPoints, at least the data source's scrape interval,
+// rounded up to the second) and $__rate_interval, which Grafana defines as
+// max($__interval + scrape interval, 4 * scrape interval). scrapeInterval is
+// the data source's "Scrape interval" (jsonData.timeInterval; Grafana's
+// default is 15s).
+func GrafanaVars(from, to time.Time, scrapeInterval time.Duration, maxDataPoints int) map[string]string {
+	if scrapeInterval <= 0 {
+		scrapeInterval = 15 * time.Second
+	}
+	if maxDataPoints <= 0 {
+		maxDataPoints = 1000
+	}
+	rng := to.Sub(from)
+	rangeS := int64(math.Round(rng.Seconds()))
+	interval := max(scrapeInterval, rng/time.Duration(maxDataPoints))
+	interval = (interval + time.Second - 1).Truncate(time.Second)
+	rate := max(interval+scrapeInterval, 4*scrapeInterval)
+	secs := func(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) + "s" }
+	return map[string]string{
+		"__range":         strconv.FormatInt(rangeS, 10) + "s",
+		"__range_s":       strconv.FormatInt(rangeS, 10),
+		"__range_ms":      strconv.FormatInt(rng.Milliseconds(), 10),
+		"__interval":      secs(interval),
+		"__interval_ms":   strconv.FormatInt(interval.Milliseconds(), 10),
+		"__rate_interval": secs(rate),
+	}
+}
+
+// RegexValues formats the values of a multi-value variable as Grafana's
+// Prometheus data source does in a regex matcher: one value escaped, several
+// as an alternation "(a|b)", none (All) as ".*"; escaped for a PromQL
+// double-quoted string.
+func RegexValues(values ...string) string {
+	if len(values) == 0 {
+		return ".*"
+	}
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strings.ReplaceAll(regexp.QuoteMeta(v), `\`, `\\`)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return "(" + strings.Join(q, "|") + ")"
 }
 
 var varRE = regexp.MustCompile(`\$\{(\w+)(?::[\w]+)?\}|\$(\w+)|\[\[(\w+)\]\]`)

@@ -19,9 +19,22 @@ var (
 	ErrUnauthorized = errors.New("grafana rejected the token (401 Unauthorized)")
 	// ErrForbidden: 403, the token's role may not write dashboards in the folder.
 	ErrForbidden = errors.New("grafana denied access (403 Forbidden)")
-	// ErrPreconditionFailed: 412, a dashboard with the same name or uid exists
-	// and could not be overwritten (for example a provisioned one).
+	// ErrPreconditionFailed: 412, a dashboard with the same uid (another
+	// version) or the same title exists and overwrite was not asked for.
+	// ErrVersionMismatch and ErrNameExists say which.
 	ErrPreconditionFailed = errors.New("grafana refused to overwrite the dashboard (412 Precondition Failed)")
+	// ErrVersionMismatch: 412 "version-mismatch", the dashboard's uid exists
+	// with another version.
+	ErrVersionMismatch = fmt.Errorf("%w: the dashboard exists with another version", ErrPreconditionFailed)
+	// ErrNameExists: 412 "name-exists", another dashboard in the folder has
+	// the same title.
+	ErrNameExists = fmt.Errorf("%w: a dashboard with the same title exists in the folder", ErrPreconditionFailed)
+	// ErrProvisioned: 400, the dashboard is provisioned from a file; the
+	// API may not change it.
+	ErrProvisioned = errors.New("grafana refused to change a provisioned dashboard (400 Bad Request)")
+	// ErrUIDMismatch: Grafana saved the dashboard under another uid than the
+	// one sent.
+	ErrUIDMismatch = errors.New("grafana saved the dashboard under another uid")
 )
 
 // HTTPDoer sends HTTP requests; *http.Client is one.
@@ -31,11 +44,12 @@ type HTTPDoer interface {
 
 // Client uploads dashboards to a Grafana instance through its HTTP API.
 type Client struct {
-	base   *url.URL
-	token  string
-	folder string
-	doer   HTTPDoer
-	log    *slog.Logger
+	base      *url.URL
+	token     string
+	folder    string
+	overwrite bool
+	doer      HTTPDoer
+	log       *slog.Logger
 }
 
 // ClientOption configures a Client.
@@ -46,6 +60,11 @@ func WithToken(t string) ClientOption { return func(c *Client) { c.token = strin
 
 // WithFolderUID uploads into the folder with this uid ("" the General folder).
 func WithFolderUID(uid string) ClientOption { return func(c *Client) { c.folder = uid } }
+
+// WithOverwrite replaces a dashboard that exists with the same uid (any
+// version) or the same title in the folder. Default off: Grafana then
+// answers 412 and Upload returns ErrVersionMismatch or ErrNameExists.
+func WithOverwrite(on bool) ClientOption { return func(c *Client) { c.overwrite = on } }
 
 // WithHTTPClient sets the HTTP client (default http.DefaultClient).
 func WithHTTPClient(d HTTPDoer) ClientOption { return func(c *Client) { c.doer = d } }
@@ -76,26 +95,56 @@ type UploadResult struct {
 }
 
 // Upload saves a dashboard (its JSON model, as Marshal renders it) with
-// POST /api/dashboards/db, overwriting the one with the same uid.
+// POST /api/dashboards/db, replacing an existing one only WithOverwrite.
+// Grafana's refusals come back as a *StatusError wrapping ErrVersionMismatch
+// or ErrNameExists (412), ErrProvisioned (400), ErrUnauthorized or
+// ErrForbidden; a reply naming another uid than the one sent is
+// ErrUIDMismatch.
 func (c *Client) Upload(ctx context.Context, dashboardJSON []byte) (UploadResult, error) {
 	var res UploadResult
-	if !json.Valid(dashboardJSON) {
-		return res, errors.New("grafana upload: the dashboard is not valid JSON")
+	var sent struct {
+		UID   string `json:"uid"`
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal(dashboardJSON, &sent); err != nil {
+		return res, fmt.Errorf("grafana upload: the dashboard is not a JSON object: %w", err)
 	}
 	body, err := json.Marshal(struct {
 		Dashboard json.RawMessage `json:"dashboard"`
 		Overwrite bool            `json:"overwrite"`
 		FolderUID string          `json:"folderUid,omitempty"`
 		Message   string          `json:"message"`
-	}{Dashboard: dashboardJSON, Overwrite: true, FolderUID: c.folder, Message: "lambdabridge dashboard"})
+	}{Dashboard: dashboardJSON, Overwrite: c.overwrite, FolderUID: c.folder, Message: "lambdabridge dashboard"})
 	if err != nil {
 		return res, fmt.Errorf("grafana upload: %w", err)
 	}
 	if err := c.do(ctx, http.MethodPost, "/api/dashboards/db", body, &res); err != nil {
+		var se *StatusError
+		if errors.As(err, &se) {
+			se.explainSave(sent.UID, sent.Title)
+		}
 		return res, err
+	}
+	if sent.UID != "" && res.UID != sent.UID {
+		return res, fmt.Errorf("grafana upload %q: %w: sent %q, saved as %q (%s)", sent.Title, ErrUIDMismatch, sent.UID, res.UID, res.URL)
 	}
 	c.log.Info("dashboard uploaded", "uid", res.UID, "url", res.URL, "version", res.Version)
 	return res, nil
+}
+
+// explainSave names the cause of a refused save from Grafana's reply
+// ({"status": "version-mismatch"|"name-exists", "message": ...}).
+func (e *StatusError) explainSave(uid, title string) {
+	var reply struct{ Status, Message string }
+	_ = json.Unmarshal([]byte(e.Body), &reply)
+	switch {
+	case e.Status == http.StatusPreconditionFailed && reply.Status == "name-exists":
+		e.err = fmt.Errorf("%w: %q is taken by another dashboard; change --title, or give --overwrite to replace it", ErrNameExists, title)
+	case e.Status == http.StatusPreconditionFailed:
+		e.err = fmt.Errorf("%w: uid %q exists (changed in Grafana since, or uploaded before); give --overwrite to replace it", ErrVersionMismatch, uid)
+	case e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(reply.Message), "provisioned"):
+		e.err = fmt.Errorf("%w: uid %q comes from a provisioning file; change the file in the provisioning tree, or upload under another --uid", ErrProvisioned, uid)
+	}
 }
 
 // EnsureFolder creates the folder uid (titled title) unless it exists.
@@ -165,7 +214,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		case http.StatusForbidden:
 			se.err = fmt.Errorf("%w: the token's service account needs the Editor role or write access to the folder", ErrForbidden)
 		case http.StatusPreconditionFailed:
-			se.err = fmt.Errorf("%w: a dashboard with the same title exists in the folder under another uid, or the dashboard is provisioned; change --title or --uid", ErrPreconditionFailed)
+			se.err = ErrPreconditionFailed
 		}
 		return se
 	}

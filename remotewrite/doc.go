@@ -4,7 +4,7 @@
 //
 //	w, err := remotewrite.New(cfg) // cfg from ParseConfigs or URLConfig
 //	go w.Run(ctx, registry)        // gather every interval, send in the background
-//	stats, err := w.Close(ctx)     // last gather, stale markers, drain within ctx
+//	stats, err := w.Close(ctx)     // last gather, drain within ctx
 //
 // Flush gathers and waits for delivery (the end of an invocation). The
 // sender follows the 1.0 specification: a snappy block-compressed protobuf
@@ -14,7 +14,10 @@
 // batches in queue order); 5xx and network errors retried with jittered
 // exponential backoff between min_backoff and max_backoff; 429 retried only
 // with retry_on_http_429, after Retry-After; other 4xx dropped; stale markers
-// for vanished series and for all series at Close.
+// for series that vanished while others go on, none at Close (the series of a
+// finite run stay queryable after it); a new counter or classic histogram
+// series with a created timestamp starts with a zero sample there, as
+// Prometheus' created-timestamp zero ingestion does.
 //
 // Nothing blocks the caller: the queue holds queue_config.capacity samples and
 // drops beyond (reason "queue_full"). Every sample is accounted for:

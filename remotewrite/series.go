@@ -41,7 +41,8 @@ type converter struct {
 	external []label
 	native   bool
 	gen      uint64
-	clock    bool // timestamps come from the writer's clock (see convert)
+	clock    bool  // timestamps come from the writer's clock (see convert)
+	created  int64 // created timestamp (Unix ms) of the metric being converted; 0: none
 	series   map[string]*series
 
 	// scratch, reused across calls
@@ -60,7 +61,11 @@ func newConverter(external map[string]string, native bool) *converter {
 }
 
 // convert appends to out one sample per series of families at t (Unix ms), then
-// stale markers for the series that vanished since the previous call. Samples
+// stale markers for the series that vanished since the previous call. A new
+// series of a counter or a classic histogram (_bucket, _sum, _count) whose
+// metric has a created timestamp starts with a zero sample at that time (or 1
+// ms before its first sample, whichever is earlier), as Prometheus'
+// created-timestamp zero ingestion does, so increase() sees its first count. Samples
 // that must not be sent (invalid series, a timestamp not after the last one)
 // are reported to drop; a repeat of a series' last sample is skipped. With
 // clock (t is the writer's own clock, not the caller's) a changed sample at or
@@ -76,6 +81,7 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 			bucket, sum, count = name+"_bucket", name+"_sum", name+"_count"
 		}
 		for _, m := range f.GetMetric() {
+			c.created = createdMs(f.GetType(), m)
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
 				out = c.float(out, name, "", nil, m, t, m.GetCounter().GetValue(), drop)
@@ -120,16 +126,30 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 			}
 		}
 	}
-	return c.stale(out, t, false)
+	c.created = 0
+	return c.stale(out, t)
+}
+
+// createdMs is the created timestamp (Unix ms) of a counter or a histogram,
+// 0 when it has none (or for other types: a summary's quantiles, a gauge
+// and an untyped value do not start from zero).
+func createdMs(typ dto.MetricType, m *dto.Metric) int64 {
+	switch {
+	case typ == dto.MetricType_COUNTER && m.GetCounter().GetCreatedTimestamp() != nil:
+		return m.GetCounter().GetCreatedTimestamp().AsTime().UnixMilli()
+	case typ == dto.MetricType_HISTOGRAM && m.GetHistogram().GetCreatedTimestamp() != nil:
+		return m.GetHistogram().GetCreatedTimestamp().AsTime().UnixMilli()
+	}
+	return 0
 }
 
 var plusInf = []byte("+Inf")
 
 // stale appends a stale marker for every series not seen in the current
-// generation (all of them when all is set) and forgets those series.
-func (c *converter) stale(out []sample, t int64, all bool) []sample {
+// generation and forgets those series.
+func (c *converter) stale(out []sample, t int64) []sample {
 	for k, s := range c.series {
-		if !all && s.seen == c.gen {
+		if s.seen == c.gen {
 			continue
 		}
 		delete(c.series, k)
@@ -153,6 +173,12 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 		return out
 	}
 	bits := math.Float64bits(v)
+	if !s.hasLast && c.created > 0 {
+		// a new series: the zero it started from, just before its first sample
+		zt := min(c.created, t-1)
+		s.lastT, s.lastV, s.hasLast = zt, 0, true
+		out = append(out, sample{s: s, t: zt, v: 0})
+	}
 	if s.hasLast && t <= s.lastT {
 		switch {
 		case bits == s.lastV && (t == s.lastT || c.clock):

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/golang/snappy"
 	"github.com/google/go-cmp/cmp"
@@ -13,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/prompb"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func lp(kv ...string) []*dto.LabelPair {
@@ -159,6 +161,48 @@ func TestConvert(t *testing.T) {
 				{Label: lp("fn", "f"), Counter: &dto.Counter{Value: proto.Float64(1)}},
 			}}},
 			want: []prompb.TimeSeries{{Labels: pl("__name__", "c", "env", "local", "fn", "f"), Samples: fs(1, ts)}},
+		},
+		{
+			name: "created timestamp: a new counter starts from zero there",
+			fams: []*dto.MetricFamily{{Name: proto.String("c_total"), Type: dto.MetricType_COUNTER.Enum(), Metric: []*dto.Metric{
+				{Label: lp("a", "1"), Counter: &dto.Counter{Value: proto.Float64(7), CreatedTimestamp: timestamppb.New(time.UnixMilli(400))}},
+				{Label: lp("a", "2"), Counter: &dto.Counter{Value: proto.Float64(2), CreatedTimestamp: timestamppb.New(time.UnixMilli(ts))}},
+				{Label: lp("a", "3"), Counter: &dto.Counter{Value: proto.Float64(0), CreatedTimestamp: timestamppb.New(time.UnixMilli(400))}},
+				{Label: lp("a", "4"), Counter: &dto.Counter{Value: proto.Float64(5)}},
+			}}},
+			want: []prompb.TimeSeries{
+				{Labels: pl("__name__", "c_total", "a", "1"), Samples: fs(0, 400)},
+				{Labels: pl("__name__", "c_total", "a", "1"), Samples: fs(7, ts)},
+				{Labels: pl("__name__", "c_total", "a", "2"), Samples: fs(0, ts-1)}, // created with its first sample: 1 ms before
+				{Labels: pl("__name__", "c_total", "a", "2"), Samples: fs(2, ts)},
+				{Labels: pl("__name__", "c_total", "a", "3"), Samples: fs(0, 400)}, // zero: two samples, rate() is 0, not empty
+				{Labels: pl("__name__", "c_total", "a", "3"), Samples: fs(0, ts)},
+				{Labels: pl("__name__", "c_total", "a", "4"), Samples: fs(5, ts)}, // no created timestamp: as it is
+			},
+		},
+		{
+			name: "created timestamp: histogram buckets, sum and count start from zero, a summary does not",
+			fams: []*dto.MetricFamily{
+				{Name: proto.String("d"), Type: dto.MetricType_HISTOGRAM.Enum(), Metric: []*dto.Metric{{
+					Histogram: &dto.Histogram{SampleCount: proto.Uint64(1), SampleSum: proto.Float64(2), CreatedTimestamp: timestamppb.New(time.UnixMilli(500)),
+						Bucket: []*dto.Bucket{{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(0)}}},
+				}}},
+				{Name: proto.String("s"), Type: dto.MetricType_SUMMARY.Enum(), Metric: []*dto.Metric{{
+					Summary: &dto.Summary{SampleCount: proto.Uint64(1), SampleSum: proto.Float64(2), CreatedTimestamp: timestamppb.New(time.UnixMilli(500))},
+				}}},
+			},
+			want: []prompb.TimeSeries{
+				{Labels: pl("__name__", "d_bucket", "le", "1"), Samples: fs(0, 500)},
+				{Labels: pl("__name__", "d_bucket", "le", "1"), Samples: fs(0, ts)},
+				{Labels: pl("__name__", "d_bucket", "le", "+Inf"), Samples: fs(0, 500)},
+				{Labels: pl("__name__", "d_bucket", "le", "+Inf"), Samples: fs(1, ts)},
+				{Labels: pl("__name__", "d_sum"), Samples: fs(0, 500)},
+				{Labels: pl("__name__", "d_sum"), Samples: fs(2, ts)},
+				{Labels: pl("__name__", "d_count"), Samples: fs(0, 500)},
+				{Labels: pl("__name__", "d_count"), Samples: fs(1, ts)},
+				{Labels: pl("__name__", "s_sum"), Samples: fs(2, ts)},
+				{Labels: pl("__name__", "s_count"), Samples: fs(1, ts)},
+			},
 		},
 		{
 			name: "invalid series dropped with a reason",

@@ -89,6 +89,7 @@ type Writer struct {
 	q            *queue
 	cnt          counters
 	flushDropped atomic.Int64 // dropped total reported by the last Flush
+	lastErr      atomic.Pointer[string]
 	coll         *collector
 	enc          encoder
 
@@ -262,9 +263,12 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Close gathers a last time (when a gatherer is known), queues stale markers
-// for every series, and drains the queue until done or ctx ends, when what is
-// left is dropped with reason "shutdown". It returns the final accounting and,
+// Close gathers a last time (when a gatherer is known) and drains the queue
+// until done or ctx ends, when what is
+// left is dropped with reason "shutdown". It sends no stale markers: the
+// series of a finite run stay queryable with their final values after it
+// (stale markers go only to series that ended while others went on, see
+// Append). It returns the final accounting and,
 // when samples were dropped over the writer's life, an error wrapping
 // ErrDropped (and ctx's error if the drain was cut short).
 func (w *Writer) Close(ctx context.Context) (Stats, error) {
@@ -282,10 +286,6 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 	}
 	w.convMu.Lock()
 	w.closed = true
-	ts := w.now().UnixMilli()
-	w.scratch = w.conv.stale(w.scratch[:0], ts, true)
-	w.enqueue(w.scratch)
-	clear(w.scratch)
 	w.convMu.Unlock()
 
 	w.q.close()
@@ -362,6 +362,7 @@ func (w *Writer) sendBatch(batch []sample) {
 	n := len(batch)
 	body, err := w.enc.encode(batch)
 	if err != nil {
+		w.noteErr(err)
 		w.drop(reasonEncode, n, err)
 		return
 	}
@@ -369,6 +370,7 @@ func (w *Writer) sendBatch(batch []sample) {
 	backoff := time.Duration(qc.MinBackoff)
 	for attempt := 1; ; attempt++ {
 		err := w.post(w.kill, body)
+		w.noteErr(err)
 		if err == nil {
 			w.cnt.pending.Add(-int64(n))
 			w.cnt.sent.Add(int64(n))

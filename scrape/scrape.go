@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lambdabridge/lambdabridge/internal/httpguard"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // DefaultAddr is the listen address when New is given "".
@@ -38,7 +39,7 @@ const DefaultAddr = "127.0.0.1:9464"
 
 // ErrNotLoopback is returned by New for a listen address that is not on a
 // loopback interface (":9464" included) unless WithAllowRemote is given.
-var ErrNotLoopback = errors.New("listen address is not loopback")
+var ErrNotLoopback = loopback.ErrNotLoopback
 
 // Option configures a Server.
 type Option func(*Server)
@@ -74,6 +75,16 @@ func WithTimeout(d time.Duration) Option {
 	return func(s *Server) { s.timeout = d }
 }
 
+// WithCreatedSamples adds the created timestamps of counters, histograms
+// and summaries to the OpenMetrics text format as "_created" samples. The
+// protobuf format always carries them (Prometheus 2.50+ ingests them with
+// --enable-feature=created-timestamp-zero-ingestion); in the text format they
+// are off by default because Prometheus before 2.50 stores every "_created"
+// sample as a series of its own.
+func WithCreatedSamples() Option {
+	return func(s *Server) { s.created = true }
+}
+
 // Server serves /metrics. Create it with New.
 type Server struct {
 	addr        string
@@ -82,6 +93,7 @@ type Server struct {
 	allowRemote bool
 	reg         prometheus.Registerer
 	timeout     time.Duration
+	created     bool
 	// allowedHosts are extra names accepted in Host and Origin headers.
 	allowedHosts []string
 
@@ -118,13 +130,7 @@ func New(addr string, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopback(host string) bool { return loopback.Host(host) }
 
 // Handler returns the HTTP handler: /metrics, / and /-/healthy.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -136,6 +142,8 @@ func (s *Server) buildHandler() (http.Handler, error) {
 		Registry:          s.reg,
 		EnableOpenMetrics: true,
 		Timeout:           s.timeout,
+
+		EnableOpenMetricsTextCreatedSamples: s.created,
 	}
 	metrics := promhttp.HandlerFor(s.gatherers, opts)
 	if s.reg != nil {

@@ -372,3 +372,38 @@ func TestRealPrometheusScrapes(t *testing.T) {
 		t.Logf("done after %v", time.Since(begin))
 	})
 }
+
+// TestCreatedTimestamps: the protobuf format carries every counter's and
+// histogram's created timestamp; the OpenMetrics text adds _created samples
+// only with WithCreatedSamples (Prometheus before 2.50 would store them as
+// series of their own).
+func TestCreatedTimestamps(t *testing.T) {
+	const (
+		protoAccept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+		omAccept    = "application/openmetrics-text;version=1.0.0"
+	)
+	for _, tc := range []struct {
+		name        string
+		opts        []Option
+		wantCreated bool
+	}{
+		{"default", nil, false},
+		{"with created samples", []Option{WithCreatedSamples()}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, append([]Option{WithGatherers(fixture(t))}, tc.opts...)...)
+			body, _ := io.ReadAll(get(t, s.Handler(), "/metrics", protoAccept).Body)
+			fams := decodeProto(t, body)
+			if ct := fams["lb_test_invocations_total"].GetMetric()[0].GetCounter().GetCreatedTimestamp(); ct == nil || ct.AsTime().IsZero() {
+				t.Errorf("protobuf counter has no created timestamp")
+			}
+			if ct := fams["lb_test_duration_seconds"].GetMetric()[0].GetHistogram().GetCreatedTimestamp(); ct == nil {
+				t.Errorf("protobuf histogram has no created timestamp")
+			}
+			body, _ = io.ReadAll(get(t, s.Handler(), "/metrics", omAccept).Body)
+			if got := bytes.Contains(body, []byte(`lb_test_invocations_created{function="a"}`)); got != tc.wantCreated {
+				t.Errorf("OpenMetrics has _created: %v, want %v:\n%s", got, tc.wantCreated, body)
+			}
+		})
+	}
+}

@@ -3,21 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/dashboards"
-	"github.com/lambdabridge/lambdabridge/logline"
-	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
 const dashboardUsage = `[--catalog FILE | LOGFILE...] [--datasource prometheus|cloudwatch|both]
        [--title T] [--uid U] [-o FILE | --out-dir DIR] [--provision DIR]
-       [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID]]
+       [--provision-root PATH] [--scrape-interval D] [--amp-core-type]
+       [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID] [--overwrite]]
        [--prometheus-url URL] [--region R]
 
 Builds Grafana dashboards for the metrics a function emits: from catalogs
@@ -28,10 +28,14 @@ CloudWatch holds them (EMF namespaces and dimension sets, AWS/Lambda).
 
 Output: one dashboard JSON on standard output (or -o FILE); --out-dir DIR
 writes <uid>.json per flavour; --provision DIR writes a Grafana provisioning
-tree (datasources/, dashboards/ and the JSON files); --grafana-url uploads
-with POST /api/dashboards/db, with the token from --grafana-token-file or
-GRAFANA_TOKEN. A --prometheus-url on Amazon Managed Prometheus
-(aps-workspaces.<region>.amazonaws.com) is provisioned with SigV4.`
+tree (datasources/, dashboards/ and the JSON files, empty plugins/ and
+alerting/); --provision-root is where Grafana sees that tree (a container
+mount). --grafana-url uploads with POST /api/dashboards/db, with the token
+from --grafana-token-file or GRAFANA_TOKEN; an existing dashboard is replaced
+only with --overwrite. A --prometheus-url on Amazon Managed Prometheus
+(aps-workspaces.<region>.amazonaws.com) is provisioned as Grafana's Amazon
+Managed Prometheus data source (--amp-core-type: the core Prometheus type
+with SigV4).`
 
 var uidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
@@ -41,6 +45,11 @@ type dashboardCmd struct {
 	source, title, uid, out, outDir, provision     string
 	grafanaURL, tokenFile, folder, promURL, region string
 	quiet                                          bool
+	// Grafana: where it sees the tree, how often data arrives, which data
+	// source type serves Amazon Managed Prometheus, replace on upload.
+	provisionRoot      string
+	scrapeInterval     time.Duration
+	ampCore, overwrite bool
 }
 
 func registerDashboard(c *cli) {
@@ -59,6 +68,10 @@ func registerDashboard(c *cli) {
 	cmd.Flag("prometheus-url", "Prometheus URL the provisioned data source points at").Default("http://127.0.0.1:9090").StringVar(&v.promURL)
 	cmd.Flag("quiet", "do not print the catalog's warnings (catalog/* rules) on standard error").BoolVar(&v.quiet)
 	cmd.Flag("region", "AWS region of CloudWatch (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)").StringVar(&v.region)
+	cmd.Flag("provision-root", "where Grafana sees the --provision tree (its paths.provisioning, e.g. a container mount; default: DIR)").PlaceHolder("PATH").StringVar(&v.provisionRoot)
+	cmd.Flag("scrape-interval", "the data source's scrape interval: how often lambdabridge delivers (Grafana's $__rate_interval is at least 4 times it)").Default("15s").DurationVar(&v.scrapeInterval)
+	cmd.Flag("amp-core-type", "provision Amazon Managed Prometheus as the core Prometheus type with SigV4 (Grafana without the plugin)").BoolVar(&v.ampCore)
+	cmd.Flag("overwrite", "replace a dashboard Grafana holds with the same uid or title").BoolVar(&v.overwrite)
 	filesArg(cmd, "log files to find the metrics in; - for standard input", &v.logs)
 }
 
@@ -136,7 +149,8 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 			build = dashboards.CloudWatch
 			opts = append(opts, dashboards.WithRegion(awsRegion))
 		} else {
-			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(v.promURL)))
+			opts = append(opts, dashboards.WithDatasource(dashboards.PrometheusDatasourceFor(v.promURL)),
+				dashboards.WithDatasourceType(dashboards.PrometheusTypeFor(v.promURL, v.ampCore)))
 		}
 		d, err := build(cat, opts...)
 		if err != nil {
@@ -173,7 +187,13 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 	}
 	if v.provision != "" {
 		files := map[string][]byte{}
-		popts := []dashboards.ProvisionOption{dashboards.WithFolder("lambdabridge")}
+		popts := []dashboards.ProvisionOption{dashboards.WithFolder("lambdabridge"), dashboards.WithScrapeInterval(v.scrapeInterval)}
+		if v.provisionRoot != "" {
+			popts = append(popts, dashboards.WithProvisioningRoot(v.provisionRoot))
+		}
+		if v.ampCore {
+			popts = append(popts, dashboards.WithAMPCoreType())
+		}
 		for _, d := range docs {
 			files[d.uid+".json"] = d.json
 			switch d.flavour {
@@ -192,7 +212,7 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote the provisioning tree %s (point Grafana's paths.provisioning at it)\n", v.provision)
 	}
 	if v.grafanaURL != "" {
-		c, err := dashboards.NewClient(v.grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(v.folder))
+		c, err := dashboards.NewClient(v.grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(v.folder), dashboards.WithOverwrite(v.overwrite))
 		if err != nil {
 			return usageErrorf("dashboard: --grafana-url: %v", err)
 		}
@@ -281,19 +301,11 @@ func (m *Main) loadCatalog(ctx context.Context, catalogs, logs []string) (*catal
 	if len(catalogs) > 0 && len(logs) == 0 {
 		return cat, nil
 	}
-	p := logline.New()
-	err := m.eachInput(logs, func(name string, r io.Reader) error {
-		return logline.Read(r, name, 0, p, func(b *metric.Batch, _ logline.Line, _ metric.Format) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			for i := range b.Points {
-				cat.Add(&b.Points[i])
-			}
-			return nil
-		})
-	})
+	p, err := pipeline.New(pipeline.WithCatalog(cat))
 	if err != nil {
+		return nil, err
+	}
+	if err := m.readLogs(ctx, p, logs); err != nil {
 		return nil, err
 	}
 	return cat, nil

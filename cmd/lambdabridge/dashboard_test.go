@@ -164,8 +164,16 @@ func TestDashboardUpload(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if got := strings.Join(uploads, "; "); got != "u-prometheus true lambdabridge; u-cloudwatch true lambdabridge" {
+	if got := strings.Join(uploads, "; "); got != "u-prometheus false lambdabridge; u-cloudwatch false lambdabridge" {
 		t.Errorf("uploads: %s", got)
+	}
+	uploads = nil
+	if _, errs, code := runDashboardCmd(t, nil, "", "--catalog", cat, "--uid", "u", "--overwrite",
+		"--grafana-url", srv.URL, "--grafana-token-file", tokenFile); code != 0 {
+		t.Fatalf("--overwrite: exit %d: %s", code, errs)
+	}
+	if got := strings.Join(uploads, "; "); got != "u true lambdabridge" {
+		t.Errorf("uploads with --overwrite: %s", got)
 	}
 	if !strings.Contains(out, srv.URL+"/d/u-prometheus/x") {
 		t.Errorf("stdout: %s", out)

@@ -149,8 +149,8 @@ func TestE2ERunSignals(t *testing.T) {
 			// The live sinks got the final state at the shutdown.
 			for _, w := range e2ePerInvocation(k) {
 				sel := e2eSelector(w.name, fnSel, w.labels)
-				// remote_write ends every series with a stale marker: the
-				// value is the last one before it.
+				// remote_write leaves the series at their final values
+				// (no stale markers at shutdown).
 				testenv.EventuallyValue(t, vm, "sum(last_over_time("+sel+"[10m]))", w.want, 10*time.Second)
 				if _, v, err := e2ePushedSum(ctx, pg, e2eSelector(w.name, `job="`+job+`"`, fnSel, w.labels)); err != nil || !e2eApprox(v, w.want) {
 					t.Errorf("pushgateway %s = %v (%v), want %v", sel, v, err, w.want)
