@@ -23,7 +23,7 @@ func TestRunLogReadBack(t *testing.T) {
 	bootstrap := e2eBuildGoEmf(t, dir)
 	runCat := filepath.Join(dir, "run.json")
 	_, console, code := runCmd(t, "", "run", "--handler", bootstrap, "--name", "GoEmf", "--invocations", "5",
-		"--logs", "all", "--listen", "none", "--catalog", runCat)
+		"--logs", "all", "--listen", "none", "--dogstatsd-addr", "127.0.0.1:0", "--progress", "0", "--catalog", runCat)
 	if code != exitOK {
 		t.Fatalf("run exit %d:\n%s", code, console)
 	}
