@@ -213,12 +213,6 @@ func (s *Session) ReadLog(ctx context.Context, name string, r io.Reader) error {
 	return s.p.ReadLog(ctx, name, r)
 }
 
-// ReadFunctionLog is ReadLog for the log of one function (tail --name): its
-// series get function_name=function.
-func (s *Session) ReadFunctionLog(ctx context.Context, name, function string, r io.Reader) error {
-	return s.p.ReadFunctionLog(ctx, name, function, r)
-}
-
 // Start runs the listeners and the sinks until Shutdown. Cancelling ctx
 // does not stop them: shutting down is Shutdown's job, in its order.
 func (s *Session) Start(ctx context.Context) {

@@ -17,7 +17,7 @@ type tailCmd struct {
 	sinks                sinkFlags
 	follow, serve, quiet bool
 	now                  string
-	name                 string
+	input                inputFlags
 	files                []string
 }
 
@@ -29,15 +29,19 @@ func registerTail(c *cli) {
 	cmd.Flag("serve", "after the inputs end, keep serving /metrics until interrupted").BoolVar(&v.serve)
 	nowFlag(cmd, &v.now)
 	cmd.Flag("quiet", "do not print problems found in the input").BoolVar(&v.quiet)
-	cmd.Flag("name", "the function whose log this is: its series get function_name=NAME, as with run (one tail per log group into one backend)").PlaceHolder("NAME").StringVar(&v.name)
+	v.input.register(cmd)
+	cmd.Flag("name", "the function whose log this is (as --function): its series get function_name=NAME, as with run (one tail per log group into one backend)").PlaceHolder("NAME").StringVar(&v.input.function)
 	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
 const tailUsage = `[--follow] [--serve] [--name FUNCTION] [sink flags] [FILE...|-]
 
-Reads log streams (files, or standard input for - or no FILE), finds the
-metrics in them (CloudWatch EMF, Datadog MONITORING and JSON lines) and
-delivers them to the configured sinks, e.g.
+Reads log streams (files, or standard input for - or no FILE) in any form
+AWS delivers them (aws logs tail output, filter-log-events documents,
+subscription payloads, S3 exports, the JSON log format; --input-format forces
+one), finds the metrics in them (CloudWatch EMF, Datadog MONITORING and JSON
+lines) and the platform metrics of their START/REPORT lines, and delivers them
+to the configured sinks, e.g.
 
   aws logs tail /aws/lambda/fn --follow | lambdabridge tail - --remote-write http://127.0.0.1:9090/api/v1/write
 
@@ -56,6 +60,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	}
 	var diagMu sync.Mutex
 	opts, cat := v.sinks.options(m)
+	opts = append(opts, session.WithPipelineOptions(v.input.option()))
 	opts = append(opts, session.WithDiagnosticHandler(func(d *metric.Diagnostic) {
 		if !v.quiet {
 			diagMu.Lock()
@@ -75,7 +80,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
 	defer stopCut()
 
-	readErr := m.readInputs(ctx, s, v.files, v.follow, v.name)
+	readErr := m.readInputs(ctx, s, v.files, v.follow)
 	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
 		<-ctx.Done()
@@ -96,9 +101,8 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 }
 
 // readInputs feeds every input to the pipeline: standard input and plain
-// files to their end, followed files until ctx ends; function (may be "")
-// names the function whose log they are.
-func (m *Main) readInputs(ctx context.Context, s *session.Session, names []string, follow bool, function string) error {
+// files to their end, followed files until ctx ends.
+func (m *Main) readInputs(ctx context.Context, s *session.Session, names []string, follow bool) error {
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
@@ -126,7 +130,7 @@ func (m *Main) readInputs(ctx context.Context, s *session.Session, names []strin
 		go func() {
 			defer wg.Done()
 			defer r.Close()
-			if err := s.ReadFunctionLog(ctx, name, function, r); err != nil && ctx.Err() == nil {
+			if err := s.ReadLog(ctx, name, r); err != nil && ctx.Err() == nil {
 				errs[i] = fmt.Errorf("read %s: %w", name, err)
 			}
 		}()
