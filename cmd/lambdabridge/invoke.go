@@ -167,6 +167,16 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 	return nil, "", usageErrorf("give --handler PATH or --template FILE")
 }
 
+// warnDefinitions prints the warnings found while reading the functions
+// that will run (a CodeUri leading outside the template's folder...).
+func warnDefinitions(m *Main, defs []function.Definition) {
+	for _, d := range defs {
+		for _, w := range d.Warnings {
+			fmt.Fprintf(m.Stderr, "lambdabridge: warning: function %s: %s\n", d.Name, w)
+		}
+	}
+}
+
 // eventFlags are --event and --event-template.
 type eventFlags struct{ event, template string }
 
@@ -322,6 +332,7 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 			break
 		}
 	}
+	warnDefinitions(m, defs)
 	payload, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err

@@ -90,6 +90,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	} else if defs, target, err = v.fn.definitions(); err != nil {
 		return err
 	}
+	warnDefinitions(m, defs)
 	v.applyRunnerConfig(cfg.Runner)
 	one, err := v.event.payload(m.Stdin)
 	if err != nil {
