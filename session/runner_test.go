@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +116,68 @@ func TestRunnerListenerPerEnvironment(t *testing.T) {
 	}
 	if emf := seen.by[metric.FormatEMF]; len(emf) != 1 || emf[0].Environment != got[0].Environment {
 		t.Errorf("EMF origins %+v, want the datagram's environment %q", emf, got[0].Environment)
+	}
+}
+
+// slowHandler is a function whose invocations take d.
+func slowHandler(t *testing.T, d time.Duration) function.Definition {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "slow.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\ncat >/dev/null\nsleep "+strconv.Itoa(int(d.Seconds()))+"\necho '{}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	def, err := function.FromHandler(path, function.WithName("slow"), function.WithExec(true), function.WithTimeout(2*d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def
+}
+
+// The drain deadline bounds the invocations in flight when the run is
+// interrupted (issue 16): ShutdownOn shuts the runner down while Drive
+// still waits, so Drive returns at the deadline with the invocation cut,
+// not when the function ends; a cut context (a second signal) ends it at
+// once.
+func TestShutdownOnBoundsInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		drain time.Duration
+		cut   bool
+		max   time.Duration
+	}{
+		{"drain deadline", time.Second, false, 8 * time.Second},
+		{"second signal", time.Hour, true, 8 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(nil, WithDrainTimeout(tc.drain))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := runner.New([]function.Definition{slowHandler(t, 20*time.Second)},
+				runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()), runner.WithFreeze(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.AddSource(r)
+			s.Start(context.Background())
+			ctx, interrupt := context.WithCancel(context.Background())
+			cut, cutNow := context.WithCancel(context.Background())
+			defer cutNow()
+			stop := s.ShutdownOn(ctx, cut)
+			defer stop()
+			time.AfterFunc(300*time.Millisecond, func() {
+				interrupt()
+				if tc.cut {
+					cutNow()
+				}
+			})
+			start := time.Now()
+			st, _ := r.Drive(ctx, runner.Load{Function: "slow", Invocations: 1})
+			stop()
+			s.Shutdown()
+			if took := time.Since(start); took > tc.max || st.Cut != 1 {
+				t.Errorf("Drive returned after %v with %d invocations cut; want the invocation cut well before it ends (20s)", took, st.Cut)
+			}
+		})
 	}
 }

@@ -353,8 +353,12 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 	}
 	s.AddSource(r)
 	s.Start(ctx)
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C ends the invocation at once
+	defer stopCut()
+	stopOn := s.ShutdownOn(ctx, cut) // the first one gives it the drain deadline
 	res, err := r.Invoke(ctx, target, runner.Request{Payload: payload})
-	s.Shutdown()
+	stopOn()
+	s.ShutdownWithin(cut)
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}

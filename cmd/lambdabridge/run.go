@@ -154,6 +154,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	defer s.Shutdown()
 	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
 	defer stopCut()
+	// The first signal starts the shutdown while Drive or Serve still wait:
+	// the drain deadline bounds the invocations in flight.
+	defer s.ShutdownOn(ctx, cut)()
 
 	var failed int64
 	if haveEvents {
