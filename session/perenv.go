@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/listen"
@@ -23,6 +24,10 @@ type perEnv struct {
 	ls   map[string]*listen.DogStatsD
 	wg   sync.WaitGroup
 	errs []error
+	// closing waits for the listeners of ended environments, and
+	// kernelDropped sums what the kernel dropped on the closed ones.
+	closing       sync.WaitGroup
+	kernelDropped atomic.Uint64
 }
 
 // EnvironmentVars is for runner.WithEnvironmentVars: with
@@ -77,8 +82,18 @@ func (s *Session) Lifecycle(ev runner.EnvEvent) {
 	delete(pe.ls, ev.Environment)
 	pe.mu.Unlock()
 	if l != nil {
-		time.AfterFunc(Settle, func() { l.Close() })
+		pe.closing.Add(1)
+		time.AfterFunc(Settle, func() {
+			defer pe.closing.Done()
+			pe.close(l)
+		})
 	}
+}
+
+// close closes l and counts what the kernel dropped on its socket.
+func (pe *perEnv) close(l *listen.DogStatsD) {
+	l.Close()
+	pe.kernelDropped.Add(l.Stats().KernelDropped)
 }
 
 // start serves the listeners bound so far and those bound later.
@@ -95,11 +110,12 @@ func (pe *perEnv) start(ctx context.Context) {
 func (pe *perEnv) stop() error {
 	pe.mu.Lock()
 	for _, l := range pe.ls {
-		l.Close()
+		pe.close(l)
 	}
 	pe.ls = nil
 	errs := pe.errs
 	pe.mu.Unlock()
+	pe.closing.Wait()
 	pe.wg.Wait()
 	if len(errs) > 0 {
 		return fmt.Errorf("session: per-environment listeners: %w", errors.Join(errs...))

@@ -197,6 +197,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	if n := sum.AggregateDropped(); n > 0 {
 		fmt.Fprintf(m.Stderr, "aggregation: %d values dropped (%s)\n", n, sum.AggregateDropText)
 	}
+	if n := sum.KernelDropped; n > 0 {
+		fmt.Fprintf(m.Stderr, "agents: %d datagrams dropped by the kernel (receive buffer full: read too slowly)\n", n)
+	}
 	writeSinks(m, sum)
 	var negative []string
 	if failed > 0 && !v.serve {

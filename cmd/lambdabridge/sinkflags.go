@@ -134,14 +134,8 @@ func newSession(m *Main, prefix string, cfg *config.File, opts ...session.Option
 	return s, nil
 }
 
-// lost says what a session lost, for its exit message: the sinks' errors
-// (with their accounting), or the count of samples dropped.
-func lost(sum session.Summary) string {
-	if err := sum.SinkErr(); err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("%d samples dropped", sum.Dropped())
-}
+// lost says what a session lost, for its exit message (Summary.Losses).
+func lost(sum session.Summary) string { return strings.Join(sum.Losses(), "; ") }
 
 // writeSinks prints what every sink delivered, its URL (credentials
 // redacted) and its last error, when there is a sink to speak of.
