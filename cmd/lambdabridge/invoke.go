@@ -84,6 +84,9 @@ func (f *funcFlags) register(cmd *kingpin.CmdClause) {
 // definitions returns the functions the flags define, and the one to
 // invoke (the only one, or --function).
 func (f *funcFlags) definitions() ([]function.Definition, string, error) {
+	if err := f.check(); err != nil {
+		return nil, "", err
+	}
 	timeout, err := function.ParseTimeout(f.timeout)
 	if err != nil {
 		return nil, "", usageErrorf("--timeout: %v", err)

@@ -69,8 +69,8 @@ func registerRun(c *cli) {
 }
 
 func (v *runCommand) run(ctx context.Context, m *Main) error {
-	if v.concurrency < 1 || v.reserved < 0 || v.invocations < 0 || v.rate < 0 {
-		return usageErrorf("run: --concurrency must be at least 1; --reserved-concurrency, --invocations and --rate not negative")
+	if err := v.check(); err != nil {
+		return err
 	}
 	cfg, err := v.sinks.load()
 	if err != nil {

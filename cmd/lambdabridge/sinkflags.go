@@ -58,6 +58,9 @@ func (s *sinkFlags) register(cmd *kingpin.CmdClause) {
 
 // load reads the config file (if any) and lays the flags over it.
 func (s *sinkFlags) load() (*config.File, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	f := &config.File{}
 	if s.config != "" {
 		var err error
@@ -76,9 +79,6 @@ func (s *sinkFlags) load() (*config.File, error) {
 		f.RemoteWrite = append(f.RemoteWrite, rc)
 	}
 	if s.set.rwInterval {
-		if s.rwInterval <= 0 {
-			return nil, usageErrorf("--remote-write-interval must be positive")
-		}
 		f.RemoteWriteInterval = s.rwInterval
 	}
 	if s.sigv4Region != "" && len(s.remoteWrite) == 0 {
