@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/remotewrite"
 	"github.com/lambdabridge/lambdabridge/runner"
 )
 
@@ -179,5 +182,78 @@ func TestShutdownOnBoundsInFlight(t *testing.T) {
 				t.Errorf("Drive returned after %v with %d invocations cut; want the invocation cut well before it ends (20s)", took, st.Cut)
 			}
 		})
+	}
+}
+
+// The whole chain for --per-environment (issue 9/16): the runner recycles
+// an idle environment, the session's Lifecycle ends that environment's
+// series, and a real Prometheus fed by remote_write sees them go stale
+// while the next environment's series are there; the run's end leaves the
+// last environment's series queryable. (The idle timeout must outlast the
+// Shutdown after the second invocation.)
+func TestRecycledEnvironmentStaleInPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	prom := testenv.StartPrometheus(t)
+	cfg := &config.File{
+		RemoteWrite:         []remotewrite.Config{remoteWrite(t, prom.RemoteWriteURL())},
+		RemoteWriteInterval: 200 * time.Millisecond,
+		Aggregation:         config.Aggregation{PerEnvironment: true},
+	}
+	s, err := New(cfg, WithAgents(Agents{PerEnvironment: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recycled := make(chan string, 4)
+	lifecycle := func(ev runner.EnvEvent) {
+		s.Lifecycle(ev)
+		if ev.Kind == runner.EnvEnded && ev.Reason == runner.EndIdle {
+			recycled <- ev.Environment
+		}
+	}
+	r, err := runner.New(s.Apply([]function.Definition{handler(t)}),
+		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()), runner.WithFreeze(false),
+		runner.WithIdleTimeout(3*time.Second), runner.WithLifecycle(lifecycle), runner.WithEnvironmentVars(s.EnvironmentVars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddSource(r)
+	s.Start(context.Background())
+	invoke := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := r.Invoke(ctx, "fn", runner.Request{Payload: []byte("{}")})
+		if err != nil || res.Failed() {
+			t.Fatalf("invoke: %v %+v", err, res)
+		}
+		return res.Environment
+	}
+	const q = `checkout_orders_total{function_name="fn"}` // the function's DogStatsD count
+	series := func(env string) string {
+		return `checkout_orders_total{function_name="fn", lambda_environment="` + env + `", route="/buy"}`
+	}
+	first := invoke()
+	select {
+	case env := <-recycled:
+		if env != first {
+			t.Fatalf("recycled %s, want %s", env, first)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the idle environment was not recycled within 30s")
+	}
+	second := invoke()
+	if second == first {
+		t.Fatalf("environment %s reused after it was recycled", first)
+	}
+	// The run ends (Shutdown closes env-2: its series stay, at their final
+	// value) well within the idle timeout.
+	sum := s.Shutdown()
+	// Now: only the second environment's series; the first one's went
+	// stale (it was delivered: it is in the range).
+	testenv.EventuallyVector(t, prom, q, testenv.Vector{series(second): 1}, 30*time.Second)
+	testenv.EventuallyVector(t, prom, "last_over_time("+q+"[10m])", testenv.Vector{series(first): 1, series(second): 1}, 30*time.Second)
+	if sum.Failed() {
+		t.Errorf("summary: %+v", sum)
 	}
 }
