@@ -281,6 +281,9 @@ func (e *env) killTree() {
 // marked lists the processes (of this user) whose environment holds the
 // variable kv ("K=V"), other than this one.
 func marked(kv string) []int {
+	if strings.HasSuffix(kv, "=") { // an empty value marks no environment
+		return nil
+	}
 	var out []int
 	me := os.Getpid()
 	want := []byte(kv)
@@ -327,6 +330,9 @@ func (e *env) removeCgroup() {
 
 // descendants lists the processes descending from pid (not pid itself).
 func descendants(pid int) []int {
+	if pid <= 1 { // 0 and init are everyone's ancestors: never the tree of an environment
+		return nil
+	}
 	kids := map[int][]int{}
 	eachProc(func(p int, st procStat) { kids[st.ppid] = append(kids[st.ppid], p) })
 	var out []int
