@@ -15,26 +15,24 @@ import (
 )
 
 // DefaultBuckets returns the classic histogram buckets used when a Family
-// gives none: for "seconds", Lambda-ish durations from 1 ms to 15 minutes
-// (the Lambda timeout ceiling); for "bytes", powers of 4 from 256 B to
-// 1 GiB; otherwise 1-2.5-5 steps from 0.01 to 500000.
-func DefaultBuckets(unit string) []float64 {
-	switch unit {
-	case "seconds":
-		return []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900}
-	case "bytes":
-		return prometheus.ExponentialBuckets(256, 4, 12)
-	}
-	var b []float64
-	for e := 0.01; e < 1e6; e *= 10 {
-		b = append(b, e, 2.5*e, 5*e)
-	}
-	return b
-}
+// gives none: metric.DefaultBuckets (one definition for the aggregator and
+// the catalog lint).
+func DefaultBuckets(unit string) []float64 { return metric.DefaultBuckets(unit) }
 
 // DefaultObjectives are the summary quantiles used when a Family gives none
-// (statsd_exporter's defaults).
-var DefaultObjectives = map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}
+// (statsd_exporter's defaults): metric.DefaultQuantiles with their allowed
+// errors.
+var DefaultObjectives = objectives(metric.DefaultQuantiles)
+
+// objectives gives each quantile statsd_exporter's allowed error: 5% of the
+// distance to the nearer end (0.5: 0.05, 0.9: 0.01, 0.99: 0.001).
+func objectives(qs []float64) map[float64]float64 {
+	m := make(map[float64]float64, len(qs))
+	for _, q := range qs {
+		m[q] = math.Round(min(q, 1-q)*0.1*1e6) / 1e6
+	}
+	return m
+}
 
 // family is the state of one metric family.
 type family struct {

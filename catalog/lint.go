@@ -40,29 +40,14 @@ const (
 	RuleTypeConflict = "catalog/type-conflict"
 )
 
-// DefaultQuantiles are the quantiles the generated dashboards show.
-var DefaultQuantiles = []float64{0.5, 0.9, 0.99}
+// DefaultQuantiles are the quantiles the generated dashboards show
+// (metric.DefaultQuantiles).
+var DefaultQuantiles = metric.DefaultQuantiles
 
 // DefaultBuckets returns the bucket bounds Lint assumes for a histogram
-// whose buckets were not recorded (SetBuckets) nor given (WithBuckets): the
-// same as aggregate.DefaultBuckets, by Prometheus base unit.
-func DefaultBuckets(unit string) []float64 {
-	switch unit {
-	case "seconds":
-		return []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900}
-	case "bytes":
-		b := make([]float64, 12)
-		for i, v := 0, 256.0; i < len(b); i, v = i+1, v*4 {
-			b[i] = v
-		}
-		return b
-	}
-	var b []float64
-	for e := 0.01; e < 1e6; e *= 10 {
-		b = append(b, e, 2.5*e, 5*e)
-	}
-	return b
-}
+// whose buckets were not recorded (SetBuckets) nor given (WithBuckets):
+// metric.DefaultBuckets, the ones the aggregator fills.
+func DefaultBuckets(unit string) []float64 { return metric.DefaultBuckets(unit) }
 
 // LintOption configures Lint.
 type LintOption func(*lintConfig)

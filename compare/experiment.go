@@ -20,6 +20,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/runner"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // experiment is the state of one run, and the raw
@@ -30,8 +31,9 @@ type experiment struct {
 	cfg        Config
 	strategies []Strategy
 	log        *slog.Logger
-	closers    []func() // run in reverse order by close
-	pipe       *pipeline.Pipeline
+	closers    []func()           // run in reverse order by close
+	sess       *session.Session   // the lifecycle: runner, parsing, shutdown order
+	pipe       *pipeline.Pipeline // sess's: parsing, truth, the aggregate strategy
 	truth      *aggregate.Aggregator
 	prom       *backend.PromQL
 	fileSD     string

@@ -16,6 +16,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/runner"
 	"github.com/lambdabridge/lambdabridge/scrape"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // scrapeJob is the job of the Prometheus compare starts.
@@ -46,7 +47,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	s.closers = append(s.closers, func() { r.Close(); s.closeEnvironments() })
+	s.sess.AddSource(r)
+	s.sess.Start(ctx)
+	s.closers = append(s.closers, func() { s.sess.Shutdown(); s.closeEnvironments() })
 	obs, err := s.run(ctx, r)
 	if err != nil {
 		return nil, err
@@ -171,12 +174,17 @@ func (s *experiment) startPipeline() error {
 	s.truth = aggregate.New(aggregate.WithMixedLabelSets(true), aggregate.WithFunctionLabel("function_name"),
 		// The truth is never limited: the strategies are compared with all of it.
 		aggregate.WithMaxSeries(0), aggregate.WithMaxSeriesPerFamily(0))
+	// The session owns the lifecycle: the runner is its source, closed
+	// first at the end (in-flight invocations cut at once, as the run is
+	// over), then the parsers finish. Its own sinks are none: each strategy
+	// delivers through the environment's own state.
 	var err error
-	s.pipe, err = pipeline.New(pipeline.WithLogger(s.log), pipeline.WithPointHandler(s.point),
-		pipeline.WithAggregateOptions(aggregate.WithConstLabels(metric.Label{Name: Label, Value: string(Aggregate)})))
+	s.sess, err = session.New(nil, session.WithLogger(s.log), session.WithPointHandler(s.point), session.WithDrainTimeout(0),
+		session.WithPipelineOptions(pipeline.WithAggregateOptions(aggregate.WithConstLabels(metric.Label{Name: Label, Value: string(Aggregate)}))))
 	if err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
+	s.pipe = s.sess.Pipeline()
 	if s.cfg.has(Aggregate) {
 		if err := s.serveAggregate(); err != nil {
 			return err

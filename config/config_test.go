@@ -100,20 +100,17 @@ func TestDefinitionsRelativeToFile(t *testing.T) {
 	}
 }
 
-func TestMappingsBuild(t *testing.T) {
+func TestMapper(t *testing.T) {
 	f, err := Parse([]byte(full))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Scrape = nil
-	b, err := f.Build(nil, "test")
-	if err != nil {
-		t.Fatal(err)
+	if m, err := f.Mapper(); err != nil || m == nil {
+		t.Fatalf("Mapper() = %v, %v; want the file's rules", m, err)
 	}
-	b.Close()
 	bad, err := Parse([]byte("mappings:\n  - match: \"a.*\"\n    name: x\n    bogus: 1\n"))
 	if err == nil {
-		_, err = bad.Build(nil, "test")
+		_, err = bad.Mapper()
 	}
 	if err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Errorf("bad mapping error = %v, want it to name the unknown key", err)

@@ -7,9 +7,9 @@ import (
 	"github.com/lambdabridge/lambdabridge/mapping"
 )
 
-// mapper builds the aggregator's mapper from the file's mapping rules (nil:
+// Mapper builds the aggregator's mapper from the file's mapping rules (nil:
 // the default translation).
-func (f *File) mapper() (aggregate.Mapper, error) {
+func (f *File) Mapper() (aggregate.Mapper, error) {
 	if f.mappingDoc == nil {
 		return nil, nil
 	}

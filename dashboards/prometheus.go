@@ -18,8 +18,9 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
-// Quantiles are the quantiles histogram panels show.
-var Quantiles = []float64{0.5, 0.9, 0.99}
+// Quantiles are the quantiles histogram panels show (metric.DefaultQuantiles,
+// the ones the catalog lint checks the buckets for).
+var Quantiles = metric.DefaultQuantiles
 
 // The platform families the runner emits; the overview row is built from them.
 const (

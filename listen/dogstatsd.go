@@ -88,3 +88,7 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 		l.fn(buf[:n], from)
 	}
 }
+
+// Env returns DogStatsDClientEnv of the bound address: the variables that
+// point every DogStatsD client library at this listener.
+func (l *DogStatsD) Env() map[string]string { return DogStatsDClientEnv(l.Addr()) }

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // Default addresses: what the Datadog extension and the CloudWatch agent
@@ -36,7 +38,7 @@ const (
 
 // ErrNotLoopback is wrapped by the error for an address that is not on the
 // loopback interface when AllowNonLoopback was not given.
-var ErrNotLoopback = errors.New("address is not loopback")
+var ErrNotLoopback = loopback.ErrNotLoopback
 
 // PacketFunc receives one DogStatsD datagram. payload is only valid during
 // the call (the buffer is reused): copy what you keep. Calls are never
@@ -136,11 +138,7 @@ func checkAddr(addr string, anyAddr bool) (host string, port int, err error) {
 	if err != nil || port < 0 || port > 65535 {
 		return "", 0, fmt.Errorf("address %q: bad port", addr)
 	}
-	if anyAddr || host == "localhost" {
-		return host, port, nil
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil || !ip.IsLoopback() {
+	if !anyAddr && !loopback.Host(host) {
 		return "", 0, fmt.Errorf("%w: %q: lambdabridge listens on loopback only (127.0.0.1); functions run on this machine", ErrNotLoopback, addr)
 	}
 	return host, port, nil

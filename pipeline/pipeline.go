@@ -1,13 +1,17 @@
-// Package pipeline wires lambdabridge together: sources (the runner's
-// environments, the DogStatsD and EMF agent listeners, log streams) hand it
-// lines, datagrams and platform points; it parses them, checks them,
-// aggregates them, and fans the aggregation out to every configured sink
-// (scrape endpoint, remote_write, Pushgateway), each running on its own so a
-// slow or dead sink never blocks the others or the function.
+// Package pipeline is the one path from input to metrics: a log line (from
+// a function, a log file, standard input or an agent endpoint), a DogStatsD
+// datagram or a platform point is parsed (logline), checked across formats
+// (validate.Checker), aggregated (aggregate) and recorded in the catalog, and
+// the aggregation is fanned out to every sink (scrape endpoint, remote_write,
+// Pushgateway), each running on its own so a slow or dead sink never blocks
+// the others or the function. validate, convert, dashboard and tail read log
+// streams through ReadLog, and run, invoke and compare feed it from the
+// runner, so one input gives one diagnosis everywhere. The session package
+// owns a pipeline for a whole local run (listeners, sinks, shutdown order).
 //
 //	p, _ := pipeline.New(pipeline.WithSink(pipeline.RemoteWrite(w)))
-//	r, _ := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p))
-//	err := p.Run(ctx) // until ctx ends, then drains every sink
+//	err := p.ReadLog(ctx, "app.log", f) // or: runner.WithLogSink(p), runner.WithPlatformSink(p)
+//	p.Finish(); err = p.Run(ctx)         // Run: until ctx ends, then drains every sink
 package pipeline
 
 import (
@@ -16,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -57,6 +62,11 @@ type scrapeSpec struct {
 
 // WithCatalog records every point in c (for `--catalog` and dashboards).
 func WithCatalog(c *catalog.Catalog) Option { return func(p *Pipeline) { p.catalog = c } }
+
+// WithCatalogLint adds the catalog's checks (catalog.Lint: what makes a
+// generated dashboard less useful) to the diagnostics of Finish. It needs
+// WithCatalog.
+func WithCatalogLint() Option { return func(p *Pipeline) { p.lint = true } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
@@ -100,6 +110,7 @@ type Pipeline struct {
 	agg        *aggregate.Aggregator
 	catalog    *catalog.Catalog
 	sinks      []Sink
+	envs       []*Env // per sink
 	scrapes    []scrapeSpec
 	log        *slog.Logger
 	drain      time.Duration
@@ -115,6 +126,13 @@ type Pipeline struct {
 	checker *validate.Checker
 	batch   metric.Batch
 
+	in   Input
+	lint bool
+
+	sinkMu   sync.Mutex
+	sinkErrs []error         // per sink, once Run returned
+	drainCtx context.Context // SetDrainContext
+
 	subsMu sync.Mutex
 	subs   []chan struct{}
 }
@@ -126,6 +144,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		drain:   10 * time.Second,
 		self:    prometheus.NewRegistry(),
 		checker: validate.New(),
+		in:      Input{MetricLines: map[string]int{}},
 	}
 	for _, o := range opts {
 		o(p)
@@ -156,6 +175,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		p.sinks = append(p.sinks, scrapeSink{s: srv, ln: sc.ln})
 	}
 	for _, s := range p.sinks {
+		// Subscribed now, so an invocation that ends before Run starts a
+		// sink is not missed.
+		p.envs = append(p.envs, &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log})
 		if c, ok := s.(prometheus.Collector); ok {
 			if err := p.self.Register(c); err != nil {
 				return nil, fmt.Errorf("pipeline: register metrics of sink %s: %w", s.Name(), err)
@@ -177,13 +199,24 @@ func (p *Pipeline) Registry() *prometheus.Registry { return p.self }
 
 // Line handles one log line of a function (it implements runner.LogSink).
 func (p *Pipeline) Line(o metric.Origin, stream string, line []byte) {
+	p.line(o, stream, logline.Line{Num: o.Line, Bytes: line, Size: len(line)})
+}
+
+// line is the one step from a log line to points and diagnostics:
+// logline.Parser.ParseLine (which reports lines the reader had to cut),
+// then flushBatch.
+func (p *Pipeline) line(o metric.Origin, stream string, l logline.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.batch.Reset()
-	f := p.parser.Parse(&p.batch, line, o)
+	f := p.parser.ParseLine(&p.batch, l, o)
 	p.m.lines.WithLabelValues(f.String()).Inc()
+	p.in.Lines++
+	if f != metric.FormatUnknown {
+		p.in.MetricLines[f.String()]++
+	}
 	if p.onLine != nil {
-		p.onLine(o, stream, line, f)
+		p.onLine(o, stream, l.Bytes, f)
 	}
 	p.flushBatch()
 }
@@ -207,25 +240,43 @@ func (p *Pipeline) Datagram(payload []byte, from netip.AddrPort) {
 }
 
 // ReadLog reads a log stream (a file, standard input, `aws logs tail`
-// output) line by line until EOF or ctx ends.
+// output) line by line until EOF or ctx ends. A line longer than
+// logline.DefaultMaxLine is reported (log/line-too-long) and the lines after
+// it are read as usual. Several streams may be read at once.
 func (p *Pipeline) ReadLog(ctx context.Context, name string, r io.Reader) error {
+	p.mu.Lock()
+	p.in.Inputs++
+	p.mu.Unlock()
 	return logline.Scan(r, 0, func(l logline.Line) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p.Line(metric.Origin{Source: name, Line: l.Num}, "log", l.Bytes)
+		p.line(metric.Origin{Source: name}, "log", l)
 		return nil
 	})
 }
 
 // Finish runs the checks that need the whole input (EMF dimensions unique
-// in every event, ...) and reports their diagnostics.
+// in every event, ...) and, with WithCatalogLint, the catalog's dashboard
+// checks, and reports their diagnostics. Call it once, after the last input.
 func (p *Pipeline) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.batch.Reset()
 	p.parser.Finish(&p.batch)
+	if p.lint && p.catalog != nil {
+		p.batch.Diags = append(p.batch.Diags, p.catalog.Lint()...)
+	}
 	p.flushBatch()
+}
+
+// Input returns what the pipeline was given so far.
+func (p *Pipeline) Input() Input {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in := p.in
+	in.MetricLines = maps.Clone(p.in.MetricLines)
+	return in
 }
 
 // flushBatch hands the batch's points to the aggregator and catalog and its
@@ -242,8 +293,15 @@ func (p *Pipeline) flushBatch() {
 			p.onPoint(pt)
 		}
 	}
+	p.in.Points += len(p.batch.Points)
 	for i := range p.batch.Diags {
 		d := &p.batch.Diags[i]
+		switch d.Severity {
+		case metric.Error:
+			p.in.Errors++
+		case metric.Warning:
+			p.in.Warnings++
+		}
 		p.m.diags.WithLabelValues(d.Format.String(), d.Rule, d.Severity.String()).Inc()
 		if p.onDiag != nil {
 			p.onDiag(d)
@@ -281,41 +339,91 @@ func (p *Pipeline) invocations() <-chan struct{} {
 	return c
 }
 
-// Run runs every sink until ctx ends, then shuts them down, giving them the
-// drain timeout to deliver what they hold. It returns the errors of the
-// sinks (joined); delivery losses are reported through the sinks' counters
-// and in the error.
+// Run runs every sink until ctx ends, then shuts them all down at once,
+// each with the whole drain timeout to deliver what it holds (a hanging
+// remote_write cannot take the Pushgateway's time). It returns the errors of
+// the sinks (joined); delivery losses are reported through the sinks'
+// counters, SinkStatus and the error.
 func (p *Pipeline) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
 	errs := make([]error, len(p.sinks))
+	var wg sync.WaitGroup
 	for i, s := range p.sinks {
-		env := &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		env := p.envs[i]
+		wg.Go(func() {
 			if err := s.Run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
 				errs[i] = fmt.Errorf("sink %s: %w", s.Name(), err)
 				p.log.Error("sink stopped", "sink", s.Name(), "err", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drain)
-	defer cancel()
-	for i, s := range p.sinks {
-		if err := s.Shutdown(dctx, p.agg); err != nil {
-			errs[i] = errors.Join(errs[i], fmt.Errorf("sink %s: shutdown: %w", s.Name(), err))
-		}
+	p.sinkMu.Lock()
+	dctx := p.drainCtx
+	p.sinkMu.Unlock()
+	if dctx == nil {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), p.drain)
+		defer cancel()
 	}
+	for i, s := range p.sinks {
+		wg.Go(func() {
+			if err := s.Shutdown(dctx, p.agg); err != nil {
+				errs[i] = errors.Join(errs[i], fmt.Errorf("sink %s: shutdown: %w", s.Name(), err))
+			}
+		})
+	}
+	wg.Wait()
+	p.sinkMu.Lock()
+	p.sinkErrs = errs
+	p.sinkMu.Unlock()
 	return errors.Join(errs...)
+}
+
+// SetDrainContext makes the sinks drain within ctx instead of the drain
+// timeout after Run's ctx ends: a caller whose whole shutdown is bounded
+// gives the sinks what is left of it, and can cut it short (a second
+// Ctrl-C). Call it before Run's ctx ends.
+func (p *Pipeline) SetDrainContext(ctx context.Context) {
+	p.sinkMu.Lock()
+	p.drainCtx = ctx
+	p.sinkMu.Unlock()
+}
+
+// SinkStatus returns what every sink delivered so far, in the order they
+// were added (scrape endpoints last), with the error each ended with once
+// Run returned.
+func (p *Pipeline) SinkStatus() []Status {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	out := make([]Status, 0, len(p.sinks))
+	for i, s := range p.sinks {
+		st := Status{Kind: s.Name()}
+		if r, ok := s.(StatusReporter); ok {
+			st = r.Status()
+		}
+		if i < len(p.sinkErrs) {
+			st.Err = p.sinkErrs[i]
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // DatagramFunc returns a DogStatsD packet handler (a listen.PacketFunc)
 // whose points carry function as their Origin.Function, for a listener that
 // serves one function's environments.
 func (p *Pipeline) DatagramFunc(function string) func(payload []byte, from netip.AddrPort) {
+	return p.DatagramOrigin(metric.Origin{Function: function})
+}
+
+// DatagramOrigin returns a DogStatsD packet handler whose points carry o
+// (its function and environment, for a listener that serves one
+// environment); Source is set to the sender's address.
+func (p *Pipeline) DatagramOrigin(o metric.Origin) func(payload []byte, from netip.AddrPort) {
 	return func(payload []byte, from netip.AddrPort) {
-		p.datagram(payload, metric.Origin{Source: "udp://" + from.String(), Function: function})
+		o := o
+		o.Source = "udp://" + from.String()
+		p.datagram(payload, o)
 	}
 }
 
@@ -324,6 +432,7 @@ func (p *Pipeline) datagram(payload []byte, o metric.Origin) {
 	defer p.mu.Unlock()
 	p.batch.Reset()
 	p.m.datagrams.Inc()
+	p.in.Datagrams++
 	p.parser.Datagram(&p.batch, payload, o)
 	p.flushBatch()
 }

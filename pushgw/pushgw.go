@@ -44,6 +44,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +118,7 @@ type Sink struct {
 	client   push.HTTPDoer
 	log      *slog.Logger
 	stats    *stats
+	lastErr  atomic.Pointer[string]
 
 	mu sync.Mutex // serializes pushes and deletes
 }
@@ -275,6 +277,7 @@ func (s *Sink) Push(ctx context.Context, g prometheus.Gatherer) error {
 		reason := classify(ctx, rec, err)
 		s.stats.failed(reason, n)
 		err = s.wrap("push", httpMethod, rec, err)
+		s.noteErr(err)
 		s.log.Warn("push failed", "url", s.GroupURL(), "reason", reason, "samples", n, "err", err)
 		return err
 	}
@@ -292,6 +295,7 @@ func (s *Sink) Delete(ctx context.Context) error {
 		reason := classify(ctx, rec, err)
 		s.stats.deleted(reason)
 		err = s.wrap("delete", http.MethodDelete, rec, err)
+		s.noteErr(err)
 		s.log.Warn("delete failed", "url", s.GroupURL(), "reason", reason, "err", err)
 		return err
 	}

@@ -247,7 +247,7 @@ func CheckNames(cfgs []Config) error {
 		case c.Name != "":
 			return fmt.Errorf("entries %d and %d: duplicate name %q: each remote_write entry needs its own name", j, i, c.Name)
 		default:
-			return fmt.Errorf("entries %d and %d (%s) are the same apart from secrets: remove one, or give each its own name:", j, i, redactURL(mustParse(c.URL)))
+			return fmt.Errorf("entries %d and %d (%s) are the same apart from secrets: remove one, or give each its own name", j, i, redactURL(mustParse(c.URL)))
 		}
 	}
 	return nil

@@ -93,7 +93,7 @@ func TestParseConfigsErrors(t *testing.T) {
 		{"duplicate name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}", `entries 0 and 1: duplicate name "x"`},
 		{"same entry twice", "remote_write:\n- {url: http://a}\n- {url: http://a, remote_timeout: 30s}", "entries 0 and 1 (http://a) are the same apart from secrets"},
 		{"only the password differs", "remote_write:\n- {url: http://a, basic_auth: {username: u, password: p1}}\n- {url: http://a, basic_auth: {username: u, password: p2}}",
-			"are the same apart from secrets: remove one, or give each its own name:"},
+			"are the same apart from secrets: remove one, or give each its own name"},
 		{"half sigv4 keys", "remote_write:\n- url: http://a\n  sigv4: {access_key: AK}", "access_key and secret_key"},
 		{"backoffs", "remote_write:\n- url: http://a\n  queue_config: {min_backoff: 10s, max_backoff: 1s}", "min_backoff is larger"},
 	} {

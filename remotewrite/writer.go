@@ -89,6 +89,7 @@ type Writer struct {
 	q            *queue
 	cnt          counters
 	flushDropped atomic.Int64 // dropped total reported by the last Flush
+	lastErr      atomic.Pointer[string]
 	coll         *collector
 	enc          encoder
 
@@ -361,6 +362,7 @@ func (w *Writer) sendBatch(batch []sample) {
 	n := len(batch)
 	body, err := w.enc.encode(batch)
 	if err != nil {
+		w.noteErr(err)
 		w.drop(reasonEncode, n, err)
 		return
 	}
@@ -368,6 +370,7 @@ func (w *Writer) sendBatch(batch []sample) {
 	backoff := time.Duration(qc.MinBackoff)
 	for attempt := 1; ; attempt++ {
 		err := w.post(w.kill, body)
+		w.noteErr(err)
 		if err == nil {
 			w.cnt.pending.Add(-int64(n))
 			w.cnt.sent.Add(int64(n))

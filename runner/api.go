@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/internal/httpguard"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // Payload limits of the invoke API: Lambda accepts a synchronous request
@@ -67,15 +68,8 @@ func denyBrowser(w http.ResponseWriter, _ *http.Request, code int, err error) {
 // "[::1]:9001"), which must be a loopback address: the invoke API has no
 // authentication.
 func ListenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("runner: api address %q: %w", addr, err)
-	}
-	if host != "localhost" {
-		ip := net.ParseIP(host)
-		if ip == nil || !ip.IsLoopback() {
-			return nil, fmt.Errorf("runner: api address %q: only loopback addresses are allowed (127.0.0.1, ::1, localhost)", addr)
-		}
+	if err := loopback.Check(addr); err != nil {
+		return nil, fmt.Errorf("runner: api %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

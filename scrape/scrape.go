@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lambdabridge/lambdabridge/internal/httpguard"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // DefaultAddr is the listen address when New is given "".
@@ -38,7 +39,7 @@ const DefaultAddr = "127.0.0.1:9464"
 
 // ErrNotLoopback is returned by New for a listen address that is not on a
 // loopback interface (":9464" included) unless WithAllowRemote is given.
-var ErrNotLoopback = errors.New("listen address is not loopback")
+var ErrNotLoopback = loopback.ErrNotLoopback
 
 // Option configures a Server.
 type Option func(*Server)
@@ -129,13 +130,7 @@ func New(addr string, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopback(host string) bool { return loopback.Host(host) }
 
 // Handler returns the HTTP handler: /metrics, / and /-/healthy.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -1,14 +1,9 @@
 package validate
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -85,31 +80,5 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestSessionReportsNegativeCounts: count values below zero vanished
-// without a word (the aggregator dropped them as negative_counter); a
-// validation session now reports each one, in every format that has counts.
-func TestSessionReportsNegativeCounts(t *testing.T) {
-	now := time.Now()
-	log := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Shop","Dimensions":[["Service"]],"Metrics":[{"Name":"Orders","Unit":"Count"}]}]},"Service":"checkout","Orders":-5}
-MONITORING|%d|-3|count|stock.level|#env:dev
-MONITORING|%d|3|count|stock.level|#env:dev
-`, now.UnixMilli(), now.Unix(), now.Unix())
-	s := NewSession(logline.New(logline.WithClock(func() time.Time { return now })))
-	var got []string
-	s.OnDiag = func(d *metric.Diagnostic) {
-		got = append(got, fmt.Sprintf("%d: %s %s", d.Origin.Line, d.Severity, d.Rule))
-	}
-	if err := s.Read("fn.log", strings.NewReader(log)); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"1: warning emf/negative-count", "2: warning monitoring/negative-count"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("diagnostics (-want +got):\n%s", diff)
-	}
-	if sum := s.Summary(); sum.Warnings != 2 || sum.Errors != 0 {
-		t.Errorf("summary %+v, want 2 warnings", sum)
 	}
 }

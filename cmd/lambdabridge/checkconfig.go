@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lambdabridge/lambdabridge/config"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // checkConfigCmd holds the argument of check-config.
@@ -40,19 +41,14 @@ func (v *checkConfigCmd) run(ctx context.Context, m *Main) error {
 			fmt.Fprintf(m.Stderr, "%s: function %s: warning: %s\n", v.file, d.Name, w)
 		}
 	}
-	// Build without binding: the scrape address is checked, not listened on.
-	listen := ""
-	if f.Scrape != nil {
-		listen, f.Scrape = f.Scrape.Listen, nil
-		if err := config.CheckListen(listen); err != nil {
-			return usageErrorf("%s: %v", v.file, err)
-		}
-	}
-	b, err := f.Build(nil, version)
-	if err != nil {
+	// What a session would build, without binding or sending.
+	if err := session.Check(f); err != nil {
 		return usageErrorf("%s: %v", v.file, err)
 	}
-	b.Close()
+	listen := ""
+	if f.Scrape != nil {
+		listen = f.Scrape.Listen
+	}
 	fmt.Fprintf(m.Stdout, "%s: valid: %d functions, %d remote_write, %d pushgateway",
 		v.file, len(defs), len(f.RemoteWrite), len(f.Pushgateway))
 	if listen != "" {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/exposition"
 	"github.com/lambdabridge/lambdabridge/metric"
-	"github.com/lambdabridge/lambdabridge/validate"
+	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
 // convertCmd holds the flags of convert.
@@ -41,23 +41,21 @@ func (v *convertCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return usageErrorf("convert: --format: %v", err)
 	}
-	parser, err := lineParser(v.now)
+	firstErr := ""
+	cat := catalog.New()
+	p, err := linePipeline(v.now, pipeline.WithCatalog(cat), pipeline.WithCatalogLint(),
+		pipeline.WithDiagnosticHandler(func(d *metric.Diagnostic) {
+			if d.Severity == metric.Error && firstErr == "" {
+				firstErr = d.String()
+			}
+		}))
 	if err != nil {
 		return err
 	}
-	agg := aggregate.New(aggregate.WithMixedLabelSets(true))
-	s := validate.NewSession(parser)
-	s.OnPoint = agg.Add
-	firstErr := ""
-	s.OnDiag = func(d *metric.Diagnostic) {
-		if d.Severity == metric.Error && firstErr == "" {
-			firstErr = d.String()
-		}
-	}
-	if err := m.readSession(ctx, s, v.files); err != nil {
+	if err := m.readLogs(ctx, p, v.files); err != nil {
 		return err
 	}
-	fams, err := agg.Gather()
+	fams, err := p.Gatherer().Gather()
 	if err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
@@ -66,11 +64,11 @@ func (v *convertCmd) run(ctx context.Context, m *Main) error {
 	}
 	if v.catalog != "" {
 		sf := sinkFlags{catalog: v.catalog}
-		if err := sf.writeCatalog(s.Catalog()); err != nil {
+		if err := sf.writeCatalog(cat); err != nil {
 			return err
 		}
 	}
-	if sum := s.Summary(); !v.quiet && (sum.Errors > 0 || sum.Warnings > 0) {
+	if sum := p.ValidationSummary(); !v.quiet && (sum.Errors > 0 || sum.Warnings > 0) {
 		fmt.Fprintf(m.Stderr, "lambdabridge convert: %s\n", sum)
 		if firstErr != "" {
 			fmt.Fprintf(m.Stderr, "first error: %s\n", firstErr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,8 +11,7 @@ import (
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/dashboards"
-	"github.com/lambdabridge/lambdabridge/logline"
-	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
 const dashboardUsage = `[--catalog FILE | LOGFILE...] [--datasource prometheus|cloudwatch|both]
@@ -303,19 +301,11 @@ func (m *Main) loadCatalog(ctx context.Context, catalogs, logs []string) (*catal
 	if len(catalogs) > 0 && len(logs) == 0 {
 		return cat, nil
 	}
-	p := logline.New()
-	err := m.eachInput(logs, func(name string, r io.Reader) error {
-		return logline.Read(r, name, 0, p, func(b *metric.Batch, _ logline.Line, _ metric.Format) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			for i := range b.Points {
-				cat.Add(&b.Points[i])
-			}
-			return nil
-		})
-	})
+	p, err := pipeline.New(pipeline.WithCatalog(cat))
 	if err != nil {
+		return nil, err
+	}
+	if err := m.readLogs(ctx, p, logs); err != nil {
 		return nil, err
 	}
 	return cat, nil

@@ -10,7 +10,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/lambdabridge/lambdabridge/logline"
-	"github.com/lambdabridge/lambdabridge/validate"
+	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
 // eachInput calls fn for every named file, or for standard input when
@@ -58,30 +58,28 @@ func clockFlag(s string) (func() time.Time, error) {
 	return func() time.Time { return t }, nil
 }
 
-// lineParser returns the log-line parser, its clock pinned by --now.
-func lineParser(now string) (*logline.Parser, error) {
+// linePipeline returns the one log-line path (parse, check, aggregate,
+// catalog) for validate, convert and dashboard, its clock pinned by --now.
+func linePipeline(now string, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
 	clock, err := clockFlag(now)
 	if err != nil {
 		return nil, err
 	}
-	if clock == nil {
-		return logline.New(), nil
+	if clock != nil {
+		opts = append(opts, pipeline.WithParserOptions(logline.WithClock(clock)))
 	}
-	return logline.New(logline.WithClock(clock)), nil
+	return pipeline.New(opts...)
 }
 
-// readSession validates every input (files, or standard input) in s, then
+// readLogs reads every input (files, or standard input) through p, then
 // runs the checks that need all of it.
-func (m *Main) readSession(ctx context.Context, s *validate.Session, names []string) error {
+func (m *Main) readLogs(ctx context.Context, p *pipeline.Pipeline, names []string) error {
 	err := m.eachInput(names, func(name string, r io.Reader) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return s.Read(name, r)
+		return p.ReadLog(ctx, name, r)
 	})
 	if err != nil {
 		return err
 	}
-	s.Finish()
+	p.Finish()
 	return nil
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/lambdabridge/lambdabridge/events"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/metric"
-	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/runner"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // invokeCmd holds the flags of invoke.
@@ -308,22 +308,20 @@ func (f *found) write(w io.Writer) {
 	}
 }
 
-// session wires the runner to the pipeline, which parses every line (the
-// hook where sinks are added) and to the console.
-func newSession(m *Main, showLogs func() bool, popts ...pipeline.Option) (*pipeline.Pipeline, *found, error) {
+// console shows the functions' lines on standard error (while showLogs
+// says so) and counts the metrics and problems found in them.
+func console(m *Main, showLogs func() bool) ([]session.Option, *found) {
 	fd := newFound()
-	console := runner.NewConsole(m.Stderr)
-	opts := append([]pipeline.Option{
-		pipeline.WithLineHandler(func(o metric.Origin, stream string, line []byte, _ metric.Format) {
+	c := runner.NewConsole(m.Stderr)
+	return []session.Option{
+		session.WithLineHandler(func(o metric.Origin, stream string, line []byte, _ metric.Format) {
 			if showLogs() {
-				console.Line(o, stream, line)
+				c.Line(o, stream, line)
 			}
 		}),
-		pipeline.WithPointHandler(fd.point),
-		pipeline.WithDiagnosticHandler(fd.diag),
-	}, popts...)
-	p, err := pipeline.New(opts...)
-	return p, fd, err
+		session.WithPointHandler(fd.point),
+		session.WithDiagnosticHandler(fd.diag),
+	}, fd
 }
 
 func (v *invokeCmd) run(ctx context.Context, m *Main) error {
@@ -352,29 +350,24 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 	if payload == nil {
 		payload = []byte("{}")
 	}
-	p, fd, err := newSession(m, func() bool { return true })
+	opts, fd := console(m, func() bool { return true })
+	s, err := session.New(nil, append(opts, session.WithAgents(v.agents.session()), session.WithFunction(target))...)
 	if err != nil {
-		return err
+		return usageErrorf("%v", err)
 	}
-	ag, err := v.agents.start(ctx, p, target)
-	if err != nil {
-		return err
-	}
-	ag.apply(defs)
-	r, err := runner.New(defs, runner.WithLogSink(p), runner.WithPlatformSink(p),
+	r, err := runner.New(s.Apply(defs), runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
 		runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
 	if err != nil {
-		ag.close()
+		s.Shutdown()
 		return err
 	}
+	s.AddSource(r)
+	s.Start(ctx)
 	res, err := r.Invoke(ctx, target, runner.Request{Payload: payload})
-	r.Close()
-	ag.settle()
-	ag.close()
+	s.Shutdown()
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}
-	p.Finish()
 	out := res.Payload
 	if !bytes.HasSuffix(out, []byte("\n")) {
 		out = append(out, '\n')

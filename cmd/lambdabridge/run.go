@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lambdabridge/lambdabridge/config"
-	"github.com/lambdabridge/lambdabridge/function"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/events"
+	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/runner"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 const runUsage = `--handler PATH | --template FILE  [--event FILE|- | --events FILE | --event-template NAME] [--invocations N] [flags]
@@ -126,45 +127,33 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 		return usageErrorf("run: --logs must be all, none or auto")
 	}
 
-	// The pipeline parses every line the functions write; sinks (scrape,
-	// remote_write, Pushgateway) are added to it here, as pipeline options.
-	built, cat, err := v.sinks.build(m, cfg)
-	if err != nil {
-		return err
-	}
-	p, fd, err := newSession(m, show.Load, built.Options...)
-	if err != nil {
-		built.Close()
-		return err
-	}
-	if len(built.Sinks) > 0 {
-		fmt.Fprintf(m.Stderr, "lambdabridge: delivering to %s\n", strings.Join(built.Sinks, ", "))
-	}
 	// Datagrams do not say which function sent them: they belong to the
 	// target when it is the only function that runs.
 	fn := target
 	if len(defs) > 1 && (v.serve || !haveEvents) {
 		fn = ""
 	}
-	ag, err := v.agents.start(ctx, p, fn)
+	opts, cat := v.sinks.options(m)
+	copts, fd := console(m, show.Load)
+	opts = append(append(opts, copts...), session.WithAgents(v.agents.session()), session.WithFunction(fn))
+	s, err := newSession(m, "lambdabridge", cfg, opts...)
 	if err != nil {
-		built.Close()
 		return err
 	}
-	defer ag.close()
-	ag.apply(defs)
-	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer pcancel()
-	perr := make(chan error, 1)
-	go func() { perr <- p.Run(pctx) }()
-	r, err := runner.New(defs,
-		runner.WithLogSink(p), runner.WithPlatformSink(p),
+	r, err := runner.New(s.Apply(defs),
+		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
 		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
-		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
+		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region),
+		runner.WithLifecycle(s.Lifecycle), runner.WithEnvironmentVars(s.EnvironmentVars))
 	if err != nil {
+		s.Shutdown()
 		return usageErrorf("run: %v", err)
 	}
-	defer r.Close()
+	s.AddSource(r)
+	s.Start(ctx)
+	defer s.Shutdown()
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
+	defer stopCut()
 
 	var failed int64
 	if haveEvents {
@@ -190,12 +179,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 			return err
 		}
 	}
-	r.Close()
-	ag.settle()
-	ag.close()
-	p.Finish()
-	pcancel()         // the sinks deliver what they hold
-	sinkErr := <-perr // a sink that dropped samples says so here
+	sum := s.ShutdownWithin(cut) // the runner, the listeners, then the sinks deliver what they hold
 	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
@@ -207,12 +191,16 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	fmt.Fprintln(m.Stderr)
 	runner.WriteSummary(m.Stderr, all)
 	fd.write(m.Stderr)
+	if n := sum.AggregateDropped(); n > 0 {
+		fmt.Fprintf(m.Stderr, "aggregation: %d values dropped (%s)\n", n, sum.AggregateDropText)
+	}
+	writeSinks(m, sum)
 	var negative []string
 	if failed > 0 && !v.serve {
 		negative = append(negative, fmt.Sprintf("%d invocations failed", failed))
 	}
-	if sinkErr != nil {
-		negative = append(negative, sinkErr.Error())
+	if sum.Failed() {
+		negative = append(negative, lost(sum))
 	}
 	if len(negative) > 0 {
 		return &failure{msg: "run: " + strings.Join(negative, "; ")}

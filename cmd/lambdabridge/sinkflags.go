@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -11,9 +12,9 @@ import (
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/config"
-	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // sinkFlags are the flags every command that delivers metrics shares (run,
@@ -94,33 +95,62 @@ func (s *sinkFlags) load() (*config.File, error) {
 	return f, nil
 }
 
-// build turns the config into pipeline options. A busy default scrape port
-// is only a warning (the user did not ask for it); an explicit one is an
-// error.
-func (s *sinkFlags) build(m *Main, f *config.File) (*config.Built, *catalog.Catalog, error) {
+// options turns the flags that shape a session (logging, drain, catalog)
+// into session options. A busy default scrape port is only a warning (the
+// user did not ask for it); an explicit one is an error.
+func (s *sinkFlags) options(m *Main) ([]session.Option, *catalog.Catalog) {
 	logger := slog.New(slog.DiscardHandler)
 	if s.verbose {
 		logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	explicit := s.set.listen
-	b, err := f.Build(logger, version)
-	if err != nil && !explicit && s.config == "" && f.Scrape != nil && f.Scrape.Listen == defaultListen {
-		fmt.Fprintf(m.Stderr, "lambdabridge: warning: %v; /metrics is off\n", err)
-		f.Scrape.Listen = config.ListenNone
-		b, err = f.Build(logger, version)
-	}
-	if err != nil {
-		return nil, nil, usageErrorf("%v", err)
-	}
+	opts := []session.Option{session.WithLogger(logger), session.WithVersion(version)}
 	if s.drain > 0 {
-		b.Options = append(b.Options, pipeline.WithDrainTimeout(s.drain))
+		opts = append(opts, session.WithDrainTimeout(s.drain))
+	}
+	if !s.set.listen && s.config == "" && s.listen == defaultListen {
+		opts = append(opts, session.WithScrapeOptional())
 	}
 	var cat *catalog.Catalog
 	if s.catalog != "" {
 		cat = catalog.New()
-		b.Options = append(b.Options, pipeline.WithCatalog(cat))
+		opts = append(opts, session.WithCatalog(cat))
 	}
-	return b, cat, nil
+	return opts, cat
+}
+
+// newSession builds the session of cfg and says where it delivers; prefix
+// starts its lines ("lambdabridge", "lambdabridge tail").
+func newSession(m *Main, prefix string, cfg *config.File, opts ...session.Option) (*session.Session, error) {
+	s, err := session.New(cfg, opts...)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(m.Stderr, "%s: warning: %s\n", prefix, w)
+	}
+	if names := s.Sinks(); len(names) > 0 {
+		fmt.Fprintf(m.Stderr, "%s: delivering to %s\n", prefix, strings.Join(names, ", "))
+	}
+	return s, nil
+}
+
+// lost says what a session lost, for its exit message: the sinks' errors
+// (with their accounting), or the count of samples dropped.
+func lost(sum session.Summary) string {
+	if err := sum.SinkErr(); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%d samples dropped", sum.Dropped())
+}
+
+// writeSinks prints what every sink delivered, its URL (credentials
+// redacted) and its last error, when there is a sink to speak of.
+func writeSinks(m *Main, sum session.Summary) {
+	if len(sum.Sinks) == 0 {
+		return
+	}
+	fmt.Fprintln(m.Stderr, "sinks:")
+	sum.WriteSinks(m.Stderr)
 }
 
 // writeCatalog writes cat to the --catalog file.

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
-	"github.com/lambdabridge/lambdabridge/pipeline"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // tailCmd holds the flags of tail.
@@ -53,67 +52,50 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
-	built, cat, err := v.sinks.build(m, cfg)
-	if err != nil {
-		return err
-	}
 	var diagMu sync.Mutex
-	errs, warns := 0, 0
-	opts := append(built.Options, pipeline.WithDiagnosticHandler(func(d *metric.Diagnostic) {
-		diagMu.Lock()
-		defer diagMu.Unlock()
-		if d.Severity == metric.Error {
-			errs++
-		} else {
-			warns++
-		}
+	opts, cat := v.sinks.options(m)
+	opts = append(opts, session.WithDiagnosticHandler(func(d *metric.Diagnostic) {
 		if !v.quiet {
+			diagMu.Lock()
+			defer diagMu.Unlock()
 			fmt.Fprintln(m.Stderr, d.String())
 		}
 	}))
 	if clock != nil {
-		opts = append(opts, pipeline.WithParserOptions(logline.WithClock(clock)))
+		opts = append(opts, session.WithClock(clock))
 	}
-	p, err := pipeline.New(opts...)
+	s, err := newSession(m, "lambdabridge tail", cfg, opts...)
 	if err != nil {
-		built.Close()
 		return err
 	}
-	if len(built.Sinks) > 0 {
-		fmt.Fprintf(m.Stderr, "lambdabridge tail: delivering to %s\n", strings.Join(built.Sinks, ", "))
-	}
+	s.Start(ctx)
+	defer s.Shutdown()
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
+	defer stopCut()
 
-	runCtx, stopSinks := context.WithCancel(ctx)
-	defer stopSinks()
-	sinksDone := make(chan error, 1)
-	go func() { sinksDone <- p.Run(runCtx) }()
-
-	readErr := m.readInputs(ctx, p, v.files, v.follow)
-	p.Finish()
+	readErr := m.readInputs(ctx, s, v.files, v.follow)
 	if readErr == nil && v.serve && ctx.Err() == nil {
 		fmt.Fprintln(m.Stderr, "lambdabridge tail: inputs ended; serving until interrupted")
 		<-ctx.Done()
 	}
-	stopSinks()
-	sinkErr := <-sinksDone
+	sum := s.ShutdownWithin(cut)
 	if err := v.sinks.writeCatalog(cat); err != nil {
 		return err
 	}
-	st := p.Aggregator().Stats()
-	fmt.Fprintf(m.Stderr, "lambdabridge tail: %d series in %d families, %d values dropped; %d errors, %d warnings in the input\n",
-		st.Series, len(st.Families), st.DroppedTotal, errs, warns)
+	fmt.Fprintf(m.Stderr, "lambdabridge tail: %s\n", sum)
+	writeSinks(m, sum)
 	if readErr != nil {
 		return readErr
 	}
-	if sinkErr != nil {
-		return &failure{msg: sinkErr.Error()}
+	if sum.Failed() {
+		return &failure{msg: "tail: " + lost(sum)}
 	}
 	return nil
 }
 
 // readInputs feeds every input to the pipeline: standard input and plain
 // files to their end, followed files until ctx ends.
-func (m *Main) readInputs(ctx context.Context, p *pipeline.Pipeline, names []string, follow bool) error {
+func (m *Main) readInputs(ctx context.Context, s *session.Session, names []string, follow bool) error {
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
@@ -141,7 +123,7 @@ func (m *Main) readInputs(ctx context.Context, p *pipeline.Pipeline, names []str
 		go func() {
 			defer wg.Done()
 			defer r.Close()
-			if err := p.ReadLog(ctx, name, r); err != nil && ctx.Err() == nil {
+			if err := s.ReadLog(ctx, name, r); err != nil && ctx.Err() == nil {
 				errs[i] = fmt.Errorf("read %s: %w", name, err)
 			}
 		}()

@@ -15,8 +15,6 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
-
-	"github.com/lambdabridge/lambdabridge/catalog"
 )
 
 // rwReceiver is a remote_write endpoint that keeps the last value of every
@@ -77,15 +75,7 @@ func TestTailFileToRemoteWriteAndCatalog(t *testing.T) {
 	if !strings.Contains(stderr, "errors, ") || !strings.Contains(stderr, "[emf/unit]") {
 		t.Errorf("stderr lacks the input problems:\n%s", stderr)
 	}
-	f, err := os.Open(cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c, err := catalog.Read(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := readCatalog(t, cat)
 	if _, ok := c.Family("shop_orders_total"); !ok {
 		t.Errorf("catalog lacks shop_orders_total: %v", c.Families())
 	}
@@ -129,7 +119,7 @@ func TestTailFollowStopsOnCancel(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("tail --follow did not stop after cancel")
 	}
-	if !strings.Contains(errb.String(), "[monitoring/bad-value]") || !strings.Contains(errb.String(), "1 series in 1 families") {
+	if !strings.Contains(errb.String(), "[monitoring/bad-value]") || !strings.Contains(errb.String(), "1 series in 1 family") {
 		t.Errorf("stderr:\n%s", errb.String())
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
 
@@ -36,23 +38,22 @@ Ordinary log lines are ignored. Exit status: 0 no error, 1 errors found (with
 --strict, warnings too), 2 usage or I/O error.`
 
 func (v *validateCmd) run(ctx context.Context, m *Main) error {
-	parser, err := lineParser(v.now)
+	var diags []validate.JSONDiagnostic
+	p, err := linePipeline(v.now, pipeline.WithCatalog(catalog.New()), pipeline.WithCatalogLint(),
+		pipeline.WithDiagnosticHandler(func(d *metric.Diagnostic) {
+			if v.format == "json" {
+				diags = append(diags, validate.ToJSON(d))
+				return
+			}
+			fmt.Fprintln(m.Stdout, d.String())
+		}))
 	if err != nil {
 		return err
 	}
-	s := validate.NewSession(parser)
-	var diags []validate.JSONDiagnostic
-	s.OnDiag = func(d *metric.Diagnostic) {
-		if v.format == "json" {
-			diags = append(diags, validate.ToJSON(d))
-			return
-		}
-		fmt.Fprintln(m.Stdout, d.String())
-	}
-	if err := m.readSession(ctx, s, v.files); err != nil {
+	if err := m.readLogs(ctx, p, v.files); err != nil {
 		return err
 	}
-	sum := s.Summary()
+	sum := p.ValidationSummary()
 	if v.format == "json" {
 		if err := validate.WriteJSON(m.Stdout, diags, sum); err != nil {
 			return err

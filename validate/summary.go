@@ -7,12 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lambdabridge/lambdabridge/catalog"
-	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
-// Summary counts what a validation run saw.
+// Summary counts what a validation run saw (pipeline.ValidationSummary
+// fills it).
 type Summary struct {
 	Files       int            `json:"files"`
 	Lines       int            `json:"lines"`
@@ -21,97 +20,6 @@ type Summary struct {
 	Families    int            `json:"families"`
 	Errors      int            `json:"errors"`
 	Warnings    int            `json:"warnings"`
-}
-
-// Session validates log streams: every line through the format parsers, every
-// point through the cross-format checks. It is not safe for concurrent use.
-type Session struct {
-	parser   *logline.Parser
-	checker  *Checker
-	catalog  *catalog.Catalog
-	families map[string]struct{}
-	summary  Summary
-	// OnDiag, when set, receives every diagnostic as it is found (the
-	// pointer is valid only during the call).
-	OnDiag func(*metric.Diagnostic)
-	// OnPoint, when set, receives every point found.
-	OnPoint func(*metric.Point)
-}
-
-// NewSession returns a session parsing with p.
-func NewSession(p *logline.Parser) *Session {
-	return &Session{
-		parser:   p,
-		checker:  New(),
-		catalog:  catalog.New(),
-		families: map[string]struct{}{},
-		summary:  Summary{MetricLines: map[string]int{}},
-	}
-}
-
-// Read validates one log stream called name.
-func (s *Session) Read(name string, r io.Reader) error {
-	s.summary.Files++
-	return logline.Read(r, name, 0, s.parser, func(b *metric.Batch, l logline.Line, f metric.Format) error {
-		s.summary.Lines++
-		if f != metric.FormatUnknown {
-			s.summary.MetricLines[f.String()]++
-		}
-		s.batch(b)
-		return nil
-	})
-}
-
-// Finish runs the checks that need the whole input: the parsers' (an EMF
-// dimension unique in every event, unit drift) and the catalog's, which
-// matter for dashboards (families without a useful label, units Grafana
-// cannot show, histograms with too few buckets for the quantiles asked).
-// Call it once, after the last Read.
-func (s *Session) Finish() {
-	var b metric.Batch
-	s.parser.Finish(&b)
-	s.batch(&b)
-	for _, d := range s.catalog.Lint() {
-		s.count(&d)
-	}
-}
-
-// Catalog returns the catalog of every family seen.
-func (s *Session) Catalog() *catalog.Catalog { return s.catalog }
-
-func (s *Session) batch(b *metric.Batch) {
-	s.checker.Check(b)
-	for i := range b.Points {
-		p := &b.Points[i]
-		s.summary.Points++
-		s.families[metric.Translate(p).Name] = struct{}{}
-		s.catalog.Add(p)
-		if s.OnPoint != nil {
-			s.OnPoint(p)
-		}
-	}
-	for i := range b.Diags {
-		s.count(&b.Diags[i])
-	}
-}
-
-func (s *Session) count(d *metric.Diagnostic) {
-	switch d.Severity {
-	case metric.Error:
-		s.summary.Errors++
-	case metric.Warning:
-		s.summary.Warnings++
-	}
-	if s.OnDiag != nil {
-		s.OnDiag(d)
-	}
-}
-
-// Summary returns the counts so far.
-func (s *Session) Summary() Summary {
-	sum := s.summary
-	sum.Families = len(s.families)
-	return sum
 }
 
 // String renders the summary as the last line of `lambdabridge validate`.

@@ -1,0 +1,141 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/listen"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
+)
+
+// Agents are the endpoints a function's metric agents talk to: the
+// DogStatsD UDP port the Datadog extension offers, and the CloudWatch
+// agent's EMF endpoint (TCP and UDP). "" or "none" turns one off.
+type Agents struct {
+	// DogStatsD is the loopback UDP address (listen.DefaultDogStatsDAddr).
+	DogStatsD string
+	// EMF is the loopback address of the EMF agent endpoint
+	// (listen.DefaultEMFAddr).
+	EMF string
+	// PerEnvironment gives every execution environment its own DogStatsD
+	// listener on a free loopback port (Session.EnvironmentVars), so each
+	// datagram says which function and environment sent it.
+	PerEnvironment bool
+	// DogStatsDFlag and EMFFlag name the flags that change the addresses,
+	// for busy-port errors (default --dogstatsd-addr, --emf-agent-addr).
+	DogStatsDFlag, EMFFlag string
+}
+
+// Settle is how long Shutdown lets the listeners read what functions sent
+// just before they ended (UDP has no end-of-stream to wait for).
+const Settle = 50 * time.Millisecond
+
+// AgentStats is what one listener received.
+type AgentStats struct {
+	Name string // dogstatsd, emf-agent
+	Addr string
+	listen.Stats
+}
+
+type agents struct {
+	dsd *listen.DogStatsD
+	emf *listen.EMFAgent
+	env map[string]string
+	wg  sync.WaitGroup
+	end context.CancelFunc
+}
+
+func on(addr string) bool { return addr != "" && addr != "none" }
+
+// startAgents binds the listeners and feeds what they receive to p; fn
+// names the function their points belong to ("" when unknown).
+func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*agents, error) {
+	ag := &agents{env: map[string]string{}}
+	if on(a.DogStatsD) {
+		l, err := listen.NewDogStatsD(a.DogStatsD, p.DatagramFunc(fn), listen.WithFlagName(orDefault(a.DogStatsDFlag, "--dogstatsd-addr")), listen.WithLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		ag.dsd = l
+		maps.Copy(ag.env, l.Env())
+	}
+	if on(a.EMF) {
+		var line int // calls are never concurrent
+		l, err := listen.NewEMFAgent(a.EMF, func(b []byte, _ netip.AddrPort) {
+			line++
+			p.Line(metric.Origin{Source: "emf-agent", Line: line, Function: fn}, "emf-agent", b)
+		}, listen.WithFlagName(orDefault(a.EMFFlag, "--emf-agent-addr")), listen.WithLogger(log))
+		if err != nil {
+			ag.close()
+			return nil, err
+		}
+		ag.emf = l
+		maps.Copy(ag.env, l.Env())
+	}
+	return ag, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// serve runs the listeners until stop.
+func (ag *agents) serve(ctx context.Context) {
+	ctx, ag.end = context.WithCancel(ctx)
+	for _, l := range ag.listeners() {
+		ag.wg.Go(func() { _ = l.Serve(ctx) })
+	}
+}
+
+func (ag *agents) listeners() []interface{ Serve(context.Context) error } {
+	var ls []interface{ Serve(context.Context) error }
+	if ag.dsd != nil {
+		ls = append(ls, ag.dsd)
+	}
+	if ag.emf != nil {
+		ls = append(ls, ag.emf)
+	}
+	return ls
+}
+
+// bound reports whether a shared listener is open.
+func (ag *agents) bound() bool { return ag.dsd != nil || ag.emf != nil }
+
+// stop ends the listeners and waits for them.
+func (ag *agents) stop() {
+	if ag.end != nil {
+		ag.end()
+	}
+	ag.wg.Wait()
+	ag.close()
+}
+
+// close releases the sockets (safe after Serve returned).
+func (ag *agents) close() {
+	if ag.dsd != nil {
+		ag.dsd.Close()
+	}
+	if ag.emf != nil {
+		ag.emf.Close()
+	}
+}
+
+func (ag *agents) stats() []AgentStats {
+	var out []AgentStats
+	if ag.dsd != nil {
+		out = append(out, AgentStats{Name: "dogstatsd", Addr: fmt.Sprint(ag.dsd.Addr()), Stats: ag.dsd.Stats()})
+	}
+	if ag.emf != nil {
+		out = append(out, AgentStats{Name: "emf-agent", Addr: fmt.Sprint(ag.emf.Addr()), Stats: ag.emf.Stats()})
+	}
+	return out
+}

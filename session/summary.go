@@ -1,0 +1,146 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/pipeline"
+)
+
+// Summary is what a session did, for the user and the exit status.
+type Summary struct {
+	// Input counts what the sources and listeners gave the pipeline.
+	Input pipeline.Input
+	// Agents is what each agent listener received.
+	Agents []AgentStats
+	// Series and Families are what the aggregation held at the end.
+	Series, Families int
+	// AggregateDrops are the values the aggregator refused (series limits,
+	// negative counter increments...), by reason and family, and
+	// AggregateDropText says it in one line (aggregate.Stats.DropSummary:
+	// reasons, most first, and the label that exploded).
+	AggregateDrops    []aggregate.Drop
+	AggregateDropText string
+	// Sinks is what each sink delivered, dropped, and its last error.
+	Sinks []pipeline.Status
+	// Err joins the errors the sources ended with (each sink's is in
+	// Sinks).
+	Err error
+}
+
+func (s *Session) summarize(err error) Summary {
+	st := s.p.Aggregator().Stats()
+	return Summary{
+		Input:             s.p.Input(),
+		Agents:            s.agents.stats(),
+		Series:            st.Series,
+		Families:          len(st.Families),
+		AggregateDrops:    st.Dropped,
+		AggregateDropText: st.DropSummary(),
+		Sinks:             s.p.SinkStatus(),
+		Err:               err,
+	}
+}
+
+// Dropped counts the samples the sinks dropped.
+func (s Summary) Dropped() int64 {
+	var n int64
+	for _, st := range s.Sinks {
+		n += st.DroppedTotal()
+	}
+	return n
+}
+
+// AggregateDropped counts the values the aggregator refused (input it
+// cannot represent, series limits): reported, not a delivery loss.
+func (s Summary) AggregateDropped() uint64 {
+	var n uint64
+	for _, d := range s.AggregateDrops {
+		n += d.Values
+	}
+	return n
+}
+
+// Failed reports whether a sink dropped samples or failed: the caller
+// exits 1. A source's error (invocations cut at shutdown) is in Err and
+// the caller's own accounting.
+func (s Summary) Failed() bool {
+	return s.Dropped() > 0 || s.SinkErr() != nil
+}
+
+// SinkErr joins the errors the sinks ended with (a dropping sink's error
+// holds its accounting).
+func (s Summary) SinkErr() error {
+	var errs []error
+	for _, st := range s.Sinks {
+		errs = append(errs, st.Err)
+	}
+	return errors.Join(errs...)
+}
+
+// String is the one-line account of the input and the aggregation.
+func (s Summary) String() string {
+	in := s.Input
+	var b strings.Builder
+	b.WriteString(count(in.Lines, "line"))
+	if len(in.MetricLines) > 0 {
+		var parts []string
+		for _, f := range slices.Sorted(maps.Keys(in.MetricLines)) {
+			parts = append(parts, fmt.Sprintf("%s %d", f, in.MetricLines[f]))
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+	}
+	if in.Datagrams > 0 {
+		b.WriteString(", " + count(in.Datagrams, "DogStatsD datagram"))
+	}
+	fmt.Fprintf(&b, ", %s; %s, %s in the input; %s in %s", count(in.Points, "point"),
+		count(in.Errors, "error"), count(in.Warnings, "warning"), count(s.Series, "series"), count(s.Families, "family"))
+	if dropped := s.AggregateDropped(); dropped > 0 {
+		fmt.Fprintf(&b, ", %d values dropped (%s)", dropped, s.AggregateDropText)
+	}
+	return b.String()
+}
+
+// count says "1 line", "2 lines", "2 series", "2 families".
+func count(n int, word string) string {
+	switch {
+	case n == 1 || strings.HasSuffix(word, "series"):
+		return fmt.Sprintf("%d %s", n, word)
+	case strings.HasSuffix(word, "y"):
+		return fmt.Sprintf("%d %sies", n, word[:len(word)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// WriteSinks writes one line per sink: kind, URL (credentials redacted),
+// samples sent, dropped by reason, and the last error, e.g.
+//
+//	remote_write http://127.0.0.1:9090/api/v1/write: sent 0, dropped 12 (shutdown 12); last error: connection refused
+func (s Summary) WriteSinks(w io.Writer) {
+	for _, st := range s.Sinks {
+		fmt.Fprintf(w, "  %s %s", st.Kind, st.URL)
+		if st.Kind != "scrape" {
+			fmt.Fprintf(w, ": sent %d", st.Sent)
+		}
+		if n := st.DroppedTotal(); n > 0 {
+			var parts []string
+			for _, r := range slices.Sorted(maps.Keys(st.Dropped)) {
+				if st.Dropped[r] > 0 {
+					parts = append(parts, fmt.Sprintf("%s %d", r, st.Dropped[r]))
+				}
+			}
+			fmt.Fprintf(w, ", dropped %d (%s)", n, strings.Join(parts, ", "))
+		}
+		if st.LastError != "" {
+			fmt.Fprintf(w, "; last error: %s", st.LastError)
+		} else if st.Err != nil {
+			fmt.Fprintf(w, "; error: %v", st.Err)
+		}
+		fmt.Fprintln(w)
+	}
+}
