@@ -30,6 +30,11 @@ func (p *Parser) Datagram(b *metric.Batch, payload []byte, o metric.Origin) {
 			o.Line = idx + 1
 		}
 		idx++
+		// The agent ends a message at '\n' and drops a '\r' before it
+		// (server_worker_test.go TestNextMessage).
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
 		if len(line) == 0 {
 			continue
 		}

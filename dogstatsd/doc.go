@@ -23,7 +23,10 @@
 // Gauge, Histogram and ServiceCheck; a JSON metric line is a Distribution.
 // Tags become labels in written order: "tag:value" is {tag, value} (split at
 // the first ':'), "tag" is {tag, ""}; empty tags are skipped. When a datagram
-// carries two tag fields the last one wins, as in the Datadog agent.
+// carries two tag fields the last one wins, as in the Datadog agent. As the
+// agent does, the origin-detection tags dd.internal.entity_id:* and
+// dd.internal.card:* are removed, and "host:" with no value (an empty host)
+// gives no label.
 //
 // A DogStatsD event "_e{title_len,text_len}:title|text|..." becomes a point of
 // Kind Event named after its title with the value 1, its tags as labels and,
@@ -39,7 +42,8 @@
 //
 // # Where lambdabridge follows the Datadog agent
 //
-// Values are read with strconv.ParseFloat like the agent does (so "0x1p-2"
+// A line ending in "\r\n" is read without its '\r', as the agent's
+// nextMessage does. Values are read with strconv.ParseFloat like the agent does (so "0x1p-2"
 // is a number); empty values of a multi-value line ("1::2") are skipped; a
 // set value is never split ("a:b" is one member, with a warning, because the
 // producer probably meant two). |T is honoured only on gauges and counts: the

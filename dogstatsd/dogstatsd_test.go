@@ -309,7 +309,22 @@ var datagramCases = []tcase{
 	{name: "unknown type", in: "foo:1|x", diags: []string{"error dogstatsd/unknown-type"}},
 	{name: "empty type", in: "foo:1||#a", diags: []string{"error dogstatsd/unknown-type"}},
 	{name: "uppercase type", in: "foo:1|C", diags: []string{"error dogstatsd/unknown-type"}},
-	{name: "crlf ending", in: "foo:1|c\r", diags: []string{"error dogstatsd/unknown-type"}},
+	// The agent's nextMessage drops a '\r' before the '\n' (TestNextMessage).
+	{name: "crlf ending", in: "foo:1|c\r", points: []metric.Point{{Name: "foo", Kind: metric.Counter, Values: vals(1)}}},
+	{name: "crlf after tags", in: "foo:1|g|#env:dev\r", points: []metric.Point{{Name: "foo", Kind: metric.Gauge, Values: vals(1), Labels: lbl("env", "dev")}}},
+	{name: "crlf after service check", in: "_sc|db.up|0|#env:dev\r", points: []metric.Point{{Name: "db.up", Kind: metric.ServiceCheck, Values: vals(0), Labels: lbl("env", "dev")}}},
+	// The agent removes its origin-detection tags (TestEnrichTags).
+	{name: "internal tags removed", in: "foo:1|c|#a:b,dd.internal.entity_id:foo,dd.internal.card:none,c",
+		points: []metric.Point{{Name: "foo", Kind: metric.Counter, Values: vals(1), Labels: lbl("a", "b", "c", "")}}},
+	{name: "internal tags removed from event", in: "_e{1,1}:a|b|#dd.internal.entity_id:x,t",
+		points: []metric.Point{{Name: "a", Kind: metric.Event, Values: vals(1), Labels: lbl("t", "")}}},
+	// An empty host tag means no host (TestConvertParseSingleWithEmptyHostTags).
+	{name: "empty host tag", in: "foo:1|g|#protocol:http,host:,bench",
+		points: []metric.Point{{Name: "foo", Kind: metric.Gauge, Values: vals(1), Labels: lbl("protocol", "http", "bench", "")}}},
+	{name: "host tag kept", in: "foo:1|g|#host:custom-host",
+		points: []metric.Point{{Name: "foo", Kind: metric.Gauge, Values: vals(1), Labels: lbl("host", "custom-host")}}},
+	{name: "empty host tag on check", in: "_sc|agent.up|0|#host:,other:tag",
+		points: []metric.Point{{Name: "agent.up", Kind: metric.ServiceCheck, Values: vals(0), Labels: lbl("other", "tag")}}},
 	{name: "bad value", in: "foo:abc|c", diags: []string{"error dogstatsd/bad-value"}},
 	{name: "one bad in multi value", in: "foo:1:x:3|h", diags: []string{"error dogstatsd/bad-value"}},
 	{name: "nan", in: "foo:nan|g", diags: []string{"error dogstatsd/non-finite-value"}},

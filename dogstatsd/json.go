@@ -277,7 +277,7 @@ func (sc *jscan) tags(jl *jsonLine) bool {
 				}
 				s = []byte(u)
 			}
-			if len(s) > 0 {
+			if keepTag(s) {
 				p.labels = append(p.labels, p.tagLabel(s))
 			}
 		} else {

@@ -179,12 +179,32 @@ func (p *Parser) parseTags(raw []byte) {
 		} else {
 			tag, raw = raw, nil
 		}
-		if len(tag) == 0 {
+		if !keepTag(tag) {
 			continue
 		}
 		p.labels = append(p.labels, p.tagLabel(tag))
 	}
 }
+
+// keepTag is false for the tags the Datadog agent removes before a metric
+// is stored: empty ones, its origin-detection tags dd.internal.entity_id:*
+// and dd.internal.card:* (enrich_test.go TestEnrichTags), and a "host:" tag
+// without a value, which sets an empty host, that is none
+// (TestConvertParseSingleWithEmptyHostTags).
+func keepTag(tag []byte) bool {
+	switch {
+	case len(tag) == 0, string(tag) == "host:":
+		return false
+	case bytes.HasPrefix(tag, internalEntityID), bytes.HasPrefix(tag, internalCard):
+		return false
+	}
+	return true
+}
+
+var (
+	internalEntityID = []byte("dd.internal.entity_id:")
+	internalCard     = []byte("dd.internal.card:")
+)
 
 // tagLabel splits tag at its first ':' into a label, interning the whole tag
 // once and slicing it.

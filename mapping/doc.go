@@ -32,7 +32,18 @@
 //   - Without buckets, histograms get aggregate.DefaultBuckets for their
 //     unit, not client_golang's DefBuckets; native buckets are always on
 //     (factor 1.1 unless native_histogram_bucket_factor says otherwise).
-//   - glob_disable_ordering is accepted and has no effect: rules always
-//     apply in file order.
+//   - glob_disable_ordering: true is refused (false is accepted): rules
+//     always apply in file order, the first match wins, where
+//     statsd_exporter with that key picks the most specific glob.
+//   - Timers, histograms and distributions without observer_type (in the
+//     rule or in defaults) become histograms; statsd_exporter makes them
+//     summaries. Set observer_type: summary (in defaults: for every rule)
+//     to keep a ported config's quantile series.
+//   - References are read as statsd_exporter reads them: "$" and the
+//     longest run of letters, digits and "_", or "${...}"; $0 is the whole
+//     name. So "$1_total" names a capture "1_total": statsd_exporter
+//     silently expands it to "", lambdabridge refuses the config and says
+//     to write "${1}_total". A regex rule may name its groups
+//     ((?P<svc>...) and $svc).
 //   - Durations need a unit ("90s"); a bare 0 is accepted.
 package mapping

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -114,6 +115,9 @@ func compile(c *Config, lines []int) (*Mapper, error) {
 	if d.ObserverType == "" {
 		d.ObserverType = d.TimerType
 	}
+	if d.GlobDisableOrdering {
+		return nil, fmt.Errorf("defaults: glob_disable_ordering: true is not supported: lambdabridge applies glob rules in file order, the first match wins (statsd_exporter would pick the most specific glob); order the rules so and remove the key")
+	}
 	if m.def.observer, err = observerType(d.ObserverType); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
 	}
@@ -170,7 +174,7 @@ func compile(c *Config, lines []int) (*Mapper, error) {
 var (
 	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 	// a name template: metric-name characters and $1 / ${1} references
-	nameTemplateRE = regexp.MustCompile(`^([a-zA-Z_:]|\$\{?[0-9]+\}?)([a-zA-Z0-9_:]|\$\{?[0-9]+\}?)*$`)
+	nameTemplateRE = regexp.MustCompile(`^([a-zA-Z_:]|\$\{?[a-zA-Z0-9_]+\}?)([a-zA-Z0-9_:]|\$\{?[a-zA-Z0-9_]+\}?)*$`)
 )
 
 func (m *Mapper) compileRule(in Rule, i, line int) (*rule, error) {
@@ -218,9 +222,15 @@ func (m *Mapper) compileRule(in Rule, i, line int) (*rule, error) {
 	if r.Name != "" && !nameTemplateRE.MatchString(r.Name) {
 		return nil, fmt.Errorf("name %q is not a valid metric name (letters, digits, _ and :, with $1 or ${1} substitutions)", r.Name)
 	}
-	for k := range r.Labels {
+	if err := checkRefs(r.re, "name", r.Name); err != nil {
+		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
 		if !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__") {
 			return nil, fmt.Errorf("label name %q is not valid", k)
+		}
+		if err := checkRefs(r.re, fmt.Sprintf("label %q", k), r.Labels[k]); err != nil {
+			return nil, err
 		}
 	}
 	switch r.Type {
@@ -478,14 +488,14 @@ func (m *Mapper) apply(r *rule, base metric.Family, subject string, idx []int) *
 	}
 	name := base.Name
 	if r.Name != "" {
-		name = expand(r.Name, subject, idx)
+		name = expand(r.re, r.Name, subject, idx)
 		if !validName(name) {
 			name = metric.Sanitize(name) // a capture held characters a name cannot
 		}
 	}
 	res := &result{honor: r.HonorLabels}
 	for k, tmpl := range r.Labels {
-		v := expand(tmpl, subject, idx)
+		v := expand(r.re, tmpl, subject, idx)
 		res.labels = append(res.labels, metric.Label{Name: k, Value: v})
 	}
 	slices.SortFunc(res.labels, func(a, b metric.Label) int { return strings.Compare(a.Name, b.Name) })
@@ -507,44 +517,94 @@ func validName(s string) bool {
 	return s != ""
 }
 
-// expand replaces $N and ${N} in tmpl with capture N of subject (idx as
-// FindStringSubmatchIndex returns it); a capture that does not exist or did
-// not participate is empty. Unlike regexp.Expand, $1_total means capture 1
-// followed by "_total", as statsd_exporter's globs read it.
-func expand(tmpl, subject string, idx []int) string {
-	if strings.IndexByte(tmpl, '$') < 0 {
-		return tmpl
-	}
-	var b strings.Builder
-	for i := 0; i < len(tmpl); i++ {
-		c := tmpl[i]
-		if c != '$' || i+1 >= len(tmpl) {
-			b.WriteByte(c)
+// nextRef finds the first reference in tmpl at or after i, read as
+// statsd_exporter reads it (fsm/formatter.go for globs, regexp.Expand for
+// regexes): "$" then the longest run of [A-Za-z0-9_], or "${name}". So
+// "$1_foo" names a capture "1_foo", not capture 1 followed by "_foo" (write
+// "${1}_foo"). It returns the reference's bounds and name; start < 0 when
+// there is none.
+func nextRef(tmpl string, i int) (start, end int, name string) {
+	for ; i < len(tmpl); i++ {
+		if tmpl[i] != '$' {
 			continue
 		}
 		j, brace := i+1, false
-		if tmpl[j] == '{' {
+		if j < len(tmpl) && tmpl[j] == '{' {
 			brace = true
 			j++
 		}
 		k := j
-		for k < len(tmpl) && tmpl[k] >= '0' && tmpl[k] <= '9' {
+		for k < len(tmpl) && isNameByte(tmpl[k]) {
 			k++
 		}
 		if k == j || brace && (k >= len(tmpl) || tmpl[k] != '}') {
-			b.WriteByte(c)
 			continue
 		}
-		n, _ := strconv.Atoi(tmpl[j:k])
-		if 2*n+1 < len(idx) && idx[2*n] >= 0 {
+		if brace {
+			return i, k + 1, tmpl[j:k]
+		}
+		return i, k, tmpl[j:k]
+	}
+	return -1, -1, ""
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// captureIndex is the number of the capture name refers to in re: a number,
+// or a named group of a regex rule; -1 when there is no such capture.
+func captureIndex(re *regexp.Regexp, name string) int {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n
+	}
+	return re.SubexpIndex(name)
+}
+
+// checkRefs refuses a reference that can only expand to "" because no
+// capture has its name: statsd_exporter accepts "$1_foo" and silently
+// expands it to "", which is never what the writer meant. A numbered
+// capture the match does not have ($5 of a two-star glob) is accepted and
+// empty, as in statsd_exporter.
+func checkRefs(re *regexp.Regexp, what, tmpl string) error {
+	for i := 0; ; {
+		start, end, name := nextRef(tmpl, i)
+		if start < 0 {
+			return nil
+		}
+		if captureIndex(re, name) < 0 {
+			hint := "name a capture of the match (a number, or a named group of a regex)"
+			if k := strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }); k > 0 {
+				hint = fmt.Sprintf("write ${%s}%s for capture %s followed by %q", name[:k], name[k:], name[:k], name[k:])
+			}
+			return fmt.Errorf("%s: %q refers to a capture named %q, which does not exist (statsd_exporter expands it to \"\"); %s",
+				what, tmpl[start:end], name, hint)
+		}
+		i = end
+	}
+}
+
+// expand replaces the references in tmpl (see nextRef) with the captures of
+// subject (idx as re.FindStringSubmatchIndex returns it); a capture that does
+// not exist or did not participate is empty.
+func expand(re *regexp.Regexp, tmpl, subject string, idx []int) string {
+	if strings.IndexByte(tmpl, '$') < 0 {
+		return tmpl
+	}
+	var b strings.Builder
+	i := 0
+	for {
+		start, end, name := nextRef(tmpl, i)
+		if start < 0 {
+			b.WriteString(tmpl[i:])
+			return b.String()
+		}
+		b.WriteString(tmpl[i:start])
+		if n := captureIndex(re, name); n >= 0 && 2*n+1 < len(idx) && idx[2*n] >= 0 {
 			b.WriteString(subject[idx[2*n]:idx[2*n+1]])
 		}
-		if brace {
-			k++
-		}
-		i = k - 1
+		i = end
 	}
-	return b.String()
 }
 
 // family builds the aggregate.Family of a point translated as base, under

@@ -197,6 +197,18 @@ mappings:
 				lbl("job", "web_server", "outcome", "ok", "provider", "facebook")},
 		},
 		{
+			// statsd_exporter makes a summary here (observer_type defaults to
+			// summary there); lambdabridge a histogram (mapping/doc.go).
+			name: "observer without observer_type is a histogram",
+			config: `
+mappings:
+- match: "db.*"
+  name: "db_${1}_seconds"
+`,
+			point: dd(metric.Timer, "db.query"),
+			want:  want{"db_query_seconds", metric.TypeHistogram, nil},
+		},
+		{
 			name: "defaults observer_type summary applies to unmatched timers",
 			config: `
 defaults:
@@ -211,7 +223,7 @@ mappings: []
 			config: `
 mappings:
 - match: "api.*"
-  name: "api_$1_total"
+  name: "api_${1}_total"
   labels:
     env: "fixed"
 `,
@@ -219,11 +231,41 @@ mappings:
 			want:  want{"api_calls_total", metric.TypeCounter, lbl("env", "fixed", "route", "/a")},
 		},
 		{
+			// statsd_exporter (fsm/formatter.go, regexp.Expand) reads a
+			// reference as the longest run of [A-Za-z0-9_]: "${0}_suffix"
+			// appends, $0 is the whole name, an out-of-range $5 is empty.
+			name: "references as statsd_exporter reads them",
+			config: `
+mappings:
+- match: "test1.*.*"
+  name: "name"
+  labels:
+    braced: "${0}_suffix"
+    combined: "${0}_$1"
+    original: "$0"
+    outofrange: "$5"
+`,
+			point: dd(metric.Gauge, "test1.total_requests.count"),
+			want: want{"name", metric.TypeGauge, lbl("braced", "test1.total_requests.count_suffix",
+				"combined", "test1.total_requests.count_total_requests", "original", "test1.total_requests.count", "outofrange", "")},
+		},
+		{
+			name: "regex named group",
+			config: `
+mappings:
+- match: "(?P<svc>[a-z]+)\\.(.*)"
+  match_type: regex
+  name: "${svc}_$2"
+`,
+			point: dd(metric.Gauge, "api.calls"),
+			want:  want{"api_calls", metric.TypeGauge, nil},
+		},
+		{
 			name: "honor_labels keeps tags",
 			config: `
 mappings:
 - match: "api.*"
-  name: "api_$1_total"
+  name: "api_${1}_total"
   honor_labels: true
   labels:
     env: "fixed"
@@ -406,6 +448,14 @@ func TestParseErrors(t *testing.T) {
 		{"mappings:\n- match: a\n  summary_options:\n    quantiles: [{quantile: 1.5, error: 0.1}]\n", `quantile 1.5`},
 		{"mappings:\n- match: a\n  histogram_options: {native_histogram_bucket_factor: 0.5}\n", `native_histogram_bucket_factor`},
 		{"mappings: {a: 1}\n", `line 1: `},
+		// statsd_exporter reads $1_foo as a capture named "1_foo" and expands
+		// it to "" (TestMetricMapperYAML "Config with bad regex reference"):
+		// lambdabridge refuses such a reference, with the fix.
+		{"mappings:\n- match: test.*\n  name: name\n  labels:\n    label: \"$1_foo\"\n",
+			`line 2: mappings[0]: label "label": "$1_foo" refers to a capture named "1_foo", which does not exist (statsd_exporter expands it to ""); write ${1}_foo for capture 1 followed by "_foo"`},
+		{"mappings:\n- match: api.*\n  name: api_$1_total\n", `name: "$1_total" refers to a capture named "1_total"`},
+		{"mappings:\n- match: \"(?P<svc>.*)\"\n  match_type: regex\n  name: ${service}\n", `"${service}" refers to a capture named "service"`},
+		{"defaults:\n  glob_disable_ordering: true\n", `glob_disable_ordering: true is not supported`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.config))

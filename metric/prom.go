@@ -134,6 +134,9 @@ func Translate(p *Point) Family {
 			r = unitRules[""]
 		}
 		base := joinName(SnakeCase(p.Namespace), SnakeCase(p.Name))
+		if base != "" && base[0] >= '0' && base[0] <= '9' {
+			base = "_" + base // a valid EMF namespace may start with a digit
+		}
 		return finish(base, r.typ, r.suffix, r.scale, "EMF metric "+p.Namespace+" "+p.Name+unitNote(p.Unit))
 	case FormatPlatform:
 		r, ok := unitRules[p.Unit]

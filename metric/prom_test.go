@@ -43,6 +43,12 @@ func TestTranslate(t *testing.T) {
 			Family{Name: "a_queue", Type: TypeGauge, Scale: 1}},
 		{Point{Format: FormatEMF, Namespace: "A", Name: "WaitSeconds", Unit: "Seconds"},
 			Family{Name: "a_wait_seconds", Type: TypeHistogram, Unit: "seconds", Scale: 1}},
+		// A namespace starting with a digit is valid EMF (aws-embedded-metrics
+		// tests it); the family gets a leading "_", as Sanitize gives Datadog names.
+		{Point{Format: FormatEMF, Namespace: "1234abc.-_/#:", Name: "Hits", Unit: "Count"},
+			Family{Name: "_1234abc_hits_total", Type: TypeCounter, Scale: 1}},
+		{Point{Format: FormatEMF, Name: "9Lives"},
+			Family{Name: "_9_lives", Type: TypeGauge, Scale: 1}},
 		{Point{Format: FormatDogStatsD, Name: "page.views-all", Kind: Counter},
 			Family{Name: "page_views_all_total", Type: TypeCounter, Scale: 1}},
 		{Point{Format: FormatDogStatsD, Name: "db.query", Kind: Timer},
