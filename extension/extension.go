@@ -81,12 +81,20 @@ func New(cfg Config, cfgErr error, opts ...Option) *Extension {
 // calls next as usual.
 func (x *Extension) Run(ctx context.Context) error {
 	x.c = newClient(x.api, x.name)
+	// The listeners are bound before registering: the runtime starts once
+	// every extension registered, and its first datagram must find them.
+	port, err := x.start(ctx)
+	if err != nil {
+		x.disable(err)
+	}
 	if err := x.c.register(ctx); err != nil {
+		x.abandon()
 		return err
 	}
-	if err := x.start(ctx); err != nil {
-		x.log.Error("lambdabridge extension: metrics are not delivered; the function runs as usual", "err", err)
-		x.abandon()
+	if x.s != nil {
+		if err := x.c.subscribe(ctx, port, teleTimeoutMs); err != nil {
+			x.disable(err)
+		}
 	}
 	for {
 		ev, err := x.c.next(ctx)
@@ -104,33 +112,40 @@ func (x *Extension) Run(ctx context.Context) error {
 	}
 }
 
-// start builds the session, the Telemetry API listener and subscription,
-// and the agent listeners.
-func (x *Extension) start(ctx context.Context) error {
+// disable reports why the extension delivers nothing and stops what it
+// started; it goes on calling next.
+func (x *Extension) disable(err error) {
+	x.log.Error("lambdabridge extension: metrics are not delivered; the function runs as usual", "err", err)
+	x.abandon()
+}
+
+// start builds the session, the agent listeners and the Telemetry API
+// listener, and returns the latter's port.
+func (x *Extension) start(ctx context.Context) (int, error) {
 	if x.cfgErr != nil {
-		return fmt.Errorf("configuration: %w", x.cfgErr)
+		return 0, fmt.Errorf("configuration: %w", x.cfgErr)
 	}
 	s, err := session.New(x.cfg.sessionConfig(), session.WithLogger(x.log), session.WithVersion(x.version), session.WithFunction(x.cfg.Function))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	x.s = s
 	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
 	s.Start(ctx)
 	if err := x.startAgents(ctx, base); err != nil {
-		return err
+		return 0, err
 	}
 	ln, err := net.Listen("tcp", "sandbox.localdomain:0")
 	if err != nil {
 		ln, err = net.Listen("tcp", "127.0.0.1:0") // where the name does not resolve (not on Lambda)
 	}
 	if err != nil {
-		return fmt.Errorf("telemetry listener: %w", err)
+		return 0, fmt.Errorf("telemetry listener: %w", err)
 	}
 	x.srv = &http.Server{Handler: x.recv, ReadHeaderTimeout: 5 * time.Second}
 	x.wg.Go(func() { _ = x.srv.Serve(ln) })
-	return x.c.subscribe(ctx, ln.Addr().(*net.TCPAddr).Port, teleTimeoutMs)
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // startAgents serves DogStatsD and the EMF agent endpoint.

@@ -1,6 +1,7 @@
 package extension_test
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -89,10 +90,63 @@ func TestIntoPrometheus(t *testing.T) {
 			for _, q := range slices.Sorted(maps.Keys(want)) {
 				v := want[q]
 				testenv.EventuallyValue(t, prom, `sum(`+q+`{function_name="go-emf"})`, v, 10*time.Second)
+				if t.Failed() {
+					byEnv, _ := prom.Query(context.Background(), `sum by (lambda_environment) (`+q+`)`)
+					t.Fatalf("by environment:\n%s\nextension lines:\n%s", byEnv, grep(log.String(), "lambdabridge"))
+				}
 			}
 			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total))`, 3, 5*time.Second)
 			if !strings.Contains(log.String(), "lambdabridge extension: shutdown") || strings.Contains(log.String(), ", 0 dropped") == false {
 				t.Errorf("no shutdown summary without drops in the function's log:\n%s", log)
+			}
+		})
+	}
+}
+
+// grep returns the lines of s holding sub.
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestBadConfigurationKeepsTheFunctionRunning: whatever is wrong with the
+// extension's configuration, it registers, says what is wrong in the
+// function's log and lets every invocation run.
+func TestBadConfigurationKeepsTheFunctionRunning(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no sink", nil, "no sink: set LAMBDABRIDGE_REMOTE_WRITE_URL"},
+		{"unknown strategy", map[string]string{"LAMBDABRIDGE_REMOTE_WRITE_URL": "http://127.0.0.1:9/api/v1/write", "LAMBDABRIDGE_FLUSH": "sometimes"},
+			`LAMBDABRIDGE_FLUSH=\"sometimes\": want invocation or periodic`},
+		{"missing file", map[string]string{"LAMBDABRIDGE_CONFIG": "/nonexistent/lambdabridge.yaml"}, "LAMBDABRIDGE_CONFIG: open /nonexistent/lambdabridge.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log := &logs{}
+			r, err := runner.New([]function.Definition{exampleDef(t, tc.env, 5*time.Second)}, runner.WithLogSink(log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if res := invoke(t, r, `{}`); res.Failed() {
+					t.Fatalf("invocation failed: %s %s\n%s", res.ErrorType, res.Payload, log)
+				}
+			}
+			r.Close()
+			out := log.String()
+			if !strings.Contains(out, "metrics are not delivered; the function runs as usual") || !strings.Contains(out, tc.want) {
+				t.Errorf("the function's log does not say %q:\n%s", tc.want, out)
+			}
+			if !strings.Contains(out, "EXTENSION\tName: lambdabridge-extension\tState: Ready") {
+				t.Errorf("the extension did not register:\n%s", out)
 			}
 		})
 	}
