@@ -36,6 +36,8 @@ const (
 	DefaultJob         = "lambda"
 )
 
+var errNoSink = errors.New("no sink")
+
 // Flush strategies.
 const (
 	FlushInvocation = "invocation"
@@ -236,8 +238,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%s=%s: want 1s or more", EnvFlushInterval, c.FlushInterval)
 	}
 	if len(c.Sinks.RemoteWrite) == 0 && len(c.Sinks.Pushgateway) == 0 {
-		return fmt.Errorf("no sink: set %s (with %s for Amazon Managed Prometheus) or %s, or remote_write/pushgateway in %s",
-			EnvRemoteWriteURL, EnvSigV4Region, EnvPushgatewayURL, DefaultConfigPath)
+		return fmt.Errorf("%w: set %s (with %s for Amazon Managed Prometheus) or %s, or remote_write/pushgateway in %s",
+			errNoSink, EnvRemoteWriteURL, EnvSigV4Region, EnvPushgatewayURL, DefaultConfigPath)
 	}
 	return nil
 }
