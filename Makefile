@@ -40,10 +40,17 @@ lint:
 	    echo "go mod tidy changes go.mod/go.sum: run it and commit"; \
 	    cp /tmp/lambdabridge.go.mod.$$$$ go.mod; cp /tmp/lambdabridge.go.sum.$$$$ go.sum; exit 1; fi
 
-# Benchmarks of every hot path, each beside its baseline in the same run.
+# Benchmarks of every hot path, each beside its baseline in the same run;
+# the nested modules (baselines kept out of go.mod) print a summary of the
+# side-by-side ratios. BenchmarkTailMixedLog reads a generated log of
+# LAMBDABRIDGE_BENCH_MB megabytes (default 100), or LAMBDABRIDGE_BENCH_GB=1 for 1 GB.
+RIE_BENCHTIME ?= 2000x
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	cd emf/internal/baselinebench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) .
 	cd dogstatsd/internal/baselinebench && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) .
+	cd runner/internal/riebench && $(GO) test -run '^$$' -bench . -benchtime $(RIE_BENCHTIME) .
 
 examples:
 	$(GO) build -o examples/go-emf/bootstrap ./examples/go-emf

@@ -149,3 +149,19 @@ func TestAddDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMemory1MSeries reports the heap that one million counter and
+// histogram series take: bytes/series and MB in all.
+func BenchmarkMemory1MSeries(b *testing.B) {
+	const n = 1_000_000
+	for _, k := range []metric.Kind{metric.Counter, metric.Histogram} {
+		b.Run(k.String(), func(b *testing.B) {
+			var v float64
+			for b.Loop() {
+				v = heapPerSeries(k, n)
+			}
+			b.ReportMetric(v, "bytes/series")
+			b.ReportMetric(v*n/1e6, "MB")
+		})
+	}
+}

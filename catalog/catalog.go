@@ -229,6 +229,13 @@ func (c *Catalog) promLabels(p *metric.Point) []metric.Label {
 	if p.Kind == metric.ServiceCheck {
 		dst = append(dst, metric.Label{Name: "check", Value: p.Name})
 	}
+	var seen map[string]struct{} // for many labels: the scan would be quadratic
+	if len(p.Labels) > 16 {
+		seen = make(map[string]struct{}, len(p.Labels)+1)
+		for _, d := range dst {
+			seen[d.Name] = struct{}{}
+		}
+	}
 	for _, l := range p.Labels {
 		n := l.Name
 		if p.Format != metric.FormatPlatform {
@@ -238,14 +245,12 @@ func (c *Catalog) promLabels(p *metric.Point) []metric.Label {
 				c.lnames[labelKey{p.Format, strings.Clone(l.Name)}] = n
 			}
 		}
-		dup := false
-		for _, d := range dst {
-			if d.Name == n {
-				dup = true
-				break
+		if seen != nil {
+			if _, dup := seen[n]; dup {
+				continue
 			}
-		}
-		if dup {
+			seen[n] = struct{}{}
+		} else if hasLabel(dst, n) {
 			continue
 		}
 		v := l.Value
@@ -256,6 +261,15 @@ func (c *Catalog) promLabels(p *metric.Point) []metric.Label {
 	}
 	c.scratch = dst
 	return dst
+}
+
+func hasLabel(ls []metric.Label, name string) bool {
+	for _, l := range ls {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // addLabelSet records the set of label names of pl (which it sorts).

@@ -164,7 +164,7 @@ func (p *Parser) metricLine(b *metric.Batch, line []byte, o *metric.Origin) {
 		switch f[0] {
 		case '#':
 			p.labels = p.labels[:0] // the last tag field wins, as in the agent
-			p.parseTags(f[1:])
+			p.tags(f[1:])
 			continue
 		case '@':
 			r, ok := parseFloat(f[1:])

@@ -28,6 +28,9 @@ type Parser struct {
 	intern map[string]string
 	labels []metric.Label
 	values []float64
+
+	strCache [strCacheSize]string
+	tagCache [tagCacheSize]tagCacheEntry
 }
 
 // NewParser returns a Parser ready for use.
@@ -47,14 +50,19 @@ func (p *Parser) str(b []byte) string {
 	if len(b) > internMaxLen {
 		return string(b)
 	}
-	if s, ok := p.intern[string(b)]; ok {
-		return s
+	c, hit := p.cachedStr(b)
+	if hit {
+		return *c
 	}
-	if len(p.intern) >= internMaxEntries {
-		clear(p.intern)
+	s, ok := p.intern[string(b)]
+	if !ok {
+		if len(p.intern) >= internMaxEntries {
+			clear(p.intern)
+		}
+		s = string(b)
+		p.intern[s] = s
 	}
-	s := string(b)
-	p.intern[s] = s
+	*c = s
 	return s
 }
 

@@ -1,7 +1,10 @@
 package emf
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,5 +71,37 @@ func BenchmarkEMFBaselineEncodingJSON(b *testing.B) {
 func reportCPU(b *testing.B, start time.Duration) {
 	if d := cpuTime() - start; d > 0 && b.N > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkEMFProducers parses and validates the logs the real producer
+// libraries wrote (testdata/producers/emf), one op being both logs: the
+// corpus emf/internal/baselinebench runs beside fastjson and encoding/json,
+// here alone, for profiling.
+func BenchmarkEMFProducers(b *testing.B) {
+	var lines [][]byte
+	var size int64
+	for _, f := range []string{"powertools.log", "aws-embedded-metrics.log"} {
+		data, err := os.ReadFile(filepath.Join(producerDir, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for l := range bytes.Lines(data) {
+			lines = append(lines, bytes.TrimSuffix(l, []byte("\n")))
+			size += int64(len(l) - 1)
+		}
+	}
+	p := NewParser(WithClock(testClock))
+	var batch metric.Batch
+	b.ReportAllocs()
+	b.SetBytes(size)
+	for b.Loop() {
+		batch.Reset()
+		for i, l := range lines {
+			p.Parse(&batch, l, metric.Origin{Source: "bench", Line: i + 1})
+		}
+	}
+	if len(batch.Diags) != 0 {
+		b.Fatal(batch.Diags)
 	}
 }

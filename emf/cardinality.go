@@ -33,18 +33,20 @@ func (p *Parser) observeDim(key string, val []byte) {
 				key, clip(val), what)
 		}
 	}
-	for _, d := range p.evDims {
-		if d.key == key {
-			return // counted once per event
-		}
+	if !p.newDimInEvent(key) {
+		return // counted once per event
 	}
-	p.evDims = append(p.evDims, evDim{key: key, hash: maphash.Bytes(p.seed, val)})
+	d := evDim{key: key, st: st}
+	if !st.repeated && !st.capped { // else commit only counts the event
+		d.hash = maphash.Bytes(p.seed, val)
+	}
+	p.evDims = append(p.evDims, d)
 }
 
 // commit records what an accepted event adds to the cross-event checks.
 func (p *Parser) commit() {
 	for _, d := range p.evDims {
-		st := p.dims[d.key]
+		st := d.st
 		st.events++
 		if st.repeated || st.capped {
 			continue

@@ -3,6 +3,7 @@ package emf
 import (
 	"encoding/binary"
 	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -65,6 +66,7 @@ type scanner struct {
 	// rootKids are the root object's members in order, for lookups from
 	// the end (the last of repeated members wins).
 	rootKids []int32
+	rootIdx  rootIndex // for lookups in root objects of many members
 	err      string
 	errPos   int
 }
@@ -74,6 +76,7 @@ func (sc *scanner) reset(s []byte) {
 	sc.pos = 0
 	sc.nodes = sc.nodes[:0]
 	sc.rootKids = sc.rootKids[:0]
+	sc.rootIdx.built = false
 	sc.err = ""
 	sc.errPos = 0
 }
@@ -87,6 +90,9 @@ func (sc *scanner) fail(msg string) {
 
 func (sc *scanner) ws() {
 	s, i := sc.s, sc.pos
+	if i < len(s) && s[i] > ' ' { // the common case: no white space
+		return
+	}
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}
@@ -147,7 +153,10 @@ func (sc *scanner) str() (start, end int, esc, ok bool) {
 		// character, then byte by byte.
 		for i+8 <= len(s) {
 			w := binary.LittleEndian.Uint64(s[i:])
-			if hasZero(w^(lsb*'"'))|hasZero(w^(lsb*'\\'))|hasLess(w, 0x20) != 0 {
+			if m := hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\')) | hasLess(w, 0x20); m != 0 {
+				// The lowest flagged byte is the first such one (the
+				// masks can err only above a true match).
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
@@ -427,9 +436,10 @@ func (sc *scanner) root() (root, aws int32) {
 		sc.ws()
 		isAWS := sc.keyIs(ks, ke, kesc, "_aws")
 		mode := modeShallow
-		if isAWS || sc.pos < len(sc.s) && sc.s[sc.pos] == '[' {
-			// Arrays are built too: at the root they are mostly metric
-			// values, read next; a second pass (deepen) would cost more.
+		if isAWS {
+			// Arrays stay shallow too: metric values are read from their
+			// bytes (Parser.numberArray), or built by deepen when one of
+			// them needs a diagnostic.
 			mode = modeDeep
 		}
 		v := sc.value(mode, 1)
@@ -528,15 +538,18 @@ func (sc *scanner) find3(obj int32, a, b, c string) (x, y, z int32) {
 // rootMember returns the last member of the root object called name (a
 // reference read from "_aws", in bytes), or -1.
 func (sc *scanner) rootMember(name []byte, scratch *[]byte) int32 {
+	if len(sc.rootKids) >= rootIndexAt {
+		if c, ok := sc.indexedRootMember(name); ok {
+			return c
+		}
+	}
 	for i := len(sc.rootKids) - 1; i >= 0; i-- {
 		c := sc.rootKids[i]
-		nd := &sc.nodes[c]
-		k := sc.s[nd.keyStart:nd.keyEnd]
-		if nd.keyEsc {
-			*scratch = unescape((*scratch)[:0], k)
-			k = *scratch
-		}
-		if string(k) == string(name) {
+		if nd := &sc.nodes[c]; !nd.keyEsc { // the common case, inline
+			if string(sc.s[nd.keyStart:nd.keyEnd]) == string(name) {
+				return c
+			}
+		} else if string(sc.key(c, scratch)) == string(name) {
 			return c
 		}
 	}

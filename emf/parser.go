@@ -97,6 +97,10 @@ type Parser struct {
 	valBuf  []byte
 	tmpBuf  []byte
 
+	// indexes of the event's metrics, sets and keys when there are many
+	// (evindex.go, setindex.go)
+	ix eventIndex
+
 	// across events
 	dimCache  [64]dimCacheEntry
 	unitCache [64]unitCacheEntry
@@ -109,6 +113,10 @@ type Parser struct {
 type dimSet struct {
 	labels []metric.Label
 	ok     bool
+
+	sig   uint64 // of its keys, once setSig computed it (sigOK)
+	sigOK bool
+	dup   bool // a key repeats
 }
 
 type evMetric struct {
@@ -117,11 +125,15 @@ type evMetric struct {
 	valid          bool
 	di             int // directive
 	from, to       int // its dimension sets in evSets
+
+	next    int32 // the next definition of the same name (name index)
+	nextRes int32 // the next one of the same name and resolution
 }
 
 type evDim struct {
 	key  string
-	hash uint64
+	hash uint64    // of the value, while st tracks values
+	st   *dimStats // the key's, from the Parser's dims
 }
 
 type dimStats struct {
@@ -219,6 +231,8 @@ func (p *Parser) begin(b *metric.Batch, o metric.Origin) {
 	p.ev = p.ev[:0]
 	p.evSets = p.evSets[:0]
 	p.evDims = p.evDims[:0]
+	p.ix.dimSeenOn = false
+	p.ix.dupSets = false
 }
 
 func (p *Parser) end() {
@@ -243,10 +257,17 @@ func (p *Parser) report(sev metric.Severity, rule string, eff metric.Effect, hin
 
 // fail reports an error that makes CloudWatch drop the event.
 func (p *Parser) fail(rule, hint, format string, args ...any) {
+	if p.ndiag >= maxDiagsPerEvent { // report would drop the message
+		p.drop = true
+		return
+	}
 	p.report(metric.Error, rule, metric.EffectDropsEvent, hint, fmt.Sprintf(format, args...))
 }
 
 func (p *Parser) warn(rule string, eff metric.Effect, hint, format string, args ...any) {
+	if p.ndiag >= maxDiagsPerEvent {
+		return
+	}
 	p.report(metric.Warning, rule, eff, hint, fmt.Sprintf(format, args...))
 }
 
@@ -516,22 +537,22 @@ func (p *Parser) dimensionSet(root, s int32, di, si int) {
 		p.sets = append(p.sets, dimSet{})
 		return
 	}
-	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true})
+	dup := repeatsKey(p.labels)
+	p.ix.dupSets = p.ix.dupSets || dup
+	p.sets = append(p.sets, dimSet{labels: p.b.Labels(p.labels), ok: true, dup: dup})
 }
 
 // duplicateSets warns about a DimensionSet listed twice in one directive
 // (the same keys, in any order).
 func (p *Parser) duplicateSets(di int) {
+	p.indexSets()
 	for i := 1; i < len(p.sets); i++ {
 		if !p.sets[i].ok {
 			continue
 		}
-		for j := 0; j < i; j++ {
-			if p.sets[j].ok && sameKeys(p.sets[i].labels, p.sets[j].labels) {
-				p.warn(RuleDuplicateDimSet, metric.EffectNone, "remove the repeated set",
-					"_aws.CloudWatchMetrics[%d].Dimensions[%d] repeats Dimensions[%d]: every value is published twice", di, i, j)
-				break
-			}
+		if j := p.repeatedSet(i); j >= 0 {
+			p.warn(RuleDuplicateDimSet, metric.EffectNone, "remove the repeated set",
+				"_aws.CloudWatchMetrics[%d].Dimensions[%d] repeats Dimensions[%d]: every value is published twice", di, i, j)
 		}
 	}
 }
@@ -540,22 +561,31 @@ func (p *Parser) duplicateSets(di int) {
 // defines the same metric in the same namespace with a DimensionSet of the
 // same keys: CloudWatch publishes the values twice.
 func (p *Parser) duplicateAcrossDirectives(ns, name string, di, from, to int) {
-	for i := range p.ev {
+	if i, ok := p.sameDimsDef(ns, name, di, from, to); ok {
+		if i >= 0 {
+			p.warnDuplicateAcross(ns, name, p.ev[i].di, di)
+		}
+		return
+	}
+	for i := p.firstDef(name); i >= 0; i = p.nextDef(i, name) {
 		e := &p.ev[i]
-		if e.di == di || e.ns != ns || e.name != name {
+		if e.di == di {
+			break // the definitions of this directive come last
+		}
+		if e.ns != ns {
 			continue
 		}
-		for _, a := range p.evSets[e.from:e.to] {
-			for _, b := range p.evSets[from:to] {
-				if a.ok && b.ok && sameKeys(a.labels, b.labels) {
-					p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
-						"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
-						name, ns, e.di, di)
-					return
-				}
-			}
+		if p.setsMatch(p.evSets[e.from:e.to], p.evSets[from:to]) {
+			p.warnDuplicateAcross(ns, name, e.di, di)
+			return
 		}
 	}
+}
+
+func (p *Parser) warnDuplicateAcross(ns, name string, earlier, di int) {
+	p.warn(RuleDuplicateMetric, metric.EffectNone, "remove one of the definitions",
+		"metric %q in namespace %q is defined in _aws.CloudWatchMetrics[%d] and [%d] with the same dimensions: its values are published twice",
+		name, ns, earlier, di)
 }
 
 func sameKeys(a, b []metric.Label) bool {
@@ -605,12 +635,9 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 		return
 	}
 	name := p.str(rawName)
-	for _, prev := range p.defs {
-		if prev == name {
-			p.warn(RuleDuplicateMetric, metric.EffectNone, "remove the repeated definition",
-				"metric %q is defined twice in _aws.CloudWatchMetrics[%d]: its values are published twice", name, di)
-			break
-		}
+	if p.definedIn(name, di) {
+		p.warn(RuleDuplicateMetric, metric.EffectNone, "remove the repeated definition",
+			"metric %q is defined twice in _aws.CloudWatchMetrics[%d]: its values are published twice", name, di)
 	}
 	p.defs = append(p.defs, name)
 	valid := nsOK
@@ -653,14 +680,11 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if eff == 0 {
 		eff = 60
 	}
-	for i := range p.ev {
-		if e := &p.ev[i]; e.name == name && e.res != eff && e.res != 0 {
-			p.fail(RuleResolutionConflict, "use one StorageResolution per metric name within an event",
-				"metric %q has StorageResolution %d and %d in one event", name, e.res, eff)
-			e.res = 0 // report once
-			valid = false
-			break
-		}
+	if i := p.resolutionConflict(name, eff); i >= 0 {
+		p.fail(RuleResolutionConflict, "use one StorageResolution per metric name within an event",
+			"metric %q has StorageResolution %d and %d in one event", name, p.ev[i].res, eff)
+		p.reported(i) // report once
+		valid = false
 	}
 
 	// Value
@@ -671,7 +695,7 @@ func (p *Parser) metricDef(root, m int32, ns string, nsOK bool, di, mi, from, to
 	if nsOK {
 		p.duplicateAcrossDirectives(ns, name, di, from, to)
 	}
-	p.ev = append(p.ev, evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil, di: di, from: from, to: to})
+	p.addEv(evMetric{ns: ns, name: name, unit: unit, res: eff, valid: valid && vals != nil, di: di, from: from, to: to})
 	if !valid || vals == nil || p.drop {
 		return
 	}
@@ -751,6 +775,9 @@ func (p *Parser) metricValues(root int32, rawName []byte, name string) (vals []f
 	}
 	switch sc.nodes[v].kind {
 	case jArray:
+		if vals, ok := p.numberArray(v); ok {
+			return vals, true
+		}
 		sc.deepen(v)
 		n := sc.nodes[v].n
 		if n == 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,8 @@ func parseTemplate(data []byte, dir string, overrides map[string]string) ([]Defi
 	for k, v := range overrides {
 		r.params[k] = v
 	}
+	var condWarns []string
+	r.conditions(root, &condWarns)
 	res := get(root, "Resources")
 	if res == nil || res.Kind != yaml.MappingNode {
 		return nil, errors.New("no Resources")
@@ -106,7 +109,13 @@ func parseTemplate(data []byte, dir string, overrides map[string]string) ([]Defi
 		if t := get(body, "Type"); t == nil || t.Value != "AWS::Serverless::Function" {
 			continue
 		}
-		defs = append(defs, r.function(id, get(body, "Properties"), globals, dir))
+		if c := get(body, "Condition"); c != nil && !r.condition(c.Value, &condWarns, 0) {
+			continue // its Condition is false: the function does not exist
+		}
+		d := r.function(id, get(body, "Properties"), globals, dir)
+		d.Warnings = append(append(slices.Clone(condWarns), d.Warnings...), unhonoured(get(body, "Properties"), "")...)
+		d.Warnings = append(d.Warnings, unhonoured(globals, "Globals.Function.")...)
+		defs = append(defs, d)
 	}
 	if len(defs) == 0 {
 		return nil, errors.New("no AWS::Serverless::Function resources")
@@ -213,15 +222,22 @@ func (r *resolver) function(id string, props, globals *yaml.Node, dir string) De
 	switch {
 	case strings.HasPrefix(codeURI, "s3://"):
 		problems = append(problems, fmt.Errorf("%w: CodeUri %s is in S3; point it at the local code directory", ErrRuntimeUnavailable, codeURI))
-	case strings.HasSuffix(codeURI, ".zip") || strings.HasSuffix(codeURI, ".jar"):
-		problems = append(problems, fmt.Errorf("%w: CodeUri %s is an archive; unpack it and point CodeUri at the directory", ErrRuntimeUnavailable, codeURI))
+	case strings.HasSuffix(codeURI, ".jar"):
+		problems = append(problems, fmt.Errorf("%w: CodeUri %s is a jar; Java runtimes do not run locally", ErrRuntimeUnavailable, codeURI))
 	}
 	if filepath.IsAbs(codeURI) {
 		d.CodeDir = filepath.Clean(codeURI)
 	} else {
 		d.CodeDir = filepath.Join(dir, codeURI)
 	}
-	if to, out := outside(dir, d.CodeDir); out && len(problems) == 0 {
+	if strings.HasSuffix(strings.ToLower(d.CodeDir), ".zip") && len(problems) == 0 {
+		if unpacked, err := unzipCached(d.CodeDir); err != nil {
+			problems = append(problems, fmt.Errorf("%w: CodeUri %s: %w", ErrRuntimeUnavailable, codeURI, err))
+		} else {
+			d.CodeDir = unpacked // read-only use: the cache is shared
+		}
+	}
+	if to, out := outside(dir, d.CodeDir); out && len(problems) == 0 && !strings.HasSuffix(strings.ToLower(codeURI), ".zip") {
 		*w = append(*w, fmt.Sprintf("line %d: CodeUri %q leads outside the template's folder %s (to %s); check that this is the code you mean to run", codeLine, codeURI, dir, to))
 	}
 	// A provided runtime with no bootstrap in CodeUri but a `sam build` output.
@@ -272,6 +288,8 @@ type resolver struct {
 	params    map[string]string     // parameter values (Default or overrides)
 	resources map[string]bool       // logical ids
 	layerRes  map[string]*yaml.Node // layer resources by logical id
+	conds     map[string]bool       // evaluated Conditions
+	condNodes map[string]*yaml.Node // the Conditions section
 }
 
 // deref follows documents and aliases.
@@ -423,6 +441,10 @@ func (r *resolver) call(name string, arg *yaml.Node, warns *[]string) (string, b
 				}
 				return strings.Join(parts, sep), true
 			}
+		}
+	case "If":
+		if v, ok, done := r.ifValue(arg, warns); done {
+			return v, ok
 		}
 	case "Select":
 		if arg.Kind == yaml.SequenceNode && len(arg.Content) == 2 {

@@ -150,7 +150,7 @@ func TestUnrunnable(t *testing.T) {
 	want := map[string]string{
 		"FromS3":      "CodeUri points to S3",
 		"S3Uri":       "CodeUri s3://my-bucket/code.zip is in S3",
-		"Zip":         "is an archive; unpack it",
+		"Zip":         "CodeUri build/code.zip: open ",
 		"Image":       "PackageType Image is not supported",
 		"Inline":      "InlineCode is not supported",
 		"NoBootstrap": "nothing-here/bootstrap does not exist (build it",

@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
@@ -70,4 +73,40 @@ func BenchmarkLinesToRemoteWrite(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 	b.ReportMetric(float64(received.Load())/float64(n), "rw-bytes/line")
 	w.Close(ctx)
+}
+
+// BenchmarkWideLine validates one MONITORING line of 10k, 40k and 80k tags
+// through the one log-line path (parser, checks, catalog), as `lambdabridge
+// validate` does: ns/tag stays flat when every per-line cost is linear in
+// the line's size.
+func BenchmarkWideLine(b *testing.B) {
+	for _, n := range []int{10_000, 40_000, 80_000} {
+		b.Run("tags="+strconv.Itoa(n), func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString("MONITORING|1700000000|1|count|wide.metric|#")
+			for i := range n {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString("tag" + strconv.Itoa(i) + ":v")
+			}
+			line := sb.String()
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := New(WithCatalog(catalog.New()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.ReadLog(context.Background(), "wide.log", strings.NewReader(line)); err != nil {
+					b.Fatal(err)
+				}
+				p.Finish()
+				if sum := p.ValidationSummary(); sum.Points != 1 || sum.Errors != 0 {
+					b.Fatalf("%+v", sum)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/tag")
+		})
+	}
 }

@@ -48,6 +48,7 @@ func (r *Runner) handler(addr string) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.handleInvoke)
+	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", r.handleInvokeStream)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "no such API: "+req.Method+" "+req.URL.Path)
 	})
@@ -116,33 +117,15 @@ func (r *Runner) resolve(name, qualifier string) (string, string) {
 }
 
 func (r *Runner) handleInvoke(w http.ResponseWriter, req *http.Request) {
-	name, qualifier := r.resolve(req.PathValue("name"), req.URL.Query().Get("Qualifier"))
-	if _, ok := r.fns[name]; !ok {
-		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":"+AccountID+":function:"+name)
-		return
-	}
 	typ := req.Header.Get("X-Amz-Invocation-Type")
 	limit := maxSyncRequestBytes
 	if typ == "Event" {
 		limit = maxAsyncRequestBytes
 	}
-	body, size, err := readPayload(req.Body, limit)
-	if err == errTooLarge {
-		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("%d byte payload is too large for the %s invocation type (limit %d bytes)", size, invocationType(typ), limit))
+	name, in, ok := r.invokeRequest(w, req, limit, invocationType(typ)+" invocation type")
+	if !ok {
 		return
 	}
-	if err != nil {
-		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "reading the request: "+err.Error())
-		return
-	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := checkJSON(body); err != nil {
-		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: "+err.Error())
-		return
-	}
-	in := Request{Payload: body, Qualifier: qualifier, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}
 	if cc := req.Header.Get("X-Amz-Client-Context"); cc != "" {
 		dec, err := base64.StdEncoding.DecodeString(cc)
 		if err != nil || !json.Valid(dec) {

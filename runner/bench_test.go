@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/benchcmp"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -96,20 +96,7 @@ func httpCall(b *testing.B, r *Runner) func() {
 	done := make(chan struct{})
 	go func() { r.Serve(ctx, ln); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
-	url := "http://" + ln.Addr().String() + "/2015-03-31/functions/gofn/invocations"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	return func() {
-		resp, err := client.Post(url, "application/json", strings.NewReader(`{}`))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" {
-			b.Fatalf("%d %s", resp.StatusCode, buf.String())
-		}
-	}
+	return benchcmp.Invoker(b, "http://"+ln.Addr().String()+"/2015-03-31/functions/gofn/invocations")
 }
 
 // BenchmarkThroughput is invocations per second of the no-op handler with

@@ -149,6 +149,9 @@ func lossLine(s Stats) string {
 	if s.Refused > 0 {
 		parts = append(parts, plural(s.Refused, "request")+" refused while stopping")
 	}
+	if strings.HasPrefix(s.CPU, "not limited") {
+		parts = append(parts, "CPU "+s.CPU+": its speed does not follow its memory size as on Lambda")
+	}
 	if s.LogBytesDropped > 0 {
 		parts = append(parts, plural(s.LogBytesDropped, "byte")+" of output dropped (written by a process outside an ended environment)")
 	}

@@ -36,6 +36,17 @@
 //     AWS_LAMBDA_LOG_STREAM_NAME (a process that both cleared its
 //     environment and left the tree survives), and a watchdog that ends
 //     them when the runner is killed.
+//   - Extensions: the executables in the extensions/ folder of a function's
+//     layers are external extensions, served the Extensions API (register,
+//     next with INVOKE and SHUTDOWN, init/exit errors, the 2000 ms
+//     shutdown phase) and the Telemetry API (schema 2022-12-13, HTTP) on
+//     AWS_LAMBDA_RUNTIME_API; an invocation lasts until the runtime and
+//     every extension called next (extensions.go, telemetry.go).
+//   - Layers are seen at /opt and the code at /var/task through a private
+//     mount namespace where one can be made (mountns_linux.go).
+//   - LoggingConfig, suppressed inits, async retries, CPU in proportion to
+//     memory, InvokeWithResponseStream: logformat.go, initphase.go,
+//     async.go, cpu_linux.go, stream.go.
 //   - The invoke API listens on loopback only and refuses requests a web
 //     page could send through a browser (internal/httpguard).
 //   - Console escapes control characters and invalid UTF-8.

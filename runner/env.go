@@ -52,7 +52,8 @@ type env struct {
 	pidMu    sync.Mutex // pgid between start and a concurrent kill
 	cgDir    string     // the environment's cgroup, "" without
 	cgFD     int
-	cgUsed   bool // a process was started in cgDir
+	cgUsed   bool   // a process was started in cgDir
+	cpuDir   string // the environment's cgroup v1 cpu directory, "" without
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -98,6 +99,7 @@ type invocation struct {
 	payload   []byte
 	isErr     bool
 	errType   string
+	streamed  bool // the response went to req.stream
 }
 
 func newInvocation(req Request) *invocation {
@@ -173,17 +175,11 @@ func (e *env) serveRuntimeAPI() error {
 
 // start starts the environment's process with stdin (nil: /dev/null).
 func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
-	outR, outW, err := os.Pipe()
+	outR, outW, errR, errW, err := outputPipes()
 	if err != nil {
-		return fmt.Errorf("stdout pipe: %w", err)
+		return err
 	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("stderr pipe: %w", err)
-	}
-	e.f.r.tree.setup(e.f.r)
+	e.setupCPU()
 	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
 		cmd = exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
@@ -205,11 +201,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	if err != nil && inCgroup && !errors.Is(err, exec.ErrNotFound) && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, os.ErrPermission) {
 		cmd, _, err = run(false) // CLONE_INTO_CGROUP refused
 	}
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
+	if err := closeAfterStart(err, outW, errW, outR, errR); err != nil {
 		return err
 	}
 	e.cmd = cmd
@@ -226,6 +218,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	if first {
 		e.f.r.tree.tell("+", e.pgid)
 	}
+	e.attachCPU(e.pid)
 	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
@@ -242,6 +235,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		}
 		e.kill() // what is left of the tree
 		e.removeCgroup()
+		e.removeCPU()
 		e.f.r.tree.tell("-", e.pgid)
 		e.mem.closeFiles()
 		if e.srv != nil {
@@ -429,16 +423,27 @@ func (e *env) handleNext(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
-	body, err := readLimited(r.Body, maxResponseBytes)
 	inv := e.current()
 	if inv == nil || inv.id != r.PathValue("id") {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id "+r.PathValue("id"))
 		return
 	}
+	var body []byte
+	var err error
+	if inv.req.stream != nil {
+		body, err = readStreamed(r.Body, inv.req.stream)
+		inv.streamed = true
+	} else {
+		body, err = readLimited(r.Body, maxResponseBytes)
+	}
 	var ok bool
 	switch {
 	case err == errTooLarge:
-		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+		limit := maxResponseBytes
+		if inv.streamed {
+			limit = maxStreamBytes
+		}
+		msg := fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit)
 		ok = inv.respond(errorPayload(msg, "Function.ResponseSizeTooLarge"), true, "Function.ResponseSizeTooLarge")
 		if ok {
 			writeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
@@ -448,12 +453,8 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		msg := "reading the response: " + err.Error()
 		ok = inv.respond(errorPayload(msg, "Runtime.TruncatedResponse"), true, "Runtime.TruncatedResponse")
 	default:
-		if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+		if t, p := trailerError(r.Trailer); t != "" {
 			// A streamed response that failed midway.
-			p := []byte(r.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
-			if len(p) == 0 {
-				p = errorPayload("the function failed while streaming its response", t)
-			}
 			ok = inv.respond(p, true, t)
 		} else {
 			ok = inv.respond(body, false, "")

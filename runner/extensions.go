@@ -149,7 +149,7 @@ func (e *env) startExtensions(environ []string) error {
 	select {
 	case <-s.registered:
 	case <-e.initFail:
-	case <-time.After(e.f.r.cfg.initTimeout):
+	case <-time.After(e.f.r.limit(e.f.r.cfg.initTimeout)):
 	}
 	return nil
 }
@@ -157,14 +157,8 @@ func (e *env) startExtensions(environ []string) error {
 // startExtension starts one external extension in the environment's
 // process group (the first one leads it) and cgroup.
 func (e *env) startExtension(x *extension, path string, environ []string) error {
-	outR, outW, err := os.Pipe()
+	outR, outW, errR, errW, err := outputPipes()
 	if err != nil {
-		return err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
 		return err
 	}
 	argv := []string{path}
@@ -175,16 +169,12 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	cmd.Dir = e.f.def.CodeDir
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = outW, errW
-	e.f.r.tree.setup(e.f.r)
+	e.setupCPU()
 	cmd.SysProcAttr = e.procAttr(true)
 	e.envAttr(cmd.SysProcAttr)
 	err = cmd.Start()
 	e.doneStarting(err == nil)
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
+	if err := closeAfterStart(err, outW, errW, outR, errR); err != nil {
 		return err
 	}
 	x.cmd = cmd
@@ -197,6 +187,7 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	if closed(e.closing) {
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
+	e.attachCPU(cmd.Process.Pid)
 	x.out = newLineReader(e, StreamStdout, outR)
 	x.err = newLineReader(e, StreamStderr, errR)
 	x.out.kind, x.err.kind = teleExtension, teleExtension
@@ -617,4 +608,29 @@ func (f *fn) setupLayers() {
 	f.layerWarning = "function " + f.def.Name + ": its layers cannot be mounted at /opt (" + why + "): the code stays at " + f.def.CodeDir +
 		" (LAMBDA_TASK_ROOT), the layers' folders are in LAMBDABRIDGE_OPT, the extensions run from there; a function that reads /opt directly will not find its layers"
 	f.r.cfg.logger.Warn(f.layerWarning)
+}
+
+// closeAfterStart closes the write ends of a started process's pipes
+// and, when it did not start (err), the read ends too; it returns err.
+func closeAfterStart(err error, outW, errW, outR, errR *os.File) error {
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+	}
+	return err
+}
+
+// outputPipes makes the stdout and stderr pipes of a process.
+func outputPipes() (outR, outW, errR, errW *os.File, err error) {
+	if outR, outW, err = os.Pipe(); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	if errR, errW, err = os.Pipe(); err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, nil, nil, nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	return outR, outW, errR, errW, nil
 }

@@ -312,3 +312,31 @@ func TestExtensionShutdownReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestInternalExtension: a process of the runtime registers an internal
+// extension during init (SHUTDOWN is refused to it); the invoke phase
+// lasts until it asks for its next event.
+func TestInternalExtension(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	p, _ := filepath.Abs("testdata/internal/bootstrap")
+	def, err := function.FromHandler(p, function.WithName("internal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	res := invoke(t, r, "internal", `{"n":1}`)
+	if res.Failed() || string(res.Payload) != `{"n":1}` {
+		t.Fatalf("%+v %s", res, res.Payload)
+	}
+	if res.Duration < 200*time.Millisecond {
+		t.Errorf("Duration %v: want the internal extension's 200 ms after its INVOKE event", res.Duration)
+	}
+	all := rec.text("") + rec.text(res.RequestID)
+	for _, want := range []string{"internal extension with SHUTDOWN: 400", "EXTENSION\tName: agent\tState: Ready\tEvents: [INVOKE]", "internal extension: event"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+}

@@ -350,7 +350,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 	inv.start = start
 	inv.deadline = start.Add(f.def.Timeout)
 	res.Start = start
-	timer := time.NewTimer(time.Until(inv.deadline))
+	timer := time.NewTimer(f.r.limit(time.Until(inv.deadline)))
 	defer timer.Stop()
 	e.teleEvent(teleTypePlatform, "platform.start", map[string]any{"requestId": inv.id, "version": "$LATEST", "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace}})
 	var exts []*extension
@@ -376,7 +376,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 		}
 	}
 	res.Duration = inv.respAt.Sub(inv.start)
-	res.Payload = inv.payload
+	res.Payload, res.streamed = inv.payload, inv.streamed
 	if inv.isErr {
 		res.FunctionError = "Unhandled"
 		res.ErrorType = inv.errType
@@ -403,7 +403,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 // waitInit waits for the first call to /next. On failure it reports the
 // invocation as Lambda does and returns false.
 func (e *env) waitInit(inv *invocation, res *Result) bool {
-	typ, msg, payload := e.initOutcome(inv, res, e.started.Add(e.f.r.cfg.initTimeout), e.f.r.cfg.initTimeout)
+	typ, msg, payload := e.initOutcome(inv, res, e.started.Add(e.f.r.limit(e.f.r.cfg.initTimeout)), e.f.r.cfg.initTimeout)
 	if typ == "" {
 		e.initDur = time.Since(e.started)
 		res.InitDuration = e.initDur

@@ -56,7 +56,7 @@ func (e *env) invokeWithInit(inv *invocation, prev *Result) *Result {
 		return e.initFailedInInvoke(inv, res, start, "Runtime.InvalidEntrypoint", msg, nil)
 	}
 	e.busy.Store(true) // sampled from now on (its pid is set)
-	typ, msg, payload := e.initOutcome(inv, res, start.Add(f.def.Timeout), f.def.Timeout)
+	typ, msg, payload := e.initOutcome(inv, res, start.Add(f.r.limit(f.def.Timeout)), f.def.Timeout)
 	if typ != "" {
 		return e.initFailedInInvoke(inv, res, start, typ, msg, payload)
 	}
@@ -119,4 +119,17 @@ func (f *fn) takeReset() bool {
 	}
 	f.resets--
 	return true
+}
+
+// WithDebug turns the timeouts off (the init phase's limit and the
+// functions' timeouts; the runtime is still given the deadline of its
+// timeout), for a debugger attached to a function, as sam does.
+func WithDebug(on bool) Option { return func(c *config) { c.debug = on } }
+
+// limit is d, or with WithDebug a limit never reached.
+func (r *Runner) limit(d time.Duration) time.Duration {
+	if r.cfg.debug {
+		return 100 * 365 * 24 * time.Hour
+	}
+	return d
 }

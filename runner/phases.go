@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -217,4 +218,32 @@ func invocationType(t string) string {
 		return "RequestResponse"
 	}
 	return t
+}
+
+// invokeRequest reads an invoke API request as Lambda checks it: a known
+// function, a payload of at most limit bytes (413 with its size), one JSON
+// document (400); false when it answered with an error.
+func (r *Runner) invokeRequest(w http.ResponseWriter, req *http.Request, limit int, op string) (string, Request, bool) {
+	name, qualifier := r.resolve(req.PathValue("name"), req.URL.Query().Get("Qualifier"))
+	if _, ok := r.fns[name]; !ok {
+		writeLambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: arn:aws:lambda:"+r.cfg.region+":"+AccountID+":function:"+name)
+		return "", Request{}, false
+	}
+	body, size, err := readPayload(req.Body, limit)
+	switch {
+	case err == errTooLarge:
+		writeLambdaError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("%d byte payload is too large for the %s (limit %d bytes)", size, op, limit))
+		return "", Request{}, false
+	case err != nil:
+		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "reading the request: "+err.Error())
+		return "", Request{}, false
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := checkJSON(body); err != nil {
+		writeLambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: "+err.Error())
+		return "", Request{}, false
+	}
+	return name, Request{Payload: body, Qualifier: qualifier, TraceID: req.Header.Get("X-Amzn-Trace-Id"), Tail: req.Header.Get("X-Amz-Log-Type") == "Tail"}, true
 }

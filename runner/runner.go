@@ -47,6 +47,7 @@ type config struct {
 	envVars     func(function, environment string) []string
 	cgroups     bool
 	asyncDelay  time.Duration
+	debug       bool
 }
 
 // WithLogSink sets where log lines go (default: nowhere).
@@ -132,6 +133,9 @@ type Request struct {
 	// Result.LogTail (the invoke API's X-Amz-Log-Type: Tail).
 	Tail bool
 
+	// stream, when set, gets the runtime's response as it arrives
+	// (InvokeWithResponseStream).
+	stream func([]byte)
 	// id, when set, is the request id (an async event's retries keep it).
 	id string
 	// early, when set, gets the result as soon as the runtime has
@@ -172,6 +176,8 @@ type Result struct {
 	// (ErrorType is ErrorTypeShutdown).
 	Cut   bool
 	Start time.Time
+	// streamed: the response went to Request.stream as it arrived.
+	streamed bool
 	// initRetry: the init phase failed and is to be run again in the
 	// invoke phase (fn.run).
 	initRetry bool
@@ -204,6 +210,7 @@ type Runner struct {
 	calls     sync.WaitGroup // invocation calls in progress
 	cutting   atomic.Bool    // Shutdown's deadline passed
 	tree      procTree
+	cpu       cpuLimiter
 	id        string // 8 hex digits that start its log stream names
 }
 
@@ -349,6 +356,7 @@ func (r *Runner) Close() error {
 		r.fns[n].closeAll()
 	}
 	r.tree.close()
+	r.cpu.close()
 	return nil
 }
 

@@ -24,6 +24,10 @@ type Stats struct {
 	// ran (also in Errors); Refused the requests refused because the
 	// runner was stopping, queued or new (not in Requests).
 	Cut, Refused int64
+	// CPU says how the CPU of its environments is limited ("0.072 vCPU
+	// (cgroup v2 cpu quota)", "not limited (why)"; "" before the first
+	// environment).
+	CPU string
 	// Async accounts for the Event (asynchronous) invocations.
 	Async AsyncStats
 	// Running and Environments are the invocations running and the
@@ -153,6 +157,7 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 		Cut:             s.cut,
 		Refused:         s.refused,
 		Async:           f.async,
+		CPU:             r.cpu.describe(f.def.MemoryMB),
 		Running:         f.running,
 		Environments:    len(f.envs),
 	}, true

@@ -68,7 +68,9 @@ type teleSub struct {
 	size    int
 	kick    chan struct{} // buffered 1: deliver now
 	closing bool
-	dropped int
+	// dropped counts the events of batches that could not be delivered
+	// since the last platform.logsDropped event (and their bytes).
+	dropped, droppedBytes int
 }
 
 // handleSubscribe serves PUT /2022-07-01/telemetry.
@@ -283,10 +285,16 @@ func (s *teleSub) run() {
 		s.mu.Lock()
 		batch, closing := s.buf, s.closing
 		s.buf, s.size = nil, 0
+		if s.dropped > 0 && len(batch) > 0 && slices.Contains(s.types, teleTypePlatform) {
+			batch = append([][]byte{logsDropped(s.dropped, s.droppedBytes)}, batch...)
+			s.dropped, s.droppedBytes = 0, 0
+		}
 		s.mu.Unlock()
 		if len(batch) > 0 && !s.deliver(batch) {
 			s.mu.Lock()
-			s.dropped += len(batch)
+			for _, ev := range batch {
+				s.dropped, s.droppedBytes = s.dropped+1, s.droppedBytes+len(ev)
+			}
 			s.mu.Unlock()
 		}
 		if closing {
@@ -324,6 +332,14 @@ func (s *teleSub) deliver(batch [][]byte) bool {
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
 	return false
+}
+
+// logsDropped is the platform.logsDropped event for n events (size bytes)
+// that could not be delivered.
+func logsDropped(n, size int) []byte {
+	doc, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format(teleTime), "type": "platform.logsDropped",
+		"record": map[string]any{"reason": "the extension's destination did not accept the events", "droppedRecords": n, "droppedBytes": size}})
+	return doc
 }
 
 // teleTime is the events' time format.

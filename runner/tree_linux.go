@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -145,25 +144,11 @@ func makeRunnerCgroup() (string, error) {
 
 // cgroup2Mount finds where the cgroup v2 hierarchy is mounted.
 func cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mnt, err := findMount(func(fstype, _ string) bool { return fstype == "cgroup2" })
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("no cgroup2 file system mounted")
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint options ... - fstype source ...
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		if fs := strings.Fields(post); len(fs) > 0 && fs[0] == "cgroup2" {
-			if f := strings.Fields(pre); len(f) >= 5 {
-				return f[4], nil
-			}
-		}
-	}
-	return "", fmt.Errorf("no cgroup2 file system mounted")
+	return mnt, nil
 }
 
 // ownCgroup is the runner's cgroup v2 path ("0::/path").
@@ -195,6 +180,7 @@ func (e *env) procAttr(cgroup bool) *syscall.SysProcAttr {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return attr
 		}
+		e.f.r.cpu.limitV2(dir, e.f.def.MemoryMB)
 	}
 	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -231,6 +217,9 @@ func safeName(s string) string {
 		return '_'
 	}, s)
 }
+
+// rootDir is the runner's cgroup v2 directory ("" without).
+func (t *procTree) rootDir() string { return t.root }
 
 // tell sends one line to the watchdog.
 func (t *procTree) tell(op string, pgid int) {

@@ -57,6 +57,13 @@ type Checker struct {
 	families map[string]*family
 	clashes  map[string]bool // label clashes already reported, by family+label
 	labels   []metric.Label
+	// first maps a label name to its first index in labels (points with
+	// many labels); firstCap is the most labels it was sized for.
+	first    map[string]int
+	firstCap int
+	// fams and labelNames keep translations (cache.go).
+	fams       map[source]metric.Family
+	labelNames map[labelKey]string
 }
 
 // New returns an empty Checker.
@@ -73,7 +80,7 @@ func (c *Checker) Check(b *metric.Batch) {
 	n := len(b.Points)
 	for i := 0; i < n; i++ {
 		p := &b.Points[i]
-		fam := metric.Translate(p)
+		fam := c.translate(p)
 		src := source{p.Format, p.Namespace, p.Name, p.Kind, p.Unit}
 		if p.Kind == metric.ServiceCheck || p.Kind == metric.Event {
 			src.name = "" // all checks (events) share one family on purpose
@@ -142,30 +149,76 @@ func (c *Checker) checkSuffixes(b *metric.Batch, p *metric.Point, fam metric.Fam
 	}
 }
 
+// checkLabels reports two keys of p that translate to one label name. It
+// remembers the first key of each label name, so its cost is linear in the
+// number of labels: the pair reported is that first key and the first later
+// key spelled differently.
 func (c *Checker) checkLabels(b *metric.Batch, p *metric.Point, fam metric.Family) {
 	if len(p.Labels) < 2 {
 		return
 	}
 	c.labels = c.labels[:0]
 	for _, l := range p.Labels {
-		c.labels = append(c.labels, metric.Label{Name: metric.LabelName(p.Format, l.Name), Value: l.Name})
+		c.labels = append(c.labels, metric.Label{Name: c.labelName(p.Format, l.Name), Value: l.Name})
 	}
+	c.resetFirst(len(c.labels))
 	for i := 1; i < len(c.labels); i++ {
-		for j := 0; j < i; j++ {
-			if c.labels[i].Name != c.labels[j].Name || c.labels[i].Value == c.labels[j].Value {
-				continue
-			}
-			key := fam.Name + "\x00" + c.labels[i].Name
-			if c.clashes[key] {
-				continue
-			}
-			c.clashes[key] = true
-			b.AddDiag(metric.Diagnostic{
-				Origin: p.Origin, Format: p.Format, Severity: metric.Warning, Rule: RuleLabelClash,
-				Message: fmt.Sprintf("keys %q and %q of %q both become Prometheus label %q; the first one's value is kept",
-					c.labels[j].Value, c.labels[i].Value, p.Name, c.labels[i].Name),
-				Hint: "use one spelling of the key",
-			})
+		j := c.firstOf(i)
+		if j == i || c.labels[i].Value == c.labels[j].Value {
+			continue
 		}
+		key := fam.Name + "\x00" + c.labels[i].Name
+		if c.clashes[key] {
+			continue
+		}
+		c.clashes[key] = true
+		b.AddDiag(metric.Diagnostic{
+			Origin: p.Origin, Format: p.Format, Severity: metric.Warning, Rule: RuleLabelClash,
+			Message: fmt.Sprintf("keys %q and %q of %q both become Prometheus label %q; the first one's value is kept",
+				c.labels[j].Value, c.labels[i].Value, p.Name, c.labels[i].Name),
+			Hint: "use one spelling of the key",
+		})
 	}
+}
+
+// smallLabels is the label count up to which firstOf scans instead of
+// using the first map (a scan of a few labels is cheaper than hashing).
+const smallLabels = 16
+
+// resetFirst prepares firstOf for n labels in c.labels. The map is made
+// anew when it is much larger than needed, so that clearing it stays
+// proportional to the line at hand.
+func (c *Checker) resetFirst(n int) {
+	if n <= smallLabels {
+		return
+	}
+	if c.first == nil || n*8 < c.firstCap {
+		c.first, c.firstCap = make(map[string]int, n), n
+		return
+	}
+	clear(c.first)
+	c.firstCap = max(c.firstCap, n)
+}
+
+// firstOf returns the index of the first label of c.labels[:i+1] with the
+// label name of c.labels[i] (i itself when it is the first). Calls must come
+// in increasing i after resetFirst.
+func (c *Checker) firstOf(i int) int {
+	name := c.labels[i].Name
+	if len(c.labels) <= smallLabels {
+		for j := range i {
+			if c.labels[j].Name == name {
+				return j
+			}
+		}
+		return i
+	}
+	if i == 1 {
+		c.first[c.labels[0].Name] = 0
+	}
+	if j, ok := c.first[name]; ok {
+		return j
+	}
+	c.first[name] = i
+	return i
 }

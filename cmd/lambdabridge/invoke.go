@@ -62,7 +62,8 @@ type funcFlags struct {
 	timeout, arch                     string
 	memory                            int
 	env, layers, params               []string
-	exec                              bool
+	exec, debug                       bool
+	envVars                           string
 	// region is the command's --region: AWS::Region in the template.
 	region string
 	// set records the flags given on the command line: they override the
@@ -81,6 +82,8 @@ func (f *funcFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("template", "SAM template file (template.yaml) defining the functions").PlaceHolder("FILE").StringVar(&f.template)
 	cmd.Flag("function", "the template's function to invoke (its logical id)").PlaceHolder("NAME").StringVar(&f.function)
 	cmd.Flag("parameter-overrides", "template parameter values, as sam: Key=Value, or ParameterKey=Key,ParameterValue=Value (repeatable; several separated by spaces)").PlaceHolder("KEY=VALUE").StringsVar(&f.params)
+	cmd.Flag("env-vars", "sam's environment variables file: JSON {\"FunctionId\": {\"VAR\": \"value\"}, \"Parameters\": {...}}").PlaceHolder("FILE").StringVar(&f.envVars)
+	cmd.Flag("debug", "no timeouts (init and invocation) and no freezing, for a debugger attached to the function (as sam with a debugger)").BoolVar(&f.debug)
 	cmd.Flag("layer", "a layer's contents, a folder or a .zip file, seen by the function and its extensions at /opt (repeatable, later layers on top; after the template's)").PlaceHolder("DIR|ZIP").StringsVar(&f.layers)
 	cmd.Flag("exec", "the handler is a plain script, not a Runtime API client: event on stdin, exit code 0 is success").IsSetByUser(&f.set.exec).BoolVar(&f.exec)
 }
@@ -113,6 +116,9 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		if err != nil {
 			return nil, "", usageErrorf("%v", err)
 		}
+		if err := f.applyEnvVars([]function.Definition{d}, false); err != nil {
+			return nil, "", err
+		}
 		return []function.Definition{d}, d.Name, nil
 	case f.template != "":
 		params, err := function.ParseParameterOverrides(f.params)
@@ -125,6 +131,9 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		defs, err := function.FromTemplateParams(f.template, params)
 		if err != nil {
 			return nil, "", usageErrorf("%v", err)
+		}
+		if err := f.applyEnvVars(defs, true); err != nil {
+			return nil, "", err
 		}
 		var layers []string
 		for _, l := range f.layers {
@@ -355,8 +364,9 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	printWarnings(m.Stderr, defs)
 	r, err := runner.New(s.Apply(defs), runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
-		runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region))
+		runner.WithFreeze(!v.noFreeze && !v.fn.debug), runner.WithRegion(v.region), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)))
 	if err != nil {
 		s.Shutdown()
 		return err

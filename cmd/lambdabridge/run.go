@@ -140,10 +140,11 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(m.Stderr, defs)
 	r, err := runner.New(s.Apply(defs),
-		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
+		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)),
 		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
-		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze), runner.WithRegion(v.region),
+		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze && !v.fn.debug), runner.WithRegion(v.region),
 		runner.WithLifecycle(s.Lifecycle), runner.WithEnvironmentVars(s.EnvironmentVars))
 	if err != nil {
 		s.Shutdown()

@@ -119,6 +119,11 @@ func subscribe(id string) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusAccepted && strings.Contains(string(b), "Telemetry.NotSupported") {
+		// The Runtime Interface Emulator has no Telemetry API.
+		fmt.Println("extension " + name + ": no Telemetry API here")
+		return
+	}
 	if resp.StatusCode != http.StatusOK {
 		fatal("subscribe: %s: %s", resp.Status, b)
 	}

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +79,27 @@ func handle(ctx context.Context, e event) (any, error) {
 		}
 		fmt.Println("a plain line")
 		fmt.Printf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Test","Dimensions":[[]],"Metrics":[{"Name":"Hits"}]}]},"Hits":1}`+"\n", time.Now().UnixMilli())
+	case "spin": // CPU-bound work: e.Ms rounds of hashing; the time it took
+		start := time.Now()
+		sum := sha256.Sum256([]byte(e.Text))
+		for range e.Ms * 1000 {
+			sum = sha256.Sum256(sum[:])
+		}
+		return map[string]any{"ms": time.Since(start).Milliseconds(), "sum": sum[0]}, nil
+	case "stream": // a streamed response (io.Reader) in three chunks; "fail" fails after two
+		pr, pw := io.Pipe()
+		go func() {
+			for i, c := range []string{"one,", "two,", "three"} {
+				if i == 2 && e.Text == "fail" {
+					pw.CloseWithError(errors.New("broken mid-stream"))
+					return
+				}
+				pw.Write([]byte(c))
+				time.Sleep(50 * time.Millisecond)
+			}
+			pw.Close()
+		}()
+		return pr, nil
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()

@@ -1,0 +1,244 @@
+package runner
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// CPU in proportion to memory, as on Lambda (one vCPU at 1,769 MB): each
+// environment's CPU bandwidth is limited to MemoryMB/1769 CPUs, through
+// cgroup v2's cpu.max in the environment's cgroup where the cpu controller
+// can be enabled there, else through a cgroup v1 cpu controller (its
+// cpu.cfs_quota_us) where one is mounted and writable. Elsewhere the CPU
+// is not limited, and Stats.CPU says why.
+
+// cpuPeriod is the CFS period of the quota, in microseconds.
+const cpuPeriod = 100000
+
+// vCPUs returns Lambda's CPU share for a memory size.
+func vCPUs(memoryMB int) float64 { return float64(memoryMB) / 1769 }
+
+// cpuQuota is the CFS quota per period for a memory size (at least 1 ms).
+func cpuQuota(memoryMB int) int {
+	return max(1000, int(vCPUs(memoryMB)*cpuPeriod+0.5))
+}
+
+// cpuLimiter decides once how the runner limits CPU.
+type cpuLimiter struct {
+	once   sync.Once
+	done   atomic.Bool // mode and why are set
+	mode   string      // "v2", "v1" or "" (not limited)
+	why    string      // why not limited
+	v1Root string      // the runner's cgroup v1 cpu directory
+}
+
+// setup chooses the mechanism; v2Root is the runner's cgroup v2 ("" for
+// none).
+func (c *cpuLimiter) setup(v2Root string, disabled bool) {
+	c.once.Do(func() {
+		if disabled {
+			c.why = "cgroups are off"
+			return
+		}
+		if v2Root != "" {
+			if b, err := os.ReadFile(filepath.Join(v2Root, "cgroup.controllers")); err == nil && hasWord(string(b), "cpu") {
+				if os.WriteFile(filepath.Join(v2Root, "cgroup.subtree_control"), []byte("+cpu"), 0) == nil {
+					c.mode = "v2"
+					return
+				}
+			}
+		}
+		dir, err := makeV1CPUCgroup()
+		if err != nil {
+			c.why = "no cgroup v2 cpu controller and " + err.Error()
+			return
+		}
+		c.mode, c.v1Root = "v1", dir
+	})
+	c.done.Store(true)
+}
+
+func hasWord(s, w string) bool {
+	for _, f := range strings.Fields(s) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
+// makeV1CPUCgroup creates the runner's directory under a cgroup v1 cpu
+// hierarchy.
+func makeV1CPUCgroup() (string, error) {
+	mnt, err := v1CPUMount()
+	if err != nil {
+		return "", err
+	}
+	own := "/"
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.SplitN(l, ":", 3); len(f) == 3 && hasWord(strings.ReplaceAll(f[1], ",", " "), "cpu") {
+				own = f[2]
+			}
+		}
+	}
+	removeStaleV1(filepath.Join(mnt, own))
+	b := make([]byte, 4)
+	rand.Read(b)
+	dir := filepath.Join(mnt, own, "lambdabridge-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("cgroup v1 cpu: %w", err)
+	}
+	return dir, nil
+}
+
+// v1CPUMount finds a cgroup v1 hierarchy with the cpu controller.
+func v1CPUMount() (string, error) {
+	mnt, err := findMount(func(fstype, super string) bool {
+		return fstype == "cgroup" && hasWord(strings.ReplaceAll(super, ",", " "), "cpu")
+	})
+	if err != nil {
+		return "", fmt.Errorf("no cgroup v1 cpu controller mounted")
+	}
+	return mnt, nil
+}
+
+// findMount returns the mount point of the first mount whose file system
+// type and super block options match (from /proc/self/mountinfo).
+func findMount(match func(fstype, super string) bool) (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// id parent maj:min root mountpoint options ... - fstype source super
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		fs := strings.Fields(post)
+		if !ok || len(fs) < 1 {
+			continue
+		}
+		super := ""
+		if len(fs) >= 3 {
+			super = fs[2]
+		}
+		if p := strings.Fields(pre); match(fs[0], super) && len(p) >= 5 {
+			return p[4], nil
+		}
+	}
+	return "", os.ErrNotExist
+}
+
+// describe says how an environment of memoryMB is limited.
+func (c *cpuLimiter) describe(memoryMB int) string {
+	if !c.done.Load() {
+		return "" // no environment started yet
+	}
+	if c.mode == "" {
+		return "not limited (" + c.why + ")"
+	}
+	return strconv.FormatFloat(vCPUs(memoryMB), 'f', 3, 64) + " vCPU (cgroup " + c.mode + " cpu quota)"
+}
+
+// limitV2 writes cpu.max into an environment's cgroup v2 directory.
+func (c *cpuLimiter) limitV2(dir string, memoryMB int) {
+	if c.mode == "v2" {
+		os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(strconv.Itoa(cpuQuota(memoryMB))+" "+strconv.Itoa(cpuPeriod)), 0)
+	}
+}
+
+// attachV1 puts pid into the environment's cgroup v1 cpu directory
+// (made on first use); it returns the directory.
+func (c *cpuLimiter) attachV1(dir string, name string, memoryMB, pid int) string {
+	if c.mode != "v1" {
+		return ""
+	}
+	if dir == "" {
+		dir = filepath.Join(c.v1Root, safeName(name))
+		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+			return ""
+		}
+		os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0)
+		os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(cpuQuota(memoryMB))), 0)
+	}
+	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+	return dir
+}
+
+// close removes the runner's cgroup v1 directory and what is left in it
+// (bounded: a process that is still dying keeps its directory busy).
+func (c *cpuLimiter) close() {
+	if c.v1Root == "" {
+		return
+	}
+	for range 100 {
+		subs, _ := filepath.Glob(filepath.Join(c.v1Root, "*", "cgroup.procs"))
+		for _, p := range subs {
+			os.Remove(filepath.Dir(p))
+		}
+		if os.Remove(c.v1Root) == nil || os.IsNotExist(os.Remove(c.v1Root)) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// removeV1 removes an environment's cgroup v1 cpu directory once its
+// processes are gone (a process killed a moment ago may still be in it:
+// it tries for up to a second).
+func removeV1(dir string) {
+	if dir == "" {
+		return
+	}
+	for range 100 {
+		if err := os.Remove(dir); err == nil || os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// setupCPU sets up the runner's process tree and CPU limits (once).
+func (e *env) setupCPU() {
+	r := e.f.r
+	r.tree.setup(r)
+	r.cpu.setup(r.tree.rootDir(), r.tree.disabled)
+}
+
+// attachCPU limits pid's CPU through cgroup v1 when that is the mechanism.
+func (e *env) attachCPU(pid int) {
+	e.cpuDir = e.f.r.cpu.attachV1(e.cpuDir, e.f.def.Name+"-"+e.id, e.f.def.MemoryMB, pid)
+}
+
+// removeCPU removes the environment's cgroup v1 cpu directory.
+func (e *env) removeCPU() { removeV1(e.cpuDir) }
+
+// removeStaleV1 removes the (empty) cgroup v1 cpu directories of runners
+// that were killed before they could (lambdabridge-PID-*, PID gone).
+func removeStaleV1(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "lambdabridge-*-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.Split(filepath.Base(d), "-")[1])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+			continue
+		}
+		subs, _ := filepath.Glob(filepath.Join(d, "*", "cgroup.procs"))
+		for _, p := range subs {
+			os.Remove(filepath.Dir(p))
+		}
+		os.Remove(d)
+	}
+}

@@ -1,0 +1,40 @@
+package runner
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/lambdabridge/lambdabridge/function"
+)
+
+// TestCPUFollowsMemory: a CPU-bound function takes many times longer at
+// 128 MB than at 1,769 MB (one vCPU), as on Lambda (13.8 times less CPU;
+// the ratio is asserted loosely: the machine is shared).
+func TestCPUFollowsMemory(t *testing.T) {
+	small := goDef(t, function.WithName("small"), function.WithMemoryMB(128), function.WithTimeout(60e9))
+	big := goDef(t, function.WithName("big"), function.WithMemoryMB(1769), function.WithTimeout(60e9))
+	r, _ := newTestRunner(t, []function.Definition{small, big})
+	spin := func(name string) float64 {
+		res := invoke(t, r, name, `{"action":"spin","ms":2000}`)
+		var out struct{ Ms float64 }
+		if err := json.Unmarshal(res.Payload, &out); err != nil || res.Failed() {
+			t.Fatalf("%s: %s", name, res.Payload)
+		}
+		return out.Ms
+	}
+	invoke(t, r, "big", `{}`) // cold starts
+	invoke(t, r, "small", `{}`)
+	st, _ := r.Stats("small")
+	if strings.HasPrefix(st.CPU, "not limited") {
+		t.Skip("CPU " + st.CPU)
+	}
+	if !strings.Contains(st.CPU, "0.072 vCPU") {
+		t.Errorf("CPU of 128 MB: %q", st.CPU)
+	}
+	b, s := spin("big"), spin("small")
+	t.Logf("1769 MB: %.0f ms, 128 MB: %.0f ms (ratio %.1f)", b, s, s/max(b, 1))
+	if s < 4*b {
+		t.Errorf("128 MB took %.0f ms, 1769 MB %.0f ms: want at least 4 times longer (Lambda: 13.8)", s, b)
+	}
+}
