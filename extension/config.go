@@ -26,6 +26,7 @@ const (
 	EnvPushgatewayJob  = "LAMBDABRIDGE_PUSHGATEWAY_JOB"
 	EnvFlush           = "LAMBDABRIDGE_FLUSH"
 	EnvFlushInterval   = "LAMBDABRIDGE_FLUSH_INTERVAL"
+	EnvFlushTimeout    = "LAMBDABRIDGE_FLUSH_TIMEOUT"
 	EnvDogStatsDAddr   = "LAMBDABRIDGE_DOGSTATSD_ADDR"
 	EnvEMFAgentAddr    = "LAMBDABRIDGE_EMF_AGENT_ADDR"
 	EnvFunctionName    = "AWS_LAMBDA_FUNCTION_NAME"
@@ -33,7 +34,11 @@ const (
 	EnvArchitecture    = "LAMBDABRIDGE_ARCHITECTURE"
 	DefaultConfigPath  = "/opt/lambdabridge/lambdabridge.yaml"
 	DefaultFlushPeriod = 10 * time.Second
-	DefaultJob         = "lambda"
+	// DefaultFlushTimeout bounds the flush at the end of an invocation: a
+	// sink that does not answer costs each invocation at most this long
+	// (what it holds is delivered later, in the background or at SHUTDOWN).
+	DefaultFlushTimeout = time.Second
+	DefaultJob          = "lambda"
 )
 
 var errNoSink = errors.New("no sink")
@@ -51,6 +56,8 @@ type Config struct {
 	// FlushInterval is the period of FlushPeriodic, and of the sinks'
 	// background delivery with FlushInvocation.
 	FlushInterval time.Duration
+	// FlushTimeout bounds the flush at the end of an invocation.
+	FlushTimeout time.Duration
 	// DogStatsD and EMFAgent are the loopback addresses served ("none": off).
 	DogStatsD, EMFAgent string
 	// Function is the function's name, Instance the environment's id (the
@@ -71,6 +78,7 @@ type Config struct {
 type ExtensionKeys struct {
 	Flush         string        `yaml:"flush"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	FlushTimeout  time.Duration `yaml:"flush_timeout"`
 	DogStatsDAddr string        `yaml:"dogstatsd_addr"`
 	EMFAgentAddr  string        `yaml:"emf_agent_addr"`
 }
@@ -85,7 +93,7 @@ var localOnly = []string{"functions", "template", "template_parameters", "runner
 // the file's line.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod,
+		Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod, FlushTimeout: DefaultFlushTimeout,
 		DogStatsD: listen.DefaultDogStatsDAddr, EMFAgent: listen.DefaultEMFAddr,
 		Function: getenv(EnvFunctionName), Instance: instanceOf(getenv(EnvLogStreamName)),
 		Architecture: getenv(EnvArchitecture), Sinks: &config.File{},
@@ -187,6 +195,9 @@ func (c *Config) extensionKeys(n *yaml.Node) error {
 	if k.FlushInterval != 0 {
 		c.FlushInterval = k.FlushInterval
 	}
+	if k.FlushTimeout != 0 {
+		c.FlushTimeout = k.FlushTimeout
+	}
 	return nil
 }
 
@@ -201,12 +212,14 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.Flush, getenv(EnvFlush))
 	set(&c.DogStatsD, getenv(EnvDogStatsDAddr))
 	set(&c.EMFAgent, getenv(EnvEMFAgentAddr))
-	if v := getenv(EnvFlushInterval); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("%s=%q: want a duration such as 10s: %w", EnvFlushInterval, v, err)
+	for name, dst := range map[string]*time.Duration{EnvFlushInterval: &c.FlushInterval, EnvFlushTimeout: &c.FlushTimeout} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a duration such as 10s: %w", name, v, err)
+			}
+			*dst = d
 		}
-		c.FlushInterval = d
 	}
 	if u := getenv(EnvRemoteWriteURL); u != "" {
 		rc, err := remotewrite.URLConfig(u, getenv(EnvSigV4Region))
@@ -236,6 +249,9 @@ func (c *Config) check() error {
 	}
 	if c.FlushInterval < time.Second {
 		return fmt.Errorf("%s=%s: want 1s or more", EnvFlushInterval, c.FlushInterval)
+	}
+	if c.FlushTimeout <= 0 {
+		return fmt.Errorf("%s=%s: want more than 0", EnvFlushTimeout, c.FlushTimeout)
 	}
 	if len(c.Sinks.RemoteWrite) == 0 && len(c.Sinks.Pushgateway) == 0 {
 		return fmt.Errorf("%w: set %s (with %s for Amazon Managed Prometheus) or %s, or remote_write/pushgateway in %s",

@@ -22,6 +22,13 @@ import (
 // to its call to next, labelled by strategy.
 const MetricOverhead = "lambdabridge_extension_overhead_seconds"
 
+// MetricInit is the family of the extension's init time: from its
+// program's start to its first call to next (its part of the init phase).
+const MetricInit = "lambdabridge_extension_init_seconds"
+
+// processStart is when the program started (package initialization).
+var processStart = time.Now()
+
 // teleTimeoutMs is the Telemetry API buffering asked for: the smallest
 // Lambda allows, so runtimeDone arrives soon after the answer.
 const teleTimeoutMs = 25
@@ -59,7 +66,8 @@ type Extension struct {
 	agents  []interface{ Close() error }
 	srv     *http.Server
 	wg      sync.WaitGroup
-	pending []string // requests whose platform.report has not arrived
+	pending []string       // requests whose platform.report has not arrived
+	bg      sync.WaitGroup // overhead points being recorded
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -95,6 +103,9 @@ func (x *Extension) Run(ctx context.Context) error {
 		if err := x.c.subscribe(ctx, port, teleTimeoutMs); err != nil {
 			x.disable(err)
 		}
+	}
+	if x.s != nil {
+		x.record(MetricInit, metric.Gauge, nil, time.Since(processStart))
 	}
 	for {
 		ev, err := x.c.next(ctx)
@@ -188,21 +199,27 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 		dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
 		x.recv.wait(dctx, ev.RequestID, false)
 		from = time.Now()
-		if err := x.s.Flush(dctx); err != nil {
+		fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
+		if err := x.s.Flush(fctx); err != nil {
 			x.log.Warn("lambdabridge extension: flush", "err", err)
 		}
+		fcancel()
 		cancel()
 		x.recv.forget(ev.RequestID)
 	}
-	x.overhead(time.Since(from))
+	// Recorded in the background: the pipeline's lock may be held by the
+	// telemetry arriving now, and next must not wait for it.
+	d := time.Since(from)
+	x.bg.Go(func() {
+		x.record(MetricOverhead, metric.Histogram, []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, d)
+	})
 }
 
-// overhead records the time added to the invocation.
-func (x *Extension) overhead(d time.Duration) {
-	v := []float64{d.Seconds()}
+// record hands the pipeline one point of the extension's own, in seconds.
+func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label, d time.Duration) {
 	pt := metric.Point{
-		Format: metric.FormatPlatform, Name: MetricOverhead, Kind: metric.Histogram, Unit: "Seconds",
-		Labels: []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, Values: v, TimeMs: time.Now().UnixMilli(),
+		Format: metric.FormatPlatform, Name: name, Kind: kind, Unit: "Seconds",
+		Labels: labels, Values: []float64{d.Seconds()}, TimeMs: time.Now().UnixMilli(),
 		Origin: metric.Origin{Source: "extension", Function: x.cfg.Function, Environment: x.cfg.Instance},
 	}
 	x.s.Pipeline().Platform(&pt)
@@ -234,6 +251,7 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	}
 	time.Sleep(session.Settle) // the datagrams sent last are read
 	x.stop(ctx)
+	x.bg.Wait()
 	sum := x.s.ShutdownWithin(ctx)
 	in := sum.Input
 	msg := fmt.Sprintf("lambdabridge extension: shutdown (%s): %d lines, %d datagrams, %d points; ", reason, in.Lines, in.Datagrams, in.Points)

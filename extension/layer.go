@@ -154,7 +154,7 @@ func writeZip(w io.Writer, bin, cfg []byte) error {
 // CheckFile checks a layer configuration file as the extension reads it
 // (sinks may come from the function's variables: none is required here).
 func CheckFile(data []byte) error {
-	c := Config{Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod, Sinks: &config.File{}}
+	c := Config{Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod, FlushTimeout: DefaultFlushTimeout, Sinks: &config.File{}}
 	if err := c.parseFile(data); err != nil {
 		return err
 	}
