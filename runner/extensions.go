@@ -136,15 +136,20 @@ func (e *env) startExtensions(environ []string) error {
 	}
 	e.started = time.Now()
 	e.teleInitStart()
-	for _, p := range paths {
-		x := &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})}
-		if err := e.startExtension(x, p, environ); err != nil {
-			return &extLaunchError{fmt.Errorf("extension %s: %w", x.name, err)}
+	// Every extension is known before the first starts: one that registers
+	// at once is external, and the registration count closes once.
+	xs := make([]*extension, len(paths))
+	s.mu.Lock()
+	for i, p := range paths {
+		xs[i] = &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})}
+		s.all = append(s.all, xs[i])
+	}
+	s.pending = len(xs)
+	s.mu.Unlock()
+	for i, p := range paths {
+		if err := e.startExtension(xs[i], p, environ); err != nil {
+			return &extLaunchError{fmt.Errorf("extension %s: %w", xs[i].name, err)}
 		}
-		s.mu.Lock()
-		s.all = append(s.all, x)
-		s.pending++
-		s.mu.Unlock()
 	}
 	select {
 	case <-s.registered:
