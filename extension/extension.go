@@ -29,6 +29,10 @@ const MetricInit = "lambdabridge_extension_init_seconds"
 // processStart is when the program started (package initialization).
 var processStart = time.Now()
 
+// reportWait bounds the wait, at SHUTDOWN, for the reports of the last
+// invocations.
+const reportWait = 300 * time.Millisecond
+
 // teleTimeoutMs is the Telemetry API buffering asked for: the smallest
 // Lambda allows, so runtimeDone arrives soon after the answer.
 const teleTimeoutMs = 25
@@ -231,7 +235,12 @@ func (x *Extension) drain(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
+	// The platform flushes the telemetry it holds when the shutdown phase
+	// begins: a report that is coming comes at once (that of a crashed or
+	// timed-out invocation may never come).
 	wctx, cancel := deadline(ctx, ev.DeadlineMs, 400*time.Millisecond)
+	wctx, cancel2 := context.WithTimeout(wctx, reportWait)
+	defer cancel2()
 	for _, id := range x.pending {
 		if !x.recv.wait(wctx, id, true) {
 			break
@@ -275,7 +284,7 @@ func (x *Extension) stop(ctx context.Context) {
 	}
 	x.agents = nil
 	if x.srv != nil {
-		_ = x.srv.Shutdown(ctx)
+		_ = x.srv.Close() // what the platform sent was read; it sends no more
 	}
 	x.wg.Wait()
 }

@@ -104,6 +104,7 @@ func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
 	res.TimedOut = true
 	res.FunctionError, res.ErrorType = "Unhandled", "Sandbox.Timedout"
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
+	e.gracefulStop() // the extensions' shutdown phase (reason timeout), as timedOut
 	e.kill()
 }
 
