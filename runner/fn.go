@@ -462,6 +462,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	}
 	e.reset()
 	e.setEndReason(EndCrash)
+	e.teleRuntimeEnded(inv, "failure", "Runtime.ExitError") // before the extensions' SHUTDOWN, as Lambda
 	e.shutdown()
 	typ := "Runtime.ExitError"
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(e.waitErr)
@@ -488,6 +489,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	e.reset()
 	e.setEndReason(EndTimeout)
+	e.teleRuntimeEnded(inv, "timeout", "Sandbox.Timedout") // before the extensions' SHUTDOWN, as Lambda
 	e.shutdown()
 	d := e.f.def.Timeout
 	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))

@@ -140,6 +140,16 @@ func (e *env) teleRuntimeDone(inv *invocation, res *Result) {
 	e.teleEvent(teleTypePlatform, "platform.runtimeDone", rec)
 }
 
+// teleRuntimeEnded publishes platform.runtimeDone for an invocation the
+// runtime did not answer (status failure or timeout), so that extensions
+// learn it before the shutdown phase.
+func (e *env) teleRuntimeEnded(inv *invocation, status, errType string) {
+	e.teleEvent(teleTypePlatform, "platform.runtimeDone", map[string]any{
+		"requestId": inv.id, "status": status, "errorType": errType,
+		"metrics": map[string]any{"durationMs": msf(time.Since(inv.start)), "producedBytes": 0},
+	})
+}
+
 // waitExited waits (bounded by the shutdown phase's limit) until the
 // exited environment is reaped, so that its memory peak can be read.
 func (e *env) waitExited() {
