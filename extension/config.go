@@ -1,17 +1,18 @@
 package extension
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/lambdabridge/lambdabridge/config"
+	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
@@ -128,7 +129,8 @@ func instanceOf(stream string) string {
 }
 
 // parseFile reads the layer's file: its extension: section strictly, and
-// the rest as lambdabridge.yaml.
+// the rest as lambdabridge.yaml, with the file's own line numbers (the
+// section's lines are blanked, not removed).
 func (c *Config) parseFile(data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -141,7 +143,7 @@ func (c *Config) parseFile(data []byte) error {
 	if root.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: the file must be a mapping of keys", root.Line)
 	}
-	kept := root.Content[:0:0]
+	lines := strings.Split(string(data), "\n")
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
@@ -149,18 +151,18 @@ func (c *Config) parseFile(data []byte) error {
 			if err := c.extensionKeys(v); err != nil {
 				return err
 			}
-		case contains(localOnly, k.Value):
+			last := len(lines)
+			if i+2 < len(root.Content) {
+				last = root.Content[i+2].Line - 1
+			}
+			for l := k.Line - 1; l < last; l++ {
+				lines[l] = ""
+			}
+		case slices.Contains(localOnly, k.Value):
 			return fmt.Errorf("line %d: %s describes a local run; the extension reads remote_write, remote_write_interval, pushgateway, aggregation, defaults, mappings and extension", k.Line, k.Value)
-		default:
-			kept = append(kept, k, v)
 		}
 	}
-	root.Content = kept
-	rest, err := yaml.Marshal(root)
-	if err != nil {
-		return err
-	}
-	f, err := config.Parse(rest)
+	f, err := config.Parse([]byte(strings.Join(lines, "\n")))
 	if err != nil {
 		return err
 	}
@@ -168,26 +170,14 @@ func (c *Config) parseFile(data []byte) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // extensionKeys decodes the extension: section, unknown keys refused.
 func (c *Config) extensionKeys(n *yaml.Node) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
 	var k ExtensionKeys
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&k); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("extension (line %d): %w", n.Line, err)
+	if err := yamlstrict.Check(n, reflect.TypeFor[ExtensionKeys](), func(reflect.Type) string { return "extension" }); err != nil {
+		return fmt.Errorf("extension: %w", err)
+	}
+	if err := n.Decode(&k); err != nil {
+		return fmt.Errorf("extension: %w", err)
 	}
 	set(&c.Flush, k.Flush)
 	set(&c.DogStatsD, k.DogStatsDAddr)
