@@ -53,6 +53,9 @@ type Config struct {
 	// Managed Prometheus, with SigV4Region); results are still read from
 	// PrometheusURL.
 	RemoteWriteURL, SigV4Region string
+	// ExternalLabels are added to the remote-write strategy's series (to
+	// tell runs apart in a shared backend), as Prometheus' external_labels.
+	ExternalLabels map[string]string
 
 	// Logger (default: discard); Progress, when set, gets a line per phase.
 	Logger   *slog.Logger

@@ -114,7 +114,7 @@ func (s *experiment) newEnvState(id string) (*envState, error) {
 			return nil, fmt.Errorf("environment %s: remote write: %w", id, err)
 		}
 		cfg.Name = "compare-" + id
-		if e.rw, err = remotewrite.New(cfg, remotewrite.WithGatherer(agg), remotewrite.WithLogger(s.log)); err != nil {
+		if e.rw, err = remotewrite.New(cfg, remotewrite.WithGatherer(agg), remotewrite.WithLogger(s.log), remotewrite.WithExternalLabels(s.cfg.ExternalLabels)); err != nil {
 			e.close()
 			return nil, fmt.Errorf("environment %s: %w", id, err)
 		}

@@ -17,11 +17,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/yamlstrict"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
 )
@@ -40,6 +42,10 @@ type File struct {
 	Scrape      *Scrape     `yaml:"scrape"`
 	// RemoteWrite is Prometheus' remote_write list, pasted as is.
 	RemoteWrite []remotewrite.Config `yaml:"-"`
+	// ExternalLabels is Prometheus' `global: external_labels:`: labels
+	// every remote_write series gets unless it has them (an entry's own
+	// external_labels override them).
+	ExternalLabels map[string]string `yaml:"-"`
 	// RemoteWriteInterval is how often the remote_write sinks gather the
 	// aggregation and send it (0: remotewrite.DefaultInterval, 15s).
 	RemoteWriteInterval time.Duration   `yaml:"-"`
@@ -102,6 +108,7 @@ type raw struct {
 	Runner              Runner            `yaml:"runner"`
 	Aggregation         Aggregation       `yaml:"aggregation"`
 	Scrape              *Scrape           `yaml:"scrape"`
+	Global              yaml.Node         `yaml:"global"`
 	RemoteWrite         yaml.Node         `yaml:"remote_write"`
 	RemoteWriteInterval time.Duration     `yaml:"remote_write_interval"`
 	Pushgateway         []pushgw.Config   `yaml:"pushgateway"`
@@ -148,17 +155,13 @@ func Parse(data []byte) (*File, error) {
 		Runner: r.Runner, Aggregation: r.Aggregation, Scrape: r.Scrape, Pushgateway: r.Pushgateway,
 		RemoteWriteInterval: r.RemoteWriteInterval,
 	}
-	if r.RemoteWrite.Kind != 0 {
-		doc := map[string]*yaml.Node{"remote_write": &r.RemoteWrite}
-		out, err := yaml.Marshal(doc)
-		if err != nil {
-			return nil, fmt.Errorf("remote_write: %w", err)
-		}
-		rw, err := remotewrite.ParseConfigs(out)
-		if err != nil {
-			return nil, fmt.Errorf("remote_write (line %d): %w", r.RemoteWrite.Line, err)
-		}
-		f.RemoteWrite = rw
+	rw, err := remotewrite.DecodeConfigs(&r.RemoteWrite)
+	if err != nil {
+		return nil, err
+	}
+	f.RemoteWrite = rw
+	if f.ExternalLabels, err = parseGlobal(&r.Global); err != nil {
+		return nil, err
 	}
 	if r.Mappings.Kind != 0 || r.Defaults.Kind != 0 {
 		doc := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
@@ -182,6 +185,35 @@ func Parse(data []byte) (*File, error) {
 		}
 	}
 	return f, nil
+}
+
+// global is the part of Prometheus' `global:` block that applies here.
+type global struct {
+	ExternalLabels map[string]string `yaml:"external_labels"`
+}
+
+// parseGlobal reads the `global:` block: only external_labels applies to a
+// bridge (scrape and evaluation settings have nothing to act on here and are
+// refused with their line).
+func parseGlobal(n *yaml.Node) (map[string]string, error) {
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return nil, nil
+	}
+	if err := yamlstrict.Check(n, reflect.TypeFor[global](), func(reflect.Type) string { return "global (only external_labels applies to lambdabridge)" }); err != nil {
+		return nil, err
+	}
+	var g global
+	if err := n.Decode(&g); err != nil {
+		return nil, fmt.Errorf("global: %w", err)
+	}
+	if err := remotewrite.CheckExternalLabels(g.ExternalLabels); err != nil {
+		line := n.Line
+		if v := mapValue(n, "external_labels"); v != nil {
+			line = v.Line
+		}
+		return nil, fmt.Errorf("line %d: global.external_labels: %w", line, err)
+	}
+	return g.ExternalLabels, nil
 }
 
 // Definitions resolves the functions of the file: those listed under

@@ -116,3 +116,29 @@ func TestMapper(t *testing.T) {
 		t.Errorf("bad mapping error = %v, want it to name the unknown key", err)
 	}
 }
+
+// TestExternalLabels: Prometheus' `global: external_labels:` and each
+// remote_write entry's own, HA labels included; bad ones refused with their
+// line.
+func TestExternalLabels(t *testing.T) {
+	f, err := Parse([]byte("global:\n  external_labels: {cluster: eu, __replica__: a}\nremote_write:\n- url: http://a\n  external_labels: {bridge: one}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ExternalLabels["cluster"] != "eu" || f.ExternalLabels["__replica__"] != "a" || f.RemoteWrite[0].ExternalLabels["bridge"] != "one" {
+		t.Errorf("external labels %v, entry %v", f.ExternalLabels, f.RemoteWrite[0].ExternalLabels)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"scrape_interval", "global:\n  scrape_interval: 15s\n", "line 2: field scrape_interval not found in global (only external_labels applies to lambdabridge)"},
+		{"reserved name", "functions: []\nglobal:\n  external_labels:\n    __name__: x\n", `line 4: global.external_labels: "__name__": names starting with __ are reserved`},
+		{"bad name", "global:\n  external_labels: {a-b: x}\n", `line 2: global.external_labels: "a-b" is not a valid label name`},
+		{"entry", "remote_write:\n- url: http://a\n  queue_config:\n    min_shards: 3\n    max_shards: 1\n", "line 3: remote_write[0]: queue_config: min_shards 3 is larger than max_shards 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

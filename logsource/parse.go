@@ -35,14 +35,25 @@ type Parsers struct {
 // Parse appends the diagnostics of m's envelope, then the points and
 // diagnostics of its text, to b, and returns the format found
 // (metric.FormatPlatform for a platform line, metric.FormatUnknown for an
-// ordinary line).
+// ordinary line; for a message not parsed because of what the decoder
+// found, an EMF document CloudWatch would not extract, the format of that
+// diagnostic).
 func (ps *Parsers) Parse(b *metric.Batch, m *Message, source string) metric.Format {
 	b.Diags = append(b.Diags, m.Diags...)
 	if m.Text == nil {
+		for i := range m.Diags {
+			if f := m.Diags[i].Format; f != metric.FormatUnknown {
+				return f
+			}
+		}
 		return metric.FormatUnknown
 	}
 	o := m.Origin(source)
+	n := len(b.Points) + len(b.Diags)
 	if ps.Platform != nil && ps.Platform.Line(b, m.Text, platform.Context{Origin: o, Stream: m.Instance(), TimeMs: m.TimeMs}) {
+		if len(b.Points)+len(b.Diags) == n {
+			return metric.FormatUnknown // END, INIT_START, a timeout line: state, no metric yet
+		}
 		return metric.FormatPlatform
 	}
 	return ps.Metrics.Parse(b, m.Text, o)

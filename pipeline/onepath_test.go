@@ -12,6 +12,7 @@ import (
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/logsource"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -59,9 +60,10 @@ func (s *seen) catalog(c *catalog.Catalog) {
 	}
 }
 
-// The one log-line path: a line over 1 MB is log/line-too-long (never
-// emf/invalid-json from a cut document), a broken line is reported with its
-// number, and the lines after both are kept. validate, convert, dashboard
+// The one log-line path: an EMF line over CloudWatch's 1 MB event is
+// log/event-too-large (never emf/invalid-json from a cut document), a broken
+// line is reported with its number, the lines after both are kept, and the
+// START line gives the function's platform series (at 0, one running). validate, convert, dashboard
 // and tail all read through it (cmd/lambdabridge's TestOneInputOneDiagnosis
 // compares the four commands on this input).
 func TestOneLogLinePath(t *testing.T) {
@@ -80,34 +82,42 @@ func TestOneLogLinePath(t *testing.T) {
 	}
 	p.Finish()
 	viaPipeline.catalog(cat)
-	if diff := cmp.Diff([]string{"shop_dd_latency", "shop_dd_orders_total", "shop_orders_total", "shop_refunds_total"}, viaPipeline.Catalog); diff != "" {
+	platformFamilies := []string{"lambda_billed_duration_seconds_total", "lambda_cold_starts_total", "lambda_concurrent_executions",
+		"lambda_errors_total", "lambda_estimated_cost_usd_total", "lambda_invocations_total", "lambda_throttles_total", "lambda_timeouts_total"}
+	if diff := cmp.Diff(append(platformFamilies, "shop_dd_latency", "shop_dd_orders_total", "shop_orders_total", "shop_refunds_total"), viaPipeline.Catalog); diff != "" {
 		t.Errorf("catalog (-want +got):\n%s", diff)
 	}
 	rules := map[string]int{}
 	for _, d := range viaPipeline.Diags {
-		for _, r := range []string{logline.RuleLineTooLong, "emf/invalid-json"} {
+		for _, r := range []string{logsource.RuleEventTooLarge, "emf/invalid-json"} {
 			if strings.Contains(d, "["+r+"]") {
 				rules[r]++
-				if r == logline.RuleLineTooLong && !strings.HasPrefix(d, "app.log:3: error:") {
+				if r == logsource.RuleEventTooLarge && !strings.HasPrefix(d, "app.log:3: error:") {
 					t.Errorf("the huge line's diagnostic: %s", d)
 				}
 			}
 		}
 	}
-	if rules[logline.RuleLineTooLong] != 1 || rules["emf/invalid-json"] != 1 {
-		t.Errorf("rules found %v, want log/line-too-long once (line 3) and emf/invalid-json once (line 4):\n%s", rules, strings.Join(viaPipeline.Diags, "\n"))
+	if rules[logsource.RuleEventTooLarge] != 1 || rules["emf/invalid-json"] != 1 {
+		t.Errorf("rules found %v, want log/event-too-large once (line 3) and emf/invalid-json once (line 4):\n%s", rules, strings.Join(viaPipeline.Diags, "\n"))
 	}
-	if n := len(viaPipeline.Points); n != 5 {
-		t.Errorf("%d points, want 5 (every good line, none of the huge or broken ones):\n%s", n, strings.Join(viaPipeline.Points, "\n"))
+	metrics := 0
+	for _, pt := range viaPipeline.Points {
+		if !strings.HasPrefix(pt, "platform ") {
+			metrics++
+		}
 	}
-	want := Input{Inputs: 1, Lines: 8, MetricLines: map[string]int{"emf": 5, "monitoring": 1, "datadog-json": 1}, Points: 5}
+	if metrics != 5 || len(viaPipeline.Points) != 5+9 {
+		t.Errorf("%d points, want 5 metric points (every good line, none of the huge or broken ones) and 9 platform points (the START line):\n%s", len(viaPipeline.Points), strings.Join(viaPipeline.Points, "\n"))
+	}
+	want := Input{Inputs: 1, Lines: 8, MetricLines: map[string]int{"emf": 5, "monitoring": 1, "datadog-json": 1, "platform": 1}, Points: 14}
 	got := p.Input()
 	got.Errors, got.Warnings = 0, 0
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Input (-want +got):\n%s", diff)
 	}
 	sum := p.ValidationSummary()
-	if all := p.Input(); sum.Files != 1 || sum.Lines != 8 || sum.Points != 5 || sum.Families != 4 || sum.Errors != all.Errors || sum.Warnings != all.Warnings {
+	if all := p.Input(); sum.Files != 1 || sum.Lines != 8 || sum.Points != 14 || sum.Families != 12 || sum.Errors != all.Errors || sum.Warnings != all.Warnings {
 		t.Errorf("ValidationSummary = %+v", sum)
 	}
 }

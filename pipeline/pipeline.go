@@ -31,7 +31,9 @@ import (
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/logsource"
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/platform"
 	"github.com/lambdabridge/lambdabridge/scrape"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
@@ -99,6 +101,21 @@ func WithParserOptions(opts ...logline.Option) Option {
 	return func(p *Pipeline) { p.parserOpts = append(p.parserOpts, opts...) }
 }
 
+// WithInput sets how ReadLog reads its streams: the envelope to force
+// (logsource.WithEnvelope, --input-format; detected per line by default),
+// the function of events whose log group does not name one
+// (logsource.WithFunction, --function), the event size limit.
+func WithInput(opts ...logsource.Option) Option {
+	return func(p *Pipeline) { p.inputOpts = append(p.inputOpts, opts...) }
+}
+
+// WithPlatformOptions configures the platform metrics ReadLog makes of
+// START, REPORT and platform.* lines (architecture for the cost, labels per
+// environment).
+func WithPlatformOptions(opts ...platform.Option) Option {
+	return func(p *Pipeline) { p.platOpts = append(p.platOpts, opts...) }
+}
+
 // WithDrainTimeout bounds the shutdown: how long Run waits for the sinks to
 // deliver what they hold after ctx ends (default 10 s).
 func WithDrainTimeout(d time.Duration) Option { return func(p *Pipeline) { p.drain = d } }
@@ -107,6 +124,8 @@ func WithDrainTimeout(d time.Duration) Option { return func(p *Pipeline) { p.dra
 type Pipeline struct {
 	aggOpts    []aggregate.Option
 	parserOpts []logline.Option
+	inputOpts  []logsource.Option
+	platOpts   []platform.Option
 	agg        *aggregate.Aggregator
 	catalog    *catalog.Catalog
 	sinks      []Sink
@@ -123,6 +142,7 @@ type Pipeline struct {
 
 	mu      sync.Mutex // guards what follows: parsers and checks keep state
 	parser  *logline.Parser
+	parsers logsource.Parsers // ReadLog's: the platform lines, then p.parser
 	checker *validate.Checker
 	batch   metric.Batch
 
@@ -159,6 +179,7 @@ func New(opts ...Option) (*Pipeline, error) {
 	}
 	p.agg = aggregate.New(append(defaults, p.aggOpts...)...)
 	p.parser = logline.New(p.parserOpts...)
+	p.parsers = logsource.Parsers{Platform: platform.NewParser(p.platOpts...), Metrics: p.parser}
 	p.m = newSelfMetrics()
 	if err := p.self.Register(p.m); err != nil {
 		return nil, fmt.Errorf("pipeline: register own metrics: %w", err)
@@ -239,21 +260,41 @@ func (p *Pipeline) Datagram(payload []byte, from netip.AddrPort) {
 	p.datagram(payload, metric.Origin{Source: "udp://" + from.String()})
 }
 
-// ReadLog reads a log stream (a file, standard input, `aws logs tail`
-// output) line by line until EOF or ctx ends. A line longer than
-// logline.DefaultMaxLine is reported (log/line-too-long) and the lines after
-// it are read as usual. Several streams may be read at once.
+// ReadLog reads a log stream (a file, standard input) in any form AWS
+// delivers logs (logsource: `aws logs tail`, filter-log-events output,
+// subscription payloads, S3 exports, the JSON log format, lambdabridge's
+// console) until EOF or ctx ends, and makes the platform metrics of its
+// START/REPORT lines. A broken line or payload is reported with its line and
+// the lines after it are read as usual. Several streams may be read at once.
 func (p *Pipeline) ReadLog(ctx context.Context, name string, r io.Reader) error {
 	p.mu.Lock()
 	p.in.Inputs++
 	p.mu.Unlock()
-	return logline.Scan(r, 0, func(l logline.Line) error {
+	return logsource.New(p.inputOpts...).Decode(r, name, func(m *logsource.Message) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		p.line(metric.Origin{Source: name}, "log", l)
+		p.message(name, m)
 		return nil
 	})
+}
+
+// message is ReadLog's step from one decoded log event to points and
+// diagnostics.
+func (p *Pipeline) message(name string, m *logsource.Message) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch.Reset()
+	f := p.parsers.Parse(&p.batch, m, name)
+	p.m.lines.WithLabelValues(f.String()).Inc()
+	p.in.Lines++
+	if f != metric.FormatUnknown {
+		p.in.MetricLines[f.String()]++
+	}
+	if p.onLine != nil && m.Text != nil {
+		p.onLine(m.Origin(name), "log", m.Text, f)
+	}
+	p.flushBatch()
 }
 
 // Finish runs the checks that need the whole input (EMF dimensions unique

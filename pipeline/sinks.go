@@ -44,6 +44,10 @@ type Status struct {
 	URL string
 	// Sent counts samples delivered (0 for scrape: Prometheus pulls).
 	Sent int64
+	// Coalesced counts remote_write samples replaced, while they waited for
+	// a receiver that was behind, by a newer sample of their series: not
+	// sent, not lost.
+	Coalesced int64
 	// Dropped counts samples lost, by reason (remote_write's reasons;
 	// final_push for a Pushgateway whose last push failed).
 	Dropped map[string]int64
@@ -117,7 +121,7 @@ func (s *rwSink) Shutdown(ctx context.Context, _ prometheus.Gatherer) error {
 
 func (s *rwSink) Status() Status {
 	st := s.w.Stats()
-	return Status{Kind: "remote_write", URL: s.w.URL(), Sent: st.Sent, Dropped: maps.Clone(st.Dropped), LastError: s.w.LastError()}
+	return Status{Kind: "remote_write", URL: s.w.URL(), Sent: st.Sent, Coalesced: st.Coalesced, Dropped: maps.Clone(st.Dropped), LastError: s.w.LastError()}
 }
 
 func (s *rwSink) Describe(ch chan<- *prometheus.Desc) { s.w.Describe(ch) }

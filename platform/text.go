@@ -2,7 +2,9 @@ package platform
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -25,13 +27,7 @@ func parseReport(r *Report, line []byte) string {
 	*r = Report{}
 	s := string(line)
 	idx := reportKeys.FindAllStringSubmatchIndex(s, -1)
-	seen := 0
-	const (
-		hasDur = 1 << iota
-		hasBilled
-		hasMem
-		hasMax
-	)
+	var seen [len(requiredFields)]bool
 	for i, m := range idx {
 		end := len(s)
 		if i+1 < len(idx) {
@@ -42,59 +38,64 @@ func parseReport(r *Report, line []byte) string {
 			v = v[:t]
 		}
 		v = strings.TrimSpace(v)
-		switch key := s[m[2]:m[3]]; key {
-		case "RequestId":
-			r.RequestID, _, _ = cut(v, ' ')
-		case "Duration", "Billed Duration", "Init Duration", "Restore Duration", "Billed Restore Duration":
-			d, ok := parseMs(v)
-			if !ok {
-				return key + " " + quote(v) + " is not a number of milliseconds"
-			}
-			switch key {
-			case "Duration":
-				r.Duration, seen = d, seen|hasDur
-			case "Billed Duration":
-				r.BilledDuration, seen = d, seen|hasBilled
-			case "Init Duration":
-				r.InitDuration = d
-			case "Restore Duration":
-				r.RestoreDuration = d
-			default:
-				r.BilledRestoreDuration = d
-			}
-		case "Memory Size", "Max Memory Used":
-			mb := parseMB(v)
-			if mb < 0 {
-				return key + " " + quote(v) + " is not a number of MB"
-			}
-			if key == "Memory Size" {
-				r.MemorySizeMB, seen = mb, seen|hasMem
-			} else {
-				r.MaxMemoryUsed, seen = int64(mb)<<20, seen|hasMax
-			}
-		case "Status":
-			r.Status = v
-		case "Error Type":
-			r.ErrorType = v
-		case "XRAY TraceId":
-			r.TraceID = v
-		case "SegmentId":
-			r.SegmentID = v
-		case "Sampled":
-			r.Sampled = v
+		key := s[m[2]:m[3]]
+		if want := reportFields[key](r, v); want != "" {
+			return key + " " + quote(v) + " is not " + want
+		}
+		if j := slices.Index(requiredFields[:], key); j >= 0 {
+			seen[j] = true
 		}
 	}
-	switch {
-	case r.RequestID == "":
-		return "has no RequestId"
-	case seen&hasDur == 0:
-		return "has no Duration"
-	case seen&hasBilled == 0:
-		return "has no Billed Duration"
-	case seen&hasMem == 0:
-		return "has no Memory Size"
-	case seen&hasMax == 0:
-		return "has no Max Memory Used"
+	for j, k := range requiredFields {
+		if !seen[j] || k == "RequestId" && r.RequestID == "" {
+			return "has no " + k
+		}
+	}
+	return ""
+}
+
+// requiredFields are the fields every REPORT line has.
+var requiredFields = [...]string{"RequestId", "Duration", "Billed Duration", "Memory Size", "Max Memory Used"}
+
+// reportFields set a field of a Report from its text; they return what the
+// text should have been, "" when it was.
+var reportFields = map[string]func(r *Report, v string) string{
+	"RequestId":               func(r *Report, v string) string { r.RequestID, _, _ = cut(v, ' '); return "" },
+	"Duration":                msField(func(r *Report) *time.Duration { return &r.Duration }),
+	"Billed Duration":         msField(func(r *Report) *time.Duration { return &r.BilledDuration }),
+	"Init Duration":           msField(func(r *Report) *time.Duration { return &r.InitDuration }),
+	"Restore Duration":        msField(func(r *Report) *time.Duration { return &r.RestoreDuration }),
+	"Billed Restore Duration": msField(func(r *Report) *time.Duration { return &r.BilledRestoreDuration }),
+	"Memory Size": func(r *Report, v string) string {
+		r.MemorySizeMB = parseMB(v)
+		return mbWant(r.MemorySizeMB)
+	},
+	"Max Memory Used": func(r *Report, v string) string {
+		mb := parseMB(v)
+		r.MaxMemoryUsed = int64(mb) << 20
+		return mbWant(mb)
+	},
+	"Status":       func(r *Report, v string) string { r.Status = v; return "" },
+	"Error Type":   func(r *Report, v string) string { r.ErrorType = v; return "" },
+	"XRAY TraceId": func(r *Report, v string) string { r.TraceID = v; return "" },
+	"SegmentId":    func(r *Report, v string) string { r.SegmentID = v; return "" },
+	"Sampled":      func(r *Report, v string) string { r.Sampled = v; return "" },
+}
+
+func msField(field func(*Report) *time.Duration) func(*Report, string) string {
+	return func(r *Report, v string) string {
+		d, ok := parseMs(v)
+		if !ok {
+			return "a number of milliseconds"
+		}
+		*field(r) = d
+		return ""
+	}
+}
+
+func mbWant(mb int) string {
+	if mb < 0 {
+		return "a number of MB"
 	}
 	return ""
 }

@@ -21,9 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
-func newHTTPClient(c TLSConfig) (*http.Client, error) {
+func newHTTPClient(c TLSConfig, followRedirects, http2 bool) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
+	tr.ForceAttemptHTTP2 = http2
+	if !http2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
 	tc := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify} //nolint:gosec // user's choice
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
@@ -50,7 +54,11 @@ func newHTTPClient(c TLSConfig) (*http.Client, error) {
 		}
 	}
 	tr.TLSClientConfig = tc
-	return &http.Client{Transport: tr}, nil
+	client := &http.Client{Transport: tr}
+	if !followRedirects {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return client, nil
 }
 
 // newAuth returns what authenticates each request: basic auth, an

@@ -125,6 +125,23 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		reportPerSample(b)
 	})
+	b.Run("writer-rw2", func(b *testing.B) {
+		batch := benchBatch(sets, ts)
+		meta := &familyMeta{name: "m", help: "Help.", typ: dto.MetricType_COUNTER}
+		for i := range batch {
+			batch[i].meta = meta
+		}
+		e := newEncoderV2()
+		b.ReportAllocs()
+		for b.Loop() {
+			out, _, _, err := e.encode(batch, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(out)))
+		}
+		reportPerSample(b)
+	})
 }
 
 // BenchmarkConvertEncode measures the whole path of one gather: dto families

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,7 @@ import (
 // Config is one entry of a `remote_write:` list, in Prometheus' own syntax, so
 // that a user can paste the block from prometheus.yml. Fields Prometheus has but
 // lambdabridge does not implement are rejected with a "not supported" error
-// rather than silently ignored; the few that have no effect here (shard counts,
-// exemplars, metadata) are accepted and documented as ignored.
+// rather than silently ignored: every key either works or is refused.
 type Config struct {
 	URL           string            `yaml:"url"`
 	Name          string            `yaml:"name,omitempty"`
@@ -42,11 +42,23 @@ type Config struct {
 	SigV4           *SigV4Config   `yaml:"sigv4,omitempty"`
 	QueueConfig     QueueConfig    `yaml:"queue_config,omitempty"`
 
-	// Accepted from Prometheus configs; no effect (see the package doc).
-	FollowRedirects *bool     `yaml:"follow_redirects,omitempty"`
-	EnableHTTP2     *bool     `yaml:"enable_http2,omitempty"`
-	SendExemplars   bool      `yaml:"send_exemplars,omitempty"`
-	MetadataConfig  yaml.Node `yaml:"metadata_config,omitempty"`
+	// ExternalLabels are added to every series of this entry that lacks them
+	// (a lambdabridge extension of Prometheus' entry; they override the
+	// global external_labels given with WithExternalLabels). HA pairs use
+	// `cluster` and `__replica__`.
+	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
+
+	// FollowRedirects (default true) follows 3xx replies; EnableHTTP2
+	// (default true) tries HTTP/2 over TLS.
+	FollowRedirects *bool `yaml:"follow_redirects,omitempty"`
+	EnableHTTP2     *bool `yaml:"enable_http2,omitempty"`
+	// SendExemplars must stay false: the aggregation keeps no exemplars.
+	SendExemplars  bool           `yaml:"send_exemplars,omitempty"`
+	MetadataConfig MetadataConfig `yaml:"metadata_config,omitempty"`
+	// ProtobufMessage is prometheus.WriteRequest (Remote Write 1.0, the
+	// default) or io.prometheus.write.v2.Request (Remote Write 2.0, falling
+	// back to 1.0 when the receiver answers 415).
+	ProtobufMessage string `yaml:"protobuf_message,omitempty"`
 
 	// Recognised so that pasting them gives a clear error instead of "unknown field".
 	WriteRelabelConfigs []yaml.Node `yaml:"write_relabel_configs,omitempty"`
@@ -54,13 +66,41 @@ type Config struct {
 	AzureAD             *yaml.Node  `yaml:"azuread,omitempty"`
 	GoogleIAM           *yaml.Node  `yaml:"google_iam,omitempty"`
 	ProxyURL            string      `yaml:"proxy_url,omitempty"`
-	ProtobufMessage     string      `yaml:"protobuf_message,omitempty"`
 }
 
-// QueueConfig mirrors Prometheus' queue_config. Capacity bounds the samples
-// waiting in the writer's queue; when it is full new samples are dropped and
-// counted with reason "queue_full". MinShards and MaxShards are accepted and
-// ignored: each writer sends with one connection in series order.
+// The protobuf_message values.
+const (
+	MessageV1 = "prometheus.WriteRequest"
+	MessageV2 = "io.prometheus.write.v2.Request"
+)
+
+// MetadataConfig is Prometheus' metadata_config: with Send (the default)
+// every family's type, help and unit go to the receiver every SendInterval
+// (default 1m) in requests of at most MaxSamplesPerSend entries (default
+// 2000) with Remote Write 1.0, and with every series in Remote Write 2.0.
+type MetadataConfig struct {
+	Send              *bool          `yaml:"send,omitempty"` // nil: true
+	SendInterval      model.Duration `yaml:"send_interval,omitempty"`
+	MaxSamplesPerSend int            `yaml:"max_samples_per_send,omitempty"`
+}
+
+// UnmarshalYAML keeps the defaults for keys that are absent.
+func (m *MetadataConfig) UnmarshalYAML(n *yaml.Node) error {
+	if err := yamlstrict.Check(n, reflect.TypeFor[MetadataConfig](), yamlTypeName); err != nil {
+		return err
+	}
+	*m = DefaultConfig().MetadataConfig
+	type plain MetadataConfig
+	return n.Decode((*plain)(m))
+}
+
+// QueueConfig mirrors Prometheus' queue_config. Capacity is how many samples
+// wait in arrival order; beyond it, a new sample of a series that already has
+// one waiting replaces it (coalesced, counted, never dropped), so the queue
+// holds at most capacity plus one sample per series. Samples are sent by
+// between MinShards and MaxShards parallel senders (shards), resharded as
+// Prometheus does from the incoming rate and the time a send takes; each
+// series always goes through the same shard, in order.
 type QueueConfig struct {
 	Capacity          int            `yaml:"capacity,omitempty"`
 	MaxShards         int            `yaml:"max_shards,omitempty"`
@@ -130,18 +170,29 @@ const (
 	DefaultRemoteTimeout     = 30 * time.Second
 	DefaultCapacity          = 10000
 	DefaultMaxSamplesPerSend = 2000
+	DefaultMinShards         = 1
+	DefaultMaxShards         = 50
 	DefaultBatchSendDeadline = 5 * time.Second
 	DefaultMinBackoff        = 30 * time.Millisecond
 	DefaultMaxBackoff        = 5 * time.Second
 	DefaultSigV4Service      = "aps"
+	DefaultMetadataInterval  = time.Minute
+	DefaultMetadataPerSend   = 2000
 )
 
 // DefaultConfig returns a Config holding Prometheus' defaults and no URL.
 func DefaultConfig() Config {
 	return Config{
 		RemoteTimeout: model.Duration(DefaultRemoteTimeout),
+		MetadataConfig: MetadataConfig{
+			Send:              boolPtr(true),
+			SendInterval:      model.Duration(DefaultMetadataInterval),
+			MaxSamplesPerSend: DefaultMetadataPerSend,
+		},
 		QueueConfig: QueueConfig{
 			Capacity:          DefaultCapacity,
+			MinShards:         DefaultMinShards,
+			MaxShards:         DefaultMaxShards,
 			MaxSamplesPerSend: DefaultMaxSamplesPerSend,
 			BatchSendDeadline: model.Duration(DefaultBatchSendDeadline),
 			MinBackoff:        model.Duration(DefaultMinBackoff),
@@ -192,25 +243,64 @@ func (q *QueueConfig) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // ParseConfigs decodes a YAML document holding a `remote_write:` list (other
-// top-level keys are errors) and validates every entry.
+// top-level keys are errors) and validates every entry (DecodeConfigs).
 func ParseConfigs(data []byte) ([]Config, error) {
 	var doc struct {
-		RemoteWrite []Config `yaml:"remote_write"`
+		RemoteWrite yaml.Node `yaml:"remote_write"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
-	for i := range doc.RemoteWrite {
-		if err := doc.RemoteWrite[i].Validate(); err != nil {
-			return nil, fmt.Errorf("parse remote_write config: entry %d: %w", i, err)
-		}
-	}
-	if err := CheckNames(doc.RemoteWrite); err != nil {
+	cfgs, err := DecodeConfigs(&doc.RemoteWrite)
+	if err != nil {
 		return nil, fmt.Errorf("parse remote_write config: %w", err)
 	}
-	return doc.RemoteWrite, nil
+	return cfgs, nil
+}
+
+// DecodeConfigs decodes and validates the entries of a `remote_write:` list
+// node, strictly; an error names the line of the key at fault (or of the
+// entry) and the entry's index: "line 7: remote_write[1]: queue_config: ...".
+func DecodeConfigs(n *yaml.Node) ([]Config, error) {
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("line %d: remote_write: want a list of entries", n.Line)
+	}
+	cfgs := make([]Config, len(n.Content))
+	for i, item := range n.Content {
+		if err := item.Decode(&cfgs[i]); err != nil {
+			return nil, fmt.Errorf("remote_write[%d]: %w", i, err)
+		}
+		if err := cfgs[i].Validate(); err != nil {
+			return nil, fmt.Errorf("line %d: remote_write[%d]: %w", errLine(item, err), i, err)
+		}
+	}
+	if err := CheckNames(cfgs); err != nil {
+		return nil, fmt.Errorf("line %d: remote_write: %w", n.Line, err)
+	}
+	return cfgs, nil
+}
+
+// errLine is the line of the entry's key a validation error starts with
+// ("queue_config: ...", "header ...": headers), or the entry's line.
+func errLine(entry *yaml.Node, err error) int {
+	word := err.Error()
+	if i := strings.IndexAny(word, ": "); i > 0 {
+		word = word[:i]
+	}
+	if word == "header" {
+		word = "headers"
+	}
+	for i := 0; i+1 < len(entry.Content); i += 2 {
+		if entry.Content[i].Value == word {
+			return entry.Content[i].Line
+		}
+	}
+	return entry.Line
 }
 
 // RemoteName is the value of the "remote" label of the entry's writer: its
@@ -298,9 +388,12 @@ func (c *Config) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("url %s: no host", redactURL(u))
 	}
-	for h := range c.Headers {
+	for h, v := range c.Headers {
 		if reservedHeaders[http.CanonicalHeaderKey(h)] {
 			return fmt.Errorf("header %q is reserved and set by the writer", h)
+		}
+		if !validHeaderName(h) || strings.ContainsAny(v, "\r\n\x00") {
+			return fmt.Errorf("header %q: not a valid HTTP header name, or a value with a line break", h)
 		}
 	}
 	switch {
@@ -314,8 +407,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("google_iam: %w", ErrNotSupported)
 	case c.ProxyURL != "":
 		return fmt.Errorf("proxy_url: %w (set HTTPS_PROXY)", ErrNotSupported)
-	case c.ProtobufMessage != "" && c.ProtobufMessage != "prometheus.WriteRequest":
-		return fmt.Errorf("protobuf_message %q: %w (remote_write 1.0 only)", c.ProtobufMessage, ErrNotSupported)
+	case c.ProtobufMessage != "" && c.ProtobufMessage != MessageV1 && c.ProtobufMessage != MessageV2:
+		return fmt.Errorf("protobuf_message %q: must be %s (Remote Write 1.0) or %s (2.0)", c.ProtobufMessage, MessageV1, MessageV2)
+	case c.SendExemplars:
+		return fmt.Errorf("send_exemplars: %w (the aggregation keeps no exemplars)", ErrNotSupported)
+	case c.MetadataConfig.SendInterval < 0, c.MetadataConfig.MaxSamplesPerSend < 0:
+		return errors.New("metadata_config: values must not be negative")
+	}
+	if err := CheckExternalLabels(c.ExternalLabels); err != nil {
+		return fmt.Errorf("external_labels: %w", err)
 	}
 	auths := 0
 	for _, set := range []bool{c.BasicAuth != nil, c.Authorization != nil, c.BearerToken != "" || c.BearerTokenFile != "", c.SigV4 != nil} {
@@ -358,8 +458,11 @@ func (c *Config) Validate() error {
 	}
 	q := c.QueueConfig
 	switch {
-	case q.Capacity < 0, q.MaxSamplesPerSend < 0, q.BatchSendDeadline < 0, q.MinBackoff < 0, q.MaxBackoff < 0:
+	case q.Capacity < 0, q.MaxSamplesPerSend < 0, q.BatchSendDeadline < 0, q.MinBackoff < 0, q.MaxBackoff < 0,
+		q.MinShards < 0, q.MaxShards < 0, q.SampleAgeLimit < 0:
 		return errors.New("queue_config: values must not be negative")
+	case q.MinShards > q.MaxShards && q.MaxShards != 0:
+		return fmt.Errorf("queue_config: min_shards %d is larger than max_shards %d", q.MinShards, q.MaxShards)
 	case q.MinBackoff > q.MaxBackoff && q.MaxBackoff != 0:
 		return errors.New("queue_config: min_backoff is larger than max_backoff")
 	}
@@ -373,12 +476,36 @@ func (c Config) withDefaults() Config {
 	if c.RemoteTimeout == 0 {
 		c.RemoteTimeout = d.RemoteTimeout
 	}
+	if c.FollowRedirects == nil {
+		c.FollowRedirects = boolPtr(true)
+	}
+	if c.EnableHTTP2 == nil {
+		c.EnableHTTP2 = boolPtr(true)
+	}
+	if c.MetadataConfig.Send == nil {
+		c.MetadataConfig.Send = boolPtr(true)
+	}
+	if c.MetadataConfig.SendInterval == 0 {
+		c.MetadataConfig.SendInterval = d.MetadataConfig.SendInterval
+	}
+	if c.MetadataConfig.MaxSamplesPerSend == 0 {
+		c.MetadataConfig.MaxSamplesPerSend = d.MetadataConfig.MaxSamplesPerSend
+	}
+	if c.ProtobufMessage == "" {
+		c.ProtobufMessage = MessageV1
+	}
 	q := &c.QueueConfig
 	if q.Capacity == 0 {
 		q.Capacity = d.QueueConfig.Capacity
 	}
 	if q.MaxSamplesPerSend == 0 {
 		q.MaxSamplesPerSend = d.QueueConfig.MaxSamplesPerSend
+	}
+	if q.MinShards == 0 {
+		q.MinShards = d.QueueConfig.MinShards
+	}
+	if q.MaxShards == 0 {
+		q.MaxShards = max(d.QueueConfig.MaxShards, q.MinShards)
 	}
 	if q.BatchSendDeadline == 0 {
 		q.BatchSendDeadline = d.QueueConfig.BatchSendDeadline
@@ -412,6 +539,8 @@ func yamlTypeName(t reflect.Type) string {
 		return "tls_config"
 	case reflect.TypeFor[SigV4Config]():
 		return "sigv4"
+	case reflect.TypeFor[MetadataConfig]():
+		return "metadata_config"
 	}
 	return t.Name()
 }
@@ -421,4 +550,75 @@ func yamlTypeName(t reflect.Type) string {
 func redactURL(u *url.URL) string {
 	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return r.String()
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// HA labels: Cortex, Mimir and Amazon Managed Prometheus deduplicate HA pairs
+// by these two external labels.
+const (
+	ClusterLabel = "cluster"
+	ReplicaLabel = "__replica__"
+)
+
+// CheckExternalLabels accepts valid label names with non-empty values; names
+// starting with "__" are reserved, except the HA label __replica__.
+func CheckExternalLabels(l map[string]string) error {
+	names := make([]string, 0, len(l))
+	for k := range l {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		switch {
+		case !validLabelName(k):
+			return fmt.Errorf("%q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)", k)
+		case strings.HasPrefix(k, "__") && k != ReplicaLabel:
+			return fmt.Errorf("%q: names starting with __ are reserved (%s is allowed, for HA pairs)", k, ReplicaLabel)
+		case l[k] == "":
+			return fmt.Errorf("%q has an empty value", k)
+		}
+	}
+	return nil
+}
+
+// ParseExternalLabel reads a NAME=VALUE flag value.
+func ParseExternalLabel(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", "", fmt.Errorf("%q: want NAME=VALUE", s)
+	}
+	if err := CheckExternalLabels(map[string]string{name: value}); err != nil {
+		return "", "", err
+	}
+	return name, value, nil
+}
+
+// ParseHeader reads a 'Name: value' flag value and checks that the writer
+// does not set the header itself.
+func ParseHeader(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || !validHeaderName(name) || strings.ContainsAny(value, "\r\n\x00") {
+		return "", "", fmt.Errorf("%q: want 'Name: value'", s)
+	}
+	if reservedHeaders[http.CanonicalHeaderKey(name)] {
+		return "", "", fmt.Errorf("header %q is reserved and set by the writer", name)
+	}
+	return name, value, nil
+}
+
+// validHeaderName accepts an HTTP token (RFC 9110): letters, digits and
+// !#$%&'*+-.^_`|~.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0) {
+			return false
+		}
+	}
+	return true
 }

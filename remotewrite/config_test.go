@@ -2,6 +2,7 @@ package remotewrite
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,13 @@ func TestParseConfigsErrors(t *testing.T) {
 			"are the same apart from secrets: remove one, or give each its own name"},
 		{"half sigv4 keys", "remote_write:\n- url: http://a\n  sigv4: {access_key: AK}", "access_key and secret_key"},
 		{"backoffs", "remote_write:\n- url: http://a\n  queue_config: {min_backoff: 10s, max_backoff: 1s}", "min_backoff is larger"},
+		{"shards", "remote_write:\n- url: http://a\n  name: x\n  queue_config: {min_shards: 5, max_shards: 2}", "line 4: remote_write[0]: queue_config: min_shards 5 is larger than max_shards 2"},
+		{"exemplars", "remote_write:\n- url: http://a\n  send_exemplars: true", "line 3: remote_write[0]: send_exemplars: not supported"},
+		{"protobuf message", "remote_write:\n- url: http://a\n  protobuf_message: v3", `line 3: remote_write[0]: protobuf_message "v3": must be`},
+		{"metadata key", "remote_write:\n- url: http://a\n  metadata_config: {sendd: true}", "line 3: field sendd not found in metadata_config"},
+		{"external label name", "remote_write:\n- url: http://a\n- url: http://b\n  external_labels: {__x: y}", `line 4: remote_write[1]: external_labels: "__x": names starting with __ are reserved`},
+		{"external label value", "remote_write:\n- url: http://a\n  external_labels: {a: ''}", `"a" has an empty value`},
+		{"not a list", "remote_write: {url: http://a}", "line 1: remote_write: want a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfigs([]byte(tc.yaml))
@@ -233,4 +241,53 @@ func TestRemoteName(t *testing.T) {
 	if named.RemoteName() != "amp" {
 		t.Errorf("named entry: %q", named.RemoteName())
 	}
+}
+
+func TestParseFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		in, name, value, err string
+		header               bool
+	}{
+		{in: "cluster=eu", name: "cluster", value: "eu"},
+		{in: "__replica__=a", name: "__replica__", value: "a"},
+		{in: "a=b=c", name: "a", value: "b=c"},
+		{in: "__x=y", err: "reserved"},
+		{in: "a-b=c", err: "not a valid label name"},
+		{in: "a=", err: "empty value"},
+		{in: "novalue", err: "want NAME=VALUE"},
+		{in: "X-Scope-OrgID: tenant-1", name: "X-Scope-OrgID", value: "tenant-1", header: true},
+		{in: "THANOS-TENANT:t", name: "THANOS-TENANT", value: "t", header: true},
+		{in: "User-Agent: x", err: "reserved", header: true},
+		{in: "no colon", err: "want 'Name: value'", header: true},
+		{in: "two words: x", err: "want 'Name: value'", header: true},
+		{in: "X-A: b\r\nEvil: c", err: "want 'Name: value'", header: true},
+	} {
+		parse := ParseExternalLabel
+		if tc.header {
+			parse = ParseHeader
+		}
+		name, value, err := parse(tc.in)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+		case tc.err == "" && (err != nil || name != tc.name || value != tc.value):
+			t.Errorf("%q: %q %q %v, want %q %q", tc.in, name, value, err, tc.name, tc.value)
+		}
+	}
+}
+
+func FuzzParseFlagValues(f *testing.F) {
+	for _, s := range []string{"cluster=eu", "__replica__=a", "X-Scope-OrgID: t", "a", ":", "="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if name, value, err := ParseExternalLabel(s); err == nil {
+			if CheckExternalLabels(map[string]string{name: value}) != nil {
+				t.Errorf("%q accepted as %q=%q, which CheckExternalLabels refuses", s, name, value)
+			}
+		}
+		if name, value, err := ParseHeader(s); err == nil && (!validHeaderName(name) || reservedHeaders[http.CanonicalHeaderKey(name)] || strings.ContainsAny(value, "\r\n")) {
+			t.Errorf("%q accepted as header %q", s, name)
+		}
+	})
 }

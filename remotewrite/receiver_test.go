@@ -29,6 +29,7 @@ type receiver struct {
 	mu       sync.Mutex
 	requests int
 	accepted []prompb.TimeSeries
+	metadata []prompb.MetricMetadata
 	problems []string
 	respond  func(n int, w http.ResponseWriter, r *http.Request) bool // true: handled (not accepted)
 	check    func(r *http.Request, body []byte) error
@@ -100,6 +101,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.mu.Lock()
 	rc.accepted = append(rc.accepted, req.Timeseries...)
+	rc.metadata = append(rc.metadata, req.Metadata...)
 	rc.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -194,13 +196,13 @@ func (rc *receiver) nRequests() int {
 	return rc.requests
 }
 
-// checkAccounting asserts emitted = sent + dropped (+ pending), and that the
+// checkAccounting asserts emitted = sent + coalesced + dropped (+ pending), and that the
 // receiver holds exactly the samples counted as sent.
 func checkAccounting(t *testing.T, w *Writer, rc *receiver, closed bool) Stats {
 	t.Helper()
 	s := w.Stats()
-	if s.Emitted != s.Sent+s.DroppedTotal()+s.Pending {
-		t.Errorf("emitted %d != sent %d + dropped %d + pending %d (%s)", s.Emitted, s.Sent, s.DroppedTotal(), s.Pending, s)
+	if s.Emitted != s.Sent+s.Coalesced+s.DroppedTotal()+s.Pending {
+		t.Errorf("emitted %d != sent %d + coalesced %d + dropped %d + pending %d (%s)", s.Emitted, s.Sent, s.Coalesced, s.DroppedTotal(), s.Pending, s)
 	}
 	if closed && s.Pending != 0 {
 		t.Errorf("pending %d after Close", s.Pending)
@@ -213,7 +215,7 @@ func checkAccounting(t *testing.T, w *Writer, rc *receiver, closed bool) Stats {
 	return s
 }
 
-// testConfig is a Config for rc with fast timings.
+// testConfig is a Config for rc with fast timings, without metadata.
 func testConfig(url string) Config {
 	c := DefaultConfig()
 	c.URL = url
@@ -221,6 +223,7 @@ func testConfig(url string) Config {
 	c.QueueConfig.MinBackoff = mdur(5 * time.Millisecond)
 	c.QueueConfig.MaxBackoff = mdur(50 * time.Millisecond)
 	c.RemoteTimeout = mdur(5 * time.Second)
+	c.MetadataConfig.Send = boolPtr(false) // TestMetadata turns it on
 	return c
 }
 

@@ -1,6 +1,7 @@
 package remotewrite
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -9,6 +10,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/prompb"
 )
+
+// shardSeed seeds the series hashes that pick their shard.
+var shardSeed = maphash.MakeSeed()
 
 // staleNaN is Prometheus' stale marker (value.StaleNaN).
 var staleNaN = math.Float64frombits(0x7ff0000000000002)
@@ -24,14 +28,29 @@ type series struct {
 	lastT   int64
 	lastV   uint64 // float bits of the last value (0 for histograms)
 	hasLast bool
+	hash    uint64      // of labels: the series' shard
+	meta    *familyMeta // read and written by the converter only
+	waiting *entry      // the latest of its samples waiting in the queue (guarded by queue.mu)
 }
+
+func isStaleNaN(v float64) bool { return math.Float64bits(v) == math.Float64bits(staleNaN) }
 
 // sample is one queued sample: a float value or a native histogram.
 type sample struct {
-	s *series
-	t int64
-	v float64
-	h *prompb.Histogram
+	s     *series
+	t     int64
+	v     float64
+	h     *prompb.Histogram
+	first bool  // the series' first sample: never coalesced
+	st    int64 // start (created) timestamp, Unix ms; 0: unknown
+	meta  *familyMeta
+}
+
+// familyMeta is what Prometheus sends as metadata: a family's type, help and
+// unit.
+type familyMeta struct {
+	name, help, unit string
+	typ              dto.MetricType
 }
 
 type label struct{ name, value string }
@@ -44,6 +63,9 @@ type converter struct {
 	clock    bool  // timestamps come from the writer's clock (see convert)
 	created  int64 // created timestamp (Unix ms) of the metric being converted; 0: none
 	series   map[string]*series
+	metas    map[string]*familyMeta // by family name
+	metaGen  uint64                 // grows when a family's metadata changes
+	fam      *familyMeta            // of the family being converted
 
 	// scratch, reused across calls
 	lbls []label
@@ -52,7 +74,7 @@ type converter struct {
 }
 
 func newConverter(external map[string]string, native bool) *converter {
-	c := &converter{native: native, series: map[string]*series{}}
+	c := &converter{native: native, series: map[string]*series{}, metas: map[string]*familyMeta{}}
 	for k, v := range external {
 		c.external = append(c.external, label{k, v})
 	}
@@ -75,6 +97,7 @@ func (c *converter) convert(out []sample, families []*dto.MetricFamily, t int64,
 	c.clock = clock
 	for _, f := range families {
 		name := f.GetName()
+		c.fam = c.metaOf(f)
 		var bucket, sum, count string
 		switch f.GetType() {
 		case dto.MetricType_SUMMARY, dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
@@ -145,6 +168,28 @@ func createdMs(typ dto.MetricType, m *dto.Metric) int64 {
 
 var plusInf = []byte("+Inf")
 
+// metaOf returns the metadata of f, recording a change.
+func (c *converter) metaOf(f *dto.MetricFamily) *familyMeta {
+	m := c.metas[f.GetName()]
+	if m != nil && m.typ == f.GetType() && m.help == f.GetHelp() && m.unit == f.GetUnit() {
+		return m
+	}
+	m = &familyMeta{name: f.GetName(), help: f.GetHelp(), unit: f.GetUnit(), typ: f.GetType()}
+	c.metas[m.name] = m
+	c.metaGen++
+	return m
+}
+
+// metadata returns the metadata of every family seen, sorted by name.
+func (c *converter) metadata() []*familyMeta {
+	out := make([]*familyMeta, 0, len(c.metas))
+	for _, m := range c.metas {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *familyMeta) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
 // stale appends a stale marker for every series not seen in the current
 // generation and forgets those series.
 func (c *converter) stale(out []sample, t int64) []sample {
@@ -158,9 +203,9 @@ func (c *converter) stale(out []sample, t int64) []sample {
 		}
 		ts := max(t, s.lastT+1)
 		if s.native {
-			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}})
+			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}, meta: s.meta})
 		} else {
-			out = append(out, sample{s: s, t: ts, v: staleNaN})
+			out = append(out, sample{s: s, t: ts, v: staleNaN, meta: s.meta})
 		}
 	}
 	return out
@@ -177,7 +222,7 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 		// a new series: the zero it started from, just before its first sample
 		zt := min(c.created, t-1)
 		s.lastT, s.lastV, s.hasLast = zt, 0, true
-		out = append(out, sample{s: s, t: zt, v: 0})
+		out = append(out, sample{s: s, t: zt, v: 0, first: true, st: c.created, meta: c.fam})
 	}
 	if s.hasLast && t <= s.lastT {
 		switch {
@@ -190,8 +235,9 @@ func (c *converter) float(out []sample, name, extraName string, extraValue []byt
 			return out
 		}
 	}
+	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, bits, true, false
-	return append(out, sample{s: s, t: t, v: v})
+	return append(out, sample{s: s, t: t, v: v, first: first, st: c.created, meta: c.fam})
 }
 
 func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64, h *dto.Histogram, drop func(reason, int)) []sample {
@@ -211,8 +257,9 @@ func (c *converter) histogram(out []sample, name string, m *dto.Metric, t int64,
 			return out
 		}
 	}
+	first := !s.hasLast
 	s.lastT, s.lastV, s.hasLast, s.native = t, 0, true, true
-	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t)})
+	return append(out, sample{s: s, t: t, h: nativeHistogram(h, t), first: first, st: c.created, meta: c.fam})
 }
 
 // lookup finds or creates the series of name plus m's labels plus the extra
@@ -256,6 +303,7 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 	c.key = k
 	if s, ok := c.series[string(k)]; ok {
 		s.seen = c.gen
+		s.meta = c.fam
 		return s
 	}
 	for i := range l {
@@ -263,7 +311,7 @@ func (c *converter) lookup(name, extraName string, extraValue []byte, pairs []*d
 			l[i].value = string(extraValue)
 		}
 	}
-	s := &series{seen: c.gen, invalid: validate(l), labels: string(k)}
+	s := &series{seen: c.gen, invalid: validate(l), labels: string(k), hash: maphash.Bytes(shardSeed, k), meta: c.fam}
 	c.series[s.labels] = s
 	return s
 }

@@ -15,35 +15,41 @@ type reason uint8
 
 const (
 	_ reason = iota
-	reasonQueueFull
 	reasonInvalidMetricName
 	reasonInvalidLabelName
 	reasonDuplicateLabel
 	reasonOutOfOrder
 	reasonHTTP4xx
+	reasonRetried4xx
 	reasonHTTP429
 	reasonHTTPStatus // a non-retryable status outside 2xx/4xx/5xx
 	reasonEncode
 	reasonShutdown
+	reasonTooOld
+	reasonNotWritten
 	// retry reasons
 	reasonAuth
 	reasonHTTP5xx
 	reasonNetwork
 	reasonTimeout
+	reasonRW2Unsupported
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
-	reasonQueueFull:         "queue_full",
 	reasonInvalidMetricName: "invalid_metric_name",
 	reasonInvalidLabelName:  "invalid_label_name",
 	reasonDuplicateLabel:    "duplicate_label",
 	reasonOutOfOrder:        "out_of_order",
 	reasonHTTP4xx:           "http_4xx",
+	reasonRetried4xx:        "http_4xx_after_retry",
 	reasonHTTP429:           "http_429",
 	reasonHTTPStatus:        "http_status",
 	reasonEncode:            "encode_error",
 	reasonShutdown:          "shutdown",
+	reasonTooOld:            "too_old",
+	reasonNotWritten:        "not_written",
+	reasonRW2Unsupported:    "rw2_unsupported",
 	reasonAuth:              "auth",
 	reasonHTTP5xx:           "http_5xx",
 	reasonNetwork:           "network",
@@ -53,25 +59,38 @@ var reasonNames = [numReasons]string{
 func (r reason) String() string { return reasonNames[r] }
 
 // counters are the writer's accounting. Invariant, at any quiescent moment:
-// emitted = sent + sum(dropped) + pending.
+// emitted = sent + coalesced + sum(dropped) + pending.
 type counters struct {
-	emitted atomic.Int64
-	sent    atomic.Int64
-	dropped [numReasons]atomic.Int64
-	retried [numReasons]atomic.Int64
-	pending atomic.Int64 // queued or in flight
+	emitted   atomic.Int64
+	sent      atomic.Int64
+	coalesced atomic.Int64 // replaced in the queue by a newer sample of their series
+	sendNanos atomic.Int64 // time spent sending, summed over the shards
+	failing   atomic.Bool  // the last attempt failed
+	// metadata entries (one per family) sent and failed (1.0 only)
+	metaSent, metaFailed atomic.Int64
+	dropped              [numReasons]atomic.Int64
+	retried              [numReasons]atomic.Int64
+	pending              atomic.Int64 // queued or in flight
 }
 
 // Stats is a snapshot of a writer's accounting, in samples.
 type Stats struct {
 	// Emitted counts every sample the writer was given to send, stale markers
-	// and invalid series included: Emitted == Sent + Dropped total + Pending.
+	// and invalid series included:
+	// Emitted == Sent + Coalesced + Dropped total + Pending.
 	Emitted int64
 	Sent    int64
-	Pending int64
-	// Dropped by reason: queue_full, invalid_metric_name, invalid_label_name,
-	// duplicate_label, out_of_order, http_4xx, http_429, http_status,
-	// encode_error, shutdown.
+	// Coalesced counts samples that waited while the receiver was behind and
+	// were replaced by a newer sample of their series before being sent:
+	// intermediate values not sent, not lost (the newer value was sent or
+	// is pending).
+	Coalesced int64
+	Pending   int64
+	// Dropped by reason: invalid_metric_name, invalid_label_name,
+	// duplicate_label, out_of_order, http_4xx, http_4xx_after_retry (a 400
+	// or 409 answering a retry: an earlier attempt may have been stored),
+	// http_429, http_status, encode_error, shutdown, too_old (older than
+	// sample_age_limit), not_written (a 2.0 receiver wrote fewer than sent).
 	Dropped map[string]int64
 	// Retried counts samples per failed attempt that was retried, by reason
 	// (http_5xx, http_429, network, timeout, auth); not part of the invariant.
@@ -90,6 +109,9 @@ func (s Stats) DroppedTotal() int64 {
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "emitted %d, sent %d, pending %d, dropped %d", s.Emitted, s.Sent, s.Pending, s.DroppedTotal())
+	if s.Coalesced > 0 {
+		fmt.Fprintf(&b, ", coalesced %d", s.Coalesced)
+	}
 	keys := make([]string, 0, len(s.Dropped))
 	for k := range s.Dropped {
 		keys = append(keys, k)
@@ -114,6 +136,7 @@ func (c *counters) snapshot() Stats {
 	// read the outcomes before emitted: samples only move from emitted to
 	// an outcome, so a concurrent snapshot errs towards Pending >= 0.
 	s.Sent = c.sent.Load()
+	s.Coalesced = c.coalesced.Load()
 	for r := range numReasons {
 		if n := c.dropped[r].Load(); n > 0 {
 			s.Dropped[reason(r).String()] = n
@@ -135,6 +158,8 @@ type collector struct {
 	queue    *prometheus.Desc
 	inFlight *prometheus.Desc
 	cap      *prometheus.Desc
+	shards   *prometheus.Desc
+	meta     *prometheus.Desc
 	qcap     int
 }
 
@@ -143,10 +168,14 @@ func newCollector(c *counters, q *queue, remote string, qcap int) *collector {
 	return &collector{
 		c: c, q: q,
 		samples: prometheus.NewDesc("lambdabridge_remote_write_samples_total",
-			"Samples handled by a remote_write sink, by outcome (sent, retried, dropped) and reason.",
+			"Samples handled by a remote_write sink, by outcome (sent, coalesced: replaced while waiting by a newer sample of their series, retried, dropped) and reason.",
 			[]string{"outcome", "reason"}, cl),
 		queue: prometheus.NewDesc("lambdabridge_remote_write_queue_samples",
-			"Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).", nil, cl),
+			"Samples waiting in a remote_write sink's queue (at most its capacity plus one per series; the batches being sent are in lambdabridge_remote_write_in_flight_samples).", nil, cl),
+		meta: prometheus.NewDesc("lambdabridge_remote_write_metadata_total",
+			"Metadata entries (type, help and unit of one family) a remote_write sink sent with Remote Write 1.0, by outcome (sent, failed).", []string{"outcome"}, cl),
+		shards: prometheus.NewDesc("lambdabridge_remote_write_shards",
+			"Shards (parallel senders) of a remote_write sink, between min_shards and max_shards.", nil, cl),
 		inFlight: prometheus.NewDesc("lambdabridge_remote_write_in_flight_samples",
 			"Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).", nil, cl),
 		cap: prometheus.NewDesc("lambdabridge_remote_write_queue_capacity_samples",
@@ -160,10 +189,13 @@ func (cl *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cl.queue
 	ch <- cl.inFlight
 	ch <- cl.cap
+	ch <- cl.shards
+	ch <- cl.meta
 }
 
 func (cl *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(cl.c.sent.Load()), "sent", "")
+	ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(cl.c.coalesced.Load()), "coalesced", "")
 	for r := reason(1); r < numReasons; r++ {
 		if n := cl.c.dropped[r].Load(); n > 0 {
 			ch <- prometheus.MustNewConstMetric(cl.samples, prometheus.CounterValue, float64(n), "dropped", r.String())
@@ -176,4 +208,7 @@ func (cl *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cl.queue, prometheus.GaugeValue, float64(queued))
 	ch <- prometheus.MustNewConstMetric(cl.inFlight, prometheus.GaugeValue, float64(inFlight))
 	ch <- prometheus.MustNewConstMetric(cl.cap, prometheus.GaugeValue, float64(cl.qcap))
+	ch <- prometheus.MustNewConstMetric(cl.shards, prometheus.GaugeValue, float64(cl.q.numShards()))
+	ch <- prometheus.MustNewConstMetric(cl.meta, prometheus.CounterValue, float64(cl.c.metaSent.Load()), "sent")
+	ch <- prometheus.MustNewConstMetric(cl.meta, prometheus.CounterValue, float64(cl.c.metaFailed.Load()), "failed")
 }

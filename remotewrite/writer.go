@@ -1,18 +1,13 @@
 package remotewrite
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
+	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +54,8 @@ func WithGatherer(g prometheus.Gatherer) Option { return func(o *options) { o.ga
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
 // WithExternalLabels adds labels to every series that lacks them, like
-// Prometheus' global external_labels.
+// Prometheus' global external_labels; the entry's own external_labels
+// override them.
 func WithExternalLabels(l map[string]string) Option {
 	return func(o *options) { o.external = l }
 }
@@ -91,7 +87,12 @@ type Writer struct {
 	flushDropped atomic.Int64 // dropped total reported by the last Flush
 	lastErr      atomic.Pointer[string]
 	coll         *collector
-	enc          encoder
+	senders      sync.WaitGroup
+	v2           atomic.Bool // sending Remote Write 2.0 (until a fallback)
+	metaSent     uint64      // converter metaGen last sent (under convMu)
+	reshardStop  context.CancelFunc
+	reshardDone  chan struct{}
+	shardUpdate  time.Duration
 
 	kill     context.Context
 	killFunc context.CancelFunc
@@ -109,6 +110,9 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new remote writer: %w", err)
 	}
+	if err := CheckExternalLabels(o.external); err != nil {
+		return nil, fmt.Errorf("new remote writer: external labels: %w", err)
+	}
 	cfg = cfg.withDefaults()
 	u, _ := url.Parse(cfg.URL) // validated
 	w := &Writer{
@@ -119,9 +123,9 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		now:       o.now,
 		interval:  o.interval,
 		userAgent: "lambdabridge/" + o.version,
-		conv:      newConverter(o.external, cfg.SendNativeHistograms),
+		conv:      newConverter(mergeLabels(o.external, cfg.ExternalLabels), cfg.SendNativeHistograms),
 		gatherer:  o.gatherer,
-		q:         newQueue(cfg.QueueConfig.Capacity),
+		q:         newQueue(cfg.QueueConfig.Capacity, cfg.QueueConfig.MinShards, cfg.QueueConfig.MaxShards),
 		done:      make(chan struct{}),
 	}
 	w.log = o.logger.With("remote", w.remote, "url", w.display)
@@ -129,16 +133,28 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		w.interval = DefaultInterval
 	}
 	var err error
-	if w.client, err = newHTTPClient(cfg.TLSConfig); err != nil {
+	if w.client, err = newHTTPClient(cfg.TLSConfig, *cfg.FollowRedirects, *cfg.EnableHTTP2); err != nil {
 		return nil, fmt.Errorf("new remote writer %s: %w", w.display, err)
 	}
 	if w.auth, err = newAuth(cfg); err != nil {
 		return nil, fmt.Errorf("new remote writer %s: %w", w.display, err)
 	}
 	w.coll = newCollector(&w.cnt, w.q, w.remote, cfg.QueueConfig.Capacity)
+	w.v2.Store(cfg.ProtobufMessage == MessageV2)
 	w.kill, w.killFunc = context.WithCancel(context.Background())
-	go w.sendLoop()
+	w.startSenders()
+	if *cfg.MetadataConfig.Send {
+		go w.metadataLoop()
+	}
 	return w, nil
+}
+
+// mergeLabels returns global with entry laid over it.
+func mergeLabels(global, entry map[string]string) map[string]string {
+	out := make(map[string]string, len(global)+len(entry))
+	maps.Copy(out, global)
+	maps.Copy(out, entry)
+	return out
 }
 
 // Describe implements prometheus.Collector.
@@ -224,10 +240,10 @@ func (w *Writer) append(families []*dto.MetricFamily, ts time.Time) error {
 func (w *Writer) enqueue(s []sample) {
 	w.cnt.emitted.Add(int64(len(s)))
 	w.cnt.pending.Add(int64(len(s)))
-	if full := w.q.push(s, time.Now()); full > 0 {
-		w.cnt.pending.Add(-int64(full))
-		w.cnt.dropped[reasonQueueFull].Add(int64(full))
-		w.log.Warn("remote write queue full, samples dropped", "samples", full, "capacity", w.cfg.QueueConfig.Capacity)
+	if n := w.q.push(s, time.Now()); n > 0 {
+		w.cnt.pending.Add(-int64(n))
+		w.cnt.coalesced.Add(int64(n))
+		w.log.Debug("remote write behind: samples coalesced into their series' waiting sample", "samples", n)
 	}
 }
 
@@ -256,6 +272,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 	if err := w.q.wait(ctx, w.q.requestFlush()); err != nil {
 		return fmt.Errorf("remote write %s: flush: %d samples pending: %w", w.display, w.cnt.pending.Load(), err)
 	}
+	w.sendMetadata(ctx, false)
 	total := w.cnt.snapshot().DroppedTotal()
 	if d := total - w.flushDropped.Swap(total); d > 0 {
 		return fmt.Errorf("remote write %s: flush: %d %w since the previous flush", w.display, d, ErrDropped)
@@ -288,16 +305,10 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 	w.closed = true
 	w.convMu.Unlock()
 
-	w.q.close()
-	var cut error
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		cut = ctx.Err()
-		w.killFunc()
-		<-w.done
+	cut := w.drain(ctx)
+	if cut == nil {
+		w.sendMetadata(ctx, false)
 	}
-	w.killFunc()
 	s := w.Stats()
 	var errs []error
 	if gerr != nil {
@@ -313,29 +324,6 @@ func (w *Writer) Close(ctx context.Context) (Stats, error) {
 	return s, errors.Join(errs...)
 }
 
-// sendLoop is the one sender: it takes batches in queue order and sends each
-// until it is delivered or dropped, so per-series order holds across retries.
-func (w *Writer) sendLoop() {
-	defer close(w.done)
-	qc := w.cfg.QueueConfig
-	buf := make([]sample, 0, qc.MaxSamplesPerSend)
-	for {
-		batch, rest, ok := w.q.next(w.kill, buf[:0], qc.MaxSamplesPerSend, time.Duration(qc.BatchSendDeadline))
-		if !ok {
-			if len(rest) > 0 {
-				w.drop(reasonShutdown, len(rest), nil)
-				w.q.resolve(len(rest))
-			}
-			clear(rest)
-			return
-		}
-		w.sendBatch(batch)
-		w.q.resolve(len(batch))
-		clear(batch)
-		buf = batch
-	}
-}
-
 func (w *Writer) drop(r reason, n int, err error) {
 	w.cnt.pending.Add(-int64(n))
 	w.cnt.dropped[r].Add(int64(n))
@@ -344,156 +332,4 @@ func (w *Writer) drop(r reason, n int, err error) {
 	} else {
 		w.log.Warn("remote write samples dropped", "samples", n, "reason", r.String())
 	}
-}
-
-// httpError is a non-2xx reply: status, URL (redacted) and the start of the body.
-type httpError struct {
-	url        string
-	status     int
-	body       string
-	retryAfter time.Duration // -1: no usable Retry-After
-}
-
-func (e *httpError) Error() string {
-	return fmt.Sprintf("remote write %s: status %d: %s", e.url, e.status, e.body)
-}
-
-func (w *Writer) sendBatch(batch []sample) {
-	n := len(batch)
-	body, err := w.enc.encode(batch)
-	if err != nil {
-		w.noteErr(err)
-		w.drop(reasonEncode, n, err)
-		return
-	}
-	qc := w.cfg.QueueConfig
-	backoff := time.Duration(qc.MinBackoff)
-	for attempt := 1; ; attempt++ {
-		err := w.post(w.kill, body)
-		w.noteErr(err)
-		if err == nil {
-			w.cnt.pending.Add(-int64(n))
-			w.cnt.sent.Add(int64(n))
-			return
-		}
-		if w.kill.Err() != nil {
-			w.drop(reasonShutdown, n, err)
-			return
-		}
-		var r reason
-		wait := backoff/2 + rand.N(backoff/2+1)
-		wait = max(wait, time.Duration(qc.MinBackoff))
-		var he *httpError
-		var ae *authError
-		switch {
-		case errors.As(err, &he) && he.status == http.StatusTooManyRequests:
-			if !qc.RetryOnRateLimit {
-				w.drop(reasonHTTP429, n, err)
-				return
-			}
-			r = reasonHTTP429
-			if he.retryAfter >= 0 {
-				wait = he.retryAfter
-			}
-		case errors.As(err, &he) && he.status >= 500:
-			r = reasonHTTP5xx
-		case errors.As(err, &he) && he.status >= 400:
-			w.drop(reasonHTTP4xx, n, err)
-			return
-		case errors.As(err, &he):
-			w.drop(reasonHTTPStatus, n, err)
-			return
-		case errors.As(err, &ae):
-			r = reasonAuth
-		case isTimeout(err):
-			r = reasonTimeout
-		default:
-			r = reasonNetwork
-		}
-		w.cnt.retried[r].Add(int64(n))
-		w.log.Debug("remote write failed, retrying", "samples", n, "attempt", attempt, "reason", r.String(), "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-w.kill.Done():
-			t.Stop()
-			w.drop(reasonShutdown, n, err)
-			return
-		}
-		backoff = min(2*backoff, time.Duration(qc.MaxBackoff))
-	}
-}
-
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// post sends one compressed WriteRequest within remote_timeout.
-func (w *Writer) post(ctx context.Context, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(w.cfg.RemoteTimeout))
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("remote write %s: new request: %w", w.display, err)
-	}
-	for k, v := range w.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	req.Header.Set("User-Agent", w.userAgent)
-	if w.auth != nil {
-		if err := w.auth(ctx, req, body); err != nil {
-			return &authError{fmt.Errorf("remote write %s: %w", w.display, err)}
-		}
-	}
-	resp, err := w.client.Do(req)
-	if err != nil {
-		// *url.Error quotes the full URL: keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("remote write %s: post: %w", w.display, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return nil
-	}
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return &httpError{
-		url:        w.display,
-		status:     resp.StatusCode,
-		body:       strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")),
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-	}
-}
-
-type authError struct{ err error }
-
-func (e *authError) Error() string { return e.err.Error() }
-func (e *authError) Unwrap() error { return e.err }
-
-// parseRetryAfter reads delay-seconds or an HTTP date; -1 when absent or bad.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return -1
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if s < 0 {
-			return -1
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return -1
 }

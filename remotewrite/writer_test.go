@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -207,34 +210,47 @@ func TestHangingReceiverTimesOut(t *testing.T) {
 	}
 }
 
-// TestQueueGaugeWithinCapacity: with a full queue and a batch in flight
-// the queue gauge read capacity + batch (11,104 of 10,000); it now reads
-// the queue alone, the batch being sent has its own gauge, and the two add
-// up to Stats().Pending.
-func TestQueueGaugeWithinCapacity(t *testing.T) {
-	rc := newReceiver(t)
-	release := make(chan struct{})
-	received := make(chan struct{}, 1)
+// hangingReceiver holds every request until release is called (then
+// accepts it) or the request ends (then answers 503). received gets a value at each request.
+func hangingReceiver(t *testing.T) (rc *receiver, releaseFunc func(), received chan struct{}) {
+	rc = newReceiver(t)
+	release, received := make(chan struct{}), make(chan struct{}, 1)
+	var once sync.Once
+	releaseFunc = func() { once.Do(func() { close(release) }) }
 	rc.respond = func(_ int, w http.ResponseWriter, r *http.Request) bool {
 		select {
 		case received <- struct{}{}:
 		default:
 		}
-		select { // hang: the first batch stays in flight
+		select {
 		case <-r.Context().Done():
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return true
 		case <-release:
+			return false // accept
 		}
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return true
 	}
+	t.Cleanup(releaseFunc)
+	return rc, releaseFunc, received
+}
+
+// TestQueueGaugeWithinCapacity: the queue gauge reads the queue alone, the
+// batch being sent has its own gauge, and the two add up to
+// Stats().Pending; a receiver that is behind makes the queue coalesce, not
+// grow beyond capacity plus one sample per series.
+func TestQueueGaugeWithinCapacity(t *testing.T) {
+	rc, release, received := hangingReceiver(t)
 	cfg := testConfig(rc.url())
 	cfg.Name = "q"
 	cfg.QueueConfig.Capacity = 100
 	cfg.QueueConfig.MaxSamplesPerSend = 10
+	cfg.QueueConfig.MaxShards = 1
 	w := newTestWriter(t, cfg)
 	_ = w.Append(gauges(300, 1), time.UnixMilli(1000))
-	<-received // the sender took a batch of 10: the queue has room for 10 more
-	_ = w.Append(gauges(50, 2), time.UnixMilli(2000))
+	<-received // the sender took a batch of 10
+	for i := range 5 {
+		_ = w.Append(gauges(300, float64(2+i)), time.UnixMilli(int64(2000+1000*i)))
+	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(w)
 	want := `
@@ -244,27 +260,82 @@ lambdabridge_remote_write_in_flight_samples{remote="q"} 10
 # HELP lambdabridge_remote_write_queue_capacity_samples Capacity of a remote_write sink's queue.
 # TYPE lambdabridge_remote_write_queue_capacity_samples gauge
 lambdabridge_remote_write_queue_capacity_samples{remote="q"} 100
-# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).
+# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity plus one per series; the batches being sent are in lambdabridge_remote_write_in_flight_samples).
 # TYPE lambdabridge_remote_write_queue_samples gauge
-lambdabridge_remote_write_queue_samples{remote="q"} 100
+lambdabridge_remote_write_queue_samples{remote="q"} 590
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lambdabridge_remote_write_queue_samples",
 		"lambdabridge_remote_write_in_flight_samples", "lambdabridge_remote_write_queue_capacity_samples"); err != nil {
 		t.Error(err)
 	}
-	// 300 + 50 samples and 250 stale markers for the series that ended
+	// 300 first samples (never coalesced) + 300 of the second gather wait;
+	// the next 4 gathers replace the second gather's samples
 	s := checkAccounting(t, w, rc, false)
-	if s.Emitted != 600 || s.Pending != 110 || s.Dropped["queue_full"] != 490 {
-		t.Errorf("stats %s, want 600 emitted, 110 pending (100 queued + 10 in flight), 490 queue_full", s)
+	if s.Emitted != 1800 || s.Pending != 600 || s.Coalesced != 1200 || s.DroppedTotal() != 0 {
+		t.Errorf("stats %s, want 1800 emitted, 600 pending (590 queued + 10 in flight), 1200 coalesced", s)
 	}
-	close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, _ = w.Close(ctx)
-	checkAccounting(t, w, rc, true)
+	release()
+	if err := flush(t, w); err != nil {
+		t.Fatal(err)
+	}
+	checkAccounting(t, w, rc, false)
+	last := map[string]float64{}
+	for _, p := range rc.points() {
+		last[p.Series] = p.V
+	}
+	for k, v := range last {
+		if v != 6 {
+			t.Errorf("series %s: last value %v, want 6", k, v)
+		}
+	}
+	if len(last) != 300 {
+		t.Errorf("%d series delivered, want 300", len(last))
+	}
 }
 
-func TestQueueFullAndShutdown(t *testing.T) {
+// TestQueueNeverDropsTheLastValue: a tail of many series with the default
+// capacity (10,000) and a receiver that is behind: the queue dropped the
+// newest samples (queue_full), final values included; now every series'
+// last value arrives, intermediate ones are counted as coalesced.
+func TestQueueNeverDropsTheLastValue(t *testing.T) {
+	rc, release, received := hangingReceiver(t)
+	cfg := testConfig(rc.url())
+	w := newTestWriter(t, cfg)
+	const series = 30000
+	_ = w.Append(gauges(series, 1), time.UnixMilli(1000))
+	<-received
+	for i := 2; i <= 6; i++ {
+		_ = w.Append(gauges(series, float64(i)), time.UnixMilli(int64(1000*i)))
+	}
+	release()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAccounting(t, w, rc, true)
+	last := map[string]float64{}
+	for _, p := range rc.points() {
+		if !p.Stale {
+			last[p.Series] = p.V
+		}
+	}
+	bad := 0
+	for _, v := range last {
+		if v != 6 {
+			bad++
+		}
+	}
+	if len(last) != series || bad != 0 {
+		t.Errorf("%d series delivered (want %d), %d without their last value; stats %s", len(last), series, bad, s)
+	}
+	if s.Coalesced == 0 || s.DroppedTotal() != 0 {
+		t.Errorf("stats %s: want coalesced samples and no drops", s)
+	}
+}
+
+func TestShutdownDropsWhatIsLeft(t *testing.T) {
 	rc := newReceiver(t)
 	rc.respond = func(_ int, w http.ResponseWriter, _ *http.Request) bool {
 		http.Error(w, "down", http.StatusBadGateway)
@@ -287,9 +358,8 @@ func TestQueueFullAndShutdown(t *testing.T) {
 		t.Errorf("Append blocked %v on a failing receiver", d)
 	}
 	s := checkAccounting(t, w, rc, false)
-	// 500 emitted, at most 100 queued plus one batch of 10 in flight
-	if s.Dropped["queue_full"] < 390 {
-		t.Errorf("stats %s, want >= 390 queue_full", s)
+	if s.DroppedTotal() != 0 || s.Coalesced == 0 {
+		t.Errorf("stats %s, want coalesced samples and no drops", s)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -301,7 +371,7 @@ func TestQueueFullAndShutdown(t *testing.T) {
 	if s.Sent != 0 || s.Dropped["shutdown"] == 0 {
 		t.Errorf("stats %s, want shutdown drops", s)
 	}
-	if !strings.Contains(err.Error(), "queue_full") {
+	if !strings.Contains(err.Error(), "shutdown") {
 		t.Errorf("Close error %q does not report drops by reason", err)
 	}
 }
@@ -510,15 +580,23 @@ lambdabridge_remote_write_queue_capacity_samples{remote="amp"} 10000
 # HELP lambdabridge_remote_write_in_flight_samples Samples a remote_write sink took from its queue and has not yet sent or dropped (the batch being sent or retried).
 # TYPE lambdabridge_remote_write_in_flight_samples gauge
 lambdabridge_remote_write_in_flight_samples{remote="amp"} 0
-# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity; the batch being sent is in lambdabridge_remote_write_in_flight_samples).
+# HELP lambdabridge_remote_write_metadata_total Metadata entries (type, help and unit of one family) a remote_write sink sent with Remote Write 1.0, by outcome (sent, failed).
+# TYPE lambdabridge_remote_write_metadata_total counter
+lambdabridge_remote_write_metadata_total{outcome="failed",remote="amp"} 0
+lambdabridge_remote_write_metadata_total{outcome="sent",remote="amp"} 0
+# HELP lambdabridge_remote_write_queue_samples Samples waiting in a remote_write sink's queue (at most its capacity plus one per series; the batches being sent are in lambdabridge_remote_write_in_flight_samples).
 # TYPE lambdabridge_remote_write_queue_samples gauge
 lambdabridge_remote_write_queue_samples{remote="amp"} 0
-# HELP lambdabridge_remote_write_samples_total Samples handled by a remote_write sink, by outcome (sent, retried, dropped) and reason.
+# HELP lambdabridge_remote_write_samples_total Samples handled by a remote_write sink, by outcome (sent, coalesced: replaced while waiting by a newer sample of their series, retried, dropped) and reason.
 # TYPE lambdabridge_remote_write_samples_total counter
-lambdabridge_remote_write_samples_total{outcome="dropped",reason="http_4xx",remote="amp"} 2
+lambdabridge_remote_write_samples_total{outcome="coalesced",reason="",remote="amp"} 0
+lambdabridge_remote_write_samples_total{outcome="dropped",reason="http_4xx_after_retry",remote="amp"} 2
 lambdabridge_remote_write_samples_total{outcome="dropped",reason="invalid_metric_name",remote="amp"} 1
 lambdabridge_remote_write_samples_total{outcome="retried",reason="http_5xx",remote="amp"} 2
 lambdabridge_remote_write_samples_total{outcome="sent",reason="",remote="amp"} 2
+# HELP lambdabridge_remote_write_shards Shards (parallel senders) of a remote_write sink, between min_shards and max_shards.
+# TYPE lambdabridge_remote_write_shards gauge
+lambdabridge_remote_write_shards{remote="amp"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
@@ -679,5 +757,51 @@ func TestTLSConfig(t *testing.T) {
 	}
 	if _, err := New(Config{URL: rc.url(), TLSConfig: TLSConfig{CAFile: filepath.Join(t.TempDir(), "missing.pem")}}); err == nil {
 		t.Errorf("New accepted a missing ca_file")
+	}
+}
+
+// TestMetadata: metadata_config {send: true} sends each family's type, help
+// and unit in 1.0 metadata requests (accepted and ignored before); a flush
+// sends new families at once, the interval sends all again.
+func TestMetadata(t *testing.T) {
+	rc := newReceiver(t)
+	cfg := testConfig(rc.url())
+	cfg.MetadataConfig = MetadataConfig{Send: boolPtr(true), SendInterval: mdur(300 * time.Millisecond), MaxSamplesPerSend: 1}
+	w := newTestWriter(t, cfg)
+	fams := append(gauges(2, 1), &dto.MetricFamily{Name: proto.String("requests_total"), Help: proto.String("Requests."),
+		Unit: proto.String("requests"), Type: dto.MetricType_COUNTER.Enum(),
+		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: proto.Float64(3)}}}})
+	_ = w.Append(fams, time.UnixMilli(1000))
+	if err := flush(t, w); err != nil {
+		t.Fatal(err)
+	}
+	want := []prompb.MetricMetadata{
+		{Type: prompb.MetricMetadata_GAUGE, MetricFamilyName: "g"},
+		{Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "requests_total", Help: "Requests.", Unit: "requests"},
+	}
+	rc.mu.Lock()
+	got := slices.Clone(rc.metadata)
+	rc.mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metadata after a flush (-want +got):\n%s", diff)
+	}
+	testenvEventually(t, 5*time.Second, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.metadata) >= 4
+	})
+	if s := w.Stats(); s.Sent != 3 {
+		t.Errorf("stats %s", s)
+	}
+}
+
+func testenvEventually(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

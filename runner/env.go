@@ -139,6 +139,7 @@ func newEnv(f *fn, id string) *env {
 		exited:   make(chan struct{}),
 		initFail: make(chan struct{}),
 
+		exts:         &extensions{byID: map[string]*extension{}, registered: make(chan struct{})},
 		gracefulDone: make(chan struct{}),
 		rtDone:       make(chan struct{}),
 		extErr:       make(chan struct{}),
@@ -228,7 +229,12 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		err := cmd.Wait()
 		e.waitErr = err
 		close(e.rtDone)
-		if e.alive() || e.graceful.Load() {
+		switch {
+		case e.busy.Load() && e.shutdownExts() && !e.graceful.Load() && e.alive():
+			// The invocation reports the crash, then runs the
+			// extensions' shutdown phase (crashed).
+			<-e.gracefulDone
+		case e.alive() || e.graceful.Load():
 			// The runtime exited: the extensions' shutdown phase
 			// (reason failure), or the one under way, goes on.
 			e.gracefulStop()

@@ -55,12 +55,10 @@ const (
 type extension struct {
 	name     string
 	id       string // Lambda-Extension-Identifier, set at registration
-	external bool
 	events   []string
 	next     chan struct{} // it called next after its work (buffered 1)
 	busy     atomic.Bool   // it has work: init, or an event it took
 	event    chan []byte   // the event its next call returns (buffered 1)
-	cmd      *exec.Cmd     // external only
 	exited   chan struct{} // external only: closed once reaped
 	out, err *lineReader
 }
@@ -128,27 +126,24 @@ func layerExtensions(layers []string) []string {
 // up; the caller starts the runtime next (waitInit reports a failure).
 func (e *env) startExtensions(environ []string) error {
 	paths := e.f.extPaths
-	s := &extensions{byID: map[string]*extension{}, registered: make(chan struct{})}
-	e.exts = s
+	s := e.exts
 	if len(paths) == 0 {
 		close(s.registered)
 		return nil
 	}
 	e.started = time.Now()
 	e.teleInitStart()
-	// Every extension is known before the first starts: one that registers
-	// at once is external, and the registration count closes once.
-	xs := make([]*extension, len(paths))
+	// All are known before the first starts: one may register at once.
 	s.mu.Lock()
-	for i, p := range paths {
-		xs[i] = &extension{name: filepath.Base(p), external: true, next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})}
-		s.all = append(s.all, xs[i])
+	for _, p := range paths {
+		s.all = append(s.all, &extension{name: filepath.Base(p), next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})})
 	}
-	s.pending = len(xs)
+	s.pending = len(paths)
+	xs := slices.Clone(s.all)
 	s.mu.Unlock()
-	for i, p := range paths {
-		if err := e.startExtension(xs[i], p, environ); err != nil {
-			return &extLaunchError{fmt.Errorf("extension %s: %w", xs[i].name, err)}
+	for i, x := range xs {
+		if err := e.startExtension(x, paths[i], environ); err != nil {
+			return &extLaunchError{fmt.Errorf("extension %s: %w", x.name, err)}
 		}
 	}
 	select {
@@ -182,7 +177,6 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 	if err := closeAfterStart(err, outW, errW, outR, errR); err != nil {
 		return err
 	}
-	x.cmd = cmd
 	e.pidMu.Lock()
 	if e.pgid == 0 {
 		e.pgid = cmd.Process.Pid
@@ -366,6 +360,11 @@ func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
 
 // handleExtError serves POST /2020-01-01/extension/{init,exit}/error.
 func (e *env) handleExtError(w http.ResponseWriter, r *http.Request) {
+	phase := r.PathValue("phase")
+	if phase != "init" && phase != "exit" {
+		writeAPIError(w, http.StatusNotFound, "InvalidRequest", "no such API: POST "+r.URL.Path+" (want init/error or exit/error)")
+		return
+	}
 	x := e.exts.byHeader(r)
 	if x == nil {
 		writeAPIError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "error: unknown or missing Lambda-Extension-Identifier")
@@ -377,7 +376,7 @@ func (e *env) handleExtError(w http.ResponseWriter, r *http.Request) {
 		typ = "Extension.UnknownError"
 	}
 	payload, _ := normalizeError(body, typ)
-	if r.PathValue("phase") == "init" || e.inInit() {
+	if e.inInit() { // init/error, or exit/error before init ended
 		e.failInit(typ, payload)
 	} else {
 		e.extFailed(x, typ, payload)
@@ -498,7 +497,7 @@ func (e *env) shutdownPhase() {
 			to = append(to, x)
 		}
 	}
-	if len(to) == 0 || !e.alive() {
+	if len(to) == 0 || !e.alive() && !e.crashing() {
 		return
 	}
 	start := time.Now()
@@ -639,3 +638,34 @@ func outputPipes() (outR, outW, errR, errW *os.File, err error) {
 	}
 	return outR, outW, errR, errW, nil
 }
+
+// shutdownExts reports whether an extension registered for SHUTDOWN.
+func (e *env) shutdownExts() bool {
+	for _, x := range e.registeredExts() {
+		if x.wants(eventShutdown) {
+			return true
+		}
+	}
+	return false
+}
+
+// peakNow is the memory peak of an environment whose runtime exited while
+// its extensions live on: the cgroup's memory.peak where there is one,
+// else the peak of the samples and high-water marks read so far.
+func (e *env) peakNow() (int64, bool) {
+	e.mem.mu.Lock()
+	peak, exact := e.mem.peak, e.mem.answered
+	e.mem.mu.Unlock()
+	if e.cgDir != "" {
+		if b, err := os.ReadFile(filepath.Join(e.cgDir, "memory.peak")); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				return max(peak, n), false
+			}
+		}
+	}
+	return peak, !exact
+}
+
+// crashing reports whether the environment's runtime exited and the
+// environment is otherwise intact (its extensions wait for SHUTDOWN).
+func (e *env) crashing() bool { return closed(e.rtDone) && !closed(e.closing) }

@@ -128,7 +128,7 @@ func TestExtensionLifecycle(t *testing.T) {
 		t.Errorf("second invocation not warm in the same environment: %+v", second)
 	}
 	if !strings.Contains(rec.text(""), "platform\tEXTENSION\tName: testext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]") {
-		t.Errorf("no EXTENSION line before the first request:\n%s", rec.text(""))
+		t.Errorf("no EXTENSION line before the first request:\n%s\nfirst request:\n%s", rec.text(""), rec.text(first.RequestID))
 	}
 	start := time.Now()
 	r.Close()
@@ -301,10 +301,17 @@ func TestExtensionShutdownReasons(t *testing.T) {
 				t.Fatalf("error type %q, want %s", res.ErrorType, c.errType)
 			}
 			var got []string
+			reported := false
 			for _, x := range readExtRecords(t, out) {
 				if x.Kind == "event" && strings.Contains(string(x.Body), "SHUTDOWN") {
 					got = append(got, string(x.Body))
 				}
+				if x.Kind == "telemetry" && strings.Contains(string(x.Body), `"type":"platform.report"`) && strings.Contains(string(x.Body), res.RequestID) {
+					reported = true
+				}
+			}
+			if !reported {
+				t.Errorf("the extension did not get the platform.report of the %s invocation before its shutdown", c.reason)
 			}
 			if len(got) != 1 || !strings.Contains(got[0], `"shutdownReason":"`+c.reason+`"`) {
 				t.Errorf("SHUTDOWN events %q, want one with reason %s", got, c.reason)

@@ -462,8 +462,15 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	}
 	e.reset()
 	e.setEndReason(EndCrash)
-	e.teleRuntimeEnded(inv, "failure", "Runtime.ExitError") // before the extensions' SHUTDOWN, as Lambda
-	e.shutdown()
+	// With extensions that take SHUTDOWN, the crash is reported first (its
+	// REPORT and platform.report reach them), then their shutdown phase
+	// runs, as on Lambda.
+	early := e.shutdownExts() && !e.cut.Load()
+	if early {
+		e.drain()
+	} else {
+		e.shutdown()
+	}
 	typ := "Runtime.ExitError"
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(e.waitErr)
 	switch {
@@ -477,11 +484,18 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	res.Payload = errorPayload(msg, typ)
 	res.FunctionError = "Unhandled"
 	res.ErrorType = typ
-	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
+	if early {
+		res.MaxMemoryUsed, res.MemoryApproximate = e.peakNow()
+	} else {
+		res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
+	}
 	if e.oom.Load() {
 		res.MaxMemoryUsed = max(res.MaxMemoryUsed, int64(e.f.def.MemoryMB)<<20)
 	}
 	e.end(res)
+	if early {
+		e.shutdown()
+	}
 	return res
 }
 
@@ -489,8 +503,10 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	e.reset()
 	e.setEndReason(EndTimeout)
-	e.teleRuntimeEnded(inv, "timeout", "Sandbox.Timedout") // before the extensions' SHUTDOWN, as Lambda
-	e.shutdown()
+	early := e.shutdownExts() && e.alive() // report first, as crashed
+	if !early {
+		e.shutdown()
+	}
 	d := e.f.def.Timeout
 	e.platform(inv.id, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.id+" "+timeoutMessage(d))
 	res.Duration = d
@@ -498,6 +514,12 @@ func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
 	res.FunctionError = "Unhandled"
 	res.ErrorType = "Sandbox.Timedout"
+	if early {
+		res.MaxMemoryUsed, res.MemoryApproximate = e.peakNow()
+		e.end(res)
+		e.shutdown()
+		return res
+	}
 	res.MaxMemoryUsed, res.MemoryApproximate = e.peakAfterExit()
 	e.end(res)
 	return res

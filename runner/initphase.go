@@ -28,7 +28,7 @@ func (e *env) boot() error {
 	}
 	if !closed(e.initFail) { // else the wait for init reports it
 		e.teleInitStart()
-		if err := e.start(f.command(), environ, f.def.CodeDir, nil); err != nil {
+		if err := e.start(f.command(), environ, f.def.CodeDir, nil); err != nil && !e.extensionFailed() {
 			return err
 		}
 	}
@@ -132,4 +132,19 @@ func (r *Runner) limit(d time.Duration) time.Duration {
 		return 100 * 365 * 24 * time.Hour
 	}
 	return d
+}
+
+// extensionFailed reports whether an extension failed the init phase (it
+// may take a moment to be known: the runtime could not join the process
+// group of the extensions that just exited); the wait for init reports it.
+func (e *env) extensionFailed() bool {
+	if len(e.f.extPaths) == 0 {
+		return false
+	}
+	select {
+	case <-e.initFail:
+		return true
+	case <-time.After(200 * time.Millisecond):
+		return false
+	}
 }

@@ -64,7 +64,9 @@ func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, ti
 	case <-e.arrive:
 	case <-e.rtDone: // it exited after answering (a panic)
 		res.Duration = time.Since(inv.start)
-		e.waitExited()
+		if !e.shutdownExts() { // else it is reaped after their shutdown phase
+			e.waitExited()
+		}
 		return false
 	case <-timeout:
 		e.lateTimeout(inv, res, "the runtime did not ask for its next invocation")
@@ -73,7 +75,9 @@ func (e *env) invokePhaseEnd(inv *invocation, res *Result, exts []*extension, ti
 	if left := waitNext(exts, e.rtDone, timeout); len(left) > 0 {
 		if closed(e.rtDone) {
 			res.Duration = time.Since(inv.start)
-			e.waitExited()
+			if !e.shutdownExts() {
+				e.waitExited()
+			}
 			return false
 		}
 		e.lateTimeout(inv, res, "extensions "+strconv.Quote(extNames(left)[0])+" did not ask for their next event")
@@ -104,7 +108,6 @@ func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
 	res.TimedOut = true
 	res.FunctionError, res.ErrorType = "Unhandled", "Sandbox.Timedout"
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
-	e.gracefulStop() // the extensions' shutdown phase (reason timeout), as timedOut
 	e.kill()
 }
 
@@ -138,16 +141,6 @@ func (e *env) teleRuntimeDone(inv *invocation, res *Result) {
 		rec["errorType"] = res.ErrorType
 	}
 	e.teleEvent(teleTypePlatform, "platform.runtimeDone", rec)
-}
-
-// teleRuntimeEnded publishes platform.runtimeDone for an invocation the
-// runtime did not answer (status failure or timeout), so that extensions
-// learn it before the shutdown phase.
-func (e *env) teleRuntimeEnded(inv *invocation, status, errType string) {
-	e.teleEvent(teleTypePlatform, "platform.runtimeDone", map[string]any{
-		"requestId": inv.id, "status": status, "errorType": errType,
-		"metrics": map[string]any{"durationMs": msf(time.Since(inv.start)), "producedBytes": 0},
-	})
 }
 
 // waitExited waits (bounded by the shutdown phase's limit) until the

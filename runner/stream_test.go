@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdabridge/lambdabridge/function"
@@ -107,5 +110,45 @@ func TestInvokeWithResponseStream(t *testing.T) {
 				t.Errorf("%d messages: the chunks were not passed on as they came", len(evs))
 			}
 		})
+	}
+}
+
+// TestInvokeWithResponseStreamNode: the Node.js runtime interface client's
+// awslambda.streamifyResponse handler streams through
+// InvokeWithResponseStream.
+func TestInvokeWithResponseStreamNode(t *testing.T) {
+	ric := nodeRIC(t)
+	dir := t.TempDir()
+	src := `exports.handler = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write("node-one,");
+  await new Promise(r => setTimeout(r, 50));
+  stream.write("node-two");
+  stream.end();
+});
+`
+	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def := function.Definition{Name: "gofn", Handler: "index.handler", Runtime: "nodejs20.x", CodeDir: dir,
+		Command: []string{ric, "index.handler"}, MemoryMB: 256, Timeout: 5 * time.Second, Architecture: "x86_64"}
+	r, rec := newTestRunner(t, []function.Definition{def})
+	srv := httptest.NewServer(r.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/2021-11-15/functions/gofn/response-streaming-invocations", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var chunks strings.Builder
+	var last streamEvent
+	for _, ev := range decodeEventStream(t, body) {
+		if ev.Type == "PayloadChunk" {
+			chunks.WriteString(ev.Payload)
+		}
+		last = ev
+	}
+	if chunks.String() != "node-one,node-two" || last.Type != "InvokeComplete" || strings.Contains(last.Payload, "ErrorCode") {
+		t.Errorf("streamed %q, last event %+v\n%s", chunks.String(), last, rec.text(""))
 	}
 }

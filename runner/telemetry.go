@@ -17,7 +17,8 @@ import (
 // Lambda's Telemetry API (2022-07-01): an extension subscribes
 // (PUT /2022-07-01/telemetry) to the platform, function and extension
 // streams of its environment; events are buffered (maxItems, maxBytes,
-// timeoutMs) and POSTed as a JSON array to its HTTP destination, in the
+// timeoutMs) and POSTed as a JSON array to its HTTP destination (or
+// written as newline-delimited JSON to its TCP destination), in the
 // event schema 2022-12-13. The destination's host sandbox.localdomain is
 // the loopback interface here. Events since the init phase began are
 // delivered to a subscription made during the init phase, as on Lambda.
@@ -52,8 +53,9 @@ type teleEvent struct {
 
 // teleSub is one subscription and its delivery loop.
 type teleSub struct {
-	name     string
-	url      string
+	url      string // http://... or, for TCP, host:port
+	tcp      bool
+	conn     net.Conn // the TCP connection, owned by run
 	types    []string
 	maxItems int
 	maxBytes int
@@ -86,7 +88,6 @@ func (e *env) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "ValidationError", "telemetry: "+err.Error())
 		return
 	}
-	sub.name = x.name
 	types := make([]string, len(sub.types))
 	for i, t := range sub.types {
 		types[i] = strings.ToUpper(t[:1]) + t[1:]
@@ -133,20 +134,11 @@ func parseSubscription(body []byte) (*teleSub, error) {
 			return nil, validationError("types: " + strconv.Quote(t) + " is not platform, function or extension")
 		}
 	}
-	if req.Destination.Protocol != "HTTP" {
-		return nil, validationError("destination.protocol " + strconv.Quote(req.Destination.Protocol) + ": lambdabridge delivers over HTTP only (TCP is not supported)")
+	dest, err := destination(req.Destination.Protocol, req.Destination.URI)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(req.Destination.URI)
-	if err != nil || u.Scheme != "http" || u.Port() == "" {
-		return nil, validationError("destination.URI " + strconv.Quote(req.Destination.URI) + ": want http://sandbox.localdomain:PORT/...")
-	}
-	switch u.Hostname() {
-	case "sandbox.localdomain", "sandbox", "localhost", "127.0.0.1":
-		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
-	default:
-		return nil, validationError("destination.URI host " + u.Hostname() + ": want sandbox.localdomain (the extension's own environment)")
-	}
-	s := &teleSub{url: u.String(), types: slices.Clone(req.Types), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &teleSub{url: dest, tcp: req.Destination.Protocol == "TCP", types: slices.Clone(req.Types), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	b := req.Buffering
 	if s.maxItems, err = bounded("maxItems", b.MaxItems, teleMinItems, teleMaxItems, teleDefItems); err != nil {
 		return nil, err
@@ -273,6 +265,11 @@ func (s *teleSub) flushNow() {
 // cancelled.
 func (s *teleSub) run() {
 	defer close(s.done)
+	defer func() {
+		if s.conn != nil {
+			s.conn.Close()
+		}
+	}()
 	timer := time.NewTimer(s.timeout)
 	defer timer.Stop()
 	for {
@@ -309,8 +306,68 @@ func (s *teleSub) run() {
 	}
 }
 
+// destination checks a subscription's destination and returns where to
+// deliver: an http:// URL, or host:port for TCP; sandbox.localdomain is
+// the loopback interface.
+func destination(protocol, uri string) (string, error) {
+	if protocol != "HTTP" && protocol != "TCP" {
+		return "", validationError("destination.protocol " + strconv.Quote(protocol) + ": want HTTP or TCP")
+	}
+	raw := uri
+	if protocol == "TCP" && !strings.Contains(raw, "://") {
+		raw = "tcp://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Port() == "" || protocol == "HTTP" && u.Scheme != "http" {
+		return "", validationError("destination.URI " + strconv.Quote(uri) + ": want http://sandbox.localdomain:PORT/... (HTTP) or sandbox.localdomain:PORT (TCP)")
+	}
+	switch u.Hostname() {
+	case "sandbox.localdomain", "sandbox", "localhost", "127.0.0.1":
+		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+	default:
+		return "", validationError("destination.URI host " + u.Hostname() + ": want sandbox.localdomain (the extension's own environment)")
+	}
+	if protocol == "TCP" {
+		return u.Host, nil
+	}
+	return u.String(), nil
+}
+
+// deliverTCP writes one batch as newline-delimited JSON events on the
+// subscription's TCP connection (made, or made again, as needed).
+func (s *teleSub) deliverTCP(batch [][]byte) bool {
+	for attempt := range 3 {
+		if s.conn == nil {
+			var d net.Dialer
+			c, err := d.DialContext(s.ctx, "tcp", s.url)
+			if err != nil {
+				if s.ctx.Err() != nil {
+					return false
+				}
+				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+				continue
+			}
+			s.conn = c
+		}
+		var buf bytes.Buffer
+		for _, ev := range batch {
+			buf.Write(ev)
+			buf.WriteByte('\n')
+		}
+		if _, err := s.conn.Write(buf.Bytes()); err == nil {
+			return true
+		}
+		s.conn.Close()
+		s.conn = nil
+	}
+	return false
+}
+
 // deliver POSTs one batch, trying three times.
 func (s *teleSub) deliver(batch [][]byte) bool {
+	if s.tcp {
+		return s.deliverTCP(batch)
+	}
 	body := append([]byte{'['}, bytes.Join(batch, []byte{','})...)
 	body = append(body, ']')
 	for attempt := range 3 {

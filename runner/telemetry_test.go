@@ -1,9 +1,12 @@
 package runner
 
 import (
+	"bufio"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +31,8 @@ func TestParseSubscription(t *testing.T) {
 		{"schema", `{"schemaVersion":"2021-01-01","types":["platform"],` + dest + `}`, "schemaVersion", 0, 0, 0, ""},
 		{"no types", `{"schemaVersion":"2022-12-13","types":[],` + dest + `}`, "types", 0, 0, 0, ""},
 		{"bad type", `{"schemaVersion":"2022-12-13","types":["logs"],` + dest + `}`, `"logs"`, 0, 0, 0, ""},
-		{"tcp", `{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"TCP","URI":"sandbox.localdomain:4243"}}`, "HTTP only", 0, 0, 0, ""},
+		{"tcp", `{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"TCP","URI":"sandbox.localdomain:4243"}}`, "", 1000, 262144, time.Second, "127.0.0.1:4243"},
+		{"udp", `{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"UDP","URI":"sandbox.localdomain:4243"}}`, "want HTTP or TCP", 0, 0, 0, ""},
 		{"no port", `{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain/x"}}`, "destination.URI", 0, 0, 0, ""},
 		{"other host", `{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://example.com:80/"}}`, "sandbox.localdomain", 0, 0, 0, ""},
 		{"few items", `{"schemaVersion":"2022-12-13","types":["platform"],"buffering":{"maxItems":999},` + dest + `}`, "maxItems 999", 0, 0, 0, ""},
@@ -59,7 +63,7 @@ func FuzzParseSubscription(f *testing.F) {
 	f.Add([]byte(`{"destination":{"URI":"http://[::1:80"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := parseSubscription(b)
-		if err == nil && (s.maxItems < teleMinItems || s.timeout <= 0 || !strings.HasPrefix(s.url, "http://127.0.0.1:")) {
+		if err == nil && (s.maxItems < teleMinItems || s.timeout <= 0 || !strings.HasPrefix(s.url, "http://127.0.0.1:") && !strings.HasPrefix(s.url, "127.0.0.1:")) {
 			t.Errorf("accepted %q as %+v", b, s)
 		}
 	})
@@ -130,5 +134,48 @@ func TestTelemetryLogsDropped(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(got, ",") != "platform.logsDropped,function" {
 		t.Errorf("delivered %q, want platform.logsDropped then the kept event", got)
+	}
+}
+
+// TestTelemetryTCP: with the TCP protocol, events arrive as
+// newline-delimited JSON on one connection.
+func TestTelemetryTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	lines := make(chan string, 10)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s, err := parseSubscription([]byte(`{"schemaVersion":"2022-12-13","types":["function"],"buffering":{"timeoutMs":25},"destination":{"protocol":"TCP","URI":"sandbox.localdomain:` + strconv.Itoa(port) + `"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tel telemetry
+	tel.endInit()
+	tel.subscribe(s)
+	tel.publish(teleEvent{kind: teleFunction, doc: []byte(`{"type":"function","record":"one"}`)})
+	tel.publish(teleEvent{kind: teleTypePlatform, doc: []byte(`{"type":"platform.start"}`)}) // not subscribed
+	tel.publish(teleEvent{kind: teleFunction, doc: []byte(`{"type":"function","record":"two"}`)})
+	tel.close(2 * time.Second)
+	var got []string
+	for l := range lines {
+		got = append(got, l)
+	}
+	want := []string{`{"type":"function","record":"one"}`, `{"type":"function","record":"two"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

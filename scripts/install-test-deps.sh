@@ -37,3 +37,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 echo "test dependencies present: prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), pushgateway, victoria-metrics, curl, chromium, node $(node --version)"
+# Prometheus 3 (Remote Write 2.0) and Thanos Receive: built from the Go
+# module proxy once, cached under ~/.cache/lambdabridge.
+"$(dirname "$0")/build-go-backends.sh"

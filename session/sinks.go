@@ -86,7 +86,7 @@ func (s *sinks) addRemoteWrite(cfg *config.File, o *options) error {
 		return err
 	}
 	for i, rc := range cfg.RemoteWrite {
-		rwOpts := []remotewrite.Option{remotewrite.WithLogger(o.log), remotewrite.WithVersion(o.version)}
+		rwOpts := []remotewrite.Option{remotewrite.WithLogger(o.log), remotewrite.WithVersion(o.version), remotewrite.WithExternalLabels(cfg.ExternalLabels)}
 		if cfg.RemoteWriteInterval > 0 {
 			rwOpts = append(rwOpts, remotewrite.WithInterval(cfg.RemoteWriteInterval))
 		}

@@ -127,6 +127,9 @@ func (s Summary) WriteSinks(w io.Writer) {
 		if st.Kind != "scrape" {
 			fmt.Fprintf(w, ": sent %d", st.Sent)
 		}
+		if st.Coalesced > 0 {
+			fmt.Fprintf(w, ", coalesced %d (a receiver behind: intermediate values replaced by newer ones, not lost)", st.Coalesced)
+		}
 		if n := st.DroppedTotal(); n > 0 {
 			var parts []string
 			for _, r := range slices.Sorted(maps.Keys(st.Dropped)) {

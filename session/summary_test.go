@@ -19,7 +19,7 @@ func TestSummaryText(t *testing.T) {
 		AggregateDropText: "limit 2, negative_counter 1",
 		Sinks: []pipeline.Status{
 			{Kind: "scrape", URL: "http://127.0.0.1:9464/metrics"},
-			{Kind: "remote_write", URL: "http://127.0.0.1:9090/api/v1/write", Sent: 5, Dropped: map[string]int64{"http_4xx": 3, "shutdown": 0}, LastError: "HTTP 400: out of order sample"},
+			{Kind: "remote_write", URL: "http://127.0.0.1:9090/api/v1/write", Sent: 5, Coalesced: 4, Dropped: map[string]int64{"http_4xx": 3, "shutdown": 0}, LastError: "HTTP 400: out of order sample"},
 			{Kind: "pushgateway", URL: "http://127.0.0.1:9091/metrics/job/j", Sent: 7, Err: errors.New("pushgw: delete: context deadline exceeded")},
 		},
 	}
@@ -34,7 +34,7 @@ func TestSummaryText(t *testing.T) {
 	var b strings.Builder
 	s.WriteSinks(&b)
 	want := `  scrape http://127.0.0.1:9464/metrics
-  remote_write http://127.0.0.1:9090/api/v1/write: sent 5, dropped 3 (http_4xx 3); last error: HTTP 400: out of order sample
+  remote_write http://127.0.0.1:9090/api/v1/write: sent 5, coalesced 4 (a receiver behind: intermediate values replaced by newer ones, not lost), dropped 3 (http_4xx 3); last error: HTTP 400: out of order sample
   pushgateway http://127.0.0.1:9091/metrics/job/j: sent 7; error: pushgw: delete: context deadline exceeded
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {

@@ -41,6 +41,10 @@ mappings:
 		{"missing handler", "functions:\n  - {name: x, handler: nothere}\n", 2, "nothere"},
 		{"bad mapping", "mappings:\n  - {match: \"a.*\", nmae: x}\n", 2, "line 2: field nmae not found"},
 		{"bad remote_write", "remote_write:\n  - url: ftp://x\n", 2, "remote_write"},
+		{"shards", "remote_write:\n  - url: http://a\n    queue_config:\n      min_shards: 4\n      max_shards: 2\n", 2, "line 3: remote_write[0]: queue_config: min_shards 4 is larger than max_shards 2"},
+		{"exemplars", "remote_write:\n  - url: http://a\n    send_exemplars: true\n", 2, "line 3: remote_write[0]: send_exemplars: not supported"},
+		{"global", "global:\n  scrape_interval: 1m\n", 2, "line 2: field scrape_interval not found in global"},
+		{"external labels", "global:\n  external_labels: {cluster: eu, __replica__: a}\nremote_write:\n  - {url: http://a, protobuf_message: io.prometheus.write.v2.Request, external_labels: {bridge: b}}\n", 0, "valid"},
 		{"non-loopback scrape", "scrape: {listen: 0.0.0.0:9464}\n", 2, "not a loopback address"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

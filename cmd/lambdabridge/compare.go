@@ -46,6 +46,7 @@ type compareCmd struct {
 	monthly                                         int64
 	jsonOut, htmlOut, promURL, fileSD, pgURL, rwURL string
 	sigv4, region                                   string
+	externalLabels                                  []string
 	verbose                                         bool
 }
 
@@ -72,6 +73,7 @@ func registerCompare(c *cli) {
 	cmd.Flag("pushgateway-url", "use this Pushgateway instead of starting one").PlaceHolder("URL").StringVar(&v.pgURL)
 	cmd.Flag("remote-write-url", "remote_write here instead of Prometheus' receiver (e.g. Amazon Managed Prometheus; results are still read from Prometheus)").PlaceHolder("URL").StringVar(&v.rwURL)
 	cmd.Flag("sigv4-region", "sign remote_write with AWS SigV4 for this region").PlaceHolder("REGION").StringVar(&v.sigv4)
+	externalLabelFlag(cmd, &v.externalLabels)
 	regionFlag(cmd, "AWS_REGION given to the function").StringVar(&v.region)
 	cmd.Flag("verbose", "log what compare does").Short('v').BoolVar(&v.verbose)
 }
@@ -121,12 +123,16 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 	if v.verbose {
 		logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	labels, err := parseExternalLabels(v.externalLabels)
+	if err != nil {
+		return err
+	}
 	rep, err := compare.Run(ctx, compare.Config{
 		Defs: defs, Function: target, Events: evs, Strategies: sts,
 		Duration: v.duration, Burst: v.burst, Quiet: v.quiet, Concurrency: v.concurrency, Rate: v.rate,
 		IdleTimeout: v.idle, ScrapeInterval: v.scrapeInterval, Settle: v.settle, MonthlyInvocations: v.monthly,
 		Region: v.region, PrometheusURL: v.promURL, FileSD: v.fileSD, PushgatewayURL: v.pgURL,
-		RemoteWriteURL: v.rwURL, SigV4Region: v.sigv4, Logger: logger,
+		RemoteWriteURL: v.rwURL, SigV4Region: v.sigv4, ExternalLabels: labels, Logger: logger,
 		Progress: func(msg string) { fmt.Fprintln(m.Stderr, "lambdabridge compare:", msg) },
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 type convertCmd struct {
 	format, now, catalog string
 	quiet                bool
+	input                inputFlags
 	files                []string
 }
 
@@ -24,6 +25,7 @@ func registerConvert(c *cli) {
 	nowFlag(cmd, &v.now)
 	cmd.Flag("quiet", "do not print the input problems summary on standard error").BoolVar(&v.quiet)
 	cmd.Flag("catalog", "also write the catalog of every metric family seen to this JSON file (input of 'lambdabridge dashboard')").PlaceHolder("FILE").StringVar(&v.catalog)
+	v.input.register(cmd)
 	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
@@ -43,7 +45,7 @@ func (v *convertCmd) run(ctx context.Context, m *Main) error {
 	}
 	firstErr := ""
 	cat := catalog.New()
-	p, err := linePipeline(v.now, pipeline.WithCatalog(cat), pipeline.WithCatalogLint(),
+	p, err := linePipeline(v.now, v.input.option(), pipeline.WithCatalog(cat), pipeline.WithCatalogLint(),
 		pipeline.WithDiagnosticHandler(func(d *metric.Diagnostic) {
 			if d.Severity == metric.Error && firstErr == "" {
 				firstErr = d.String()

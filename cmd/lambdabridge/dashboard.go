@@ -45,6 +45,7 @@ type dashboardCmd struct {
 	source, title, uid, out, outDir, provision     string
 	grafanaURL, tokenFile, folder, promURL, region string
 	quiet                                          bool
+	input                                          inputFlags
 	// Grafana: where it sees the tree, how often data arrives, which data
 	// source type serves Amazon Managed Prometheus, replace on upload.
 	provisionRoot      string
@@ -72,6 +73,7 @@ func registerDashboard(c *cli) {
 	cmd.Flag("scrape-interval", "the data source's scrape interval: how often lambdabridge delivers (Grafana's $__rate_interval is at least 4 times it)").Default("15s").DurationVar(&v.scrapeInterval)
 	cmd.Flag("amp-core-type", "provision Amazon Managed Prometheus as the core Prometheus type with SigV4 (Grafana without the plugin)").BoolVar(&v.ampCore)
 	cmd.Flag("overwrite", "replace a dashboard Grafana holds with the same uid or title").BoolVar(&v.overwrite)
+	v.input.register(cmd)
 	filesArg(cmd, "log files to find the metrics in; - for standard input", &v.logs)
 }
 
@@ -106,7 +108,7 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 		}
 	}
 
-	cat, err := m.loadCatalog(ctx, v.catalogs, v.logs)
+	cat, err := m.loadCatalog(ctx, v.catalogs, v.logs, v.input)
 	if err != nil {
 		return err
 	}
@@ -284,7 +286,7 @@ func grafanaToken(m *Main, file string) (string, error) {
 
 // loadCatalog merges the --catalog files and the metrics found in the log
 // files (standard input when neither is given).
-func (m *Main) loadCatalog(ctx context.Context, catalogs, logs []string) (*catalog.Catalog, error) {
+func (m *Main) loadCatalog(ctx context.Context, catalogs, logs []string, in inputFlags) (*catalog.Catalog, error) {
 	cat := catalog.New()
 	for _, name := range catalogs {
 		f, err := os.Open(name)
@@ -301,7 +303,7 @@ func (m *Main) loadCatalog(ctx context.Context, catalogs, logs []string) (*catal
 	if len(catalogs) > 0 && len(logs) == 0 {
 		return cat, nil
 	}
-	p, err := pipeline.New(pipeline.WithCatalog(cat))
+	p, err := pipeline.New(in.option(), pipeline.WithCatalog(cat))
 	if err != nil {
 		return nil, err
 	}

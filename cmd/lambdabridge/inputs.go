@@ -10,6 +10,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/lambdabridge/lambdabridge/logline"
+	"github.com/lambdabridge/lambdabridge/logsource"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
@@ -69,6 +70,22 @@ func linePipeline(now string, opts ...pipeline.Option) (*pipeline.Pipeline, erro
 		opts = append(opts, pipeline.WithParserOptions(logline.WithClock(clock)))
 	}
 	return pipeline.New(opts...)
+}
+
+// inputFlags say how the log events of validate, convert, dashboard and
+// tail arrive: their envelope (detected per line by default) and the
+// function of events whose log group does not name one.
+type inputFlags struct{ format, function string }
+
+func (f *inputFlags) register(cmd *kingpin.CmdClause) {
+	enum(cmd.Flag("input-format", "how the log events arrive (auto: detected per line)"), &f.format, "auto", logsource.Envelopes()...)
+	cmd.Flag("function", "function of the log events whose log group is not /aws/lambda/NAME (a plain file, an export)").PlaceHolder("NAME").StringVar(&f.function)
+}
+
+// option passes the flags to the pipeline's log reader.
+func (f *inputFlags) option() pipeline.Option {
+	e, _ := logsource.ParseEnvelope(f.format)
+	return pipeline.WithInput(logsource.WithEnvelope(e), logsource.WithFunction(f.function))
 }
 
 // readLogs reads every input (files, or standard input) through p, then

@@ -66,9 +66,10 @@ func readCatalog(t *testing.T, path string) *catalog.Catalog {
 }
 
 // One input gives one diagnosis in validate, convert, dashboard and tail:
-// the same diagnostics (a line over 1 MB is log/line-too-long everywhere,
-// never emf/invalid-json from a cut document) and the same metric families,
-// and the lines after a broken one are kept.
+// the same diagnostics (an EMF line over CloudWatch's 1 MB event is
+// log/event-too-large everywhere, never emf/invalid-json from a cut
+// document) and the same metric families (the START line's platform
+// families included), and the lines after a broken one are kept.
 func TestOneInputOneDiagnosis(t *testing.T) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
@@ -89,7 +90,7 @@ func TestOneInputOneDiagnosis(t *testing.T) {
 	if diff := cmp.Diff(validated, diagLines(terr, log)); diff != "" {
 		t.Errorf("validate and tail disagree (-validate +tail):\n%s", diff)
 	}
-	for _, want := range []string{log + ":3: error: [log/line-too-long]", log + ":4: error: [emf/invalid-json]"} {
+	for _, want := range []string{log + ":3: error: [log/event-too-large]", log + ":4: error: [emf/invalid-json]"} {
 		found := false
 		for _, d := range validated {
 			found = found || strings.HasPrefix(d, want)
@@ -103,7 +104,7 @@ func TestOneInputOneDiagnosis(t *testing.T) {
 	}
 
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
-	dashCat, err := m.loadCatalog(context.Background(), nil, []string{log})
+	dashCat, err := m.loadCatalog(context.Background(), nil, []string{log}, inputFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,10 @@ func TestOneInputOneDiagnosis(t *testing.T) {
 		return ns
 	}
 	tailed := readCatalog(t, filepath.Join(dir, "tail.json")).Families()
-	if diff := cmp.Diff([]string{"shop_dd_orders_total", "shop_orders_total", "shop_refunds_total"}, names(tailed)); diff != "" {
+	want := []string{"lambda_billed_duration_seconds_total", "lambda_cold_starts_total", "lambda_concurrent_executions", "lambda_errors_total",
+		"lambda_estimated_cost_usd_total", "lambda_invocations_total", "lambda_throttles_total", "lambda_timeouts_total",
+		"shop_dd_orders_total", "shop_orders_total", "shop_refunds_total"}
+	if diff := cmp.Diff(want, names(tailed)); diff != "" {
 		t.Errorf("tail's families (-want +got):\n%s", diff)
 	}
 	for name, fams := range map[string][]catalog.Family{

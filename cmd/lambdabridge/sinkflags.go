@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ type sinkFlags struct {
 	catalog        string
 	drain          time.Duration
 	verbose        bool
+	externalLabels []string // NAME=VALUE
+	rwHeaders      []string // Name: value
 	// set records the flags given on the command line: they override the
 	// configuration file.
 	set struct{ listen, rwInterval, perEnvironment bool }
@@ -46,6 +49,8 @@ func (s *sinkFlags) register(cmd *kingpin.CmdClause) {
 	cmd.Flag("remote-write", "Prometheus remote_write URL (repeatable)").PlaceHolder("URL").StringsVar(&s.remoteWrite)
 	cmd.Flag("drain-timeout", "at the end (or on SIGINT/SIGTERM), how long the sinks may take to deliver what they hold").Default("10s").DurationVar(&s.drain)
 	cmd.Flag("remote-write-interval", "gather and send to the remote_write URLs every interval (default 15s, or remote_write_interval in the config file)").PlaceHolder("INTERVAL").IsSetByUser(&s.set.rwInterval).DurationVar(&s.rwInterval)
+	externalLabelFlag(cmd, &s.externalLabels)
+	cmd.Flag("remote-write-header", "HTTP header 'Name: value' sent with every --remote-write request (repeatable), e.g. 'X-Scope-OrgID: tenant' or 'THANOS-TENANT: tenant'").PlaceHolder("'NAME: VALUE'").StringsVar(&s.rwHeaders)
 	cmd.Flag("sigv4-region", "sign --remote-write requests with AWS SigV4 for this region (Amazon Managed Prometheus)").PlaceHolder("REGION").StringVar(&s.sigv4Region)
 	cmd.Flag("pushgateway", "Pushgateway URL to push to").PlaceHolder("URL").StringVar(&s.pushgateway)
 	cmd.Flag("pushgateway-job", "job label of the Pushgateway grouping key").Default("lambdabridge").StringVar(&s.pushJob)
@@ -68,12 +73,8 @@ func (s *sinkFlags) load() (*config.File, error) {
 	if s.set.listen || f.Scrape == nil {
 		f.Scrape = &config.Scrape{Listen: s.listen}
 	}
-	for _, u := range s.remoteWrite {
-		rc, err := remotewrite.URLConfig(u, s.sigv4Region)
-		if err != nil {
-			return nil, usageErrorf("--remote-write %s: %v", u, err)
-		}
-		f.RemoteWrite = append(f.RemoteWrite, rc)
+	if err := s.loadRemoteWrite(f); err != nil {
+		return nil, err
 	}
 	if s.set.rwInterval {
 		if s.rwInterval <= 0 {
@@ -93,6 +94,68 @@ func (s *sinkFlags) load() (*config.File, error) {
 		f.Aggregation.PerEnvironment = s.perEnvironment
 	}
 	return f, nil
+}
+
+// loadRemoteWrite adds the --remote-write URLs with their
+// --remote-write-header headers, and lays the --external-label labels over
+// the file's global external_labels.
+func (s *sinkFlags) loadRemoteWrite(f *config.File) error {
+	headers := map[string]string{}
+	for _, h := range s.rwHeaders {
+		name, value, err := remotewrite.ParseHeader(h)
+		if err != nil {
+			return usageErrorf("--remote-write-header: %v", err)
+		}
+		headers[name] = value
+	}
+	if len(headers) > 0 && len(s.remoteWrite) == 0 {
+		return usageErrorf("--remote-write-header needs --remote-write URL (a config file entry has its own headers:)")
+	}
+	for _, u := range s.remoteWrite {
+		rc, err := remotewrite.URLConfig(u, s.sigv4Region)
+		if err != nil {
+			return usageErrorf("--remote-write %s: %v", u, err)
+		}
+		if len(headers) > 0 {
+			rc.Headers = headers
+		}
+		f.RemoteWrite = append(f.RemoteWrite, rc)
+	}
+	labels, err := parseExternalLabels(s.externalLabels)
+	if err != nil {
+		return err
+	}
+	if len(labels) > 0 {
+		f.ExternalLabels = mergeLabels(f.ExternalLabels, labels)
+	}
+	return nil
+}
+
+// externalLabelFlag registers --external-label (run, tail, compare).
+func externalLabelFlag(cmd *kingpin.CmdClause, dst *[]string) {
+	cmd.Flag("external-label", "label NAME=VALUE every remote_write series gets unless it has it (repeatable; over the config file's global external_labels), e.g. bridge=ci-42, or cluster=eu and __replica__=a for an HA pair").PlaceHolder("NAME=VALUE").StringsVar(dst)
+}
+
+// parseExternalLabels reads --external-label values.
+func parseExternalLabels(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, l := range flags {
+		name, value, err := remotewrite.ParseExternalLabel(l)
+		if err != nil {
+			return nil, usageErrorf("--external-label: %v", err)
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+func mergeLabels(base, over map[string]string) map[string]string {
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, over)
+	return out
 }
 
 // options turns the flags that shape a session (logging, drain, catalog)

@@ -17,6 +17,7 @@ type tailCmd struct {
 	sinks                sinkFlags
 	follow, serve, quiet bool
 	now                  string
+	input                inputFlags
 	files                []string
 }
 
@@ -28,14 +29,19 @@ func registerTail(c *cli) {
 	cmd.Flag("serve", "after the inputs end, keep serving /metrics until interrupted").BoolVar(&v.serve)
 	nowFlag(cmd, &v.now)
 	cmd.Flag("quiet", "do not print problems found in the input").BoolVar(&v.quiet)
+	v.input.register(cmd)
+	cmd.Flag("name", "the function whose log this is (as --function): its series get function_name=NAME, as with run (one tail per log group into one backend)").PlaceHolder("NAME").StringVar(&v.input.function)
 	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
-const tailUsage = `[--follow] [--serve] [sink flags] [FILE...|-]
+const tailUsage = `[--follow] [--serve] [--name FUNCTION] [sink flags] [FILE...|-]
 
-Reads log streams (files, or standard input for - or no FILE), finds the
-metrics in them (CloudWatch EMF, Datadog MONITORING and JSON lines) and
-delivers them to the configured sinks, e.g.
+Reads log streams (files, or standard input for - or no FILE) in any form
+AWS delivers them (aws logs tail output, filter-log-events documents,
+subscription payloads, S3 exports, the JSON log format; --input-format forces
+one), finds the metrics in them (CloudWatch EMF, Datadog MONITORING and JSON
+lines) and the platform metrics of their START/REPORT lines, and delivers them
+to the configured sinks, e.g.
 
   aws logs tail /aws/lambda/fn --follow | lambdabridge tail - --remote-write http://127.0.0.1:9090/api/v1/write
 
@@ -54,6 +60,7 @@ func (v *tailCmd) run(ctx context.Context, m *Main) error {
 	}
 	var diagMu sync.Mutex
 	opts, cat := v.sinks.options(m)
+	opts = append(opts, session.WithPipelineOptions(v.input.option()))
 	opts = append(opts, session.WithDiagnosticHandler(func(d *metric.Diagnostic) {
 		if !v.quiet {
 			diagMu.Lock()

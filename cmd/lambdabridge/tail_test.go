@@ -20,8 +20,9 @@ import (
 // rwReceiver is a remote_write endpoint that keeps the last value of every
 // series it received, by its name and labels.
 type rwReceiver struct {
-	mu   sync.Mutex
-	last map[string]float64
+	mu      sync.Mutex
+	last    map[string]float64
+	headers http.Header // of the last request
 }
 
 func newRWReceiver(t *testing.T) (*rwReceiver, string) {
@@ -39,6 +40,7 @@ func newRWReceiver(t *testing.T) (*rwReceiver, string) {
 			return
 		}
 		rw.mu.Lock()
+		rw.headers = r.Header.Clone()
 		for _, ts := range req.Timeseries {
 			var key []string
 			for _, l := range ts.Labels {
@@ -87,6 +89,40 @@ func TestTailFileToRemoteWriteAndCatalog(t *testing.T) {
 	}
 	if v, _ := rw.value(`__name__=shop_latency_seconds_count,service=checkout`); v != 3 {
 		t.Errorf("remote_write shop_latency_seconds_count{service} = %v, want 3", v)
+	}
+}
+
+// TestTailNameLabelsAndHeaders: tail --name gives the series a
+// function_name as run does, --external-label adds labels (HA
+// __replica__ included) and --remote-write-header a tenant header, so
+// several bridges can share one backend.
+func TestTailNameLabelsAndHeaders(t *testing.T) {
+	rw, url := newRWReceiver(t)
+	_, stderr, code := runCmd(t, "", "tail", "--listen", "none", "--now", goldenNow, "--quiet",
+		"--remote-write", url, "--name", "checkout-fn", "--external-label", "bridge=b1", "--external-label", "__replica__=a",
+		"--remote-write-header", "X-Scope-OrgID: tenant-1", "testdata/golden/mixed.log")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	key := `__name__=shop_dd_orders_total,__replica__=a,bridge=b1,env=prod,function_name=checkout-fn,service=checkout`
+	if v, ok := rw.value(key); v != 3 {
+		t.Errorf("remote_write %s = %v (present %v), want 3: %v", key, v, ok, rw.last)
+	}
+	rw.mu.Lock()
+	org := rw.headers.Get("X-Scope-OrgID")
+	rw.mu.Unlock()
+	if org != "tenant-1" {
+		t.Errorf("X-Scope-OrgID = %q, want tenant-1", org)
+	}
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--external-label", "__name__=x", "names starting with __ are reserved"},
+		{"--external-label", "novalue", "want NAME=VALUE"},
+		{"--remote-write-header", "Content-Type: x", "reserved"},
+	} {
+		_, stderr, code := runCmd(t, "", "tail", "--listen", "none", "--remote-write", url, tc.flag, tc.value, "testdata/golden/mixed.log")
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s %s: exit %d, stderr %q, want %q", tc.flag, tc.value, code, stderr, tc.want)
+		}
 	}
 }
 

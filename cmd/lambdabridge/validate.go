@@ -14,6 +14,7 @@ import (
 type validateCmd struct {
 	format, now string
 	strict      bool
+	input       inputFlags
 	files       []string
 }
 
@@ -23,6 +24,7 @@ func registerValidate(c *cli) {
 	enum(cmd.Flag("format", "output format"), &v.format, "text", "text", "json")
 	cmd.Flag("strict", "treat warnings as errors for the exit status").BoolVar(&v.strict)
 	nowFlag(cmd, &v.now)
+	v.input.register(cmd)
 	filesArg(cmd, "log files; - or none for standard input", &v.files)
 }
 
@@ -39,7 +41,7 @@ Ordinary log lines are ignored. Exit status: 0 no error, 1 errors found (with
 
 func (v *validateCmd) run(ctx context.Context, m *Main) error {
 	var diags []validate.JSONDiagnostic
-	p, err := linePipeline(v.now, pipeline.WithCatalog(catalog.New()), pipeline.WithCatalogLint(),
+	p, err := linePipeline(v.now, v.input.option(), pipeline.WithCatalog(catalog.New()), pipeline.WithCatalogLint(),
 		pipeline.WithDiagnosticHandler(func(d *metric.Diagnostic) {
 			if v.format == "json" {
 				diags = append(diags, validate.ToJSON(d))
