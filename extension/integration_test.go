@@ -42,26 +42,26 @@ func TestIntoPrometheus(t *testing.T) {
 				results = append(results, invoke(t, r, p))
 			}
 			r.Close()
-			// What reaches any extension: every invocation's own metrics
-			// except the one that sleeps first; the platform.report of every
-			// invocation but those the runner ended (a crash, a timeout),
-			// which it publishes after the environment's shutdown phase
-			// (runner/fn.go: crashed and timedOut call end after shutdown).
+			// Every invocation's own metrics reach the extension except
+			// those of the one that sleeps first (it is cut before
+			// writing); every invocation's platform.report reaches it, those
+			// the runner ended (a crash, a timeout) before the shutdown
+			// phase, as on Lambda.
 			envs := map[string]bool{}
-			var wrote, reported, failed float64
+			var wrote, failed, timedOut float64
 			for i, res := range results {
 				envs[res.Environment] = true
 				if i != 5 {
 					wrote++
 				}
-				if res.TimedOut || res.ErrorType == "Runtime.ExitError" {
-					continue
-				}
-				reported++
 				if res.Failed() {
 					failed++
 				}
+				if res.TimedOut {
+					timedOut++
+				}
 			}
+			reported := float64(len(results))
 			if len(envs) < 2 {
 				t.Fatalf("the crash did not end the first environment:\n%s", log)
 			}
@@ -77,6 +77,7 @@ func TestIntoPrometheus(t *testing.T) {
 				// platform
 				`lambda_invocations_total`:      reported,
 				`lambda_errors_total`:           failed,
+				`lambda_timeouts_total`:         timedOut,
 				`lambda_duration_seconds_count`: reported,
 				// The platform parser counts every environment's
 				// platform.initStart as a cold start, where the runner's
