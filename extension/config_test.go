@@ -37,7 +37,7 @@ func TestLoad(t *testing.T) {
 		{"short interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "100ms"}, "error: LAMBDABRIDGE_FLUSH_INTERVAL=100ms: want 1s or more"},
 		{"unknown key in extension", map[string]string{EnvConfig: file("b.yaml", "extension:\n  flush_every: 5s\n")}, "error: " + dir + "/b.yaml: extension: line 2: field flush_every not found in extension"},
 		{"a local run's key", map[string]string{EnvConfig: file("c.yaml", "remote_write:\n  - url: http://x/\nfunctions:\n  - handler: x\n")}, "error: " + dir + "/c.yaml: line 3: functions describes a local run"},
-		{"bad remote_write", map[string]string{EnvConfig: file("d.yaml", "remote_write:\n  - url: http://x/\n    oauth2: {}\n")}, "error: " + dir + "/d.yaml: remote_write (line 2): parse remote_write config: entry 0: oauth2: not supported"},
+		{"bad remote_write", map[string]string{EnvConfig: file("d.yaml", "remote_write:\n  - url: http://x/\n    oauth2: {}\n")}, "error: " + dir + "/d.yaml: line 3: remote_write[0]: oauth2: not supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
