@@ -1,10 +1,13 @@
 package extension_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +31,9 @@ func TestIntoPrometheus(t *testing.T) {
 				"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
 			}, time.Second)
 			log := &logs{}
-			r, err := runner.New(
-				[]function.Definition{def}, runner.WithLogSink(log))
+			var runnerLog syncBuffer
+			r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log),
+				runner.WithLogger(slog.New(slog.NewTextHandler(&runnerLog, nil))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +52,7 @@ func TestIntoPrometheus(t *testing.T) {
 			// the runner ended (a crash, a timeout) before the shutdown
 			// phase, as on Lambda.
 			envs := map[string]bool{}
-			var wrote, failed, timedOut float64
+			var wrote, failed, timedOut float64 // of the Results
 			for i, res := range results {
 				envs[res.Environment] = true
 				if i != 5 {
@@ -62,6 +66,16 @@ func TestIntoPrometheus(t *testing.T) {
 				}
 			}
 			reported := float64(len(results))
+			// The go-emf handler returns at its context's deadline, the
+			// function's timeout: when its answer comes first, the runner
+			// ends that invoke phase as a timeout after the answer
+			// (runner/phases.go lateTimeout) and writes its REPORT after
+			// the extensions' shutdown phase, where none receives it.
+			late := strings.Contains(runnerLog.String(), "invoke phase timed out after the answer")
+			if late {
+				reported--
+				t.Log("the timeout came after the function's answer: its platform.report reaches no extension")
+			}
 			if len(envs) < 2 {
 				t.Fatalf("the crash did not end the first environment:\n%s", log)
 			}
@@ -76,8 +90,8 @@ func TestIntoPrometheus(t *testing.T) {
 				`checkout_db_query_seconds_count`:                        wrote,
 				// platform
 				`lambda_invocations_total`:      reported,
-				`lambda_errors_total`:           failed,
-				`lambda_timeouts_total`:         timedOut,
+				`lambda_errors_total`:           failed - b2f(late),
+				`lambda_timeouts_total`:         timedOut - b2f(late),
 				`lambda_duration_seconds_count`: reported,
 				// The platform parser counts every environment's
 				// platform.initStart as a cold start, where the runner's
@@ -161,4 +175,29 @@ func settle(prom *testenv.Prometheus, query string, want float64) (float64, bool
 		got = v
 	}
 	return got, false
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
