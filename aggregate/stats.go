@@ -93,6 +93,25 @@ func (a *Aggregator) Stats() Stats {
 	return st
 }
 
+// Lost reports whether values dropped for reason are input lost (a run,
+// tail or convert then exits 1): every reason but superseded (a newer value
+// of the same gauge won, as it would in Prometheus) and mapping_drop (the
+// user's mapping rule asked for the drop).
+func Lost(reason string) bool {
+	return reason != ReasonOutOfOrder && reason != ReasonMappingDrop
+}
+
+// LostTotal counts the values dropped for reasons that lose input (Lost).
+func (s Stats) LostTotal() uint64 {
+	var n uint64
+	for r, v := range s.DroppedByReason {
+		if Lost(r) {
+			n += v
+		}
+	}
+	return n
+}
+
 // DropSummary says in one line what was dropped and why, most first, for a
 // run summary; for cardinality_limit it names the families that hit the
 // guard and the label that exploded in each:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // DogStatsD is a UDP listener for DogStatsD datagrams. Create it with
@@ -66,26 +67,43 @@ func (l *DogStatsD) Close() error {
 }
 
 // Serve reads datagrams and hands each to the PacketFunc, one at a time,
-// until ctx ends or Close is called; then it closes the socket and returns
-// nil. Read errors are counted and reading goes on.
+// until ctx ends or Close is called. When ctx ends it first reads what the
+// socket already holds (datagrams sent before the end are not lost to a
+// slow reader), then closes the socket and returns nil. Read errors are
+// counted and reading goes on.
 func (l *DogStatsD) Serve(ctx context.Context) error {
 	defer l.Close()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
+	// Wake the blocked read: a deadline now, not a close, so the buffer
+	// can still be drained.
+	woken := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		l.conn.SetReadDeadline(time.Now())
+		close(woken)
+	})
 	defer stop()
 	buf := make([]byte, maxDatagram)
+	handle := func(n int, from netip.AddrPort) {
+		l.stats.datagrams.Add(1)
+		l.stats.bytes.Add(uint64(n))
+		l.fn(buf[:n], from)
+	}
 	for {
 		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if ctx.Err() != nil {
+				<-woken // the deadline is set: clear it to drain
+				l.conn.SetReadDeadline(time.Time{})
+				drainUDP(l.conn, buf, handle)
 				return nil
 			}
 			l.stats.errors.Add(1)
 			l.opts.logger.Warn("dogstatsd: read", "err", err)
 			continue
 		}
-		l.stats.datagrams.Add(1)
-		l.stats.bytes.Add(uint64(n))
-		l.fn(buf[:n], from)
+		handle(n, from)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // EMFAgent is a CloudWatch agent's EMF endpoint: TCP and UDP on the same
@@ -128,12 +129,21 @@ func (a *EMFAgent) Close() error {
 // A line longer than the maximum is counted as an error and skipped; the
 // connection goes on.
 func (a *EMFAgent) Serve(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { a.Close() })
+	// At the end, the UDP reader first drains what its socket holds (woken
+	// by a deadline, not a close), then everything closes.
+	woken, udpDone := make(chan struct{}), make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		a.udp.SetReadDeadline(time.Now())
+		close(woken)
+		<-udpDone
+		a.Close()
+	})
 	defer stop()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.serveUDP(ctx)
+		defer close(udpDone)
+		a.serveUDP(ctx, woken)
 	}()
 	for {
 		c, err := a.tcp.AcceptTCP()
@@ -160,23 +170,35 @@ func (a *EMFAgent) Serve(ctx context.Context) error {
 	return nil
 }
 
-func (a *EMFAgent) serveUDP(ctx context.Context) {
+// serveUDP reads datagrams until the socket closes, or until ctx ends
+// (woken closes once the read deadline that wakes it is set): then it
+// drains what the socket holds and returns.
+func (a *EMFAgent) serveUDP(ctx context.Context, woken <-chan struct{}) {
 	buf := make([]byte, maxDatagram)
+	handle := func(n int, from netip.AddrPort) {
+		a.stats.datagrams.Add(1)
+		a.stats.bytes.Add(uint64(n))
+		for line := range bytes.SplitSeq(buf[:n], []byte{'\n'}) {
+			a.deliver(line, from)
+		}
+	}
 	for {
 		n, from, err := a.udp.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if ctx.Err() != nil {
+				<-woken
+				a.udp.SetReadDeadline(time.Time{})
+				drainUDP(a.udp, buf, handle)
 				return
 			}
 			a.stats.errors.Add(1)
 			a.opts.logger.Warn("emf agent: udp read", "err", err)
 			continue
 		}
-		a.stats.datagrams.Add(1)
-		a.stats.bytes.Add(uint64(n))
-		for line := range bytes.SplitSeq(buf[:n], []byte{'\n'}) {
-			a.deliver(line, from)
-		}
+		handle(n, from)
 	}
 }
 

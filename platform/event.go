@@ -30,6 +30,7 @@ type record struct {
 	DroppedBytes   int64  `json:"droppedBytes"`
 
 	RequestID string `json:"requestId"`
+	Phase     string `json:"phase"` // init, or invoke for a suppressed init (not a cold start)
 	Status    string `json:"status"`
 	ErrorType string `json:"errorType"`
 	Metrics   struct {
@@ -66,9 +67,13 @@ func (p *Parser) event(b *metric.Batch, line []byte, c Context) bool {
 	}
 	switch e.Type {
 	case "platform.initStart", "platform.restoreStart":
-		p.stream(c).coldPending = true
+		if r.Phase != "invoke" {
+			p.stream(c).coldPending = true
+		}
 	case "platform.initReport":
-		p.initReport(c, msDur(valueOr(r.Metrics.DurationMs)))
+		if r.Phase != "invoke" {
+			p.initReport(c, msDur(valueOr(r.Metrics.DurationMs)))
+		}
 	case "platform.start":
 		p.start(b, c, r.RequestID)
 	case "platform.runtimeDone":

@@ -94,7 +94,9 @@ func (p *Parser) Line(b *metric.Batch, line []byte, c Context) bool {
 	case bytes.HasPrefix(line, []byte("INIT_START")):
 		p.stream(c).coldPending = true
 	case bytes.HasPrefix(line, []byte("INIT_REPORT")):
-		p.initReport(c, parseDur(fieldValue(line, "Init Duration:")))
+		if !bytes.Contains(line, []byte("Phase: invoke")) { // a suppressed init is no cold start
+			p.initReport(c, parseDur(fieldValue(line, "Init Duration:")))
+		}
 	case isTimeoutLine(line):
 		p.timeout(c, line)
 	case len(line) > 0 && line[0] == '{' && bytes.Contains(line, []byte(`"platform.`)):

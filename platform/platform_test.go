@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lambdabridge/lambdabridge/metric"
-	"github.com/lambdabridge/lambdabridge/runner"
 )
 
 const (
@@ -210,18 +209,19 @@ func TestReportLineRoundTrip(t *testing.T) {
 	}
 }
 
-// The families are run's: a rename on either side fails here.
-func TestFamiliesAreRunners(t *testing.T) {
+// The families are a contract (the runner builds its points through this
+// package): a rename fails here.
+func TestFamilyNames(t *testing.T) {
 	for _, pair := range [][2]string{
-		{MetricInvocations, runner.MetricInvocations}, {MetricErrors, runner.MetricErrors},
-		{MetricThrottles, runner.MetricThrottles}, {MetricTimeouts, runner.MetricTimeouts},
-		{MetricColdStarts, runner.MetricColdStarts}, {MetricDuration, runner.MetricDuration},
-		{MetricInitDuration, runner.MetricInitDuration}, {MetricBilledDuration, runner.MetricBilledDuration},
-		{MetricConcurrent, runner.MetricConcurrent}, {MetricMaxMemoryUsed, runner.MetricMaxMemoryUsed},
-		{MetricCost, runner.MetricCost},
+		{MetricInvocations, "lambda_invocations_total"}, {MetricErrors, "lambda_errors_total"},
+		{MetricThrottles, "lambda_throttles_total"}, {MetricTimeouts, "lambda_timeouts_total"},
+		{MetricColdStarts, "lambda_cold_starts_total"}, {MetricDuration, "lambda_duration_seconds"},
+		{MetricInitDuration, "lambda_init_duration_seconds"}, {MetricBilledDuration, "lambda_billed_duration_seconds_total"},
+		{MetricConcurrent, "lambda_concurrent_executions"}, {MetricMaxMemoryUsed, "lambda_max_memory_used_bytes"},
+		{MetricCost, "lambda_estimated_cost_usd_total"},
 	} {
 		if pair[0] != pair[1] {
-			t.Errorf("platform %s != runner %s", pair[0], pair[1])
+			t.Errorf("family %s renamed from %s", pair[0], pair[1])
 		}
 	}
 }

@@ -1,8 +1,11 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -111,10 +114,16 @@ func Progress(s Stats, total int) string {
 		s.Function, done, s.Errors, s.Throttles, fmtDur(s.Duration.P50), fmtDur(s.Duration.P99))
 }
 
-// WriteSummary writes a table of the functions' statistics, then a line for
-// each function that lost something: invocations cut and requests refused
-// by a shutdown, output bytes dropped.
+// WriteSummary writes a table of the statistics of the functions that got
+// requests, then for each function that failed its errors by type and the
+// first error's message, and a line for each function that lost something:
+// invocations cut and requests refused by a shutdown, output bytes dropped.
 func WriteSummary(w io.Writer, stats []Stats) error {
+	stats = slices.DeleteFunc(slices.Clone(stats), func(s Stats) bool { return s.Requests == 0 && s.Refused == 0 })
+	if len(stats) == 0 {
+		_, err := fmt.Fprintln(w, "no function was invoked")
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "function\trequests\tinvocations\terrors\ttimeouts\tthrottles\tcold starts\tp50\tp99\tmax\tinit p50\tmax memory\tbilled\tcost (USD)\t")
 	for _, s := range stats {
@@ -127,7 +136,7 @@ func WriteSummary(w io.Writer, stats []Stats) error {
 		return err
 	}
 	for _, s := range stats {
-		for _, l := range []string{asyncLine(s), lossLine(s)} {
+		for _, l := range []string{errorLine(s), asyncLine(s), lossLine(s)} {
 			if l == "" {
 				continue
 			}
@@ -137,6 +146,23 @@ func WriteSummary(w io.Writer, stats []Stats) error {
 		}
 	}
 	return nil
+}
+
+// errorLine says how a function failed ("" when it did not): "hello: 3
+// errors (Runtime.ExitError 2, errorString 1); first: errorString: out of
+// stock".
+func errorLine(s Stats) string {
+	if s.Errors == 0 {
+		return ""
+	}
+	types := slices.SortedFunc(maps.Keys(s.ErrorTypes), func(a, b string) int {
+		return cmp.Or(cmp.Compare(s.ErrorTypes[b], s.ErrorTypes[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %d", cmp.Or(t, "(no type)"), s.ErrorTypes[t])
+	}
+	return fmt.Sprintf("%s: %s (%s); first: %s", s.Function, plural(s.Errors, "error"), strings.Join(parts, ", "), s.FirstError)
 }
 
 // lossLine says what a function lost ("" when nothing): "hello: 2

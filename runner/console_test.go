@@ -63,15 +63,46 @@ func TestWriteSummaryLosses(t *testing.T) {
 	var out bytes.Buffer
 	err := WriteSummary(&out, []Stats{
 		{Function: "clean", Requests: 3, Invocations: 3, Successes: 3},
-		{Function: "hello", Requests: 2, Invocations: 2, Errors: 2, Cut: 2, Refused: 1, LogBytesDropped: 65536},
+		{Function: "hello", Requests: 2, Invocations: 2, Errors: 2, Cut: 2, Refused: 1, LogBytesDropped: 65536,
+			ErrorTypes: map[string]int64{ErrorTypeShutdown: 2}, FirstError: "Sandbox.Shutdown: shut down"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	want := "hello: 2 invocations cut by the shutdown (error Sandbox.Shutdown), 1 request refused while stopping, 65536 bytes of output dropped (written by a process outside an ended environment)"
-	if len(lines) != 4 || lines[3] != want {
+	if len(lines) != 5 || lines[4] != want {
 		t.Errorf("summary:\n%s\nwant last line:\n%s", out.String(), want)
+	}
+}
+
+// The summary shows only the functions that got requests, and for those
+// that failed the errors by type (most first) and the first message, as
+// the invocations recorded them (issue 9).
+func TestWriteSummaryErrors(t *testing.T) {
+	var st stats
+	for _, res := range []*Result{
+		{FunctionError: "Unhandled", ErrorType: "errorString", Payload: []byte(`{"errorMessage":"out of stock\u001b[2J","errorType":"errorString"}`)},
+		{},
+		{FunctionError: "Unhandled", ErrorType: "Runtime.ExitError", Payload: []byte(`{"errorMessage":"exit status 1"}`)},
+		{FunctionError: "Unhandled", ErrorType: "Runtime.ExitError", Payload: []byte(`{"errorMessage":"exit status 2"}`)},
+	} {
+		st.record(res, 0)
+	}
+	hello := Stats{Function: "hello", Requests: 4, Invocations: 4, Successes: 1, Errors: st.errors,
+		ErrorTypes: st.errorTypes, FirstError: st.firstError}
+	var out bytes.Buffer
+	if err := WriteSummary(&out, []Stats{{Function: "idle"}, hello}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	want := `hello: 3 errors (Runtime.ExitError 2, errorString 1); first: errorString: out of stock\x1b[2J`
+	if len(lines) != 3 || lines[2] != want || strings.Contains(out.String(), "idle") {
+		t.Errorf("summary:\n%s\nwant 2 table lines (no idle) then:\n%s", out.String(), want)
+	}
+	out.Reset()
+	if err := WriteSummary(&out, []Stats{{Function: "idle"}}); err != nil || out.String() != "no function was invoked\n" {
+		t.Errorf("summary of no invocation: %q %v", out.String(), err)
 	}
 }
 

@@ -81,6 +81,11 @@ type env struct {
 	extErrOnce    sync.Once
 	extErrType    string
 	extErrPayload []byte
+	// suppressed: its init runs in the invoke phase of a sandbox that was
+	// reset or whose init failed (no INIT_START; platform.initStart with
+	// phase invoke).
+	suppressed bool
+	again      int // how many environments had its id before (newEnvAs)
 }
 
 // invocation is one request handed to an environment.
@@ -206,8 +211,8 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		return err
 	}
 	e.cmd = cmd
-	e.pid = cmd.Process.Pid
 	e.pidMu.Lock()
+	e.pid = cmd.Process.Pid
 	first := e.pgid == 0 // else it joined the extensions' group
 	if first {
 		e.pgid = e.pid

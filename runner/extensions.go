@@ -510,15 +510,17 @@ func (e *env) shutdownPhase() {
 	e.graceful.Store(true)
 	defer close(e.gracefulDone)
 	e.pidMu.Lock()
-	pgid := e.pgid
+	pgid, pid := e.pgid, e.pid
 	e.pidMu.Unlock()
-	syscall.Kill(-pgid, syscall.SIGCONT)
-	if e.cmd != nil {
-		syscall.Kill(e.pid, syscall.SIGTERM)
+	if pgid > 0 { // never 0: that would signal lambdabridge's own group
+		syscall.Kill(-pgid, syscall.SIGCONT)
+	}
+	if pid > 0 && !closed(e.rtDone) { // a reaped pid may be another process's now
+		syscall.Kill(pid, syscall.SIGTERM)
 		select {
 		case <-e.rtDone:
 		case <-time.After(runtimeShutdownLimit):
-			syscall.Kill(e.pid, syscall.SIGKILL)
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	deadline := start.Add(shutdownLimit)

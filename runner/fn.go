@@ -29,12 +29,12 @@ type fn struct {
 	// nsSh is sh for the mount namespace of a function with layers ("":
 	// none); layerWarning says why there is none.
 	nsSh, layerWarning string
-	// resets counts the environments reset by a crash or a timeout whose
+	// resets are the environments reset by a crash or a timeout whose
 	// replacement has not started yet (guarded by mu).
-	resets  int
+	resets  []*env
 	sem     chan struct{} // one slot per allowed concurrent environment
 	waiting atomic.Int32  // requests waiting for a slot
-	scratch [1]float64    // guarded by r.sinkMu
+	batch   metric.Batch  // platform points; guarded by r.sinkMu
 
 	mu       sync.Mutex
 	idle     []*env // warm environments, most recently used last
@@ -153,7 +153,7 @@ func (f *fn) invoke(ctx context.Context, req Request) (*Result, error) {
 	if rc := f.r.cfg.reserved; rc > 0 && f.admitted >= rc {
 		f.st.throttles++
 		f.mu.Unlock()
-		f.emitPoint(f.origin(nil, ""), MetricThrottles, metric.Counter, "", 1)
+		f.emitThrottle()
 		return nil, ErrThrottled
 	}
 	f.admitted++
@@ -233,8 +233,8 @@ func (f *fn) run(inv *invocation) *Result {
 		res = e.cutBeforeStart(inv)
 	case e != nil:
 		res = e.invoke(inv, false)
-	case f.takeReset(): // after a crash or timeout: a suppressed init
-		e = f.newEnv()
+	case f.hasReset(): // after a crash or timeout: a suppressed init
+		e = f.resetEnv()
 		res = e.invokeWithInit(inv, nil)
 	default:
 		e = f.newEnv()
@@ -244,7 +244,7 @@ func (f *fn) run(inv *invocation) *Result {
 			// The init phase failed: Lambda runs it again in the invoke
 			// phase, within the function's timeout.
 			f.release(e)
-			e = f.newEnv()
+			e = f.newEnvAs(e)
 			res = e.invokeWithInit(inv, res)
 		}
 	}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -105,20 +106,46 @@ func (e *env) reset() {
 		return
 	}
 	e.f.mu.Lock()
-	e.f.resets++
+	e.f.resets = append(e.f.resets, e)
 	e.f.mu.Unlock()
 }
 
-// takeReset reports (once per reset) whether a new environment replaces
-// one a crash or timeout reset.
-func (f *fn) takeReset() bool {
+// hasReset reports whether an environment reset by a crash or timeout
+// awaits its replacement.
+func (f *fn) hasReset() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.resets == 0 {
-		return false
+	return len(f.resets) > 0
+}
+
+// resetEnv replaces the oldest reset environment: the same sandbox on
+// Lambda, so the same id and log stream (a log reader sees one stream).
+func (f *fn) resetEnv() *env {
+	f.mu.Lock()
+	var old *env
+	if len(f.resets) > 0 {
+		old = f.resets[0]
+		f.resets[0] = nil
+		f.resets = f.resets[1:]
 	}
-	f.resets--
-	return true
+	f.mu.Unlock()
+	if old == nil {
+		return f.newEnv()
+	}
+	return f.newEnvAs(old)
+}
+
+// newEnvAs makes a new environment with old's id and log stream: its init
+// runs again, in the invoke phase, in the same sandbox.
+func (f *fn) newEnvAs(old *env) *env {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := newEnv(f, old.id)
+	e.logStream = old.logStream
+	e.suppressed = true
+	e.again = old.again + 1
+	f.envs[e] = struct{}{}
+	return e
 }
 
 // WithDebug turns the timeouts off (the init phase's limit and the
@@ -147,4 +174,13 @@ func (e *env) extensionFailed() bool {
 	case <-time.After(200 * time.Millisecond):
 		return false
 	}
+}
+
+// incarnation tells apart, in cgroup names, the environments that had the
+// same id ("" for the first).
+func (e *env) incarnation() string {
+	if e.again == 0 {
+		return ""
+	}
+	return "-" + strconv.Itoa(e.again)
 }

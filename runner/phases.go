@@ -163,31 +163,6 @@ func (e *env) waitExited() {
 	}
 }
 
-// reportStatus is the end of a REPORT line for an invocation the platform
-// ended: "\tStatus: timeout", or "\tStatus: error\tError Type: T" for an
-// error of the runtime, sandbox or an extension (a function's own error,
-// which its runtime reported, has none).
-func reportStatus(res *Result) string {
-	switch {
-	case res.TimedOut:
-		return "\tStatus: timeout"
-	case res.FunctionError != "" && platformError(res.ErrorType):
-		return "\tStatus: error\tError Type: " + res.ErrorType
-	}
-	return ""
-}
-
-// platformError reports whether an error type is the platform's (the
-// runtime exited, timed out, was cut, an extension failed ...).
-func platformError(typ string) bool {
-	for _, p := range []string{"Runtime.", "Sandbox.", "Extension.", "Function."} {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // initStartLine is the INIT_START line: the runtime and its version (the
 // runtime identifier; lambdabridge has no runtime versions of its own).
 func (e *env) initStartLine() string {

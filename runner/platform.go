@@ -2,96 +2,97 @@ package runner
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/platform"
 )
 
-// Lambda list prices, us-east-1, first tier, as published on the AWS Lambda
-// pricing page (unchanged since arm64 functions launched on 2021-09-29;
-// checked 2025-06): $0.20 per million requests; $0.0000166667 per GB-second
-// on x86_64, $0.0000133334 on arm64.
+// The runner builds its REPORT lines and its platform points through the
+// platform package (platform.Report.Line, platform.Emitter), the same code
+// that reads them back from logs: `run`'s numbers and a log's cannot drift.
+
+// Platform metric names (platform's, under the runner's names).
 const (
-	pricePerRequest       = 0.20 / 1e6
-	pricePerGBSecondX86   = 0.0000166667
-	pricePerGBSecondArm64 = 0.0000133334
+	MetricInvocations    = platform.MetricInvocations
+	MetricErrors         = platform.MetricErrors
+	MetricThrottles      = platform.MetricThrottles
+	MetricTimeouts       = platform.MetricTimeouts
+	MetricColdStarts     = platform.MetricColdStarts
+	MetricDuration       = platform.MetricDuration
+	MetricInitDuration   = platform.MetricInitDuration
+	MetricBilledDuration = platform.MetricBilledDuration
+	MetricConcurrent     = platform.MetricConcurrent
+	MetricMaxMemoryUsed  = platform.MetricMaxMemoryUsed
+	MetricCost           = platform.MetricCost
 )
 
-// Platform metric names.
-const (
-	MetricInvocations    = "lambda_invocations_total"
-	MetricErrors         = "lambda_errors_total"
-	MetricThrottles      = "lambda_throttles_total"
-	MetricTimeouts       = "lambda_timeouts_total"
-	MetricColdStarts     = "lambda_cold_starts_total"
-	MetricDuration       = "lambda_duration_seconds"
-	MetricInitDuration   = "lambda_init_duration_seconds"
-	MetricBilledDuration = "lambda_billed_duration_seconds_total"
-	MetricConcurrent     = "lambda_concurrent_executions"
-	MetricMaxMemoryUsed  = "lambda_max_memory_used_bytes"
-	MetricCost           = "lambda_estimated_cost_usd_total"
-)
+// billedDuration is Lambda's Billed Duration (platform.BilledDuration).
+func billedDuration(d, init time.Duration) time.Duration { return platform.BilledDuration(d, init) }
 
-// billedDuration is Lambda's Billed Duration: the invoke phase plus, on a
-// cold start, the init phase (billed for every runtime since 2025-08-01),
-// rounded up to the millisecond (the granularity since 2020-12).
-func billedDuration(d, init time.Duration) time.Duration {
-	ms := math.Ceil(float64(d+init) / float64(time.Millisecond))
-	if ms < 1 {
-		ms = 1
-	}
-	return time.Duration(ms) * time.Millisecond
-}
-
-// cost estimates what one invocation costs: the request plus GB-seconds.
+// cost estimates what one invocation costs (platform.Cost).
 func cost(billed time.Duration, memoryMB int, arch string) float64 {
-	price := pricePerGBSecondX86
-	if arch == "arm64" {
-		price = pricePerGBSecondArm64
-	}
-	return pricePerRequest + billed.Seconds()*float64(memoryMB)/1024*price
+	return platform.Cost(billed, memoryMB, arch)
 }
 
-func ceilMB(b int64) int {
-	return int((b + 1<<20 - 1) >> 20)
-}
+func ceilMB(b int64) int { return platform.CeilMB(b) }
 
 func ms2(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64)
 }
 
-// reportLine is Lambda's REPORT line for res.
-func reportLine(res *Result) string {
-	s := "REPORT RequestId: " + res.RequestID +
-		"\tDuration: " + ms2(res.Duration) + " ms" +
-		"\tBilled Duration: " + strconv.FormatInt(int64(res.BilledDuration/time.Millisecond), 10) + " ms" +
-		"\tMemory Size: " + strconv.Itoa(res.MemorySizeMB) + " MB" +
-		"\tMax Memory Used: " + strconv.Itoa(res.MaxMemoryUsedMB()) + " MB"
-	if res.ColdStart && res.InitDuration > 0 {
-		s += "\tInit Duration: " + ms2(res.InitDuration) + " ms"
+// report is what REPORT says about res: Status timeout for a timeout,
+// error with the Error Type for any other failure.
+func (res *Result) report() *platform.Report {
+	r := &platform.Report{
+		RequestID: res.RequestID, Duration: res.Duration, BilledDuration: res.BilledDuration,
+		MemorySizeMB: res.MemorySizeMB, MaxMemoryUsed: res.MaxMemoryUsed,
+		ColdStart: res.ColdStart, TimedOut: res.TimedOut,
 	}
-	return s + reportStatus(res)
+	if res.ColdStart {
+		r.InitDuration = res.InitDuration
+	}
+	switch {
+	case res.TimedOut:
+		r.Status = platform.StatusTimeout
+	case res.Failed():
+		r.Status, r.ErrorType = platform.StatusError, res.ErrorType
+	}
+	return r
 }
+
+// reportLine is Lambda's REPORT line for res.
+func reportLine(res *Result) string { return res.report().Line() }
 
 func timeoutMessage(d time.Duration) string {
 	return fmt.Sprintf("Task timed out after %.2f seconds", d.Seconds())
 }
 
-// emitPoint hands one platform point to the sink.
-func (f *fn) emitPoint(o metric.Origin, name string, kind metric.Kind, unit string, v float64) {
+// emitter builds the function's platform points.
+func (f *fn) emitter() *platform.Emitter {
+	return &platform.Emitter{Labels: f.labels, Arch: f.def.Architecture}
+}
+
+// emit builds points into a batch with add and hands them to the sink;
+// called with r.sinkMu held.
+func (f *fn) emit(add func(b *metric.Batch)) {
+	b := &f.batch
+	b.Reset()
+	add(b)
+	for i := range b.Points {
+		f.r.cfg.platform.Platform(&b.Points[i])
+	}
+}
+
+// emitThrottle hands the sink one throttled request.
+func (f *fn) emitThrottle() {
 	if f.r.cfg.platform == nil {
 		return
 	}
 	f.r.sinkMu.Lock()
-	f.scratch[0] = v
-	p := metric.Point{
-		Format: metric.FormatPlatform, Name: name, Kind: kind, Unit: unit,
-		Labels: f.labels, Values: f.scratch[:], TimeMs: time.Now().UnixMilli(), Origin: o,
-	}
-	f.r.cfg.platform.Platform(&p)
-	f.r.sinkMu.Unlock()
+	defer f.r.sinkMu.Unlock()
+	f.emit(func(b *metric.Batch) { f.emitter().Throttle(b, f.origin(nil, ""), time.Now().UnixMilli()) })
 }
 
 // emitConcurrent hands the sink the number of invocations running now. The
@@ -106,13 +107,9 @@ func (f *fn) emitConcurrent() {
 	f.r.sinkMu.Lock()
 	defer f.r.sinkMu.Unlock()
 	f.mu.Lock()
-	f.scratch[0] = float64(f.running)
+	n := f.running
 	f.mu.Unlock()
-	p := metric.Point{
-		Format: metric.FormatPlatform, Name: MetricConcurrent, Kind: metric.Gauge,
-		Labels: f.labels, Values: f.scratch[:], TimeMs: time.Now().UnixMilli(), Origin: f.origin(nil, ""),
-	}
-	f.r.cfg.platform.Platform(&p)
+	f.emit(func(b *metric.Batch) { f.emitter().Concurrent(b, f.origin(nil, ""), time.Now().UnixMilli(), n) })
 }
 
 func (f *fn) origin(e *env, reqID string) metric.Origin {
@@ -126,32 +123,21 @@ func (f *fn) origin(e *env, reqID string) metric.Origin {
 // emitZero creates the counter series at 0, so that rate() works from the
 // first invocation on.
 func (f *fn) emitZero() {
-	o := f.origin(nil, "")
-	for _, n := range []string{MetricInvocations, MetricErrors, MetricThrottles, MetricTimeouts, MetricColdStarts, MetricCost} {
-		f.emitPoint(o, n, metric.Counter, "", 0)
+	if f.r.cfg.platform == nil {
+		return
 	}
-	f.emitPoint(o, MetricBilledDuration, metric.Counter, "Seconds", 0)
-	f.emitPoint(o, MetricConcurrent, metric.Gauge, "", 0)
+	f.r.sinkMu.Lock()
+	defer f.r.sinkMu.Unlock()
+	f.emit(func(b *metric.Batch) { f.emitter().Zero(b, f.origin(nil, ""), time.Now().UnixMilli()) })
 }
 
 // emitResult produces the platform metrics of one finished invocation.
 func (f *fn) emitResult(res *Result) {
+	if f.r.cfg.platform == nil {
+		return
+	}
 	o := metric.Origin{Source: f.def.Name, Function: f.def.Name, Environment: res.Environment, RequestID: res.RequestID}
-	f.emitPoint(o, MetricInvocations, metric.Counter, "", 1)
-	if res.Failed() {
-		f.emitPoint(o, MetricErrors, metric.Counter, "", 1)
-	}
-	if res.TimedOut {
-		f.emitPoint(o, MetricTimeouts, metric.Counter, "", 1)
-	}
-	if res.ColdStart {
-		f.emitPoint(o, MetricColdStarts, metric.Counter, "", 1)
-		if res.InitDuration > 0 {
-			f.emitPoint(o, MetricInitDuration, metric.Histogram, "Seconds", res.InitDuration.Seconds())
-		}
-	}
-	f.emitPoint(o, MetricDuration, metric.Histogram, "Seconds", res.Duration.Seconds())
-	f.emitPoint(o, MetricBilledDuration, metric.Counter, "Seconds", res.BilledDuration.Seconds())
-	f.emitPoint(o, MetricMaxMemoryUsed, metric.Gauge, "Bytes", float64(res.MaxMemoryUsed))
-	f.emitPoint(o, MetricCost, metric.Counter, "", cost(res.BilledDuration, res.MemorySizeMB, f.def.Architecture))
+	f.r.sinkMu.Lock()
+	defer f.r.sinkMu.Unlock()
+	f.emit(func(b *metric.Batch) { f.emitter().Points(b, o, time.Now().UnixMilli(), res.report()) })
 }

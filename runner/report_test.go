@@ -9,13 +9,13 @@ import (
 )
 
 // TestReportStatus: REPORT says Status: timeout, or Status: error with the
-// Error Type, when the platform ended the invocation; a function's own
-// error has neither.
+// Error Type, when an invocation failed (the platform package's REPORT, so
+// that a log read back counts what run counted).
 func TestReportStatus(t *testing.T) {
 	def := goDef(t, function.WithTimeout(time.Second))
 	r, rec := newTestRunner(t, []function.Definition{def})
 	cases := []struct{ payload, status, errType string }{
-		{`{"action":"error","text":"x"}`, "", ""},
+		{`{"action":"error","text":"x"}`, "error", "errorString"},
 		{`{"action":"sleep","ms":3000}`, "timeout", ""},
 		{`{"action":"crash"}`, "error", "Runtime.ExitError"},
 		{`{}`, "", ""},

@@ -1,9 +1,14 @@
 package runner
 
 import (
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Stats sums up the invocations of one function so far.
@@ -30,6 +35,12 @@ type Stats struct {
 	CPU string
 	// Async accounts for the Event (asynchronous) invocations.
 	Async AsyncStats
+	// ErrorTypes counts the failed invocations by error type
+	// (Result.ErrorType; "" when the runtime gave none), and FirstError is
+	// the first one's "type: message", at most 200 bytes, control
+	// characters escaped.
+	ErrorTypes map[string]int64
+	FirstError string
 	// Running and Environments are the invocations running and the
 	// environments alive now.
 	Running, Environments int
@@ -52,6 +63,8 @@ type stats struct {
 	maxMem                                                          int64
 	cost                                                            float64
 	logDropped, cut, refused                                        int64
+	errorTypes                                                      map[string]int64
+	firstError                                                      string
 }
 
 type sampleSet struct {
@@ -100,6 +113,7 @@ func (s *stats) record(res *Result, c float64) {
 	s.invocations++
 	if res.Failed() {
 		s.errors++
+		s.failed(res)
 	} else {
 		s.successes++
 	}
@@ -119,6 +133,49 @@ func (s *stats) record(res *Result, c float64) {
 	s.billed += res.BilledDuration
 	s.maxMem = max(s.maxMem, res.MaxMemoryUsed)
 	s.cost += c
+}
+
+// failed counts res's error type and keeps the first error's message.
+func (s *stats) failed(res *Result) {
+	if s.errorTypes == nil {
+		s.errorTypes = map[string]int64{}
+	}
+	s.errorTypes[res.ErrorType]++
+	if s.firstError != "" {
+		return
+	}
+	var doc struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	msg := string(res.Payload)
+	if json.Unmarshal(res.Payload, &doc) == nil && doc.ErrorMessage != "" {
+		msg = doc.ErrorMessage
+	}
+	if res.ErrorType != "" {
+		msg = res.ErrorType + ": " + msg
+	}
+	s.firstError = shorten(escapeControls(msg), 200)
+}
+
+// escapeControls writes control characters as Go escapes (a function's
+// message never reaches the terminal as control sequences).
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// shorten cuts s to at most n bytes on a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // logDropped counts n output bytes of e's stream that were never delivered.
@@ -158,6 +215,8 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 		Refused:         s.refused,
 		Async:           f.async,
 		CPU:             r.cpu.describe(f.def.MemoryMB),
+		ErrorTypes:      maps.Clone(s.errorTypes),
+		FirstError:      s.firstError,
 		Running:         f.running,
 		Environments:    len(f.envs),
 	}, true

@@ -443,9 +443,14 @@ func (e *env) teleLine(kind string, line []byte) {
 // teleInitStart writes INIT_START and publishes platform.initStart (once).
 func (e *env) teleInitStart() {
 	e.teleInitOnce.Do(func() {
-		e.platform("", e.initStartLine())
+		phase := "init"
+		if e.suppressed {
+			phase = "invoke"
+		} else {
+			e.platform("", e.initStartLine())
+		}
 		e.teleEvent(teleTypePlatform, "platform.initStart", map[string]any{
-			"initializationType": "on-demand", "phase": "init", "runtimeVersion": e.f.def.Runtime,
+			"initializationType": "on-demand", "phase": phase, "runtimeVersion": e.f.def.Runtime,
 			"functionName": e.f.def.Name, "functionVersion": "$LATEST", "instanceId": e.logStream,
 			"instanceMaxMemory": e.f.def.MemoryMB << 20,
 		})
@@ -454,13 +459,16 @@ func (e *env) teleInitStart() {
 
 // teleInitDone publishes platform.initRuntimeDone and platform.initReport.
 func (e *env) teleInitDone(d time.Duration, errType string) {
-	status := "success"
-	rec := map[string]any{"initializationType": "on-demand", "phase": "init", "status": status}
+	status, phase := "success", "init"
+	if e.suppressed {
+		phase = "invoke"
+	}
+	rec := map[string]any{"initializationType": "on-demand", "phase": phase, "status": status}
 	if errType != "" {
 		rec["status"], rec["errorType"] = statusOf(errType), errType
 	}
 	e.teleEvent(teleTypePlatform, "platform.initRuntimeDone", rec)
-	rep := map[string]any{"initializationType": "on-demand", "phase": "init", "status": rec["status"], "metrics": map[string]any{"durationMs": msf(d)}}
+	rep := map[string]any{"initializationType": "on-demand", "phase": phase, "status": rec["status"], "metrics": map[string]any{"durationMs": msf(d)}}
 	if errType != "" {
 		rep["errorType"] = errType
 	}

@@ -174,7 +174,7 @@ func (e *env) procAttr(cgroup bool) *syscall.SysProcAttr {
 	if !cgroup || t.root == "" {
 		return attr
 	}
-	dir := filepath.Join(t.root, safeName(e.f.def.Name+"-"+e.id))
+	dir := filepath.Join(t.root, safeName(e.f.def.Name+"-"+e.id+e.incarnation()))
 	made := e.cgDir == "" // else an extension of the environment made it
 	if made {
 		if err := os.Mkdir(dir, 0o755); err != nil {
@@ -268,7 +268,11 @@ func (e *env) killTree() {
 			return
 		}
 	}
-	for _, p := range append(descendants(e.pid), marked("AWS_LAMBDA_LOG_STREAM_NAME="+e.logStream)...) {
+	pids := marked("AWS_LAMBDA_LOG_STREAM_NAME=" + e.logStream)
+	if e.pid > 0 { // 0 (no runtime started, only extensions) would be every process's ancestor
+		pids = append(pids, descendants(e.pid)...)
+	}
+	for _, p := range pids {
 		syscall.Kill(p, syscall.SIGKILL)
 		syscall.Kill(p, syscall.SIGCONT)
 	}

@@ -64,6 +64,10 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		}
 		ag.dsd = l
 		maps.Copy(ag.env, l.Env())
+		if err := p.Registry().Register(l); err != nil { // its kernel drop counter on /metrics
+			ag.close()
+			return nil, fmt.Errorf("session: %w", err)
+		}
 	}
 	if on(a.EMF) {
 		var line int // calls are never concurrent
@@ -77,6 +81,10 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		}
 		ag.emf = l
 		maps.Copy(ag.env, l.Env())
+		if err := p.Registry().Register(l); err != nil {
+			ag.close()
+			return nil, fmt.Errorf("session: %w", err)
+		}
 	}
 	return ag, nil
 }
@@ -127,6 +135,16 @@ func (ag *agents) close() {
 	if ag.emf != nil {
 		ag.emf.Close()
 	}
+}
+
+// kernelDropped sums the datagrams the kernel dropped on the listeners'
+// sockets.
+func (ag *agents) kernelDropped() uint64 {
+	var n uint64
+	for _, a := range ag.stats() {
+		n += a.KernelDropped
+	}
+	return n
 }
 
 func (ag *agents) stats() []AgentStats {

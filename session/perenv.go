@@ -7,7 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -20,9 +20,22 @@ import (
 type perEnv struct {
 	mu   sync.Mutex
 	ctx  context.Context // the session's, once started
-	ls   map[string]*listen.DogStatsD
+	ls   map[envKey]*envListener
 	wg   sync.WaitGroup
 	errs []error
+	// kernelDropped sums what the kernel dropped on the closed listeners.
+	kernelDropped atomic.Uint64
+}
+
+// envKey names an environment: environment ids repeat across functions.
+type envKey struct{ function, environment string }
+
+// envListener is one environment's listener; stop ends its Serve (which
+// reads what the socket holds, then closes it) and waits for it.
+type envListener struct {
+	l    *listen.DogStatsD
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // EnvironmentVars is for runner.WithEnvironmentVars: with
@@ -45,11 +58,12 @@ func (s *Session) EnvironmentVars(function, environment string) []string {
 		return nil
 	}
 	if pe.ls == nil {
-		pe.ls = map[string]*listen.DogStatsD{}
+		pe.ls = map[envKey]*envListener{}
 	}
-	pe.ls[environment] = l
+	el := &envListener{l: l}
+	pe.ls[envKey{function, environment}] = el
 	if pe.ctx != nil {
-		pe.wg.Go(func() { _ = l.Serve(pe.ctx) })
+		pe.serve(el)
 	}
 	env := l.Env()
 	out := make([]string, 0, len(env))
@@ -60,25 +74,48 @@ func (s *Session) EnvironmentVars(function, environment string) []string {
 }
 
 // Lifecycle is for runner.WithLifecycle: when an environment ends, its own
-// DogStatsD listener reads what is left (Settle) and closes, and when it was
-// recycled during the run (idle, timeout, crash: not closed by the run's
-// end), its per-environment series end (pipeline.EnvironmentEnded), so
-// remote_write marks them stale while the other environments go on.
+// DogStatsD listener reads what its socket holds and closes, and then, when
+// the environment was recycled during the run (idle, timeout, crash: not
+// closed by the run's end), its per-environment series end
+// (pipeline.EnvironmentEnded), so remote_write marks them stale while the
+// other environments go on.
 func (s *Session) Lifecycle(ev runner.EnvEvent) {
 	if ev.Kind != runner.EnvEnded {
 		return
 	}
+	pe := &s.perEnv
+	k := envKey{ev.Function, ev.Environment}
+	pe.mu.Lock()
+	el := pe.ls[k]
+	delete(pe.ls, k)
+	pe.mu.Unlock()
+	if el != nil {
+		pe.close(el) // its last datagrams count before its series end
+	}
 	if ev.Reason != runner.EndClosed {
 		s.p.EnvironmentEnded(ev.Function, ev.Environment)
 	}
-	pe := &s.perEnv
-	pe.mu.Lock()
-	l := pe.ls[ev.Environment]
-	delete(pe.ls, ev.Environment)
-	pe.mu.Unlock()
-	if l != nil {
-		time.AfterFunc(Settle, func() { l.Close() })
+}
+
+// serve runs el's listener until stop (pe.mu held, pe.ctx set).
+func (pe *perEnv) serve(el *envListener) {
+	ctx, stop := context.WithCancel(pe.ctx)
+	el.stop, el.done = stop, make(chan struct{})
+	pe.wg.Go(func() {
+		defer close(el.done)
+		_ = el.l.Serve(ctx)
+	})
+}
+
+// close stops el's listener (draining what its socket holds when it was
+// served) and counts what the kernel dropped on its socket.
+func (pe *perEnv) close(el *envListener) {
+	if el.stop != nil {
+		el.stop()
+		<-el.done
 	}
+	el.l.Close()
+	pe.kernelDropped.Add(el.l.Stats().KernelDropped)
 }
 
 // start serves the listeners bound so far and those bound later.
@@ -86,20 +123,21 @@ func (pe *perEnv) start(ctx context.Context) {
 	pe.mu.Lock()
 	defer pe.mu.Unlock()
 	pe.ctx = ctx
-	for _, l := range pe.ls {
-		pe.wg.Go(func() { _ = l.Serve(ctx) })
+	for _, el := range pe.ls {
+		pe.serve(el)
 	}
 }
 
 // stop closes every listener left and waits for them.
 func (pe *perEnv) stop() error {
 	pe.mu.Lock()
-	for _, l := range pe.ls {
-		l.Close()
-	}
+	left := slices.Collect(maps.Values(pe.ls))
 	pe.ls = nil
 	errs := pe.errs
 	pe.mu.Unlock()
+	for _, el := range left {
+		pe.close(el)
+	}
 	pe.wg.Wait()
 	if len(errs) > 0 {
 		return fmt.Errorf("session: per-environment listeners: %w", errors.Join(errs...))

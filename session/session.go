@@ -266,6 +266,29 @@ func (s *Session) ShutdownWithin(ctx context.Context) Summary {
 	return sum
 }
 
+// ShutdownOn starts ShutdownWithin(cut) as soon as ctx ends (a CLI's first
+// SIGINT or SIGTERM), while the caller may still be waiting for the
+// invocations in flight (runner.Drive, Serve, Invoke): the drain deadline,
+// not the function's timeout, bounds how long they run on, and cut (a
+// second signal) ends them at once. Call stop when the command is done
+// with its sources: it stops watching ctx and waits for a shutdown in
+// progress. Shutdown afterwards returns the same summary.
+func (s *Session) ShutdownOn(ctx, cut context.Context) (stop func()) {
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case <-quit:
+		case <-ctx.Done():
+			s.ShutdownWithin(cut)
+		}
+	}()
+	return sync.OnceFunc(func() {
+		close(quit)
+		<-finished
+	})
+}
+
 // closeSources stops the sources in the order they were added, those that
 // take one within ctx.
 func (s *Session) closeSources(ctx context.Context) []error {

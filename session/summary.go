@@ -26,6 +26,10 @@ type Summary struct {
 	// reasons, most first, and the label that exploded).
 	AggregateDrops    []aggregate.Drop
 	AggregateDropText string
+	// KernelDropped counts the datagrams the kernel dropped on the agent
+	// listeners' sockets (receive buffer full: read too slowly), the shared
+	// listeners' and the per-environment ones'; their metrics are lost.
+	KernelDropped uint64
 	// Sinks is what each sink delivered, dropped, and its last error.
 	Sinks []pipeline.Status
 	// Err joins the errors the sources ended with (each sink's is in
@@ -42,6 +46,7 @@ func (s *Session) summarize(err error) Summary {
 		Families:          len(st.Families),
 		AggregateDrops:    st.Dropped,
 		AggregateDropText: st.DropSummary(),
+		KernelDropped:     s.agents.kernelDropped() + s.perEnv.kernelDropped.Load(),
 		Sinks:             s.p.SinkStatus(),
 		Err:               err,
 	}
@@ -57,7 +62,7 @@ func (s Summary) Dropped() int64 {
 }
 
 // AggregateDropped counts the values the aggregator refused (input it
-// cannot represent, series limits): reported, not a delivery loss.
+// cannot represent, series limits), for whatever reason.
 func (s Summary) AggregateDropped() uint64 {
 	var n uint64
 	for _, d := range s.AggregateDrops {
@@ -66,11 +71,50 @@ func (s Summary) AggregateDropped() uint64 {
 	return n
 }
 
-// Failed reports whether a sink dropped samples or failed: the caller
-// exits 1. A source's error (invocations cut at shutdown) is in Err and
-// the caller's own accounting.
+// AggregateLost counts the values the aggregator refused for a reason that
+// loses input (aggregate.Lost: all but superseded gauge values and
+// mapping rules' drops).
+func (s Summary) AggregateLost() uint64 {
+	var n uint64
+	for _, d := range s.AggregateDrops {
+		if aggregate.Lost(d.Reason) {
+			n += d.Values
+		}
+	}
+	return n
+}
+
+// Failed reports whether the session lost input or output: a sink dropped
+// samples or failed, the aggregator dropped values it could not represent
+// (AggregateLost), or the kernel dropped datagrams (KernelDropped). The
+// caller exits 1 (every drop changes the exit status). A source's error
+// (invocations cut at shutdown) is in Err and the caller's own accounting.
 func (s Summary) Failed() bool {
-	return s.Dropped() > 0 || s.SinkErr() != nil
+	return s.Dropped() > 0 || s.SinkErr() != nil || s.AggregateLost() > 0 || s.KernelDropped > 0
+}
+
+// Losses says what Failed counts, one phrase per kind, for the exit
+// message: the sinks' errors (with their accounting) or samples dropped,
+// the values the aggregation lost and why, the datagrams the kernel dropped.
+func (s Summary) Losses() []string {
+	var out []string
+	if err := s.SinkErr(); err != nil {
+		out = append(out, err.Error())
+	} else if n := s.Dropped(); n > 0 {
+		out = append(out, fmt.Sprintf("%d samples dropped by the sinks", n))
+	}
+	if n := s.AggregateLost(); n > 0 {
+		out = append(out, fmt.Sprintf("%d values dropped by the aggregation (%s)", n, s.AggregateDropText))
+	}
+	if s.KernelDropped > 0 {
+		out = append(out, kernelText(s.KernelDropped))
+	}
+	return out
+}
+
+// kernelText says the kernel dropped n datagrams.
+func kernelText(n uint64) string {
+	return fmt.Sprintf("%d datagrams dropped by the kernel (agent socket receive buffer full: read too slowly)", n)
 }
 
 // SinkErr joins the errors the sinks ended with (a dropping sink's error
@@ -97,6 +141,9 @@ func (s Summary) String() string {
 	}
 	if in.Datagrams > 0 {
 		b.WriteString(", " + count(in.Datagrams, "DogStatsD datagram"))
+	}
+	if s.KernelDropped > 0 {
+		b.WriteString(" (and " + kernelText(s.KernelDropped) + ")")
 	}
 	fmt.Fprintf(&b, ", %s; %s, %s in the input; %s in %s", count(in.Points, "point"),
 		count(in.Errors, "error"), count(in.Warnings, "warning"), count(s.Series, "series"), count(s.Families, "family"))

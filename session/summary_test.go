@@ -43,9 +43,29 @@ func TestSummaryText(t *testing.T) {
 	if s.Dropped() != 3 || s.AggregateDropped() != 3 || !s.Failed() {
 		t.Errorf("Dropped() = %d, AggregateDropped() = %d, Failed() = %v; want 3, 3, true", s.Dropped(), s.AggregateDropped(), s.Failed())
 	}
-	refused := Summary{AggregateDrops: []aggregate.Drop{{Reason: "negative_counter", Family: "b", Values: 1}}}
-	if refused.Failed() {
-		t.Error("Failed() = true for values the aggregator refused (a warning, not a delivery loss)")
+	// Every drop changes the exit status (issue 16), but a superseded gauge
+	// value and a mapping rule's drop lose nothing.
+	for _, tc := range []struct {
+		name   string
+		s      Summary
+		failed bool
+		losses []string
+	}{
+		{"negative counter", Summary{AggregateDrops: []aggregate.Drop{{Reason: "negative_counter", Family: "b", Values: 1}}, AggregateDropText: "negative_counter 1"},
+			true, []string{"1 values dropped by the aggregation (negative_counter 1)"}},
+		{"superseded and mapping drops", Summary{AggregateDrops: []aggregate.Drop{{Reason: "superseded", Family: "g", Values: 4}, {Reason: "mapping_drop", Family: "m", Values: 2}}},
+			false, nil},
+		{"kernel drops", Summary{KernelDropped: 7},
+			true, []string{"7 datagrams dropped by the kernel (agent socket receive buffer full: read too slowly)"}},
+		{"sink drops", Summary{Sinks: []pipeline.Status{{Kind: "remote_write", Dropped: map[string]int64{"shutdown": 2}}}},
+			true, []string{"2 samples dropped by the sinks"}},
+	} {
+		if tc.s.Failed() != tc.failed {
+			t.Errorf("%s: Failed() = %v, want %v", tc.name, tc.s.Failed(), tc.failed)
+		}
+		if diff := cmp.Diff(tc.losses, tc.s.Losses()); diff != "" {
+			t.Errorf("%s: Losses() (-want +got):\n%s", tc.name, diff)
+		}
 	}
 	clean := Summary{Sinks: []pipeline.Status{{Kind: "remote_write", Sent: 5, LastError: "connection refused"}}}
 	if clean.Failed() {

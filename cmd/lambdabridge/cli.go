@@ -128,10 +128,36 @@ func (c *cli) flagIndex() (long map[string]bool, short map[string]bool) {
 	return long, short
 }
 
+// negativeRE is a negative number given as a flag's value (--memory -5).
+var negativeRE = regexp.MustCompile(`^-[0-9.]`)
+
+// joinNegative writes a value flag followed by a negative number as
+// --flag=-5, so the number is the flag's value (kingpin reads it as short
+// flags) and the flag's check can name the rule.
+func joinNegative(args []string, long map[string]bool) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if isBool, ok := long[name]; ok && !isBool && strings.HasPrefix(a, "-") && i+1 < len(args) && negativeRE.MatchString(args[i+1]) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // normalize keeps what the std flag package accepted working: single-dash
-// long flags (-format json), --v for -v, and --bool=false.
+// long flags (-format json), --v for -v, and --bool=false; a value flag
+// followed by a negative number takes it as its value.
 func (c *cli) normalize(args []string) []string {
 	long, short := c.flagIndex()
+	args = joinNegative(args, long)
 	out := make([]string, 0, len(args))
 	for i, a := range args {
 		if a == "--" {

@@ -100,6 +100,13 @@ func TestNormalize(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("normalize (-want +got):\n%s", diff)
 	}
+	// A value flag takes a negative number as its value (for its check to
+	// name the rule), not as short flags; a boolean flag does not.
+	got = c.normalize([]string{"run", "--memory", "-5", "-concurrency", "-1", "--serve", "-1"})
+	want = []string{"run", "--memory=-5", "--concurrency=-1", "--serve", "-1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("normalize negative values (-want +got):\n%s", diff)
+	}
 	// --quiet is a duration in compare, a boolean elsewhere: left as given.
 	if got := c.normalize([]string{"compare", "--quiet=0"}); got[1] != "--quiet=0" {
 		t.Errorf("normalize(compare --quiet=0) = %q", got)

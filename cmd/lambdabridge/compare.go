@@ -11,6 +11,7 @@ import (
 
 	"github.com/lambdabridge/lambdabridge/compare"
 	"github.com/lambdabridge/lambdabridge/compare/backend"
+	"github.com/lambdabridge/lambdabridge/config"
 )
 
 const compareUsage = `--handler PATH | --template FILE [--function NAME]  [--event FILE | --events FILE | --event-template NAME] [flags]
@@ -79,8 +80,12 @@ func registerCompare(c *cli) {
 }
 
 func (v *compareCmd) run(ctx context.Context, m *Main) error {
-	if v.concurrency < 1 || v.rate < 0 || v.duration <= 0 || v.scrapeInterval <= 0 || v.idle <= 0 || v.burst <= 0 {
-		return usageErrorf("compare: --concurrency must be at least 1; --duration, --burst, --idle-timeout and --scrape-interval positive; --rate not negative")
+	if err := firstErr(checkFlag("--concurrency", v.concurrency, config.CheckConcurrency),
+		checkFlag("--idle-timeout", v.idle, config.CheckIdleTimeout)); err != nil {
+		return err
+	}
+	if v.rate < 0 || v.duration <= 0 || v.scrapeInterval <= 0 || v.burst <= 0 {
+		return usageErrorf("compare: --duration, --burst and --scrape-interval must be positive; --rate not negative")
 	}
 	sts, err := compare.ParseStrategies(v.strategies)
 	if err != nil {

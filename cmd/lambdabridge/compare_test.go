@@ -252,7 +252,7 @@ func TestCompareUsageErrors(t *testing.T) {
 		{"unknown strategy", []string{"--handler", "/bin/true", "--strategies", "scrape,remote_write"}, `unknown strategy "remote_write"`},
 		{"sigv4 without url", []string{"--handler", "/bin/true", "--sigv4-region", "eu-west-1"}, "--sigv4-region needs --remote-write-url"},
 		{"prometheus without file sd", []string{"--handler", "/bin/true", "--prometheus-url", "http://127.0.0.1:1"}, "--prometheus-url needs --file-sd"},
-		{"bad concurrency", []string{"--handler", "/bin/true", "--concurrency", "0"}, "--concurrency must be at least 1"},
+		{"bad concurrency", []string{"--handler", "/bin/true", "--concurrency", "0"}, "--concurrency: 0: must be at least 1 execution environment"},
 		{"exec", []string{"--handler", "/bin/true", "--exec"}, "no execution environment"},
 		{"extra argument", []string{"--handler", "/bin/true", "x"}, `unexpected argument "x"`},
 	}

@@ -76,5 +76,11 @@ func (v *convertCmd) run(ctx context.Context, m *Main) error {
 			fmt.Fprintf(m.Stderr, "first error: %s\n", firstErr)
 		}
 	}
+	// Every value is in the output or counted as dropped, and a drop
+	// changes the exit status (aggregate.Lost says which reasons lose input).
+	if st := p.Aggregator().Stats(); st.LostTotal() > 0 {
+		fmt.Fprintf(m.Stderr, "lambdabridge convert: aggregation: %d values dropped (%s)\n", st.DroppedTotal, st.DropSummary())
+		return &failure{msg: fmt.Sprintf("convert: %d values dropped by the aggregation", st.LostTotal())}
+	}
 	return nil
 }

@@ -212,6 +212,9 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 			return fmt.Errorf("dashboard: %w", err)
 		}
 		fmt.Fprintf(m.Stderr, "lambdabridge dashboard: wrote the provisioning tree %s (point Grafana's paths.provisioning at it)\n", v.provision)
+		for _, env := range dashboards.ProvisionEnv(popts...) {
+			fmt.Fprintf(m.Stderr, "lambdabridge dashboard: set %s in Grafana's environment (the data source's password)\n", env)
+		}
 	}
 	if v.grafanaURL != "" {
 		c, err := dashboards.NewClient(v.grafanaURL, dashboards.WithToken(token), dashboards.WithFolderUID(v.folder), dashboards.WithOverwrite(v.overwrite))

@@ -215,3 +215,24 @@ func TestDashboardUsage(t *testing.T) {
 		t.Errorf("-h: exit %d", code)
 	}
 }
+
+// A password in --prometheus-url is provisioned as a reference to the
+// environment, never in clear: the user is told which variable Grafana needs.
+func TestDashboardProvisionNamesPasswordEnv(t *testing.T) {
+	cat := writeFixtureCatalog(t)
+	dir := t.TempDir()
+	const secret = "s3cr3t-pw"
+	_, errs, code := runDashboardCmd(t, nil, "", "--catalog", cat, "--uid", "shop",
+		"--provision", filepath.Join(dir, "prov"), "--prometheus-url", "http://grafana:"+secret+"@127.0.0.1:9090")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "set " + dashboards.PrometheusPasswordEnv + " in Grafana's environment"
+	if !strings.Contains(errs, want) || strings.Contains(errs, secret) {
+		t.Errorf("stderr lacks %q (or shows the password):\n%s", want, errs)
+	}
+	_, errs, _ = runDashboardCmd(t, nil, "", "--catalog", cat, "--uid", "shop", "--provision", filepath.Join(dir, "plain"))
+	if strings.Contains(errs, dashboards.PrometheusPasswordEnv) {
+		t.Errorf("no password, yet told to set one:\n%s", errs)
+	}
+}

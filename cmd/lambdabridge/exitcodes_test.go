@@ -17,6 +17,10 @@ func TestExitCodes(t *testing.T) {
 	failing := writeScript(t, dir, "fail.sh", "#!/bin/sh\ncat >/dev/null\nexit 3\n")
 	emf := `{"_aws":{"Timestamp":1795428000000,"CloudWatchMetrics":[{"Namespace":"A","Dimensions":[[]],"Metrics":[{"Name":"M","Unit":"Count"}]}]},"M":1}` + "\n"
 	badEMF := `{"_aws":{"Timestamp":"x"}}` + "\n"
+	// A count below zero cannot be a Prometheus counter: dropped with reason
+	// negative_counter, which (like every drop) changes the exit status.
+	negative := "MONITORING|1795428000|-3|count|shop.stock|#env:dev\n"
+	decrement := writeScript(t, dir, "decr.sh", "#!/bin/sh\ncat >/dev/null\necho \"MONITORING|$(date +%s)|-1|count|shop.stock\"\necho '{}'\n")
 	goodConfig := filepath.Join(dir, "good.yaml")
 	os.WriteFile(goodConfig, []byte("scrape:\n  listen: 127.0.0.1:9464\n"), 0o644)
 	badConfig := filepath.Join(dir, "bad.yaml")
@@ -33,6 +37,7 @@ func TestExitCodes(t *testing.T) {
 		{"validate errors", badEMF, []string{"validate", "-"}, exitFailure},
 		{"validate bad enum", "", []string{"validate", "--format", "xml"}, exitUsage},
 		{"convert ok", emf, []string{"convert", "--now", "2026-11-23T10:00:00Z"}, exitOK},
+		{"convert negative counter", negative, []string{"convert", "--now", "2026-11-23T10:00:00Z"}, exitFailure},
 		{"convert missing file", "", []string{"convert", "/nonexistent/x.log"}, exitUsage},
 		{"check-config ok", "", []string{"check-config", goodConfig}, exitOK},
 		{"check-config unknown key", "", []string{"check-config", badConfig}, exitUsage},
@@ -46,9 +51,11 @@ func TestExitCodes(t *testing.T) {
 		{"run function error", "", []string{"run", "--exec", "--handler", failing, "--invocations", "1", "--logs", "none", "--progress", "0"}, exitFailure},
 		{"run sink dropped", "", []string{"run", "--exec", "--handler", script, "--invocations", "1", "--logs", "none", "--progress", "0",
 			"--remote-write", dead, "--drain-timeout", "2s"}, exitFailure},
+		{"run negative counter", "", []string{"run", "--exec", "--handler", decrement, "--invocations", "1", "--logs", "none", "--progress", "0"}, exitFailure},
 		{"run unknown flag", "", []string{"run", "--invocation", "3"}, exitUsage},
 		{"tail ok", emf, []string{"tail", "--listen", "none", "--quiet", "-"}, exitOK},
 		{"tail sink dropped", emf, []string{"tail", "-", "--listen", "none", "--remote-write", dead, "--drain-timeout", "2s"}, exitFailure},
+		{"tail negative counter", negative, []string{"tail", "--listen", "none", "--quiet", "--now", "2026-11-23T10:00:00Z", "-"}, exitFailure},
 		{"tail missing file", "", []string{"tail", "--listen", "none", "/nonexistent/x.log"}, exitUsage},
 		{"compare bad strategy", "", []string{"compare", "--handler", script, "--strategies", "carrier-pigeon"}, exitUsage},
 		{"version", "", []string{"version"}, exitOK},

@@ -91,6 +91,9 @@ func (f *funcFlags) register(cmd *kingpin.CmdClause) {
 // definitions returns the functions the flags define, and the one to
 // invoke (the only one, or --function).
 func (f *funcFlags) definitions() ([]function.Definition, string, error) {
+	if err := f.check(); err != nil {
+		return nil, "", err
+	}
 	timeout, err := function.ParseTimeout(f.timeout)
 	if err != nil {
 		return nil, "", usageErrorf("--timeout: %v", err)
@@ -194,6 +197,16 @@ func (f *funcFlags) definitions() ([]function.Definition, string, error) {
 		return ok, target, nil
 	}
 	return nil, "", usageErrorf("give --handler PATH or --template FILE")
+}
+
+// warnDefinitions prints the warnings found while reading the functions
+// that will run (a CodeUri leading outside the template's folder...).
+func warnDefinitions(m *Main, defs []function.Definition) {
+	for _, d := range defs {
+		for _, w := range d.Warnings {
+			fmt.Fprintf(m.Stderr, "lambdabridge: warning: function %s: %s\n", d.Name, w)
+		}
+	}
 }
 
 // eventFlags are --event and --event-template.
@@ -352,6 +365,7 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 			break
 		}
 	}
+	warnDefinitions(m, defs)
 	payload, err := v.event.payload(m.Stdin)
 	if err != nil {
 		return err
@@ -373,8 +387,12 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 	}
 	s.AddSource(r)
 	s.Start(ctx)
+	cut, stopCut := secondSignal(ctx) // a second Ctrl-C ends the invocation at once
+	defer stopCut()
+	stopOn := s.ShutdownOn(ctx, cut) // the first one gives it the drain deadline
 	res, err := r.Invoke(ctx, target, runner.Request{Payload: payload})
-	s.Shutdown()
+	stopOn()
+	s.ShutdownWithin(cut)
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}

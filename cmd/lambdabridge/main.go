@@ -63,7 +63,9 @@ const (
 // exitTable is the table above as the help and the README show it.
 const exitTable = `Exit status (every command):
   0  success
-  1  a negative result: validation errors, a failed invocation, any sample a sink dropped
+  1  a negative result: validation errors, a failed invocation, any sample a
+     sink dropped, any value the aggregation dropped (all reasons but
+     superseded and mapping_drop), any datagram the kernel dropped
   2  usage or I/O error`
 
 // usageError is a bad invocation: exit 2.

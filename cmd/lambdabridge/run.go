@@ -69,8 +69,8 @@ func registerRun(c *cli) {
 }
 
 func (v *runCommand) run(ctx context.Context, m *Main) error {
-	if v.concurrency < 1 || v.reserved < 0 || v.invocations < 0 || v.rate < 0 {
-		return usageErrorf("run: --concurrency must be at least 1; --reserved-concurrency, --invocations and --rate not negative")
+	if err := v.check(); err != nil {
+		return err
 	}
 	cfg, err := v.sinks.load()
 	if err != nil {
@@ -91,6 +91,7 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	} else if defs, target, err = v.fn.definitions(); err != nil {
 		return err
 	}
+	warnDefinitions(m, defs)
 	v.applyRunnerConfig(cfg.Runner)
 	one, err := v.event.payload(m.Stdin)
 	if err != nil {
@@ -155,6 +156,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	defer s.Shutdown()
 	cut, stopCut := secondSignal(ctx) // a second Ctrl-C cuts the shutdown short
 	defer stopCut()
+	// The first signal starts the shutdown while Drive or Serve still wait:
+	// the drain deadline bounds the invocations in flight.
+	defer s.ShutdownOn(ctx, cut)()
 
 	var failed int64
 	if haveEvents {
@@ -194,6 +198,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	fd.write(m.Stderr)
 	if n := sum.AggregateDropped(); n > 0 {
 		fmt.Fprintf(m.Stderr, "aggregation: %d values dropped (%s)\n", n, sum.AggregateDropText)
+	}
+	if n := sum.KernelDropped; n > 0 {
+		fmt.Fprintf(m.Stderr, "agents: %d datagrams dropped by the kernel (receive buffer full: read too slowly)\n", n)
 	}
 	writeSinks(m, sum)
 	var negative []string

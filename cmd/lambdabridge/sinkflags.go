@@ -63,6 +63,9 @@ func (s *sinkFlags) register(cmd *kingpin.CmdClause) {
 
 // load reads the config file (if any) and lays the flags over it.
 func (s *sinkFlags) load() (*config.File, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	f := &config.File{}
 	if s.config != "" {
 		var err error
@@ -77,9 +80,6 @@ func (s *sinkFlags) load() (*config.File, error) {
 		return nil, err
 	}
 	if s.set.rwInterval {
-		if s.rwInterval <= 0 {
-			return nil, usageErrorf("--remote-write-interval must be positive")
-		}
 		f.RemoteWriteInterval = s.rwInterval
 	}
 	if s.sigv4Region != "" && len(s.remoteWrite) == 0 {
@@ -197,14 +197,8 @@ func newSession(m *Main, prefix string, cfg *config.File, opts ...session.Option
 	return s, nil
 }
 
-// lost says what a session lost, for its exit message: the sinks' errors
-// (with their accounting), or the count of samples dropped.
-func lost(sum session.Summary) string {
-	if err := sum.SinkErr(); err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("%d samples dropped", sum.Dropped())
-}
+// lost says what a session lost, for its exit message (Summary.Losses).
+func lost(sum session.Summary) string { return strings.Join(sum.Losses(), "; ") }
 
 // writeSinks prints what every sink delivered, its URL (credentials
 // redacted) and its last error, when there is a sink to speak of.
