@@ -85,7 +85,7 @@ func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				for ctx.Err() == nil {
-					v, err := prom.Query(ctx, `lambdabridge_extension_init_seconds{lambda_environment="`+instance+`"} * 1000`)
+					v, err := prom.Query(ctx, `lambdabridge_extension_init_seconds{lambda_environment=~"`+instance+`-.*"} * 1000`)
 					if err == nil && len(v) == 1 {
 						for _, ms := range v {
 							b.ReportMetric(ms, "ext-init-ms")

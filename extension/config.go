@@ -1,6 +1,8 @@
 package extension
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -119,13 +121,18 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, c.check()
 }
 
-// instanceOf is the environment's id: the log stream name's part after
-// "]" (2026/12/01/[$LATEST]0123abcd... gives 0123abcd...).
+// instanceOf is the extension process's id: the log stream name's part
+// after "]" (2026/12/01/[$LATEST]0123abcd... gives 0123abcd...), which
+// names the execution environment, and a random suffix: after a crash or
+// timeout the environment keeps its log stream but its processes start
+// again, and their counters from zero, so they need series of their own.
 func instanceOf(stream string) string {
 	if i := strings.LastIndexByte(stream, ']'); i >= 0 {
-		return stream[i+1:]
+		stream = stream[i+1:]
 	}
-	return stream
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return stream + "-" + hex.EncodeToString(b[:])
 }
 
 // parseFile reads the layer's file: its extension: section strictly, and
