@@ -44,22 +44,22 @@ func ms2(d time.Duration) string {
 
 // report is what REPORT says about res: Status timeout for a timeout,
 // error with the Error Type for any other failure.
-func (res *Result) report() *platform.Report {
-	r := &platform.Report{
-		RequestID: res.RequestID, Duration: res.Duration, BilledDuration: res.BilledDuration,
-		MemorySizeMB: res.MemorySizeMB, MaxMemoryUsed: res.MaxMemoryUsed,
-		ColdStart: res.ColdStart, TimedOut: res.TimedOut,
+func (r *Result) report() *platform.Report {
+	rep := &platform.Report{
+		RequestID: r.RequestID, Duration: r.Duration, BilledDuration: r.BilledDuration,
+		MemorySizeMB: r.MemorySizeMB, MaxMemoryUsed: r.MaxMemoryUsed,
+		ColdStart: r.ColdStart, TimedOut: r.TimedOut,
 	}
-	if res.ColdStart {
-		r.InitDuration = res.InitDuration
+	if r.ColdStart {
+		rep.InitDuration = r.InitDuration
 	}
 	switch {
-	case res.TimedOut:
-		r.Status = platform.StatusTimeout
-	case res.Failed():
-		r.Status, r.ErrorType = platform.StatusError, res.ErrorType
+	case r.TimedOut:
+		rep.Status = platform.StatusTimeout
+	case r.Failed():
+		rep.Status, rep.ErrorType = platform.StatusError, r.ErrorType
 	}
-	return r
+	return rep
 }
 
 // reportLine is Lambda's REPORT line for res.
