@@ -462,6 +462,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 	}
 	e.reset()
 	e.setEndReason(EndCrash)
+	e.teleRuntimeEnded(inv, "failure", "Runtime.ExitError")
 	// With extensions that take SHUTDOWN, the crash is reported first (its
 	// REPORT and platform.report reach them), then their shutdown phase
 	// runs, as on Lambda.
@@ -503,6 +504,7 @@ func (e *env) crashed(inv *invocation, res *Result) *Result {
 func (e *env) timedOut(inv *invocation, res *Result) *Result {
 	e.reset()
 	e.setEndReason(EndTimeout)
+	e.teleRuntimeEnded(inv, "timeout", "Sandbox.Timedout")
 	early := e.shutdownExts() && e.alive() // report first, as crashed
 	if !early {
 		e.shutdown()

@@ -108,6 +108,7 @@ func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
 	res.TimedOut = true
 	res.FunctionError, res.ErrorType = "Unhandled", "Sandbox.Timedout"
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
+	e.gracefulStop() // the extensions' shutdown phase (reason timeout) before the kill
 	e.kill()
 }
 
@@ -141,6 +142,16 @@ func (e *env) teleRuntimeDone(inv *invocation, res *Result) {
 		rec["errorType"] = res.ErrorType
 	}
 	e.teleEvent(teleTypePlatform, "platform.runtimeDone", rec)
+}
+
+// teleRuntimeEnded publishes platform.runtimeDone for an invocation the
+// runtime did not answer (status failure or timeout), as Lambda does, so
+// that an extension waiting for the runtime's end learns it.
+func (e *env) teleRuntimeEnded(inv *invocation, status, errType string) {
+	e.teleEvent(teleTypePlatform, "platform.runtimeDone", map[string]any{
+		"requestId": inv.id, "status": status, "errorType": errType,
+		"metrics": map[string]any{"durationMs": msf(time.Since(inv.start)), "producedBytes": 0},
+	})
 }
 
 // waitExited waits (bounded by the shutdown phase's limit) until the

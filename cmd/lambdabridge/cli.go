@@ -29,7 +29,7 @@ type cli struct {
 // registrations lists every command; each lives in its own file.
 var registrations = []func(*cli){
 	registerValidate, registerConvert, registerInvoke, registerRun, registerTail,
-	registerCheckConfig, registerCompare, registerDashboard, registerVersion,
+	registerCheckConfig, registerCompare, registerDashboard, registerVersion, registerLayer,
 }
 
 const appHelp = `Lambda function metrics, locally, into Prometheus and Grafana.

@@ -1,0 +1,130 @@
+package extension_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+	"github.com/lambdabridge/lambdabridge/runner"
+)
+
+// BenchmarkExtension runs the example function without the extension and
+// with it (each flush strategy) in the same run, into a real Prometheus,
+// and reports per variant: the cold start's init phase (init-ms), the
+// invoke phase of a warm invocation (Duration, invoke-ms) and what the
+// extension adds to it beside the function alone (added-ms), and the
+// extension's resident memory after the invocations (ext-rss-MB).
+//
+//	go test -run '^$' -bench Extension -benchtime 200x ./extension
+func BenchmarkExtension(b *testing.B) {
+	prom := testenv.StartPrometheus(b)
+	// Lambda gives 1 vCPU at 1769 MB, proportionally less below: the
+	// extension shares the function's CPU.
+	for _, mem := range []int{256, 1769} {
+		b.Run(strconv.Itoa(mem)+"MB", func(b *testing.B) { benchVariants(b, prom, mem) })
+	}
+}
+
+func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
+	var base float64
+	// "registered only": the extension registers and calls next but
+	// delivers nothing (no sink): what any extension costs in the runner.
+	for _, variant := range []string{"without", "registered-only", "invocation", "periodic"} {
+		b.Run(variant, func(b *testing.B) {
+			marker := strconv.FormatInt(time.Now().UnixNano(), 36)
+			env := map[string]string{
+				"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+				"LAMBDABRIDGE_FLUSH":            variant,
+				"LAMBDABRIDGE_BENCH_ID":         marker,
+			}
+			def := exampleDef(b, env, 10*time.Second)
+			def.MemoryMB = mem
+			switch variant {
+			case "without": // the same mount namespace, an empty layer
+				def.Layers = []string{b.TempDir()}
+			case "registered-only":
+				delete(def.Env, "LAMBDABRIDGE_REMOTE_WRITE_URL")
+			}
+			r, err := runner.New([]function.Definition{def}, runner.WithLogSink(&logs{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			cold := invoke(b, r, `{}`)
+			b.ResetTimer()
+			var total time.Duration
+			for range b.N {
+				res := invoke(b, r, `{}`)
+				if res.Failed() || res.ColdStart {
+					b.Fatalf("invocation: cold %v, %s %s", res.ColdStart, res.ErrorType, res.Payload)
+				}
+				total += res.Duration
+			}
+			b.StopTimer()
+			mean := float64(total.Microseconds()) / 1000 / float64(b.N)
+			b.ReportMetric(float64(cold.InitDuration.Microseconds())/1000, "init-ms")
+			b.ReportMetric(mean, "invoke-ms")
+			if variant == "without" {
+				base = mean
+				return
+			}
+			b.ReportMetric(mean-base, "added-ms")
+			rss, instance, ok := extensionProc(marker)
+			if ok {
+				b.ReportMetric(float64(rss)/(1<<20), "ext-rss-MB")
+			}
+			if ok && variant != "registered-only" {
+				r.Close() // SHUTDOWN: the extension delivers its init time
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				for ctx.Err() == nil {
+					v, err := prom.Query(ctx, `lambdabridge_extension_init_seconds{lambda_environment=~"`+instance+`-.*"} * 1000`)
+					if err == nil && len(v) == 1 {
+						for _, ms := range v {
+							b.ReportMetric(ms, "ext-init-ms")
+						}
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
+// extensionProc returns the resident memory and the environment id (its
+// log stream's) of the extension process whose environment holds
+// LAMBDABRIDGE_BENCH_ID=marker.
+func extensionProc(marker string) (rss int64, instance string, ok bool) {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmd, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		if !bytes.Contains(cmd, []byte("lambdabridge-extension")) {
+			continue
+		}
+		env, _ := os.ReadFile(filepath.Join(p, "environ"))
+		if !bytes.Contains(env, []byte("LAMBDABRIDGE_BENCH_ID="+marker+"\x00")) {
+			continue
+		}
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if s, found := strings.CutPrefix(kv, "AWS_LAMBDA_LOG_STREAM_NAME="); found {
+				instance = s[strings.LastIndexByte(s, ']')+1:]
+			}
+		}
+		status, _ := os.ReadFile(filepath.Join(p, "status"))
+		for _, l := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "VmRSS:" {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10, instance, err == nil
+			}
+		}
+	}
+	return 0, "", false
+}

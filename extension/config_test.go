@@ -1,0 +1,73 @@
+package extension
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	amp := "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // Describe, or the error
+	}{
+		{"remote write by variables", map[string]string{EnvRemoteWriteURL: amp, EnvSigV4Region: "eu-west-1"},
+			"flush invocation; DogStatsD 127.0.0.1:8125, EMF agent 127.0.0.1:25888; remote_write " + amp + " (sigv4 eu-west-1)"},
+		{"pushgateway, periodic", map[string]string{EnvPushgatewayURL: "http://u:secret@127.0.0.1:9091?x=1", EnvFlush: "periodic", EnvFlushInterval: "30s", EnvDogStatsDAddr: "none"},
+			"flush periodic every 30s; DogStatsD none, EMF agent 127.0.0.1:25888; pushgateway http://127.0.0.1:9091 job lambda"},
+		{"file, a variable overriding it", map[string]string{EnvConfig: file("a.yaml", "extension:\n  flush: periodic\n  flush_interval: 5s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), EnvFlush: "invocation"},
+			"flush invocation; DogStatsD 127.0.0.1:8125, EMF agent 127.0.0.1:25888; remote_write http://127.0.0.1:9090/api/v1/write"},
+		{"no sink", nil, "error: no sink: set LAMBDABRIDGE_REMOTE_WRITE_URL"},
+		{"region without URL", map[string]string{EnvSigV4Region: "eu-west-1"}, "error: LAMBDABRIDGE_SIGV4_REGION is set without LAMBDABRIDGE_REMOTE_WRITE_URL"},
+		{"bad interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "10"}, `error: LAMBDABRIDGE_FLUSH_INTERVAL="10": want a duration`},
+		{"short interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "100ms"}, "error: LAMBDABRIDGE_FLUSH_INTERVAL=100ms: want 1s or more"},
+		{"unknown key in extension", map[string]string{EnvConfig: file("b.yaml", "extension:\n  flush_every: 5s\n")}, "error: " + dir + "/b.yaml: extension: line 2: field flush_every not found in extension"},
+		{"a local run's key", map[string]string{EnvConfig: file("c.yaml", "remote_write:\n  - url: http://x/\nfunctions:\n  - handler: x\n")}, "error: " + dir + "/c.yaml: line 3: functions describes a local run"},
+		{"bad remote_write", map[string]string{EnvConfig: file("d.yaml", "remote_write:\n  - url: http://x/\n    oauth2: {}\n")}, "error: " + dir + "/d.yaml: line 3: remote_write[0]: oauth2: not supported"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(func(k string) string { return tc.env[k] })
+			got := ""
+			if err != nil {
+				got = "error: " + err.Error()
+			} else {
+				got = c.Describe()
+			}
+			if !strings.HasPrefix(got, tc.want) {
+				t.Errorf("got  %q\nwant %q...", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSessionConfig(t *testing.T) {
+	c, err := Load(func(k string) string {
+		return map[string]string{EnvPushgatewayURL: "http://127.0.0.1:9091", EnvLogStreamName: "2026/12/01/[$LATEST]0123abcd", EnvFlush: "periodic", EnvFlushInterval: "2s"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.sessionConfig()
+	if !f.Aggregation.PerEnvironment || f.RemoteWriteInterval != 2*time.Second {
+		t.Errorf("aggregation %+v, remote_write interval %v: want per environment, 2s", f.Aggregation, f.RemoteWriteInterval)
+	}
+	if g := f.Pushgateway[0].Grouping; len(g) != 1 || !strings.HasPrefix(g["instance"], "0123abcd-") || len(g["instance"]) != len("0123abcd-")+6 {
+		t.Errorf("grouping %v: want instance=0123abcd-<6 hex digits>", g)
+	}
+	if c.Sinks.Pushgateway[0].Grouping != nil {
+		t.Error("sessionConfig changed the configuration it was made from")
+	}
+}

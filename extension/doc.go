@@ -1,0 +1,26 @@
+// Package extension is lambdabridge as an AWS Lambda external extension:
+// it registers with the Extensions API (INVOKE, SHUTDOWN), subscribes to the
+// Telemetry API (platform and function events), serves DogStatsD and the
+// CloudWatch agent's EMF endpoint on loopback, and hands the function's log
+// records, the datagrams and the platform events (platform.initReport,
+// platform.report) to a lambdabridge session: the same parsers,
+// aggregation and remote_write/Pushgateway sinks `lambdabridge run`
+// validates locally. Each execution environment writes its own series (the
+// lambda_environment label, the environment's log stream id).
+//
+//	cfg, err := extension.Load(os.Getenv)           // LAMBDABRIDGE_* and the layer's file
+//	x := extension.New(cfg, err, extension.WithLogger(log))
+//	err = x.Run(ctx)                                // until SHUTDOWN
+//
+// Flush strategies (LAMBDABRIDGE_FLUSH): "invocation" waits, on every INVOKE,
+// for the runtime's platform.runtimeDone and delivers what the aggregation
+// holds before calling next, so a frozen environment holds nothing of the
+// function's own metrics (the platform.report of an invocation arrives after
+// its end and goes with the next flush or SHUTDOWN); "periodic" calls next at
+// once and delivers every LAMBDABRIDGE_FLUSH_INTERVAL, and at SHUTDOWN. The
+// time the extension adds to each invocation is a metric of its own
+// (lambdabridge_extension_overhead_seconds).
+//
+// A bad configuration never breaks the function: the extension says what is
+// wrong in the function's log, stays registered and calls next as usual.
+package extension

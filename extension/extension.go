@@ -1,0 +1,308 @@
+package extension
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/listen"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/session"
+)
+
+// MetricOverhead is the family of the time the extension adds to each
+// invocation: from the moment it knows the runtime answered (the
+// platform.runtimeDone event; with the periodic strategy, the INVOKE event)
+// to its call to next, labelled by strategy.
+const MetricOverhead = "lambdabridge_extension_overhead_seconds"
+
+// MetricInit is the family of the extension's init time: from its
+// program's start to its first call to next (its part of the init phase).
+const MetricInit = "lambdabridge_extension_init_seconds"
+
+// processStart is when the program started (package initialization).
+var processStart = time.Now()
+
+// reportWait bounds the wait, at SHUTDOWN, for the reports of the last
+// invocations.
+const reportWait = 300 * time.Millisecond
+
+// teleTimeoutMs is the Telemetry API buffering asked for: the smallest
+// Lambda allows, so runtimeDone arrives soon after the answer.
+const teleTimeoutMs = 25
+
+// Option configures an Extension.
+type Option func(*Extension)
+
+// WithLogger sets the logger of the extension's own messages (default:
+// text on standard output, which Lambda puts in the function's log).
+func WithLogger(l *slog.Logger) Option { return func(x *Extension) { x.log = l } }
+
+// WithRuntimeAPI sets the Extensions API address (default
+// AWS_LAMBDA_RUNTIME_API, given to New by the binary).
+func WithRuntimeAPI(addr string) Option { return func(x *Extension) { x.api = addr } }
+
+// WithName sets Lambda-Extension-Name (the executable's file name).
+func WithName(name string) Option { return func(x *Extension) { x.name = name } }
+
+// WithVersion sets the version sent in remote_write's User-Agent.
+func WithVersion(v string) Option { return func(x *Extension) { x.version = v } }
+
+// Extension is one running extension: one per execution environment.
+type Extension struct {
+	cfg     Config
+	cfgErr  error
+	log     *slog.Logger
+	api     string
+	name    string
+	version string
+	out     io.Writer
+
+	c       *client
+	s       *session.Session
+	recv    *receiver
+	agents  []interface{ Close() error }
+	srv     *http.Server
+	wg      sync.WaitGroup
+	pending []string       // requests whose platform.report has not arrived
+	bg      sync.WaitGroup // overhead points being recorded
+}
+
+// New returns an extension for cfg; cfgErr is Load's error: the extension
+// then reports it in the function's log and stays out of the way.
+func New(cfg Config, cfgErr error, opts ...Option) *Extension {
+	x := &Extension{cfg: cfg, cfgErr: cfgErr, name: "lambdabridge-extension", version: "dev"}
+	for _, o := range opts {
+		o(x)
+	}
+	if x.log == nil {
+		x.log = slog.New(slog.NewTextHandler(stdout{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return x
+}
+
+// Run registers, starts the session and serves events until SHUTDOWN (or
+// ctx ends). Only a failed registration or Extensions API is an error: a
+// configuration or a sink that does not work is logged, and the extension
+// calls next as usual.
+func (x *Extension) Run(ctx context.Context) error {
+	x.c = newClient(x.api, x.name)
+	// The listeners are bound before registering: the runtime starts once
+	// every extension registered, and its first datagram must find them.
+	port, err := x.start(ctx)
+	if err != nil {
+		x.disable(err)
+	}
+	if err := x.c.register(ctx); err != nil {
+		x.abandon()
+		return err
+	}
+	if x.s != nil {
+		if err := x.c.subscribe(ctx, port, teleTimeoutMs); err != nil {
+			x.disable(err)
+		}
+	}
+	if x.s != nil {
+		x.record(MetricInit, metric.Gauge, nil, time.Since(processStart))
+	}
+	for {
+		ev, err := x.c.next(ctx)
+		if err != nil {
+			x.shutdown(context.Background(), "")
+			return err
+		}
+		switch ev.EventType {
+		case "INVOKE":
+			x.invoke(ctx, &ev)
+		case "SHUTDOWN":
+			x.drain(ctx, &ev)
+			return nil
+		}
+	}
+}
+
+// disable reports why the extension delivers nothing and stops what it
+// started; it goes on calling next.
+func (x *Extension) disable(err error) {
+	x.log.Error("lambdabridge extension: metrics are not delivered; the function runs as usual", "err", err)
+	x.abandon()
+}
+
+// start builds the session, the agent listeners and the Telemetry API
+// listener, and returns the latter's port.
+func (x *Extension) start(ctx context.Context) (int, error) {
+	if x.cfgErr != nil {
+		return 0, fmt.Errorf("configuration: %w", x.cfgErr)
+	}
+	s, err := session.New(x.cfg.sessionConfig(), session.WithLogger(x.log), session.WithVersion(x.version), session.WithFunction(x.cfg.Function))
+	if err != nil {
+		return 0, err
+	}
+	x.s = s
+	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
+	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
+	s.Start(ctx)
+	if err := x.startAgents(ctx, base); err != nil {
+		return 0, err
+	}
+	ln, err := net.Listen("tcp", "sandbox.localdomain:0")
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0") // where the name does not resolve (not on Lambda)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("telemetry listener: %w", err)
+	}
+	x.srv = &http.Server{Handler: x.recv, ReadHeaderTimeout: 5 * time.Second}
+	x.wg.Go(func() { _ = x.srv.Serve(ln) })
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startAgents serves DogStatsD and the EMF agent endpoint.
+func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
+	p := x.s.Pipeline()
+	if x.cfg.DogStatsD != "none" && x.cfg.DogStatsD != "" {
+		l, err := listen.NewDogStatsD(x.cfg.DogStatsD, p.DatagramOrigin(base), listen.WithFlagName(EnvDogStatsDAddr), listen.WithLogger(x.log))
+		if err != nil {
+			return err
+		}
+		x.agents = append(x.agents, l)
+		x.wg.Go(func() { _ = l.Serve(ctx) })
+	}
+	if x.cfg.EMFAgent != "none" && x.cfg.EMFAgent != "" {
+		var line int // calls are never concurrent
+		l, err := listen.NewEMFAgent(x.cfg.EMFAgent, func(b []byte, _ netip.AddrPort) {
+			line++
+			o := base
+			o.Source, o.Line = "emf-agent", line
+			p.Line(o, "emf-agent", b)
+		}, listen.WithFlagName(EnvEMFAgentAddr), listen.WithLogger(x.log))
+		if err != nil {
+			return err
+		}
+		x.agents = append(x.agents, l)
+		x.wg.Go(func() { _ = l.Serve(ctx) })
+	}
+	return nil
+}
+
+// invoke handles one INVOKE: with the invocation strategy, it waits for
+// the runtime's answer and delivers before returning (to next).
+func (x *Extension) invoke(ctx context.Context, ev *event) {
+	if x.s == nil {
+		return
+	}
+	x.pending = append(x.pending, ev.RequestID)
+	from := time.Now()
+	if x.cfg.Flush == FlushInvocation {
+		dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
+		x.recv.wait(dctx, ev.RequestID, false)
+		from = time.Now()
+		fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
+		if err := x.s.Flush(fctx); err != nil {
+			x.log.Warn("lambdabridge extension: flush", "err", err)
+		}
+		fcancel()
+		cancel()
+		x.recv.forget(ev.RequestID)
+	}
+	// Recorded in the background: the pipeline's lock may be held by the
+	// telemetry arriving now, and next must not wait for it.
+	d := time.Since(from)
+	x.bg.Go(func() {
+		x.record(MetricOverhead, metric.Histogram, []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, d)
+	})
+}
+
+// record hands the pipeline one point of the extension's own, in seconds.
+func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label, d time.Duration) {
+	pt := metric.Point{
+		Format: metric.FormatPlatform, Name: name, Kind: kind, Unit: "Seconds",
+		Labels: labels, Values: []float64{d.Seconds()}, TimeMs: time.Now().UnixMilli(),
+		Origin: metric.Origin{Source: "extension", Function: x.cfg.Function, Environment: x.cfg.Instance},
+	}
+	x.s.Pipeline().Platform(&pt)
+}
+
+// drain handles SHUTDOWN: it waits (within the deadline) for the reports
+// of the invocations that have none yet, then delivers everything.
+func (x *Extension) drain(ctx context.Context, ev *event) {
+	if x.s == nil {
+		return
+	}
+	// The platform flushes the telemetry it holds when the shutdown phase
+	// begins: a report that is coming comes at once (that of a crashed or
+	// timed-out invocation may never come).
+	wctx, cancel := deadline(ctx, ev.DeadlineMs, 400*time.Millisecond)
+	wctx, cancel2 := context.WithTimeout(wctx, reportWait)
+	defer cancel2()
+	for _, id := range x.pending {
+		if !x.recv.wait(wctx, id, true) {
+			break
+		}
+	}
+	cancel()
+	sctx, cancel := deadline(ctx, ev.DeadlineMs, 100*time.Millisecond)
+	defer cancel()
+	x.shutdown(sctx, ev.ShutdownReason)
+}
+
+// shutdown stops the listeners and the session and writes its summary in
+// the function's log.
+func (x *Extension) shutdown(ctx context.Context, reason string) {
+	if x.s == nil {
+		return
+	}
+	time.Sleep(session.Settle) // the datagrams sent last are read
+	x.stop(ctx)
+	x.bg.Wait()
+	sum := x.s.ShutdownWithin(ctx)
+	in := sum.Input
+	msg := fmt.Sprintf("lambdabridge extension: shutdown (%s): %d lines, %d datagrams, %d points; ", reason, in.Lines, in.Datagrams, in.Points)
+	var sent int64
+	for _, st := range sum.Sinks {
+		sent += st.Sent
+	}
+	msg += fmt.Sprintf("%d samples delivered, %d dropped", sent, sum.Dropped())
+	for _, st := range sum.Sinks {
+		if st.DroppedTotal() > 0 || st.LastError != "" {
+			msg += fmt.Sprintf("; %s %s: dropped %v, last error %q", st.Kind, st.URL, st.Dropped, st.LastError)
+		}
+	}
+	fmt.Fprintln(x.stdout(), msg)
+}
+
+// stop closes the agent listeners and the Telemetry API listener.
+func (x *Extension) stop(ctx context.Context) {
+	for _, a := range x.agents {
+		_ = a.Close()
+	}
+	x.agents = nil
+	if x.srv != nil {
+		_ = x.srv.Close() // what the platform sent was read; it sends no more
+	}
+	x.wg.Wait()
+}
+
+// abandon stops what start began: the extension goes on without metrics.
+func (x *Extension) abandon() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	x.stop(ctx)
+	if x.s != nil {
+		x.s.ShutdownWithin(ctx)
+		x.s = nil
+	}
+}
+
+func (x *Extension) stdout() io.Writer {
+	if x.out != nil {
+		return x.out
+	}
+	return stdout{}
+}
