@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,10 +153,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	if err := x.startAgents(ctx, base); err != nil {
 		return 0, err
 	}
-	ln, err := net.Listen("tcp", "sandbox.localdomain:0")
-	if err != nil {
-		ln, err = net.Listen("tcp", "127.0.0.1:0") // where the name does not resolve (not on Lambda)
-	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(telemetryHost(hostsFile), "0"))
 	if err != nil {
 		return 0, fmt.Errorf("telemetry listener: %w", err)
 	}
@@ -305,4 +304,29 @@ func (x *Extension) stdout() io.Writer {
 		return x.out
 	}
 	return stdout{}
+}
+
+// hostsFile is where telemetryHost looks the sandbox's name up.
+const hostsFile = "/etc/hosts"
+
+// telemetryHost is the host the Telemetry API listener binds:
+// sandbox.localdomain where the hosts file names it (in Lambda's execution
+// environment, where the platform delivers to that name), else 127.0.0.1.
+// The name is never sent to a DNS resolver: off Lambda that would be a
+// query beyond loopback.
+func telemetryHost(hosts string) string {
+	b, err := os.ReadFile(hosts)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.Fields(line)
+		for _, f := range fields[min(1, len(fields)):] {
+			if strings.EqualFold(f, "sandbox.localdomain") {
+				return "sandbox.localdomain"
+			}
+		}
+	}
+	return "127.0.0.1"
 }
