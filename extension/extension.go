@@ -66,14 +66,17 @@ type Extension struct {
 	version string
 	out     io.Writer
 
-	c       *client
-	s       *session.Session
-	recv    *receiver
-	agents  []interface{ Close() error }
-	srv     *http.Server
-	wg      sync.WaitGroup
-	pending []string       // requests whose platform.report has not arrived
-	bg      sync.WaitGroup // overhead points being recorded
+	c      *client
+	s      *session.Session
+	recv   *receiver
+	agents []interface{ Close() error }
+	// stopAgents ends the agents' Serve: each reads what its socket holds,
+	// then closes it (Close alone would lose the datagrams not yet read).
+	stopAgents context.CancelFunc
+	srv        *http.Server
+	wg         sync.WaitGroup
+	pending    []string       // requests whose platform.report has not arrived
+	bg         sync.WaitGroup // overhead points being recorded
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -165,6 +168,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 // startAgents serves DogStatsD and the EMF agent endpoint.
 func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 	p := x.s.Pipeline()
+	ctx, x.stopAgents = context.WithCancel(ctx)
 	if x.cfg.DogStatsD != "none" && x.cfg.DogStatsD != "" {
 		l, err := listen.NewDogStatsD(x.cfg.DogStatsD, p.DatagramOrigin(base), listen.WithFlagName(EnvDogStatsDAddr), listen.WithLogger(x.log))
 		if err != nil {
@@ -276,16 +280,20 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	fmt.Fprintln(x.stdout(), msg)
 }
 
-// stop closes the agent listeners and the Telemetry API listener.
+// stop ends the agent listeners (they drain their sockets first) and the
+// Telemetry API listener.
 func (x *Extension) stop(ctx context.Context) {
+	if x.stopAgents != nil {
+		x.stopAgents()
+	}
+	if x.srv != nil {
+		_ = x.srv.Close() // what the platform sent was read; it sends no more
+	}
+	x.wg.Wait() // the agents' Serve returned: their sockets are drained and closed
 	for _, a := range x.agents {
 		_ = a.Close()
 	}
 	x.agents = nil
-	if x.srv != nil {
-		_ = x.srv.Close() // what the platform sent was read; it sends no more
-	}
-	x.wg.Wait()
 }
 
 // abandon stops what start began: the extension goes on without metrics.
