@@ -32,7 +32,10 @@ func nodeRIC(t *testing.T) string {
 		dir = filepath.Join(c, "lambdabridge", "aws-lambda-ric")
 	}
 	bin := filepath.Join(dir, "node_modules", ".bin", "aws-lambda-ric")
-	if _, err := os.Stat(bin); err == nil {
+	// The native part its install scripts build: without it the client is
+	// installed but cannot run.
+	addon := filepath.Join(dir, "node_modules", "aws-lambda-ric", "dist", "rapid-client.node")
+	if _, err := os.Stat(addon); err == nil {
 		return bin
 	}
 	var missing []string
@@ -50,6 +53,12 @@ func nodeRIC(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Skipf("aws-lambda-ric: %v", err)
 	}
+	// npm 11 runs a dependency's install scripts only when the project
+	// allows them (allowScripts); older npm ignores the key.
+	manifest := []byte(`{"allowScripts": {"aws-lambda-ric": true}}` + "\n")
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), manifest, 0o644); err != nil {
+		t.Skipf("aws-lambda-ric: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "aws-lambda-ric")
@@ -65,8 +74,10 @@ func nodeRIC(t *testing.T) string {
 		}
 		t.Skipf("npm install aws-lambda-ric failed (%v):\n%s", err, strings.Join(lines, "\n"))
 	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("npm install aws-lambda-ric: %s missing after install", bin)
+	for _, f := range []string{bin, addon} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("npm install aws-lambda-ric: %s missing after install (were its install scripts allowed?)", f)
+		}
 	}
 	return bin
 }
