@@ -39,14 +39,8 @@ const (
 	RuleUnitDrift          = "emf/unit-drift"
 )
 
-// RuleInfo documents one rule: its id, severity, what CloudWatch does with
-// an event that breaks it, and a sentence for the README.
-type RuleInfo struct {
-	Rule     string
-	Severity metric.Severity
-	Effect   metric.Effect
-	Doc      string
-}
+// RuleInfo documents one rule (see metric.RuleInfo).
+type RuleInfo = metric.RuleInfo
 
 // Rules lists every rule the parser applies, in the order of the format.
 //
@@ -74,35 +68,35 @@ type RuleInfo struct {
 //     of the OpenTelemetry exporters) is outside the specification: an error
 //     with a hint; lambdabridge does not read it.
 var Rules = []RuleInfo{
-	{RuleInvalidJSON, metric.Error, metric.EffectDropsEvent, "the line holds `\"_aws\"` but is not valid JSON (RFC 8259, nesting up to 1000)"},
-	{RuleTextAroundObject, metric.Error, metric.EffectDropsEvent, "text before the object that is not a Lambda log prefix (`ts\\treqid\\tLEVEL\\t`, `[LEVEL]\\tts\\treqid\\t`), or text after it"},
-	{RuleEventTooLarge, metric.Error, metric.EffectDropsEvent, "the line is larger than the maximum event size (256 KiB by default, see WithMaxEventSize)"},
-	{RuleMissingMember, metric.Error, metric.EffectDropsEvent, "a required member is absent: _aws.Timestamp, _aws.CloudWatchMetrics, Namespace, Metrics, Name"},
-	{RuleWrongType, metric.Error, metric.EffectDropsEvent, "a member of _aws has the wrong JSON type (Timestamp not an integer, CloudWatchMetrics not an array, Unit not a string...)"},
-	{RuleTimestampWindow, metric.Error, metric.EffectDropsEvent, "_aws.Timestamp is more than 14 days in the past or 2 hours in the future; hints when it looks like seconds, microseconds or nanoseconds"},
-	{RuleNamespaceLength, metric.Error, metric.EffectDropsEvent, "Namespace is empty or longer than 1024 characters"},
-	{RuleNamespaceReserved, metric.Error, metric.EffectDropsEvent, "Namespace starts with `AWS/`, which CloudWatch reserves for its own services"},
-	{RuleNamespaceChars, metric.Warning, metric.EffectNone, "Namespace is longer than 256 characters or has characters outside `[a-zA-Z0-9._#:/-]`: the EMF schema allows it, the client libraries and PutMetricData do not"},
-	{RuleNoDimensions, metric.Warning, metric.EffectNone, "Dimensions is absent: the specification requires it, CloudWatch publishes the metrics without dimensions (AWS's OpenTelemetry EMF exporters rely on it); `[]` and `[[]]` say so explicitly and raise nothing"},
-	{RuleDimensionSetSize, metric.Error, metric.EffectDropsEvent, "a DimensionSet has more than 30 keys"},
-	{RuleDimensionKey, metric.Error, metric.EffectDropsEvent, "a dimension key is empty, only white space, longer than 250 characters, not ASCII, holds a control character, or starts with ':'"},
-	{RuleDimensionMissing, metric.Error, metric.EffectDropsEvent, "a dimension key names no member of the root object"},
-	{RuleDimensionValue, metric.Error, metric.EffectDropsEvent, "a dimension's member is not a string, or is empty, only white space, longer than 1024 characters, not ASCII, or holds a control character"},
-	{RuleNothingDeclared, metric.Warning, metric.EffectNone, "CloudWatchMetrics or Metrics is `[]`: the event declares no metric"},
-	{RuleMetricsCount, metric.Error, metric.EffectDropsEvent, "a directive has more than 100 metric definitions"},
-	{RuleMetricName, metric.Error, metric.EffectDropsEvent, "a metric Name is empty, only white space, or longer than 1024 characters"},
-	{RuleMetricNoValue, metric.Warning, metric.EffectDropsMetric, "a declared metric has no member in the root object (or an empty array): CloudWatch skips that metric"},
-	{RuleMetricValue, metric.Error, metric.EffectDropsEvent, "a metric's member is not a number or an array of numbers"},
-	{RuleMetricValueCount, metric.Error, metric.EffectDropsEvent, "a metric's array holds more than 100 values"},
-	{RuleMetricValueRange, metric.Error, metric.EffectDropsEvent, "a value overflows a float64, or lies outside CloudWatch's range (magnitude above 2^360, or non-zero below 2^-360)"},
-	{RuleMetricPrecision, metric.Warning, metric.EffectNone, "a value's magnitude exceeds 2^53-1: the client libraries refuse it and integers lose precision"},
-	{RuleNegativeCount, metric.Warning, metric.EffectNone, "a value below zero with Unit Count: it becomes a Prometheus counter, which only goes up, so lambdabridge drops the value (`negative_counter`)"},
-	{RuleUnit, metric.Error, metric.EffectDropsEvent, "Unit is not one of CloudWatch's units (case matters; `\"\"` means None); hints the likely unit"},
-	{RuleStorageResolution, metric.Error, metric.EffectDropsEvent, "StorageResolution is not 1 or 60"},
-	{RuleResolutionConflict, metric.Error, metric.EffectDropsEvent, "one metric name has two storage resolutions in one event"},
-	{RuleDuplicateMetric, metric.Warning, metric.EffectNone, "one directive defines the same metric name twice, or two directives of one event define it in the same namespace with a DimensionSet of the same keys: its values are published twice"},
-	{RuleDuplicateDimSet, metric.Warning, metric.EffectNone, "one directive lists the same DimensionSet twice: its values are published twice"},
-	{RuleHighCardinality, metric.Warning, metric.EffectNone, "a dimension value looks unique per event (UUID, request or trace id, hex id, timestamp, long number): a cardinality and cost explosion (reported once per dimension key)"},
-	{RuleUniqueDimension, metric.Warning, metric.EffectNone, "at Finish: a dimension whose value was different in each of 20 or more events"},
-	{RuleUnitDrift, metric.Warning, metric.EffectNone, "at Finish: one metric (namespace and name) declared with different units across events"},
+	{Rule: RuleInvalidJSON, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "the line holds `\"_aws\"` but is not valid JSON (RFC 8259, nesting up to 1000)"},
+	{Rule: RuleTextAroundObject, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "text before the object that is not a Lambda log prefix (`ts\\treqid\\tLEVEL\\t`, `[LEVEL]\\tts\\treqid\\t`), or text after it"},
+	{Rule: RuleEventTooLarge, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "the line is larger than the maximum event size (256 KiB by default, see WithMaxEventSize)"},
+	{Rule: RuleMissingMember, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a required member is absent: _aws.Timestamp, _aws.CloudWatchMetrics, Namespace, Metrics, Name"},
+	{Rule: RuleWrongType, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a member of _aws has the wrong JSON type (Timestamp not an integer, CloudWatchMetrics not an array, Unit not a string...)"},
+	{Rule: RuleTimestampWindow, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "_aws.Timestamp is more than 14 days in the past or 2 hours in the future; hints when it looks like seconds, microseconds or nanoseconds"},
+	{Rule: RuleNamespaceLength, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "Namespace is empty or longer than 1024 characters"},
+	{Rule: RuleNamespaceReserved, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "Namespace starts with `AWS/`, which CloudWatch reserves for its own services"},
+	{Rule: RuleNamespaceChars, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "Namespace is longer than 256 characters or has characters outside `[a-zA-Z0-9._#:/-]`: the EMF schema allows it, the client libraries and PutMetricData do not"},
+	{Rule: RuleNoDimensions, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "Dimensions is absent: the specification requires it, CloudWatch publishes the metrics without dimensions (AWS's OpenTelemetry EMF exporters rely on it); `[]` and `[[]]` say so explicitly and raise nothing"},
+	{Rule: RuleDimensionSetSize, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a DimensionSet has more than 30 keys"},
+	{Rule: RuleDimensionKey, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a dimension key is empty, only white space, longer than 250 characters, not ASCII, holds a control character, or starts with ':'"},
+	{Rule: RuleDimensionMissing, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a dimension key names no member of the root object"},
+	{Rule: RuleDimensionValue, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a dimension's member is not a string, or is empty, only white space, longer than 1024 characters, not ASCII, or holds a control character"},
+	{Rule: RuleNothingDeclared, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "CloudWatchMetrics or Metrics is `[]`: the event declares no metric"},
+	{Rule: RuleMetricsCount, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a directive has more than 100 metric definitions"},
+	{Rule: RuleMetricName, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a metric Name is empty, only white space, or longer than 1024 characters"},
+	{Rule: RuleMetricNoValue, Severity: metric.Warning, Effect: metric.EffectDropsMetric, Doc: "a declared metric has no member in the root object (or an empty array): CloudWatch skips that metric"},
+	{Rule: RuleMetricValue, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a metric's member is not a number or an array of numbers"},
+	{Rule: RuleMetricValueCount, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a metric's array holds more than 100 values"},
+	{Rule: RuleMetricValueRange, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a value overflows a float64, or lies outside CloudWatch's range (magnitude above 2^360, or non-zero below 2^-360)"},
+	{Rule: RuleMetricPrecision, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "a value's magnitude exceeds 2^53-1: the client libraries refuse it and integers lose precision"},
+	{Rule: RuleNegativeCount, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "a value below zero with Unit Count: it becomes a Prometheus counter, which only goes up, so lambdabridge drops the value (`negative_counter`)"},
+	{Rule: RuleUnit, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "Unit is not one of CloudWatch's units (case matters; `\"\"` means None); hints the likely unit"},
+	{Rule: RuleStorageResolution, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "StorageResolution is not 1 or 60"},
+	{Rule: RuleResolutionConflict, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "one metric name has two storage resolutions in one event"},
+	{Rule: RuleDuplicateMetric, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "one directive defines the same metric name twice, or two directives of one event define it in the same namespace with a DimensionSet of the same keys: its values are published twice"},
+	{Rule: RuleDuplicateDimSet, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "one directive lists the same DimensionSet twice: its values are published twice"},
+	{Rule: RuleHighCardinality, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "a dimension value looks unique per event (UUID, request or trace id, hex id, timestamp, long number): a cardinality and cost explosion (reported once per dimension key)"},
+	{Rule: RuleUniqueDimension, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "at Finish: a dimension whose value was different in each of 20 or more events"},
+	{Rule: RuleUnitDrift, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "at Finish: one metric (namespace and name) declared with different units across events"},
 }

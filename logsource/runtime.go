@@ -28,20 +28,15 @@ const (
 	RuleEMFWrapped = "emf/json-log-wrapped"
 )
 
-// RuleInfo documents one rule.
-type RuleInfo struct {
-	Rule     string
-	Severity metric.Severity
-	Effect   metric.Effect
-	Doc      string
-}
+// RuleInfo documents one rule (see metric.RuleInfo).
+type RuleInfo = metric.RuleInfo
 
 // Rules lists the rules of the Decoder.
 var Rules = []RuleInfo{
-	{RuleBadPayload, metric.Error, metric.EffectDropsEvent, "a subscription payload is not base64 of gzip of a DATA_MESSAGE/CONTROL_MESSAGE JSON document"},
-	{RuleBadDocument, metric.Error, metric.EffectDropsEvent, "a filter-log-events/get-log-events JSON document (or a multi-line JSON document) is invalid or cut off"},
-	{RuleEventTooLarge, metric.Warning, metric.EffectNone, "a message is longer than a CloudWatch Logs event (1 MB, see WithMaxEventSize): CloudWatch keeps its start only; an error (EMF, drops the event) when it is an EMF document"},
-	{RuleEMFWrapped, metric.Error, metric.EffectDropsEvent, "an EMF document is the \"message\" of a JSON-format application log: CloudWatch does not extract it"},
+	{Rule: RuleBadPayload, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a subscription payload is not base64 of gzip of a DATA_MESSAGE/CONTROL_MESSAGE JSON document"},
+	{Rule: RuleBadDocument, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "a filter-log-events/get-log-events JSON document (or a multi-line JSON document) is invalid or cut off"},
+	{Rule: RuleEventTooLarge, Severity: metric.Warning, Effect: metric.EffectNone, Doc: "a message is longer than a CloudWatch Logs event (1 MB, see WithMaxEventSize): CloudWatch keeps its start only; an error (EMF, drops the event) when it is an EMF document"},
+	{Rule: RuleEMFWrapped, Severity: metric.Error, Effect: metric.EffectDropsEvent, Doc: "an EMF document is the \"message\" of a JSON-format application log: CloudWatch does not extract it"},
 }
 
 // unwrap removes the runtime's wrapping of m.Text and completes m's

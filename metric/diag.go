@@ -82,3 +82,13 @@ func (d *Diagnostic) backend() string {
 	}
 	return "lambdabridge"
 }
+
+// RuleInfo documents one diagnostic rule of a parser: its id, severity,
+// what the receiving service does with input that breaks it, and a
+// sentence for the README's rule tables.
+type RuleInfo struct {
+	Rule     string
+	Severity Severity
+	Effect   Effect
+	Doc      string
+}
