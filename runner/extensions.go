@@ -53,14 +53,18 @@ const (
 // extension is one registered (or, for an external one, started)
 // extension of an environment.
 type extension struct {
-	name     string
-	id       string // Lambda-Extension-Identifier, set at registration
-	events   []string
-	next     chan struct{} // it called next after its work (buffered 1)
-	busy     atomic.Bool   // it has work: init, or an event it took
-	event    chan []byte   // the event its next call returns (buffered 1)
-	exited   chan struct{} // external only: closed once reaped
-	out, err *lineReader
+	name   string
+	id     string // Lambda-Extension-Identifier, set at registration
+	events []string
+	next   chan struct{} // it called next after its work (buffered 1)
+	busy   atomic.Bool   // it has work: init, or an event it took
+	// given counts the events put in event; done counts the phases it
+	// finished (init, then each event it took) by calling next. It is
+	// done with the last event given when done > given.
+	given, done atomic.Int64
+	event       chan []byte   // the event its next call returns (buffered 1)
+	exited      chan struct{} // external only: closed once reaped
+	out, err    *lineReader
 }
 
 func (x *extension) wants(ev string) bool { return slices.Contains(x.events, ev) }
@@ -340,6 +344,7 @@ func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if x.busy.Swap(false) {
+		x.done.Add(1)
 		select {
 		case x.next <- struct{}{}:
 		default:
@@ -427,6 +432,7 @@ func (s *extensions) dispatch(kind string, ev []byte) []*extension {
 		}
 		select {
 		case x.event <- ev:
+			x.given.Add(1)
 		default: // it has not taken the last one yet
 		}
 		to = append(to, x)
@@ -434,21 +440,27 @@ func (s *extensions) dispatch(kind string, ev []byte) []*extension {
 	return to
 }
 
-// waitNext waits until each of xs called next (or exited), or until stop
-// is closed or d passes; it returns the extensions still busy.
+// waitNext waits until each of xs called next after the last event it
+// was given (or exited), or until stop is closed or d passes; it returns
+// the extensions still busy. An extension still at work on an earlier
+// event (an invoke phase that timed out) must finish that one, take the
+// last and call next again.
 func waitNext(xs []*extension, stop <-chan struct{}, deadline <-chan time.Time) []*extension {
 	for i, x := range xs {
 		var gone chan struct{}
 		if x.exited != nil {
 			gone = x.exited
 		}
-		select {
-		case <-x.next:
-		case <-gone:
-		case <-stop:
-			return xs[i:]
-		case <-deadline:
-			return xs[i:]
+		for x.done.Load() <= x.given.Load() {
+			select {
+			case <-x.next:
+			case <-gone:
+				return waitNext(xs[i+1:], stop, deadline)
+			case <-stop:
+				return xs[i:]
+			case <-deadline:
+				return xs[i:]
+			}
 		}
 	}
 	return nil

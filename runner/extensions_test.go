@@ -286,14 +286,21 @@ func TestDurationUntilNext(t *testing.T) {
 // TestExtensionShutdownReasons: the SHUTDOWN event says why the
 // environment ends: the function's timeout, or its runtime's crash.
 func TestExtensionShutdownReasons(t *testing.T) {
-	cases := []struct{ payload, errType, reason string }{
-		{`{"action":"sleep","ms":3000}`, "Sandbox.Timedout", "timeout"},
-		{`{"action":"crash"}`, "Runtime.ExitError", "failure"},
+	cases := []struct {
+		name, payload, errType, reason string
+		env                            map[string]string
+	}{
+		{"timeout", `{"action":"sleep","ms":3000}`, "Sandbox.Timedout", "timeout", nil},
+		// The function answers at once, the extension works past the
+		// timeout: a timeout after the answer, whose report the
+		// extension gets before its SHUTDOWN all the same.
+		{"timeout after the answer", `{}`, "Sandbox.Timedout", "timeout", map[string]string{"TESTEXT_INVOKE_MS": "1500"}},
+		{"failure", `{"action":"crash"}`, "Runtime.ExitError", "failure", nil},
 	}
 	for _, c := range cases {
-		t.Run(c.reason, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "ext.jsonl")
-			def := extDef(t, extLayer(t, "testext"), out, nil)
+			def := extDef(t, extLayer(t, "testext"), out, c.env)
 			def.Timeout = time.Second
 			r, _ := newTestRunner(t, []function.Definition{def})
 			res := invoke(t, r, "gofn", c.payload)
@@ -314,6 +321,9 @@ func TestExtensionShutdownReasons(t *testing.T) {
 				t.Errorf("the extension did not get the platform.report of the %s invocation before its shutdown", c.reason)
 			}
 			if len(got) != 1 || !strings.Contains(got[0], `"shutdownReason":"`+c.reason+`"`) {
+				for _, x := range readExtRecords(t, out) {
+					t.Logf("%s %s %.200s", x.Ext, x.Kind, x.Body)
+				}
 				t.Errorf("SHUTDOWN events %q, want one with reason %s", got, c.reason)
 			}
 		})

@@ -397,6 +397,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 	e.drain()
 	res.MaxMemoryUsed, res.MemoryApproximate = e.maxUsed()
 	e.end(res)
+	e.stopLate(res)
 	return res
 }
 

@@ -108,8 +108,18 @@ func (e *env) lateTimeout(inv *invocation, res *Result, why string) {
 	res.TimedOut = true
 	res.FunctionError, res.ErrorType = "Unhandled", "Sandbox.Timedout"
 	res.Payload = errorPayload("RequestId: "+inv.id+" Error: "+timeoutMessage(d), "Sandbox.Timedout")
-	e.gracefulStop() // the extensions' shutdown phase (reason timeout) before the kill
-	e.kill()
+	// The caller writes END and REPORT, then stops the environment
+	// (stopLate): the extensions get the report before their SHUTDOWN.
+}
+
+// stopLate ends the environment of an invocation that timed out after
+// its answer, once its REPORT is out: the extensions' shutdown phase
+// (reason timeout), then the kill.
+func (e *env) stopLate(res *Result) {
+	if res.TimedOut {
+		e.gracefulStop()
+		e.kill()
+	}
 }
 
 // extFailure returns the error of an extension that failed during the
