@@ -59,9 +59,10 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, hdr m
 	return b, resp.Header, nil
 }
 
-// register registers for INVOKE and SHUTDOWN.
-func (c *client) register(ctx context.Context) error {
-	_, hdr, err := c.do(ctx, http.MethodPost, "/2020-01-01/extension/register", []byte(`{"events":["INVOKE","SHUTDOWN"]}`),
+// register registers for events (INVOKE, SHUTDOWN).
+func (c *client) register(ctx context.Context, events []string) error {
+	body, _ := json.Marshal(map[string][]string{"events": events})
+	_, hdr, err := c.do(ctx, http.MethodPost, "/2020-01-01/extension/register", body,
 		map[string]string{"Lambda-Extension-Name": c.name, "Content-Type": "application/json"})
 	if err != nil {
 		return fmt.Errorf("register: %w", err)

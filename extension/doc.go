@@ -1,5 +1,5 @@
 // Package extension is lambdabridge as an AWS Lambda external extension:
-// it registers with the Extensions API (INVOKE, SHUTDOWN), subscribes to the
+// it registers with the Extensions API, subscribes to the
 // Telemetry API (platform and function events), serves DogStatsD and the
 // CloudWatch agent's EMF endpoint on loopback, and hands the function's log
 // records, the datagrams and the platform events (platform.initReport,
@@ -12,15 +12,19 @@
 //	x := extension.New(cfg, err, extension.WithLogger(log))
 //	err = x.Run(ctx)                                // until SHUTDOWN
 //
-// Flush strategies (LAMBDABRIDGE_FLUSH): "invocation" waits, on every INVOKE,
-// for the runtime's platform.runtimeDone and delivers what the aggregation
-// holds before calling next, so a frozen environment holds nothing of the
-// function's own metrics (the platform.report of an invocation arrives after
-// its end and goes with the next flush or SHUTDOWN); "periodic" calls next at
-// once and delivers every LAMBDABRIDGE_FLUSH_INTERVAL, and at SHUTDOWN. The
-// time the extension adds to each invocation is a metric of its own
+// Flush strategies (LAMBDABRIDGE_FLUSH): "invocation" registers for INVOKE
+// and SHUTDOWN; on every INVOKE it waits for the runtime's
+// platform.runtimeDone and delivers what the aggregation holds before
+// calling next, so a frozen environment holds nothing of the function's own
+// metrics (the platform.report of an invocation arrives after its end and
+// goes with the next flush or SHUTDOWN). "periodic" registers for SHUTDOWN
+// alone: Lambda never waits for it during an invocation; it delivers every
+// LAMBDABRIDGE_FLUSH_INTERVAL while the environment is thawed, and at
+// SHUTDOWN. The time each invocation lasts after the runtime's answer, as
+// the platform measures it, is a metric of its own
 // (lambdabridge_extension_overhead_seconds).
 //
 // A bad configuration never breaks the function: the extension says what is
-// wrong in the function's log, stays registered and calls next as usual.
+// wrong in the function's log, stays registered (for SHUTDOWN alone) and
+// lets every invocation run.
 package extension

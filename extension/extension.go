@@ -18,10 +18,13 @@ import (
 	"github.com/lambdabridge/lambdabridge/session"
 )
 
-// MetricOverhead is the family of the time the extension adds to each
-// invocation: from the moment it knows the runtime answered (the
-// platform.runtimeDone event; with the periodic strategy, the INVOKE event)
-// to its call to next, labelled by strategy.
+// MetricOverhead is the family of the time each invocation lasted after
+// the runtime's answer, as the platform measured it (platform.report's
+// durationMs minus platform.runtimeDone's: Lambda's
+// PostRuntimeExtensionsDuration), labelled by strategy: the time the
+// extension adds to the invocation (or another extension, if it took
+// longer). With the periodic strategy the extension does not take INVOKE
+// events, and adds none of its own.
 const MetricOverhead = "lambdabridge_extension_overhead_seconds"
 
 // MetricInit is the family of the extension's init time: from its
@@ -35,9 +38,17 @@ var processStart = time.Now()
 // invocations.
 const reportWait = 300 * time.Millisecond
 
-// teleTimeoutMs is the Telemetry API buffering asked for: the smallest
-// Lambda allows, so runtimeDone arrives soon after the answer.
-const teleTimeoutMs = 25
+// teleTimeoutMs is the Telemetry API buffering asked for. The invocation
+// strategy waits for runtimeDone: the smallest Lambda allows (25 ms). The
+// periodic strategy waits for nothing: batches of up to a second (half
+// the flush interval, if less) cost fewer requests per invocation, and
+// the platform sends what it holds when the shutdown phase begins.
+func teleTimeoutMs(cfg Config) int {
+	if cfg.Flush != FlushPeriodic {
+		return 25
+	}
+	return int(min(time.Second, max(25*time.Millisecond, cfg.FlushInterval/2)).Milliseconds())
+}
 
 // Option configures an Extension.
 type Option func(*Extension)
@@ -75,8 +86,6 @@ type Extension struct {
 	stopAgents context.CancelFunc
 	srv        *http.Server
 	wg         sync.WaitGroup
-	pending    []string       // requests whose platform.report has not arrived
-	bg         sync.WaitGroup // overhead points being recorded
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -104,12 +113,19 @@ func (x *Extension) Run(ctx context.Context) error {
 	if err != nil {
 		x.disable(err)
 	}
-	if err := x.c.register(ctx); err != nil {
+	// Only the invocation strategy has work at each invocation: otherwise
+	// the extension registers for SHUTDOWN alone, and Lambda never waits
+	// for it while the function runs.
+	events := []string{"SHUTDOWN"}
+	if x.s != nil && x.cfg.Flush == FlushInvocation {
+		events = []string{"INVOKE", "SHUTDOWN"}
+	}
+	if err := x.c.register(ctx, events); err != nil {
 		x.abandon()
 		return err
 	}
 	if x.s != nil {
-		if err := x.c.subscribe(ctx, port, teleTimeoutMs); err != nil {
+		if err := x.c.subscribe(ctx, port, teleTimeoutMs(x.cfg)); err != nil {
 			x.disable(err)
 		}
 	}
@@ -152,6 +168,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	x.s = s
 	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
+	x.recv.post = x.overhead
 	s.Start(ctx)
 	if err := x.startAgents(ctx, base); err != nil {
 		return 0, err
@@ -194,32 +211,28 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 	return nil
 }
 
-// invoke handles one INVOKE: with the invocation strategy, it waits for
-// the runtime's answer and delivers before returning (to next).
+// invoke handles one INVOKE (the invocation strategy): it waits for the
+// runtime's answer and delivers before returning (to next).
 func (x *Extension) invoke(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
-	x.pending = append(x.pending, ev.RequestID)
-	from := time.Now()
-	if x.cfg.Flush == FlushInvocation {
-		dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
-		x.recv.wait(dctx, ev.RequestID, false)
-		from = time.Now()
-		fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
-		if err := x.s.Flush(fctx); err != nil {
-			x.log.Warn("lambdabridge extension: flush", "err", err)
-		}
-		fcancel()
-		cancel()
-		x.recv.forget(ev.RequestID)
+	x.recv.invoked(ev.RequestID)
+	dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
+	defer cancel()
+	x.recv.waitDone(dctx, ev.RequestID)
+	x.recv.forget(ev.RequestID)
+	fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
+	defer fcancel()
+	if err := x.s.Flush(fctx); err != nil {
+		x.log.Warn("lambdabridge extension: flush", "err", err)
 	}
-	// Recorded in the background: the pipeline's lock may be held by the
-	// telemetry arriving now, and next must not wait for it.
-	d := time.Since(from)
-	x.bg.Go(func() {
-		x.record(MetricOverhead, metric.Histogram, []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, d)
-	})
+}
+
+// overhead records the time an invocation lasted after the runtime's
+// answer, as the platform measured it.
+func (x *Extension) overhead(d time.Duration) {
+	x.record(MetricOverhead, metric.Histogram, []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, d)
 }
 
 // record hands the pipeline one point of the extension's own, in seconds.
@@ -232,23 +245,26 @@ func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label,
 	x.s.Pipeline().Platform(&pt)
 }
 
-// drain handles SHUTDOWN: it waits (within the deadline) for the reports
-// of the invocations that have none yet, then delivers everything.
+// drain handles SHUTDOWN: it waits (within the deadline) for the telemetry
+// still on its way and the reports of the invocations that have none yet,
+// then delivers everything.
 func (x *Extension) drain(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
-	// The platform flushes the telemetry it holds when the shutdown phase
-	// begins: a report that is coming comes at once (that of a crashed or
-	// timed-out invocation may never come).
+	arrived := time.Now()
 	wctx, cancel := deadline(ctx, ev.DeadlineMs, 400*time.Millisecond)
 	wctx, cancel2 := context.WithTimeout(wctx, reportWait)
-	defer cancel2()
-	for _, id := range x.pending {
-		if !x.recv.wait(wctx, id, true) {
-			break
-		}
+	// Without INVOKE events only a batch sent after the shutdown phase
+	// began tells that the telemetry is all in.
+	var after time.Time
+	if x.cfg.Flush != FlushInvocation {
+		after = arrived
 	}
+	if left := x.recv.settle(wctx, after); left > 0 {
+		x.log.Warn("lambdabridge extension: shutdown without the platform.report of some invocations", "invocations", left)
+	}
+	cancel2()
 	cancel()
 	sctx, cancel := deadline(ctx, ev.DeadlineMs, 100*time.Millisecond)
 	defer cancel()
@@ -263,7 +279,6 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	}
 	time.Sleep(session.Settle) // the datagrams sent last are read
 	x.stop(ctx)
-	x.bg.Wait()
 	sum := x.s.ShutdownWithin(ctx)
 	in := sum.Input
 	msg := fmt.Sprintf("lambdabridge extension: shutdown (%s): %d lines, %d datagrams, %d points; ", reason, in.Lines, in.Datagrams, in.Points)

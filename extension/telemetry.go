@@ -16,12 +16,17 @@ import (
 
 // receiver takes the Telemetry API's batches: function records go to the
 // pipeline as log lines, platform events through the platform parser as
-// platform points; it tells the extension when the runtime finished a
-// request (platform.runtimeDone) and when its report arrived.
+// platform points. It keeps which requests have no report yet, tells the
+// extension when the runtime finished a request (platform.runtimeDone),
+// and measures the time each invocation lasted after the runtime's answer.
 type receiver struct {
 	p    *pipeline.Pipeline
 	log  *slog.Logger
 	base metric.Origin // function and environment
+	// post, when set, gets the time an invocation lasted after the
+	// runtime's answer (report's durationMs minus runtimeDone's), as the
+	// platform measured it.
+	post func(time.Duration)
 
 	mu       sync.Mutex
 	plat     *platform.Parser
@@ -29,13 +34,17 @@ type receiver struct {
 	reqID    string // the request running (platform.start)
 	line     int
 	done     map[string]chan struct{} // closed at the request's runtimeDone
-	reported map[string]chan struct{} // closed at the request's report
+	open     map[string]struct{}      // started (or invoked), no report yet
+	answered map[string]time.Duration // runtimeDone's durationMs, until the report
+	changed  chan struct{}            // closed and replaced at each batch
+	last     time.Time                // when the last batch arrived
 }
 
 func newReceiver(p *pipeline.Pipeline, base metric.Origin, arch string, log *slog.Logger) *receiver {
 	return &receiver{
 		p: p, log: log, base: base, plat: platform.NewParser(platform.WithArchitecture(arch)),
-		done: map[string]chan struct{}{}, reported: map[string]chan struct{}{},
+		done: map[string]chan struct{}{}, open: map[string]struct{}{}, answered: map[string]time.Duration{},
+		changed: make(chan struct{}),
 	}
 }
 
@@ -46,32 +55,35 @@ type teleEvent struct {
 	Record json.RawMessage `json:"record"`
 }
 
-// ServeHTTP reads one batch (a JSON array of events).
+// ServeHTTP reads one batch (a JSON array of events), decoded once.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	var batch []json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 8<<20)).Decode(&batch); err != nil {
-		r.log.Warn("telemetry batch is not a JSON array", "err", err)
+	var batch []teleEvent
+	err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 8<<20)).Decode(&batch)
+	if err == nil {
+		for i := range batch {
+			r.event(&batch[i])
+		}
+	}
+	r.mu.Lock()
+	r.last = time.Now()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Warn("telemetry batch is not a JSON array of events", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
-	}
-	for _, raw := range batch {
-		r.event(raw)
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
 // event handles one event.
-func (r *receiver) event(raw json.RawMessage) {
-	var ev teleEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		r.log.Warn("telemetry event is not an object", "err", err)
-		return
-	}
+func (r *receiver) event(ev *teleEvent) {
 	switch {
 	case ev.Type == "function":
 		r.functionLine(ev.Record)
 	case strings.HasPrefix(ev.Type, "platform."):
-		r.platformEvent(&ev, raw)
+		r.platformEvent(ev)
 	}
 }
 
@@ -96,42 +108,58 @@ func (r *receiver) functionLine(rec json.RawMessage) {
 }
 
 // platformEvent turns platform.initReport, platform.start and
-// platform.report into platform points, and signals runtimeDone and report.
-func (r *receiver) platformEvent(ev *teleEvent, raw json.RawMessage) {
-	var rec struct {
-		RequestID string `json:"requestId"`
-	}
-	_ = json.Unmarshal(ev.Record, &rec)
+// platform.report into platform points, and keeps the requests' state.
+func (r *receiver) platformEvent(ev *teleEvent) {
 	r.mu.Lock()
-	if ev.Type == "platform.start" {
-		r.reqID = rec.RequestID
-	}
+	defer r.mu.Unlock()
 	r.batch.Reset()
 	o := r.base
-	o.Source, o.RequestID = "telemetry", rec.RequestID
-	r.plat.Line(&r.batch, raw, platform.Context{Origin: o, Stream: r.base.Environment})
+	o.Source = "telemetry"
+	info := r.plat.Event(&r.batch, ev.Type, ev.Time, ev.Record, platform.Context{Origin: o, Stream: r.base.Environment})
+	id := info.RequestID
 	for i := range r.batch.Points {
+		r.batch.Points[i].Origin.RequestID = id
 		r.p.Platform(&r.batch.Points[i])
 	}
 	for i := range r.batch.Diags {
 		d := &r.batch.Diags[i]
 		r.log.Warn("platform event", "rule", d.Rule, "msg", d.Message)
 	}
-	switch ev.Type {
-	case "platform.runtimeDone":
-		closeOnce(r.signal(r.done, rec.RequestID))
-	case "platform.report":
-		closeOnce(r.signal(r.reported, rec.RequestID))
+	if id == "" {
+		return
 	}
+	switch ev.Type {
+	case "platform.start":
+		r.reqID = id
+		r.open[id] = struct{}{}
+	case "platform.runtimeDone":
+		if info.Status == platform.StatusSuccess || info.Status == platform.StatusError {
+			r.answered[id] = info.Duration // the runtime answered
+		}
+		closeOnce(r.signal(id))
+	case "platform.report":
+		if rt, ok := r.answered[id]; ok && r.post != nil && info.Duration >= rt {
+			r.post(info.Duration - rt)
+		}
+		delete(r.answered, id)
+		delete(r.open, id)
+	}
+}
+
+// invoked records a request the extension got an INVOKE event for: it
+// has no report yet.
+func (r *receiver) invoked(id string) {
+	r.mu.Lock()
+	r.open[id] = struct{}{}
 	r.mu.Unlock()
 }
 
-// signal returns the channel of id in m, creating it. r.mu is held.
-func (r *receiver) signal(m map[string]chan struct{}, id string) chan struct{} {
-	c, ok := m[id]
+// signal returns the runtimeDone channel of id, creating it. r.mu is held.
+func (r *receiver) signal(id string) chan struct{} {
+	c, ok := r.done[id]
 	if !ok {
 		c = make(chan struct{})
-		m[id] = c
+		r.done[id] = c
 	}
 	return c
 }
@@ -144,15 +172,11 @@ func closeOnce(c chan struct{}) {
 	}
 }
 
-// wait waits until the runtimeDone (report false) or the report of id
-// arrived, or ctx ends; it reports whether it arrived.
-func (r *receiver) wait(ctx context.Context, id string, report bool) bool {
+// waitDone waits until the runtimeDone of id arrived, or ctx ends; it
+// reports whether it arrived.
+func (r *receiver) waitDone(ctx context.Context, id string) bool {
 	r.mu.Lock()
-	m := r.done
-	if report {
-		m = r.reported
-	}
-	c := r.signal(m, id)
+	c := r.signal(id)
 	r.mu.Unlock()
 	select {
 	case <-c:
@@ -162,11 +186,33 @@ func (r *receiver) wait(ctx context.Context, id string, report bool) bool {
 	}
 }
 
-// forget drops the signals of id once the extension is done with it.
+// forget drops the runtimeDone signal of id once the extension is done
+// with it.
 func (r *receiver) forget(id string) {
 	r.mu.Lock()
 	delete(r.done, id)
 	r.mu.Unlock()
+}
+
+// settle waits, at SHUTDOWN, for the telemetry still on its way: until
+// every request started or invoked has its report and a batch came at
+// after or later (the platform sends what it holds when the shutdown phase
+// begins; the zero time: any batch), or until ctx ends. It returns the
+// number of requests left without a report.
+func (r *receiver) settle(ctx context.Context, after time.Time) int {
+	for {
+		r.mu.Lock()
+		left, changed, last := len(r.open), r.changed, r.last
+		r.mu.Unlock()
+		if left == 0 && !last.Before(after) {
+			return 0
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return left
+		}
+	}
 }
 
 // deadline is a context that ends at ms (Unix milliseconds) minus margin.

@@ -55,17 +55,41 @@ func (p *Parser) event(b *metric.Batch, line []byte, c Context) bool {
 	if err := json.Unmarshal(line, &e); err != nil || !strings.HasPrefix(e.Type, "platform.") {
 		return false
 	}
+	p.Event(b, e.Type, e.Time, e.Record, c)
+	return true
+}
+
+// EventInfo is what a Telemetry API subscriber may need of an event
+// besides its points.
+type EventInfo struct {
+	RequestID string
+	Status    string        // success, error, timeout, failure
+	Duration  time.Duration // metrics.durationMs (0 when absent)
+}
+
+// Event reads one platform event already split into its type, time
+// (RFC 3339) and record, as a Telemetry API subscriber decodes them, and
+// appends the points and diagnostics it gives to b. Events that give no
+// points (platform.extension, platform.telemetrySubscription, ...) are not
+// decoded, and their EventInfo is empty.
+func (p *Parser) Event(b *metric.Batch, typ, ts string, rec []byte, c Context) EventInfo {
+	switch typ {
+	case "platform.initStart", "platform.restoreStart", "platform.initReport", "platform.start",
+		"platform.runtimeDone", "platform.report", "platform.logsDropped":
+	default:
+		return EventInfo{}
+	}
 	if c.TimeMs == 0 {
-		if t, err := time.Parse(time.RFC3339Nano, e.Time); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
 			c.TimeMs = t.UnixMilli()
 		}
 	}
 	var r record
-	if len(e.Record) == 0 || json.Unmarshal(e.Record, &r) != nil {
-		diag(b, c, RuleBadEvent, e.Type+" event has no record object", "")
-		return true
+	if len(rec) == 0 || json.Unmarshal(rec, &r) != nil {
+		diag(b, c, RuleBadEvent, typ+" event has no record object", "")
+		return EventInfo{}
 	}
-	switch e.Type {
+	switch typ {
 	case "platform.initStart", "platform.restoreStart":
 		if r.Phase != "invoke" {
 			p.stream(c).coldPending = true
@@ -89,7 +113,7 @@ func (p *Parser) event(b *metric.Batch, line []byte, c Context) bool {
 			Hint:    "write fewer or smaller log lines, or metrics by another path (DogStatsD to an extension)",
 		})
 	}
-	return true
+	return EventInfo{RequestID: r.RequestID, Status: r.Status, Duration: msDur(valueOr(r.Metrics.DurationMs))}
 }
 
 func valueOr(f *float64) float64 {

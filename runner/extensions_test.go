@@ -274,6 +274,9 @@ func TestDurationUntilNext(t *testing.T) {
 	if res.Failed() || res.Duration < 500*time.Millisecond {
 		t.Fatalf("Duration %v (failed %v): want at least the 500 ms of work after the answer", res.Duration, res.Failed())
 	}
+	if post := res.Duration - res.RuntimeDuration; res.RuntimeDuration <= 0 || post < 500*time.Millisecond {
+		t.Errorf("RuntimeDuration %v of Duration %v: want the answer's time, and the 500 ms after it outside", res.RuntimeDuration, res.Duration)
+	}
 	if res.BilledDuration < 500*time.Millisecond {
 		t.Errorf("Billed Duration %v, want at least 500 ms", res.BilledDuration)
 	}

@@ -159,14 +159,20 @@ type Result struct {
 	// ErrorType is the error's type: the runtime's (e.g. "errorString"),
 	// or the platform's: Runtime.ExitError, Runtime.InitError,
 	// Runtime.OutOfMemory, Sandbox.Timedout, Function.ResponseSizeTooLarge.
-	ErrorType      string
-	TimedOut       bool
-	ColdStart      bool
-	Duration       time.Duration
-	BilledDuration time.Duration
-	InitDuration   time.Duration // cold starts only
-	MemorySizeMB   int
-	MaxMemoryUsed  int64 // bytes
+	ErrorType string
+	TimedOut  bool
+	ColdStart bool
+	Duration  time.Duration
+	// RuntimeDuration is the runtime's part of Duration: until its answer
+	// (platform.runtimeDone's durationMs). Duration - RuntimeDuration is
+	// the time extensions worked after the answer, Lambda's
+	// PostRuntimeExtensionsDuration. It is 0 when the runtime did not
+	// answer (a crash, a timeout).
+	RuntimeDuration time.Duration
+	BilledDuration  time.Duration
+	InitDuration    time.Duration // cold starts only
+	MemorySizeMB    int
+	MaxMemoryUsed   int64 // bytes
 	// MemoryApproximate: MaxMemoryUsed is the peak of the runner's samples
 	// (every WithMemorySampleInterval), because the kernel's own peak
 	// (VmHWM, or the reaped process's maximum RSS) could not be read; the

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/lambdabridge/lambdabridge/extension"
 )
@@ -26,6 +27,11 @@ func main() {
 	if api == "" {
 		fmt.Fprintln(os.Stderr, "lambdabridge-extension: AWS_LAMBDA_RUNTIME_API is not set: this program runs as a Lambda extension (extensions/ in a layer)")
 		os.Exit(2)
+	}
+	// The extension shares the function's CPU share (a seventh of a CPU at
+	// 256 MB): one P spends it on work, more would spin looking for it.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	cfg, err := extension.Load(os.Getenv)
 	x := extension.New(cfg, err, extension.WithRuntimeAPI(api), extension.WithName(filepath.Base(os.Args[0])), extension.WithVersion(version))
