@@ -18,8 +18,9 @@ import (
 
 // TestIntoPrometheus runs the example function with the extension's layer
 // under the runner, into a real Prometheus by remote_write, across cold
-// starts, warm invocations, a function error, a crash, a timeout and the
-// SHUTDOWN of the last environment, with each flush strategy: every custom
+// starts, warm invocations (the environment frozen between them), a
+// function error, a crash, a timeout, the recycling of an idle environment
+// and the SHUTDOWN of the last one, with each flush strategy: every custom
 // and platform metric arrives exactly, summed over the environments.
 func TestIntoPrometheus(t *testing.T) {
 	for _, strategy := range []string{"invocation", "periodic"} {
@@ -32,8 +33,11 @@ func TestIntoPrometheus(t *testing.T) {
 			}, time.Second)
 			log := &logs{}
 			var runnerLog syncBuffer
+			// Environments idle for 1.5 s are recycled (SHUTDOWN, reason
+			// spindown); between invocations they are frozen.
 			r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log),
-				runner.WithLogger(slog.New(slog.NewTextHandler(&runnerLog, nil))))
+				runner.WithLogger(slog.New(slog.NewTextHandler(&runnerLog, nil))),
+				runner.WithIdleTimeout(1500*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,21 +46,29 @@ func TestIntoPrometheus(t *testing.T) {
 				`{}`, `{}`, `{"fail":"out of stock"}`, `{"exit":3}`, // cold, warm, error, crash
 				`{}`, `{"sleep_ms":3000}`, // cold, timeout
 				`{}`, `{}`, // cold, warm
+				"recycle", `{}`, `{}`, // cold, warm
 			} {
+				if p == "recycle" {
+					time.Sleep(2500 * time.Millisecond)
+					continue
+				}
 				results = append(results, invoke(t, r, p))
 			}
 			r.Close()
+			if !results[8].ColdStart || !strings.Contains(log.String(), "lambdabridge extension: shutdown (spindown)") {
+				t.Fatalf("the idle environment was not recycled (cold start after the pause: %v):\n%s", results[8].ColdStart, grep(log.String(), "lambdabridge extension"))
+			}
 			// Every invocation's own metrics reach the extension except
 			// those of the one that sleeps first (it is cut before
 			// writing); every invocation's platform.report reaches it, those
 			// the runner ended (a crash, a timeout) before the shutdown
 			// phase, as on Lambda.
 			var wrote, failed, timedOut, cold float64 // of the Results
-			for i, res := range results {
+			for _, res := range results {
 				if res.ColdStart {
 					cold++
 				}
-				if i != 5 {
+				if res.ErrorType != "Sandbox.Timedout" {
 					wrote++
 				}
 				if res.Failed() {
