@@ -18,6 +18,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // Environment variables the extension reads (a contract: names never change).
@@ -30,8 +31,8 @@ const (
 	EnvFlush           = "LAMBDABRIDGE_FLUSH"
 	EnvFlushInterval   = "LAMBDABRIDGE_FLUSH_INTERVAL"
 	EnvFlushTimeout    = "LAMBDABRIDGE_FLUSH_TIMEOUT"
-	EnvDogStatsDAddr   = "LAMBDABRIDGE_DOGSTATSD_ADDR"
-	EnvEMFAgentAddr    = "LAMBDABRIDGE_EMF_AGENT_ADDR"
+	EnvDogStatsDAddr   = session.ExtensionDogStatsDVar
+	EnvEMFAgentAddr    = session.ExtensionEMFAgentVar
 	EnvFunctionName    = "AWS_LAMBDA_FUNCTION_NAME"
 	EnvLogStreamName   = "AWS_LAMBDA_LOG_STREAM_NAME"
 	EnvArchitecture    = "LAMBDABRIDGE_ARCHITECTURE"

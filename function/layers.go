@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -221,4 +223,20 @@ func (r *resolver) layerPath(id, dir string, warns *[]string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// Extensions returns the file names of the external extensions the
+// function's layers hold (their extensions/ folders, as Lambda starts
+// them from /opt/extensions), sorted, each once.
+func (d Definition) Extensions() []string {
+	seen := map[string]bool{}
+	for _, l := range d.Layers {
+		ents, _ := os.ReadDir(filepath.Join(l, "extensions"))
+		for _, e := range ents {
+			if !e.IsDir() {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
@@ -34,6 +35,7 @@ type envKey struct{ function, environment string }
 // reads what the socket holds, then closes it) and waits for it.
 type envListener struct {
 	l    *listen.DogStatsD
+	fwd  io.Closer // the relay's socket to the environment's extension, if any
 	stop context.CancelFunc
 	done chan struct{}
 }
@@ -44,27 +46,24 @@ type envListener struct {
 // (listen.DogStatsDClientEnv), else nil (Apply gave every function the shared
 // listener's). The listener closes when the environment ends (Lifecycle) or
 // at Shutdown.
+//
+// The environments of a function whose layers hold lambdabridge's
+// extension get the extension's own ports and a relay (extensionVars),
+// whether or not Agents.PerEnvironment is set.
 func (s *Session) EnvironmentVars(function, environment string) []string {
+	if user, ok := s.ext.lookup(function); ok {
+		return s.extensionVars(function, environment, user)
+	}
 	if !s.o.agents.PerEnvironment {
 		return nil
 	}
-	pe := &s.perEnv
 	o := metric.Origin{Function: function, Environment: environment}
 	l, err := listen.NewDogStatsD("127.0.0.1:0", s.p.DatagramOrigin(o), listen.WithLogger(s.o.log))
-	pe.mu.Lock()
-	defer pe.mu.Unlock()
 	if err != nil {
-		pe.errs = append(pe.errs, fmt.Errorf("environment %s: %w", environment, err))
+		s.perEnv.fail(fmt.Errorf("environment %s: %w", environment, err))
 		return nil
 	}
-	if pe.ls == nil {
-		pe.ls = map[envKey]*envListener{}
-	}
-	el := &envListener{l: l}
-	pe.ls[envKey{function, environment}] = el
-	if pe.ctx != nil {
-		pe.serve(el)
-	}
+	s.perEnv.add(envKey{function, environment}, &envListener{l: l})
 	env := l.Env()
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
@@ -97,6 +96,26 @@ func (s *Session) Lifecycle(ev runner.EnvEvent) {
 	}
 }
 
+// add keeps el as k's listener, served from the session's start.
+func (pe *perEnv) add(k envKey, el *envListener) {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if pe.ls == nil {
+		pe.ls = map[envKey]*envListener{}
+	}
+	pe.ls[k] = el
+	if pe.ctx != nil {
+		pe.serve(el)
+	}
+}
+
+// fail records an error of an environment's listener, for Shutdown.
+func (pe *perEnv) fail(err error) {
+	pe.mu.Lock()
+	pe.errs = append(pe.errs, err)
+	pe.mu.Unlock()
+}
+
 // serve runs el's listener until stop (pe.mu held, pe.ctx set).
 func (pe *perEnv) serve(el *envListener) {
 	ctx, stop := context.WithCancel(pe.ctx)
@@ -115,6 +134,9 @@ func (pe *perEnv) close(el *envListener) {
 		<-el.done
 	}
 	el.l.Close()
+	if el.fwd != nil {
+		el.fwd.Close()
+	}
 	pe.kernelDropped.Add(el.l.Stats().KernelDropped)
 }
 

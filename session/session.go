@@ -118,6 +118,7 @@ type Session struct {
 	sinks    *sinks
 	agents   *agents
 	perEnv   perEnv
+	ext      extensionFns
 	warnings []string
 
 	mu      sync.Mutex
@@ -185,11 +186,16 @@ func (s *Session) ScrapeAddr() string { return s.sinks.scrapeAddr }
 func (s *Session) Env() map[string]string { return maps.Clone(s.agents.env) }
 
 // Apply adds Env to every definition without overriding what the user set,
-// and returns defs.
+// and returns defs. A function whose layers hold lambdabridge's extension
+// gets none: the extension is its agent, and EnvironmentVars gives each of
+// its environments the extension's ports (see ExtensionName).
 func (s *Session) Apply(defs []function.Definition) []function.Definition {
 	for i := range defs {
 		if defs[i].Env == nil {
 			defs[i].Env = map[string]string{}
+		}
+		if s.ext.add(&defs[i]) {
+			continue
 		}
 		for k, v := range s.agents.env {
 			if _, set := defs[i].Env[k]; !set {

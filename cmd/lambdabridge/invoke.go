@@ -379,8 +379,11 @@ func (v *invokeCmd) run(ctx context.Context, m *Main) error {
 		return usageErrorf("%v", err)
 	}
 	printWarnings(m.Stderr, defs)
-	r, err := runner.New(s.Apply(defs), runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
-		runner.WithFreeze(!v.noFreeze && !v.fn.debug), runner.WithRegion(v.region), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)))
+	defs = s.Apply(defs)
+	printExtensionNote(m.Stderr, s)
+	r, err := runner.New(defs, runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()),
+		runner.WithFreeze(!v.noFreeze && !v.fn.debug), runner.WithRegion(v.region), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)),
+		runner.WithLifecycle(s.Lifecycle), runner.WithEnvironmentVars(s.EnvironmentVars))
 	if err != nil {
 		s.Shutdown()
 		return err

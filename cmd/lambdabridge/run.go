@@ -142,7 +142,9 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 		return err
 	}
 	printWarnings(m.Stderr, defs)
-	r, err := runner.New(s.Apply(defs),
+	defs = s.Apply(defs)
+	printExtensionNote(m.Stderr, s)
+	r, err := runner.New(defs,
 		runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()), runner.WithDebug(v.fn.debug), runner.WithLogger(warnLogger(m.Stderr)),
 		runner.WithConcurrency(v.concurrency), runner.WithReservedConcurrency(v.reserved),
 		runner.WithIdleTimeout(v.idle), runner.WithFreeze(!v.noFreeze && !v.fn.debug), runner.WithRegion(v.region),

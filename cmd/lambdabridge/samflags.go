@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // applyEnvVars applies --env-vars to defs: as sam for a template (only the
@@ -40,6 +41,14 @@ func printWarnings(w io.Writer, defs []function.Definition) {
 		for _, msg := range d.Warnings {
 			fmt.Fprintf(w, "lambdabridge: warning: function %s: %s\n", d.Name, msg)
 		}
+	}
+}
+
+// printExtensionNote says which functions have lambdabridge's extension in
+// their layers: it is their metrics agent, as on Lambda.
+func printExtensionNote(w io.Writer, s *session.Session) {
+	for _, fn := range s.ExtensionFunctions() {
+		fmt.Fprintf(w, "lambdabridge: function %s: its layers hold %s, its metrics agent as on Lambda: each environment's extension gets its own DogStatsD and EMF agent ports, and the datagrams read here are relayed to it; it delivers by its own configuration (LAMBDABRIDGE_*)\n", fn, session.ExtensionName)
 	}
 }
 
