@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,12 @@ func (v *runCommand) run(ctx context.Context, m *Main) error {
 	haveEvents := len(evs) > 0 || v.invocations > 0
 	if haveEvents && target == "" {
 		return usageErrorf("run: the template defines several functions, pick the one to send events to with --function")
+	}
+	if !v.serve && target != "" {
+		// Only the target can be invoked: the others would still write
+		// their platform series at zero, resetting the counters another
+		// run of theirs left in a shared backend.
+		defs = slices.DeleteFunc(defs, func(d function.Definition) bool { return d.Name != target })
 	}
 	total := v.invocations
 	if total == 0 {
