@@ -75,8 +75,11 @@ type Extension struct {
 	stopAgents context.CancelFunc
 	srv        *http.Server
 	wg         sync.WaitGroup
-	pending    []string       // requests whose platform.report has not arrived
-	bg         sync.WaitGroup // overhead points being recorded
+	pending    []string // requests whose platform.report has not arrived
+	// noTelemetry: the subscription to the Telemetry API failed; no
+	// runtimeDone or report will come.
+	noTelemetry bool
+	bg          sync.WaitGroup // overhead points being recorded
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -110,7 +113,7 @@ func (x *Extension) Run(ctx context.Context) error {
 	}
 	if x.s != nil {
 		if err := x.c.subscribe(ctx, port, teleTimeoutMs); err != nil {
-			x.disable(err)
+			x.withoutTelemetry(err)
 		}
 	}
 	if x.s != nil {
@@ -137,6 +140,18 @@ func (x *Extension) Run(ctx context.Context) error {
 func (x *Extension) disable(err error) {
 	x.log.Error("lambdabridge extension: metrics are not delivered; the function runs as usual", "err", err)
 	x.abandon()
+}
+
+// withoutTelemetry goes on without the Telemetry API (the Runtime
+// Interface Emulator has none): the agents are served and delivered, the
+// function's log lines and the platform's events never reach the
+// extension, and it says so in the function's log.
+func (x *Extension) withoutTelemetry(err error) {
+	x.log.Warn("lambdabridge extension: the Telemetry API is unavailable, so the metrics in the function's log lines "+
+		"(EMF, MONITORING, Datadog JSON written to stdout) and the platform metrics (platform.report, platform.initReport) "+
+		"are not collected; DogStatsD and the EMF agent endpoint are served and delivered", "err", err)
+	x.noTelemetry = true
+	_ = x.srv.Close()
 }
 
 // start builds the session, the agent listeners and the Telemetry API
@@ -200,19 +215,12 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
-	x.pending = append(x.pending, ev.RequestID)
+	if !x.noTelemetry {
+		x.pending = append(x.pending, ev.RequestID)
+	}
 	from := time.Now()
 	if x.cfg.Flush == FlushInvocation {
-		dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
-		x.recv.wait(dctx, ev.RequestID, false)
-		from = time.Now()
-		fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
-		if err := x.s.Flush(fctx); err != nil {
-			x.log.Warn("lambdabridge extension: flush", "err", err)
-		}
-		fcancel()
-		cancel()
-		x.recv.forget(ev.RequestID)
+		from = x.flushInvocation(ctx, ev)
 	}
 	// Recorded in the background: the pipeline's lock may be held by the
 	// telemetry arriving now, and next must not wait for it.
@@ -220,6 +228,26 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 	x.bg.Go(func() {
 		x.record(MetricOverhead, metric.Histogram, []metric.Label{{Name: "strategy", Value: x.cfg.Flush}}, d)
 	})
+}
+
+// flushInvocation waits for the runtime's platform.runtimeDone of ev and
+// delivers what the session holds; it returns when the wait ended. Without
+// the Telemetry API the extension cannot know when the function answers:
+// it delivers at once what came before this invocation.
+func (x *Extension) flushInvocation(ctx context.Context, ev *event) time.Time {
+	dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
+	defer cancel()
+	if !x.noTelemetry {
+		x.recv.wait(dctx, ev.RequestID, false)
+		defer x.recv.forget(ev.RequestID)
+	}
+	from := time.Now()
+	fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
+	defer fcancel()
+	if err := x.s.Flush(fctx); err != nil {
+		x.log.Warn("lambdabridge extension: flush", "err", err)
+	}
+	return from
 }
 
 // record hands the pipeline one point of the extension's own, in seconds.

@@ -1,0 +1,254 @@
+package extension_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/extension"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+)
+
+// rieTimeout is the function's timeout under the emulator, in seconds.
+const rieTimeout = 10
+
+// TestUnderRIE is the outside check: the example function with the
+// extension's layer under AWS's Runtime Interface Emulator (its Extensions
+// API, not lambdabridge's), into a real Prometheus, with each flush
+// strategy. The emulator has no Telemetry API: the extension must say so in
+// the function's log, let every invocation end when the function answers,
+// and deliver exactly what it can observe without it (DogStatsD, the EMF
+// agent endpoint, its own overhead and init), and nothing of the log lines
+// or the platform.
+func TestUnderRIE(t *testing.T) {
+	bin := testenv.RIE(t)
+	wrap := mountWrapper(t)
+	const n = 4
+	for _, strategy := range []string{"invocation", "periodic"} {
+		t.Run(strategy, func(t *testing.T) {
+			prom := testenv.StartPrometheus(t)
+			dir := binaries(t)
+			agent := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+			dsd := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+			e := startRIE(t, wrap, bin, filepath.Join(dir, "layer"), filepath.Join(dir, "go-emf", "bootstrap"), map[string]string{
+				"AWS_LAMBDA_FUNCTION_NAME":        "go-emf-rie",
+				"AWS_LAMBDA_FUNCTION_TIMEOUT":     strconv.Itoa(rieTimeout),
+				"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+				"LAMBDABRIDGE_REMOTE_WRITE_URL":   prom.RemoteWriteURL(),
+				"LAMBDABRIDGE_FLUSH":              strategy,
+				"LAMBDABRIDGE_FLUSH_INTERVAL":     "1s",
+				"LAMBDABRIDGE_DOGSTATSD_ADDR":     dsd,
+				"DD_DOGSTATSD_URL":                "udp://" + dsd,
+				"LAMBDABRIDGE_EMF_AGENT_ADDR":     agent,
+			})
+			for i := 1; i <= n; i++ {
+				if got, want := e.invoke(t, `{}`), fmt.Sprintf(`{"ok":true,"invocation":%d}`, i); got != want {
+					t.Fatalf("invocation %d answered %s, want %s\n%s", i, got, want, e.out.String())
+				}
+				sendAgentLine(t, agent, i)
+			}
+			e.stop(t)
+			log := e.out.String()
+			checkRIELog(t, log, n)
+			sum := func(f string) string { return `sum(` + f + `{function_name="go-emf-rie"})` }
+			none := func(f string) string { return `count(` + f + `) or vector(0)` }
+			for _, c := range []struct {
+				query string
+				want  float64
+			}{
+				// DogStatsD (the function), the EMF agent endpoint (the test)
+				{sum(`checkout_requests_total`), n},
+				{sum(`checkout_queue_depth`), 7},
+				{sum(`checkout_item_price_count`), 2 * n},
+				{sum(`checkout_item_price_sum`), 30 * n},
+				{sum(`checkout_payload_bytes_count`), n},
+				{sum(`checkout_payload_bytes_sum`), 2048 * n},
+				{sum(`checkout_db_query_seconds_count`), n},
+				{sum(`rie_check_sent_total`), n * (n + 1) / 2},
+				// the extension's own
+				{sum(extension.MetricOverhead + `_count`), n},
+				{`count(` + extension.MetricInit + `{function_name="go-emf-rie"})`, 1},
+				// Without the Telemetry API: none of the log lines'
+				// metrics, no platform metrics.
+				{none(`lambda_bridge_example_orders_placed_total`), 0},
+				{none(`checkout_orders_total`), 0},
+				{none(`lambda_invocations_total`), 0},
+			} {
+				if got, ok := settle(prom, c.query, c.want); !ok {
+					all, _ := prom.Query(context.Background(), `count by (__name__) ({__name__=~".+"})`)
+					t.Errorf("%s = %g, want %g; families:\n%s", c.query, got, c.want, all)
+				}
+			}
+			if t.Failed() {
+				t.Logf("extension lines:\n%s", grep(log, "lambdabridge"))
+			}
+		})
+	}
+}
+
+// checkRIELog checks the function's log under the emulator: one line saying
+// that the Telemetry API is unavailable and what is therefore not
+// collected, n REPORT lines none of which waited for the deadline, and the
+// shutdown summary without drops.
+func checkRIELog(t *testing.T, log string, n int) {
+	t.Helper()
+	const unavailable = "the Telemetry API is unavailable"
+	if c := strings.Count(log, unavailable); c != 1 {
+		t.Errorf("%d lines say %q, want 1:\n%s", c, unavailable, log)
+	}
+	for _, what := range []string{"EMF, MONITORING, Datadog JSON", "platform.report", "DogStatsD and the EMF agent endpoint are served"} {
+		if !strings.Contains(grep(log, unavailable), what) {
+			t.Errorf("the line saying %q does not name %q:\n%s", unavailable, what, grep(log, unavailable))
+		}
+	}
+	reports := regexp.MustCompile(`REPORT RequestId: \S+\t.*Duration: ([0-9.]+) ms\tBilled`).FindAllStringSubmatch(log, -1)
+	if len(reports) != n {
+		t.Errorf("%d REPORT lines, want %d:\n%s", len(reports), n, log)
+	}
+	for _, r := range reports {
+		// An extension waiting for a platform.runtimeDone that never comes
+		// holds every invocation until its deadline.
+		if ms, _ := strconv.ParseFloat(r[1], 64); ms >= (rieTimeout-1)*1000 {
+			t.Errorf("an invocation lasted %s ms of its %d s: the extension held it until its deadline", r[1], rieTimeout)
+		}
+	}
+	if sum := grep(log, "lambdabridge extension: shutdown"); !strings.Contains(sum, ", 0 dropped") {
+		t.Errorf("no shutdown summary without drops in the function's log:\n%s", log)
+	}
+}
+
+// sendAgentLine sends one EMF line, Sent = i, to the extension's CloudWatch
+// agent endpoint, as aws-embedded-metrics in agent mode does.
+func sendAgentLine(t *testing.T, addr string, i int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"RieCheck","Dimensions":[["Service"]],"Metrics":[{"Name":"Sent","Unit":"Count"}]}]},"Service":"rie","Sent":%d}`+"\n", time.Now().UnixMilli(), i)
+	if _, err := c.Write([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mountScript bind-mounts $1 on /opt and executes the rest of its
+// arguments; it runs in a private mount namespace (unshare --mount), so the
+// machine's /opt is never touched.
+const mountScript = `mount --bind "$1" /opt && shift && exec "$@"`
+
+// mountWrapper returns the argv prefix that runs a command with a layer at
+// /opt in a private mount namespace (the emulator finds its extensions in
+// /opt/extensions only), or skips the test when none can be made here.
+func mountWrapper(t *testing.T) []string {
+	t.Helper()
+	unshare := testenv.LookPath(t, "util-linux", "unshare")
+	testenv.LookPath(t, "mount", "mount")
+	if fi, err := os.Stat("/opt"); err != nil || !fi.IsDir() {
+		t.Skip("no /opt to mount the layer on")
+	}
+	wrap := []string{unshare, "--mount"}
+	if os.Geteuid() != 0 {
+		wrap = append(wrap, "--map-root-user")
+	}
+	wrap = append(wrap, "sh", "-c", mountScript, "rie-mount")
+	probe := append(slices.Clone(wrap), t.TempDir(), "true")
+	if out, err := exec.Command(probe[0], probe[1:]...).CombinedOutput(); err != nil {
+		t.Skipf("no private mount namespace here to show the emulator a layer at /opt: %v %s", err, out)
+	}
+	return wrap
+}
+
+// emulator is a running aws-lambda-rie.
+type emulator struct {
+	cmd    *exec.Cmd
+	url    string
+	out    *syncBuffer   // its output: the function's log with its own lines
+	exited chan struct{} // closed when it exited
+	client *http.Client
+}
+
+// startRIE runs the emulator with fn and the layer at /opt, the variables
+// in its environment (it passes its environment to the function and the
+// extensions), on loopback.
+func startRIE(t *testing.T, wrap []string, bin, layer, fn string, vars map[string]string) *emulator {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	api := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	argv := append(slices.Clone(wrap), layer, bin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, fn)
+	e := &emulator{
+		cmd: exec.Command(argv[0], argv[1:]...), url: "http://" + addr + "/2015-03-31/functions/function/invocations",
+		out: &syncBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 2 * rieTimeout * time.Second},
+	}
+	e.cmd.Env = os.Environ()
+	for k, v := range vars {
+		e.cmd.Env = append(e.cmd.Env, k+"="+v)
+	}
+	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	e.cmd.WaitDelay = 5 * time.Second // a process left holding its output
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.cmd.Wait(); close(e.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-e.exited:
+		default:
+			_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+			<-e.exited
+		}
+		if t.Failed() {
+			t.Logf("aws-lambda-rie output:\n%s", e.out)
+		}
+	})
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "aws-lambda-rie does not listen on ", addr)
+	return e
+}
+
+// invoke invokes the function once and returns its answer.
+func (e *emulator) invoke(t *testing.T, payload string) string {
+	t.Helper()
+	resp, err := e.client.Post(e.url, "application/json", strings.NewReader(payload))
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, e.out)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("invoke: HTTP %d %s\n%s", resp.StatusCode, b, e.out)
+	}
+	return string(b)
+}
+
+// stop sends the emulator SIGTERM (its extensions get SHUTDOWN) and waits
+// for it to exit.
+func (e *emulator) stop(t *testing.T) {
+	t.Helper()
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("aws-lambda-rie did not exit within 15 s of SIGTERM:\n%s", e.out)
+	}
+}
