@@ -59,42 +59,55 @@ func TestUnderRIE(t *testing.T) {
 				}
 				sendAgentLine(t, agent, i)
 			}
+			// Delivered while the environment runs, before SHUTDOWN: every
+			// LAMBDABRIDGE_FLUSH_INTERVAL with each strategy, then within
+			// remote_write's batch_send_deadline (5 s).
+			testenv.EventuallyValue(t, prom, `sum(checkout_requests_total{function_name="go-emf-rie"})`, n, 20*time.Second)
+			testenv.EventuallyValue(t, prom, `sum(rie_check_sent_total{function_name="go-emf-rie"})`, n*(n+1)/2, 20*time.Second)
 			e.stop(t)
 			log := e.out.String()
 			checkRIELog(t, log, n)
-			sum := func(f string) string { return `sum(` + f + `{function_name="go-emf-rie"})` }
-			none := func(f string) string { return `count(` + f + `) or vector(0)` }
-			for _, c := range []struct {
-				query string
-				want  float64
-			}{
-				// DogStatsD (the function), the EMF agent endpoint (the test)
-				{sum(`checkout_requests_total`), n},
-				{sum(`checkout_queue_depth`), 7},
-				{sum(`checkout_item_price_count`), 2 * n},
-				{sum(`checkout_item_price_sum`), 30 * n},
-				{sum(`checkout_payload_bytes_count`), n},
-				{sum(`checkout_payload_bytes_sum`), 2048 * n},
-				{sum(`checkout_db_query_seconds_count`), n},
-				{sum(`rie_check_sent_total`), n * (n + 1) / 2},
-				// the extension's own
-				{sum(extension.MetricOverhead + `_count`), n},
-				{`count(` + extension.MetricInit + `{function_name="go-emf-rie"})`, 1},
-				// Without the Telemetry API: none of the log lines'
-				// metrics, no platform metrics.
-				{none(`lambda_bridge_example_orders_placed_total`), 0},
-				{none(`checkout_orders_total`), 0},
-				{none(`lambda_invocations_total`), 0},
-			} {
-				if got, ok := settle(prom, c.query, c.want); !ok {
-					all, _ := prom.Query(context.Background(), `count by (__name__) ({__name__=~".+"})`)
-					t.Errorf("%s = %g, want %g; families:\n%s", c.query, got, c.want, all)
-				}
-			}
-			if t.Failed() {
-				t.Logf("extension lines:\n%s", grep(log, "lambdabridge"))
-			}
+			checkRIEMetrics(t, prom, log, n)
 		})
+	}
+}
+
+// checkRIEMetrics checks what reached Prometheus after SHUTDOWN: exactly
+// what n invocations sent to DogStatsD and the EMF agent endpoint, the
+// extension's overhead and init, nothing of the log lines or the platform.
+func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, n float64) {
+	t.Helper()
+	sum := func(f string) string { return `sum(` + f + `{function_name="go-emf-rie"})` }
+	none := func(f string) string { return `count(` + f + `) or vector(0)` }
+	for _, c := range []struct {
+		query string
+		want  float64
+	}{
+		// DogStatsD (the function), the EMF agent endpoint (the test)
+		{sum(`checkout_requests_total`), n},
+		{sum(`checkout_queue_depth`), 7},
+		{sum(`checkout_item_price_count`), 2 * n},
+		{sum(`checkout_item_price_sum`), 30 * n},
+		{sum(`checkout_payload_bytes_count`), n},
+		{sum(`checkout_payload_bytes_sum`), 2048 * n},
+		{sum(`checkout_db_query_seconds_count`), n},
+		{sum(`rie_check_sent_total`), n * (n + 1) / 2},
+		// the extension's own
+		{sum(extension.MetricOverhead + `_count`), n},
+		{`count(` + extension.MetricInit + `{function_name="go-emf-rie"})`, 1},
+		// Without the Telemetry API: none of the log lines'
+		// metrics, no platform metrics.
+		{none(`lambda_bridge_example_orders_placed_total`), 0},
+		{none(`checkout_orders_total`), 0},
+		{none(`lambda_invocations_total`), 0},
+	} {
+		if got, ok := settle(prom, c.query, c.want); !ok {
+			all, _ := prom.Query(context.Background(), `count by (__name__) ({__name__=~".+"})`)
+			t.Errorf("%s = %g, want %g; families:\n%s", c.query, got, c.want, all)
+		}
+	}
+	if t.Failed() {
+		t.Logf("extension lines:\n%s", grep(log, "lambdabridge"))
 	}
 }
 
