@@ -22,20 +22,52 @@ import (
 )
 
 // rieTimeout is the function's timeout under the emulator, in seconds.
-const rieTimeout = 10
+const rieTimeout = 4
+
+// rieStep is one invocation of TestUnderRIE: its event and how it ends
+// ("ok", "crash" or "timeout"; the emulator then shuts the environment down
+// and starts it again at the next invocation).
+type rieStep struct{ payload, end string }
+
+var rieSteps = []rieStep{
+	{`{}`, "ok"}, {`{}`, "ok"}, {`{"exit":3}`, "crash"}, // cold, warm, crash: SHUTDOWN (ReleaseFail)
+	{`{}`, "ok"}, {`{"sleep_ms":60000}`, "timeout"}, // init again, timeout: SHUTDOWN (Timeout)
+	{`{}`, "ok"}, {`{}`, "ok"}, // init again, warm; SIGTERM: SHUTDOWN (SandboxTerminated)
+}
+
+// rieTally is what the steps emit: invocations that wrote their metrics
+// (all but the timeout, cut before writing), environments (extension
+// processes), the sum of the EMF agent values the test sends after each
+// invocation that answered.
+type rieTally struct{ wrote, envs, agentSum float64 }
+
+func tallyRIE(steps []rieStep) rieTally {
+	tl := rieTally{envs: 1}
+	for i, st := range steps {
+		if st.end != "timeout" {
+			tl.wrote++
+		}
+		if st.end == "ok" {
+			tl.agentSum += float64(i + 1)
+		} else if i < len(steps)-1 {
+			tl.envs++
+		}
+	}
+	return tl
+}
 
 // TestUnderRIE is the outside check: the example function with the
 // extension's layer under AWS's Runtime Interface Emulator (its Extensions
 // API, not lambdabridge's), into a real Prometheus, with each flush
-// strategy. The emulator has no Telemetry API: the extension must say so in
-// the function's log, let every invocation end when the function answers,
-// and deliver exactly what it can observe without it (DogStatsD, the EMF
-// agent endpoint, its own overhead and init), and nothing of the log lines
-// or the platform.
+// strategy, across a crash, a timeout and SHUTDOWN. The emulator has no
+// Telemetry API: the extension must say so in the function's log, let every
+// invocation end when the function answers, and deliver exactly what it can
+// observe without it (DogStatsD, the EMF agent endpoint, its own overhead
+// and init), and nothing of the log lines or the platform.
 func TestUnderRIE(t *testing.T) {
 	bin := testenv.RIE(t)
 	wrap := mountWrapper(t)
-	const n = 4
+	tl := tallyRIE(rieSteps)
 	for _, strategy := range []string{"invocation", "periodic"} {
 		t.Run(strategy, func(t *testing.T) {
 			prom := testenv.StartPrometheus(t)
@@ -53,50 +85,74 @@ func TestUnderRIE(t *testing.T) {
 				"DD_DOGSTATSD_URL":                "udp://" + dsd,
 				"LAMBDABRIDGE_EMF_AGENT_ADDR":     agent,
 			})
-			for i := 1; i <= n; i++ {
-				if got, want := e.invoke(t, `{}`), fmt.Sprintf(`{"ok":true,"invocation":%d}`, i); got != want {
-					t.Fatalf("invocation %d answered %s, want %s\n%s", i, got, want, e.out.String())
-				}
-				sendAgentLine(t, agent, i)
-			}
+			e.run(t, rieSteps, agent)
 			// Delivered while the environment runs, before SHUTDOWN: every
 			// LAMBDABRIDGE_FLUSH_INTERVAL with each strategy, then within
 			// remote_write's batch_send_deadline (5 s).
-			testenv.EventuallyValue(t, prom, `sum(checkout_requests_total{function_name="go-emf-rie"})`, n, 20*time.Second)
-			testenv.EventuallyValue(t, prom, `sum(rie_check_sent_total{function_name="go-emf-rie"})`, n*(n+1)/2, 20*time.Second)
+			testenv.EventuallyValue(t, prom, `sum(checkout_requests_total{function_name="go-emf-rie"})`, tl.wrote, 20*time.Second)
+			testenv.EventuallyValue(t, prom, `sum(rie_check_sent_total{function_name="go-emf-rie"})`, tl.agentSum, 20*time.Second)
 			e.stop(t)
 			log := e.out.String()
-			checkRIELog(t, log, n)
-			checkRIEMetrics(t, prom, log, n)
+			checkRIELog(t, log, rieSteps, int(tl.envs))
+			checkRIEMetrics(t, prom, log, tl, len(rieSteps))
 		})
 	}
 }
 
+// run invokes the function once per step, one at a time, each with its
+// own request id (rie-N), and checks the answers; after each invocation
+// that answered it sends N to the EMF agent endpoint.
+func (e *emulator) run(t *testing.T, steps []rieStep, agent string) {
+	t.Helper()
+	k := 0 // the environment's invocations, as the function counts them
+	for i, st := range steps {
+		k++
+		status, body := e.invoke(t, fmt.Sprintf("rie-%d", i+1), st.payload)
+		switch st.end {
+		case "ok":
+			if want := fmt.Sprintf(`{"ok":true,"invocation":%d}`, k); status != http.StatusOK || body != want {
+				t.Fatalf("invocation %d answered %d %s, want %s\n%s", i+1, status, body, want, e.out)
+			}
+			sendAgentLine(t, agent, i+1)
+		case "timeout":
+			if !strings.HasPrefix(body, "Task timed out") {
+				t.Fatalf("invocation %d answered %d %s, want a timeout\n%s", i+1, status, body, e.out)
+			}
+			k = 0
+		case "crash":
+			t.Logf("the crash answered %d %s", status, body)
+			k = 0
+		}
+	}
+}
+
 // checkRIEMetrics checks what reached Prometheus after SHUTDOWN: exactly
-// what n invocations sent to DogStatsD and the EMF agent endpoint, the
-// extension's overhead and init, nothing of the log lines or the platform.
-func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, n float64) {
+// what the invocations sent to DogStatsD and the EMF agent endpoint, summed
+// over the environments, the extension's overhead (one per invocation) and
+// init (one per environment), nothing of the log lines or the platform.
+func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, tl rieTally, invocations int) {
 	t.Helper()
 	sum := func(f string) string { return `sum(` + f + `{function_name="go-emf-rie"})` }
 	none := func(f string) string { return `count(` + f + `) or vector(0)` }
+	n := tl.wrote
 	for _, c := range []struct {
 		query string
 		want  float64
 	}{
 		// DogStatsD (the function), the EMF agent endpoint (the test)
 		{sum(`checkout_requests_total`), n},
-		{sum(`checkout_queue_depth`), 7},
+		{sum(`checkout_queue_depth`), 7 * tl.envs}, // a gauge per environment
 		{sum(`checkout_item_price_count`), 2 * n},
 		{sum(`checkout_item_price_sum`), 30 * n},
 		{sum(`checkout_payload_bytes_count`), n},
 		{sum(`checkout_payload_bytes_sum`), 2048 * n},
 		{sum(`checkout_db_query_seconds_count`), n},
-		{sum(`rie_check_sent_total`), n * (n + 1) / 2},
+		{sum(`rie_check_sent_total`), tl.agentSum},
 		// the extension's own
-		{sum(extension.MetricOverhead + `_count`), n},
-		{`count(` + extension.MetricInit + `{function_name="go-emf-rie"})`, 1},
-		// Without the Telemetry API: none of the log lines'
-		// metrics, no platform metrics.
+		{sum(extension.MetricOverhead + `_count`), float64(invocations)},
+		{`count(` + extension.MetricInit + `{function_name="go-emf-rie"})`, tl.envs},
+		// Without the Telemetry API: none of the log lines' metrics, no
+		// platform metrics.
 		{none(`lambda_bridge_example_orders_placed_total`), 0},
 		{none(`checkout_orders_total`), 0},
 		{none(`lambda_invocations_total`), 0},
@@ -111,34 +167,46 @@ func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, n float
 	}
 }
 
-// checkRIELog checks the function's log under the emulator: one line saying
-// that the Telemetry API is unavailable and what is therefore not
-// collected, n REPORT lines none of which waited for the deadline, and the
-// shutdown summary without drops.
-func checkRIELog(t *testing.T, log string, n int) {
+// checkRIELog checks the function's log under the emulator: in each
+// environment one line saying that the Telemetry API is unavailable and
+// what is therefore not collected, and a shutdown summary without drops
+// (with the emulator's reasons); a REPORT for every invocation that
+// answered, none of which waited for the deadline.
+func checkRIELog(t *testing.T, log string, steps []rieStep, envs int) {
 	t.Helper()
 	const unavailable = "the Telemetry API is unavailable"
-	if c := strings.Count(log, unavailable); c != 1 {
-		t.Errorf("%d lines say %q, want 1:\n%s", c, unavailable, log)
+	lines := grep(log, unavailable)
+	if c := strings.Count(log, unavailable); c != envs {
+		t.Errorf("%d lines say %q, want %d:\n%s", c, unavailable, envs, log)
 	}
 	for _, what := range []string{"EMF, MONITORING, Datadog JSON", "platform.report", "DogStatsD and the EMF agent endpoint are served"} {
-		if !strings.Contains(grep(log, unavailable), what) {
-			t.Errorf("the line saying %q does not name %q:\n%s", unavailable, what, grep(log, unavailable))
+		if !strings.Contains(lines, what) {
+			t.Errorf("the line saying %q does not name %q:\n%s", unavailable, what, lines)
 		}
 	}
-	reports := regexp.MustCompile(`REPORT RequestId: \S+\t.*Duration: ([0-9.]+) ms\tBilled`).FindAllStringSubmatch(log, -1)
-	if len(reports) != n {
-		t.Errorf("%d REPORT lines, want %d:\n%s", len(reports), n, log)
+	sums := grep(log, "lambdabridge extension: shutdown")
+	if c := strings.Count(sums, ", 0 dropped"); c != envs {
+		t.Errorf("%d shutdown summaries without drops, want %d:\n%s", c, envs, sums)
 	}
-	for _, r := range reports {
+	for _, reason := range []string{"ReleaseFail", "Timeout", "SandboxTerminated"} {
+		if !strings.Contains(sums, "shutdown ("+reason+")") {
+			t.Errorf("no shutdown summary with the reason %s:\n%s", reason, sums)
+		}
+	}
+	for i, st := range steps {
+		if st.end != "ok" {
+			continue
+		}
+		m := regexp.MustCompile(`REPORT RequestId: rie-` + strconv.Itoa(i+1) + `\t.*Duration: ([0-9.]+) ms\tBilled`).FindStringSubmatch(log)
+		if m == nil {
+			t.Errorf("no REPORT for rie-%d:\n%s", i+1, log)
+			continue
+		}
 		// An extension waiting for a platform.runtimeDone that never comes
 		// holds every invocation until its deadline.
-		if ms, _ := strconv.ParseFloat(r[1], 64); ms >= (rieTimeout-1)*1000 {
-			t.Errorf("an invocation lasted %s ms of its %d s: the extension held it until its deadline", r[1], rieTimeout)
+		if ms, _ := strconv.ParseFloat(m[1], 64); ms >= (rieTimeout-1)*1000 {
+			t.Errorf("rie-%d lasted %s ms of its %d s: the extension held it until its deadline", i+1, m[1], rieTimeout)
 		}
-	}
-	if sum := grep(log, "lambdabridge extension: shutdown"); !strings.Contains(sum, ", 0 dropped") {
-		t.Errorf("no shutdown summary without drops in the function's log:\n%s", log)
 	}
 }
 
@@ -203,7 +271,7 @@ func startRIE(t *testing.T, wrap []string, bin, layer, fn string, vars map[strin
 	argv := append(slices.Clone(wrap), layer, bin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, fn)
 	e := &emulator{
 		cmd: exec.Command(argv[0], argv[1:]...), url: "http://" + addr + "/2015-03-31/functions/function/invocations",
-		out: &syncBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 2 * rieTimeout * time.Second},
+		out: &syncBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second},
 	}
 	e.cmd.Env = os.Environ()
 	for k, v := range vars {
@@ -237,19 +305,22 @@ func startRIE(t *testing.T, wrap []string, bin, layer, fn string, vars map[strin
 	return e
 }
 
-// invoke invokes the function once and returns its answer.
-func (e *emulator) invoke(t *testing.T, payload string) string {
+// invoke invokes the function once with the request id id and returns
+// the answer's status and body.
+func (e *emulator) invoke(t *testing.T, id, payload string) (int, string) {
 	t.Helper()
-	resp, err := e.client.Post(e.url, "application/json", strings.NewReader(payload))
+	req, err := http.NewRequest(http.MethodPost, e.url, strings.NewReader(payload))
 	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, e.out)
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amzn-RequestId", id) // the emulator's request id
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatalf("invoke %s: %v\n%s", id, err, e.out)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: HTTP %d %s\n%s", resp.StatusCode, b, e.out)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 // stop sends the emulator SIGTERM (its extensions get SHUTDOWN) and waits
