@@ -107,7 +107,15 @@ func (e *emulator) run(t *testing.T, steps []rieStep, agent string) {
 	k := 0 // the environment's invocations, as the function counts them
 	for i, st := range steps {
 		k++
-		status, body := e.invoke(t, fmt.Sprintf("rie-%d", i+1), st.payload)
+		id := fmt.Sprintf("rie-%d", i+1)
+		status, body := e.invoke(t, id, st.payload)
+		for retry := 0; retry < 2 && strings.Contains(body, "ErrGateCanceled"); retry++ {
+			// The emulator's own race: a process of the environment it
+			// reset, reported gone after the next init began, cancels that
+			// init (502 Sandbox.Failure) before any extension registered.
+			t.Logf("aws-lambda-rie failed %s before it ran (%s), invoking again", id, body)
+			status, body = e.invoke(t, id, st.payload)
+		}
 		switch st.end {
 		case "ok":
 			if want := fmt.Sprintf(`{"ok":true,"invocation":%d}`, k); status != http.StatusOK || body != want {
@@ -176,8 +184,9 @@ func checkRIELog(t *testing.T, log string, steps []rieStep, envs int) {
 	t.Helper()
 	const unavailable = "the Telemetry API is unavailable"
 	lines := grep(log, unavailable)
-	if c := strings.Count(log, unavailable); c != envs {
-		t.Errorf("%d lines say %q, want %d:\n%s", c, unavailable, envs, log)
+	registered := strings.Count(log, "External agent lambdabridge-extension (")
+	if c := strings.Count(log, unavailable); c != registered || c < envs {
+		t.Errorf("%d lines say %q, want one per registration (%d) and environment (%d):\n%s", c, unavailable, registered, envs, log)
 	}
 	for _, what := range []string{"EMF, MONITORING, Datadog JSON", "platform.report", "DogStatsD and the EMF agent endpoint are served"} {
 		if !strings.Contains(lines, what) {
