@@ -20,8 +20,9 @@ import (
 
 // MetricOverhead is the family of the time the extension adds to each
 // invocation: from the moment it knows the runtime answered (the
-// platform.runtimeDone event; with the periodic strategy, the INVOKE event)
-// to its call to next, labelled by strategy.
+// platform.runtimeDone event; with the periodic strategy or without the
+// Telemetry API, the INVOKE event) to its call to next, labelled by
+// strategy.
 const MetricOverhead = "lambdabridge_extension_overhead_seconds"
 
 // MetricInit is the family of the extension's init time: from its

@@ -112,7 +112,7 @@ func (e *emulator) run(t *testing.T, steps []rieStep, agent string) {
 		for retry := 0; retry < 2 && strings.Contains(body, "ErrGateCanceled"); retry++ {
 			// The emulator's own race: a process of the environment it
 			// reset, reported gone after the next init began, cancels that
-			// init (502 Sandbox.Failure) before any extension registered.
+			// init (502 Sandbox.Failure) before the function runs.
 			t.Logf("aws-lambda-rie failed %s before it ran (%s), invoking again", id, body)
 			status, body = e.invoke(t, id, st.payload)
 		}
