@@ -213,6 +213,7 @@ func checkRIELog(t *testing.T, log string, steps []rieStep, envs int) {
 		}
 		// An extension waiting for a platform.runtimeDone that never comes
 		// holds every invocation until its deadline.
+		t.Logf("rie-%d: Duration %s ms", i+1, m[1])
 		if ms, _ := strconv.ParseFloat(m[1], 64); ms >= (rieTimeout-1)*1000 {
 			t.Errorf("rie-%d lasted %s ms of its %d s: the extension held it until its deadline", i+1, m[1], rieTimeout)
 		}
