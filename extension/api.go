@@ -88,14 +88,24 @@ func (c *client) next(ctx context.Context) (event, error) {
 }
 
 // subscribe subscribes to the platform and function streams, delivered to
-// http://sandbox.localdomain:port/ (buffered at most timeoutMs).
+// http://sandbox.localdomain:port/ (buffered at most timeoutMs). An answer
+// that carries an error is an error whatever its status: the Runtime
+// Interface Emulator, which has no Telemetry API, answers 202 with
+// {"errorType":"Telemetry.NotSupported",...}.
 func (c *client) subscribe(ctx context.Context, port, timeoutMs int) error {
 	body := `{"schemaVersion":"2022-12-13","types":["platform","function"],` +
 		`"buffering":{"maxItems":1000,"maxBytes":262144,"timeoutMs":` + strconv.Itoa(timeoutMs) + `},` +
 		`"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:` + strconv.Itoa(port) + `/"}}`
-	_, _, err := c.do(ctx, http.MethodPut, "/2022-07-01/telemetry", []byte(body), map[string]string{"Content-Type": "application/json"})
+	b, _, err := c.do(ctx, http.MethodPut, "/2022-07-01/telemetry", []byte(body), map[string]string{"Content-Type": "application/json"})
 	if err != nil {
 		return fmt.Errorf("telemetry subscribe: %w", err)
+	}
+	var answer struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal(b, &answer) == nil && answer.ErrorType != "" {
+		return fmt.Errorf("telemetry subscribe: %s: %.200s", answer.ErrorType, answer.ErrorMessage)
 	}
 	return nil
 }

@@ -24,6 +24,13 @@
 // the platform measures it, is a metric of its own
 // (lambdabridge_extension_overhead_seconds).
 //
+// Where the Telemetry API is missing (the Runtime Interface Emulator answers
+// the subscription 202 Telemetry.NotSupported), the extension says in the
+// function's log that the metrics of its log lines and the platform metrics
+// are not collected, serves DogStatsD and the EMF agent endpoint as usual,
+// and never waits for a runtimeDone: the invocation strategy then delivers,
+// on each INVOKE, what came before it.
+//
 // A bad configuration never breaks the function: the extension says what is
 // wrong in the function's log, stays registered (for SHUTDOWN alone) and
 // lets every invocation run.

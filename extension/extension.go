@@ -24,7 +24,9 @@ import (
 // PostRuntimeExtensionsDuration), labelled by strategy: the time the
 // extension adds to the invocation (or another extension, if it took
 // longer). With the periodic strategy the extension does not take INVOKE
-// events, and adds none of its own.
+// events, and adds none of its own. Without the Telemetry API (the Runtime
+// Interface Emulator) it is the extension's own measure: from the INVOKE
+// event to its call to next.
 const MetricOverhead = "lambdabridge_extension_overhead_seconds"
 
 // MetricInit is the family of the extension's init time: from its
@@ -86,6 +88,9 @@ type Extension struct {
 	stopAgents context.CancelFunc
 	srv        *http.Server
 	wg         sync.WaitGroup
+	// noTelemetry: the subscription to the Telemetry API failed; no
+	// runtimeDone or report will come.
+	noTelemetry bool
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -126,7 +131,7 @@ func (x *Extension) Run(ctx context.Context) error {
 	}
 	if x.s != nil {
 		if err := x.c.subscribe(ctx, port, teleTimeoutMs(x.cfg)); err != nil {
-			x.disable(err)
+			x.withoutTelemetry(err)
 		}
 	}
 	if x.s != nil {
@@ -153,6 +158,18 @@ func (x *Extension) Run(ctx context.Context) error {
 func (x *Extension) disable(err error) {
 	x.log.Error("lambdabridge extension: metrics are not delivered; the function runs as usual", "err", err)
 	x.abandon()
+}
+
+// withoutTelemetry goes on without the Telemetry API (the Runtime
+// Interface Emulator has none): the agents are served and delivered, the
+// function's log lines and the platform's events never reach the
+// extension, and it says so in the function's log.
+func (x *Extension) withoutTelemetry(err error) {
+	x.log.Warn("lambdabridge extension: the Telemetry API is unavailable, so the metrics in the function's log lines "+
+		"(EMF, MONITORING, Datadog JSON written to stdout) and the platform metrics (platform.report, platform.initReport) "+
+		"are not collected; DogStatsD and the EMF agent endpoint are served and delivered", "err", err)
+	x.noTelemetry = true
+	_ = x.srv.Close()
 }
 
 // start builds the session, the agent listeners and the Telemetry API
@@ -217,15 +234,21 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
-	x.recv.invoked(ev.RequestID)
+	from := time.Now()
 	dctx, cancel := deadline(ctx, ev.DeadlineMs, 50*time.Millisecond)
 	defer cancel()
-	x.recv.waitDone(dctx, ev.RequestID)
-	x.recv.forget(ev.RequestID)
+	if !x.noTelemetry {
+		x.recv.invoked(ev.RequestID)
+		x.recv.waitDone(dctx, ev.RequestID)
+		x.recv.forget(ev.RequestID)
+	}
 	fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
 	defer fcancel()
 	if err := x.s.Flush(fctx); err != nil {
 		x.log.Warn("lambdabridge extension: flush", "err", err)
+	}
+	if x.noTelemetry { // no platform measure will come: the extension's own
+		x.overhead(time.Since(from))
 	}
 }
 
@@ -252,9 +275,22 @@ func (x *Extension) drain(ctx context.Context, ev *event) {
 	if x.s == nil {
 		return
 	}
+	if !x.noTelemetry {
+		x.settle(ctx, ev)
+	}
+	sctx, cancel := deadline(ctx, ev.DeadlineMs, 100*time.Millisecond)
+	defer cancel()
+	x.shutdown(sctx, ev.ShutdownReason)
+}
+
+// settle waits, within SHUTDOWN's deadline and reportWait, for the
+// telemetry still on its way.
+func (x *Extension) settle(ctx context.Context, ev *event) {
 	arrived := time.Now()
 	wctx, cancel := deadline(ctx, ev.DeadlineMs, 400*time.Millisecond)
+	defer cancel()
 	wctx, cancel2 := context.WithTimeout(wctx, reportWait)
+	defer cancel2()
 	// Without INVOKE events only a batch sent after the shutdown phase
 	// began tells that the telemetry is all in.
 	var after time.Time
@@ -264,11 +300,6 @@ func (x *Extension) drain(ctx context.Context, ev *event) {
 	if left := x.recv.settle(wctx, after); left > 0 {
 		x.log.Warn("lambdabridge extension: shutdown without the platform.report of some invocations", "invocations", left)
 	}
-	cancel2()
-	cancel()
-	sctx, cancel := deadline(ctx, ev.DeadlineMs, 100*time.Millisecond)
-	defer cancel()
-	x.shutdown(sctx, ev.ShutdownReason)
 }
 
 // shutdown stops the listeners and the session and writes its summary in

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,11 +17,10 @@ import (
 
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/benchcmp"
+	"github.com/lambdabridge/lambdabridge/internal/testenv/riebin"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/runner"
 )
-
-const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator"
 
 var workDir string // temporary build output, removed by TestMain
 
@@ -55,7 +53,10 @@ func binaries(b *testing.B) (rie, fn string) {
 			fnBuildFail = fmt.Sprintf("go build runner/testdata/gofn: %v\n%s", err, out)
 			return
 		}
-		rieBin, rieSkip = buildRIE()
+		var err error
+		if rieBin, err = riebin.Binary(); err != nil {
+			rieSkip = "no emulator baseline: " + err.Error()
+		}
 	})
 	if fnBuildFail != "" {
 		b.Fatal(fnBuildFail)
@@ -64,32 +65,6 @@ func binaries(b *testing.B) (rie, fn string) {
 		b.Skip(rieSkip)
 	}
 	return rieBin, fnBin
-}
-
-// buildRIE returns the emulator binary of the version this module requires,
-// building it into the cache when it is not there yet, or why it cannot.
-func buildRIE() (bin, skip string) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", rieModule).Output()
-	if err != nil {
-		return "", fmt.Sprintf("aws-lambda-rie: go list -m %s: %v", rieModule, err)
-	}
-	version := strings.TrimSpace(string(out))
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", "aws-lambda-rie: no cache directory: " + err.Error()
-	}
-	bin = filepath.Join(cache, "lambdabridge", "aws-lambda-rie", version, "aws-lambda-rie")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, ""
-	}
-	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
-	if out, err := exec.Command("go", "build", "-o", tmp, rieModule+"/cmd/aws-lambda-rie").CombinedOutput(); err != nil {
-		return "", fmt.Sprintf("aws-lambda-rie %s does not build here, no emulator baseline: %v\n%s", version, err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", "aws-lambda-rie: " + err.Error()
-	}
-	return bin, ""
 }
 
 // freePort returns a loopback address nothing listens on (yet).
