@@ -376,6 +376,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 		}
 	}
 	res.Duration = inv.respAt.Sub(inv.start)
+	res.RuntimeDuration = res.Duration
 	res.Payload, res.streamed = inv.payload, inv.streamed
 	if inv.isErr {
 		res.FunctionError = "Unhandled"

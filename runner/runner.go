@@ -184,6 +184,12 @@ type Result struct {
 	// LogTail is the end of the invocation's log, START to REPORT, at most
 	// 4 KB, when Request.Tail asked for it.
 	LogTail []byte
+
+	// RuntimeDuration is the time until the runtime answered; Duration runs
+	// on until the runtime and every extension given the INVOKE event asked
+	// for their next event, so the difference is what the extensions added
+	// after the answer. Zero when the runtime did not answer.
+	RuntimeDuration time.Duration
 }
 
 // Failed reports whether the invocation is an error (function error,
