@@ -89,6 +89,13 @@ func (s *experiment) newEnvState(id string) (*envState, error) {
 			e.aggs[st] = perEnvAggregator(st)
 		}
 	}
+	// Before the listener serves: its datagrams are forwarded to the
+	// extension.
+	if s.cfg.has(Extension) {
+		if err := e.dialExtension(); err != nil {
+			return nil, fmt.Errorf("environment %s: extension: %w", id, err)
+		}
+	}
 	var err error
 	e.dsd, err = listen.NewDogStatsD("127.0.0.1:0", e.datagram, listen.WithLogger(s.log))
 	if err != nil {
@@ -110,12 +117,6 @@ func (s *experiment) newEnvState(id string) (*envState, error) {
 		e.metricsH = srv.Handler()
 		e.metricsSrv = &http.Server{Handler: http.HandlerFunc(e.serveMetrics), ReadHeaderTimeout: 10 * time.Second}
 		go e.metricsSrv.Serve(e.metricsLn) //nolint:errcheck // ends when closed
-	}
-	if s.cfg.has(Extension) {
-		if err := e.dialExtension(); err != nil {
-			e.close()
-			return nil, fmt.Errorf("environment %s: extension: %w", id, err)
-		}
 	}
 	if agg := e.aggs[RemoteWrite]; agg != nil {
 		cfg, err := remotewrite.URLConfig(s.rwURL, s.cfg.SigV4Region)
