@@ -188,17 +188,26 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 // is started under that name (main).
 func extensionBinary(flag string) (string, error) {
 	if flag != "" {
+		if fi, err := os.Stat(flag); err != nil || !fi.Mode().IsRegular() {
+			return "", usageErrorf("compare: --extension-binary %s: not a file (build it with GOOS=linux CGO_ENABLED=0 go build ./cmd/lambdabridge-extension, or give lambdabridge itself)", flag)
+		}
 		return flag, nil
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return "", usageErrorf("compare: the extension strategy: cannot find this executable (%v): give --extension-binary FILE", err)
 	}
+	return besideOrSelf(self), nil
+}
+
+// besideOrSelf is lambdabridge-extension in self's folder when there is
+// one, else self.
+func besideOrSelf(self string) string {
 	beside := filepath.Join(filepath.Dir(self), extension.Name)
 	if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() {
-		return beside, nil
+		return beside
 	}
-	return self, nil
+	return self
 }
 
 // writeFileWith writes a file (- : standard output) with fn.
