@@ -37,11 +37,13 @@ every strategy at once:
 Prometheus (with its remote-write receiver) and the Pushgateway are started
 on loopback ports when 'prometheus' and 'prometheus-pushgateway' are on the
 PATH, or given with --prometheus-url / --pushgateway-url. Every series gets a
-label strategy="<name>". The extension strategy runs --extension-binary,
-else lambdabridge-extension beside this executable, else this executable
-itself (started under the name lambdabridge-extension it is the extension). The results are read back through PromQL and
+label strategy="<name>". The results are read back through PromQL and
 compared with what the function emitted: a table on standard output, and
---json / --report FILE.html.`
+--json / --report FILE.html.
+
+The extension strategy runs --extension-binary, else lambdabridge-extension
+beside this executable, else this executable itself (started under the name
+lambdabridge-extension, lambdabridge is the extension).`
 
 // compareCmd holds the flags of compare.
 type compareCmd struct {
