@@ -15,6 +15,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/compare/analysis"
 	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/runner"
 )
 
 func TestParseStrategies(t *testing.T) {
@@ -182,5 +183,47 @@ func TestExtensionConfig(t *testing.T) {
 	cfg.SigV4Region = "eu-west-1"
 	if data, err = extensionConfig("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", cfg); err != nil || !strings.Contains(string(data), "region: eu-west-1") {
 		t.Errorf("with SigV4: %v\n%s", err, data)
+	}
+}
+
+// TestExtensionEnvs maps the extension's lambda_environment values (an
+// extension process's instance) to compare's environments by log stream.
+func TestExtensionEnvs(t *testing.T) {
+	s := newExperiment(t.Context(), Config{})
+	for id, stream := range map[string]string{"env-1": "2026/12/01/[$LATEST]aaa", "env-2": "2026/12/01/[$LATEST]bbb", "env-3": ""} {
+		e := &envState{id: id, stream: stream}
+		s.envs[id] = e
+		s.order = append(s.order, e)
+	}
+	present := []map[string]string{
+		{"lambda_environment": "aaa-0a0b0c"}, {"lambda_environment": "aaa-0d0e0f"}, // a crash restarted the extension
+		{"lambda_environment": "bbb-000001"}, {"lambda_environment": "ccc-000002"}, {"other": "x"},
+	}
+	want := map[string]string{"aaa-0a0b0c": "env-1", "aaa-0d0e0f": "env-1", "bbb-000001": "env-2"}
+	if diff := cmp.Diff(want, s.extensionEnvs(present)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestExtensionAdded records the extension's time after the runtime's
+// answer, and only for invocations the runtime answered.
+func TestExtensionAdded(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name       string
+		strategies []Strategy
+		res        runner.Result
+		want       []analysis.Delivery
+	}{
+		{"answered", []Strategy{Extension}, runner.Result{Duration: 5 * ms, RuntimeDuration: 3 * ms}, []analysis.Delivery{{Invocation: 3 * ms, Took: 2 * ms}}},
+		{"not answered (crash)", []Strategy{Extension}, runner.Result{Duration: 5 * ms}, nil},
+		{"no extension strategy", []Strategy{RemoteWrite}, runner.Result{Duration: 5 * ms, RuntimeDuration: 3 * ms}, nil},
+	}
+	for _, tt := range tests {
+		s := newExperiment(t.Context(), Config{Strategies: tt.strategies})
+		s.extensionAdded(&tt.res)
+		if diff := cmp.Diff(tt.want, s.deliveries[Extension]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }

@@ -61,10 +61,12 @@ type Config struct {
 	// Extension is the lambdabridge extension the extension strategy runs
 	// in every environment: its layer is built once per run with
 	// Extension.Build (the code of `lambdabridge layer build`) for the
-	// host's architecture (Arch is ignored): Binary is a built extension
+	// host's architecture (Arch and Config are ignored: compare gives the
+	// configuration by LAMBDABRIDGE_CONFIG): Binary is a built extension
 	// (lambdabridge-extension, or the lambdabridge executable, which runs
 	// as the extension under that name); without it, Source is a
-	// lambdabridge checkout to build it from (needs Go).
+	// lambdabridge checkout to build it from (needs Go; "" is the working
+	// directory).
 	Extension extension.Layer
 	// ExtensionFlush is the extension's flush strategy: extension.FlushPeriodic
 	// (the default) or extension.FlushInvocation; ExtensionFlushInterval

@@ -26,9 +26,9 @@ import (
 // through a counting proxy, with the label strategy="extension".
 
 // startExtension builds the extension's layer, writes the configuration
-// every environment's extension reads, and adds the layer to the
-// function's definition.
-func (s *experiment) startExtension(ctx context.Context, rwURL string) error {
+// every environment's extension reads (remote_write to extRWURL), and adds
+// the layer to the function's definition.
+func (s *experiment) startExtension(ctx context.Context) error {
 	if !s.cfg.has(Extension) {
 		return nil
 	}
@@ -42,7 +42,7 @@ func (s *experiment) startExtension(ctx context.Context, rwURL string) error {
 	if err != nil {
 		return fmt.Errorf("compare: extension: %w", err)
 	}
-	data, err := extensionConfig(rwURL, s.cfg)
+	data, err := extensionConfig(s.extRWURL, s.cfg)
 	if err != nil {
 		return fmt.Errorf("compare: extension: %w", err)
 	}

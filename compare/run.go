@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := s.startPipeline(); err != nil {
 		return nil, err
 	}
-	if err := s.startExtension(ctx, s.extRWURL); err != nil {
+	if err := s.startExtension(ctx); err != nil {
 		return nil, err
 	}
 	r, err := runner.New(s.cfg.Defs,
