@@ -103,8 +103,10 @@ func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	reporttest.CheckRendersInChromium(t, rep)
 }
 
-// TestRunRemoteWriteSigV4 sends remote_write through a proxy that checks
-// the SigV4 signature header before handing the request to Prometheus.
+// TestRunRemoteWriteSigV4 sends remote_write (the remote-write strategy's
+// and the extension's, which signs with the credentials the runner gives
+// the function) through a proxy that checks the SigV4 signature header
+// before handing the request to Prometheus.
 func TestRunRemoteWriteSigV4(t *testing.T) {
 	def := exampleFunction(t)
 	prom := testenv.StartPrometheus(t, testenv.WithScrapeInterval(2*time.Second),
@@ -113,6 +115,7 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the extension's layer is unpacked there
 	target, _ := url.Parse(prom.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
@@ -131,10 +134,11 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	}))
 	defer srv.Close()
 	rep, err := Run(context.Background(), Config{
-		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite},
+		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite, Extension},
 		Duration: 4 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
 		ScrapeInterval: 2 * time.Second, PrometheusURL: prom.URL, FileSD: prom.FileSDPath("compare"),
 		RemoteWriteURL: srv.URL + "/api/v1/write", SigV4Region: "eu-west-1",
+		Extension: extension.Layer{Source: ".."}, ExtensionFlushInterval: time.Second,
 		Logger: nil,
 	})
 	if err != nil {
@@ -148,6 +152,9 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	}
 	if s.Emitted == 0 || s.LostRatio != 0 || s.AddedBilledMsPerInvocation <= 0 {
 		t.Errorf("remote-write through SigV4: emitted %v, lost %v, added billed ms %v", s.Emitted, s.LostRatio, s.AddedBilledMsPerInvocation)
+	}
+	if x := strategy(t, rep, Extension); x.Emitted == 0 || x.LostRatio != 0 {
+		t.Errorf("extension through SigV4: emitted %v, lost %v", x.Emitted, x.LostRatio)
 	}
 }
 
