@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -37,7 +38,11 @@ func (s *experiment) startExtension(ctx context.Context) error {
 		return fmt.Errorf("compare: extension: %w", err)
 	}
 	s.closers = append(s.closers, func() { os.RemoveAll(dir) })
-	s.cfg.Progress("building the extension's layer")
+	from := "the checkout " + cmp.Or(s.cfg.Extension.Source, ".")
+	if s.cfg.Extension.Binary != "" {
+		from = s.cfg.Extension.Binary
+	}
+	s.cfg.Progress("building the extension's layer from " + from)
 	layer, err := buildLayer(ctx, s.cfg.Extension, dir)
 	if err != nil {
 		return fmt.Errorf("compare: extension: %w", err)
