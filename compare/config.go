@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
 )
 
@@ -57,6 +58,22 @@ type Config struct {
 	// tell runs apart in a shared backend), as Prometheus' external_labels.
 	ExternalLabels map[string]string
 
+	// Extension is the lambdabridge extension the extension strategy runs
+	// in every environment: its layer is built once per run with
+	// Extension.Build (the code of `lambdabridge layer build`) for the
+	// host's architecture (Arch and Config are ignored: compare gives the
+	// configuration by LAMBDABRIDGE_CONFIG): Binary is a built extension
+	// (lambdabridge-extension, or the lambdabridge executable, which runs
+	// as the extension under that name); without it, Source is a
+	// lambdabridge checkout to build it from (needs Go; "" is the working
+	// directory).
+	Extension extension.Layer
+	// ExtensionFlush is the extension's flush strategy: extension.FlushPeriodic
+	// (the default) or extension.FlushInvocation; ExtensionFlushInterval
+	// the periodic strategy's period (default extension.DefaultFlushPeriod).
+	ExtensionFlush         string
+	ExtensionFlushInterval time.Duration
+
 	// Logger (default: discard); Progress, when set, gets a line per phase.
 	Logger   *slog.Logger
 	Progress func(msg string)
@@ -83,6 +100,16 @@ func (c *Config) defaults() error {
 	orDefault(&c.ScrapeInterval, 5*time.Second)
 	orDefault(&c.Settle, 2*c.ScrapeInterval+2*time.Second)
 	orDefault(&c.MonthlyInvocations, 10_000_000)
+	if c.ExtensionFlush == "" {
+		c.ExtensionFlush = extension.FlushPeriodic
+	}
+	if c.ExtensionFlush != extension.FlushPeriodic && c.ExtensionFlush != extension.FlushInvocation {
+		return fmt.Errorf("compare: extension flush %q: want %s or %s", c.ExtensionFlush, extension.FlushPeriodic, extension.FlushInvocation)
+	}
+	orDefault(&c.ExtensionFlushInterval, extension.DefaultFlushPeriod)
+	if c.ExtensionFlushInterval < time.Second {
+		return fmt.Errorf("compare: extension flush interval %v: want 1s or more", c.ExtensionFlushInterval)
+	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}

@@ -5,8 +5,12 @@
 // function emits through every strategy at once — each environment's own
 // /metrics scraped by a real Prometheus (scrape), lambdabridge's sum across
 // environments scraped (aggregate), remote_write at the end of every
-// invocation (remote-write), and Pushgateway pushes with a shared grouping
-// key (pushgateway) or one per environment (pushgateway-instance). It then
+// invocation (remote-write), Pushgateway pushes with a shared grouping
+// key (pushgateway) or one per environment (pushgateway-instance), and the
+// lambdabridge Lambda extension in every environment (extension: a layer
+// built once per run from Config.Extension, remote_write with its own flush
+// strategy; the time it adds is what the runner measures after the
+// runtime's answer). It then
 // reads back through PromQL what Prometheus shows, and compares it with what
 // the function emitted.
 //

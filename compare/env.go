@@ -41,6 +41,7 @@ type envState struct {
 	started   time.Time
 	ended     time.Time
 	endReason string
+	stream    string // its log stream name
 
 	aggs map[Strategy]*aggregate.Aggregator
 
@@ -57,6 +58,9 @@ type envState struct {
 	rw  *remotewrite.Writer
 	pg  *pushgw.Sink
 	pgi *pushgw.Sink
+	// ext forwards the function's datagrams to the environment's
+	// extension (extension strategy).
+	ext net.Conn
 }
 
 // perEnvAggregator is the aggregation of one environment for strategy st:
@@ -81,8 +85,15 @@ func (s *experiment) newEnvState(id string) (*envState, error) {
 	e := &envState{id: id, s: s, thawCh: make(chan struct{}), endCh: make(chan struct{}),
 		aggs: map[Strategy]*aggregate.Aggregator{}, syncWait: map[uint64]chan struct{}{}}
 	for _, st := range s.strategies {
-		if st != Aggregate {
+		if st != Aggregate && st != Extension {
 			e.aggs[st] = perEnvAggregator(st)
+		}
+	}
+	// Before the listener serves: its datagrams are forwarded to the
+	// extension.
+	if s.cfg.has(Extension) {
+		if err := e.dialExtension(); err != nil {
+			return nil, fmt.Errorf("environment %s: extension: %w", id, err)
 		}
 	}
 	var err error
@@ -155,7 +166,21 @@ func (e *envState) datagram(payload []byte, from netip.AddrPort) {
 		e.syncMu.Unlock()
 		return
 	}
+	if e.ext != nil {
+		_, _ = e.ext.Write(payload) // lost like any datagram when the extension is not listening
+	}
 	e.s.datagram(e.id, payload, from)
+}
+
+// dialExtension picks the address the environment's extension serves
+// DogStatsD on, and connects to it.
+func (e *envState) dialExtension() error {
+	addr, err := freeUDPAddr()
+	if err != nil {
+		return err
+	}
+	e.ext, err = net.Dial("udp4", addr)
+	return err
 }
 
 // syncDatagrams waits (at most d) until the datagrams the function sent so
@@ -214,9 +239,9 @@ func (e *envState) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	t.bytes.Add(cw.n)
 }
 
-func (e *envState) setStarted(t time.Time) {
+func (e *envState) setStarted(t time.Time, stream string) {
 	e.mu.Lock()
-	e.alive, e.thawed, e.started = true, true, t
+	e.alive, e.thawed, e.started, e.stream = true, true, t, stream
 	e.mu.Unlock()
 }
 
@@ -274,6 +299,9 @@ func (e *envState) close() {
 	}
 	if e.dsd != nil {
 		_ = e.dsd.Close()
+	}
+	if e.ext != nil {
+		_ = e.ext.Close()
 	}
 	if e.rw != nil {
 		ctx, cancel := context.WithCancel(context.Background())

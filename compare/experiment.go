@@ -40,6 +40,8 @@ type experiment struct {
 	rwURL      string
 	pgURL      map[Strategy]string
 	rwCounted  bool   // remote_write goes through the counting proxy
+	extRWURL   string // where the extension writes
+	extConfig  string // the extension's configuration file
 	pgAddr     string // host:port of the Pushgateway, a scrape target
 	aggAddr    string // host:port of the aggregate endpoint
 	traffic    map[Strategy]*traffic
@@ -221,7 +223,11 @@ func (s *experiment) envVars(fn, id string) []string {
 	}
 	s.envs[id] = e
 	s.order = append(s.order, e)
-	return clientEnv(e.dsd.Addr())
+	env := clientEnv(e.dsd.Addr())
+	if e.ext != nil {
+		env = append(env, s.extensionEnv(e.ext.RemoteAddr().String())...)
+	}
+	return env
 }
 
 // clientEnv is listen.DogStatsDClientEnv as NAME=value pairs, sorted.
@@ -243,7 +249,7 @@ func (s *experiment) lifecycle(ev runner.EnvEvent) {
 	}
 	switch ev.Kind {
 	case runner.EnvStarted:
-		e.setStarted(ev.Time)
+		e.setStarted(ev.Time, ev.LogStream)
 		s.targetsChanged()
 	case runner.EnvThawed:
 		e.setThawed()
@@ -251,6 +257,7 @@ func (s *experiment) lifecycle(ev runner.EnvEvent) {
 		e.setFrozen()
 	case runner.EnvInvoked:
 		if ev.Result != nil {
+			s.extensionAdded(ev.Result)
 			s.deliverInline(e, ev.Result)
 		}
 	case runner.EnvEnded:

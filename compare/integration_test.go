@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/compare/report/reporttest"
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
 )
@@ -101,8 +103,10 @@ func TestRunStartsAndStopsItsBackends(t *testing.T) {
 	reporttest.CheckRendersInChromium(t, rep)
 }
 
-// TestRunRemoteWriteSigV4 sends remote_write through a proxy that checks
-// the SigV4 signature header before handing the request to Prometheus.
+// TestRunRemoteWriteSigV4 sends remote_write (the remote-write strategy's
+// and the extension's, which signs with the credentials the runner gives
+// the function) through a proxy that checks the SigV4 signature header
+// before handing the request to Prometheus.
 func TestRunRemoteWriteSigV4(t *testing.T) {
 	def := exampleFunction(t)
 	prom := testenv.StartPrometheus(t, testenv.WithScrapeInterval(2*time.Second),
@@ -111,6 +115,7 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the extension's layer is unpacked there
 	target, _ := url.Parse(prom.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
@@ -129,10 +134,11 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	}))
 	defer srv.Close()
 	rep, err := Run(context.Background(), Config{
-		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite},
+		Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite, Extension},
 		Duration: 4 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
 		ScrapeInterval: 2 * time.Second, PrometheusURL: prom.URL, FileSD: prom.FileSDPath("compare"),
 		RemoteWriteURL: srv.URL + "/api/v1/write", SigV4Region: "eu-west-1",
+		Extension: extension.Layer{Source: ".."}, ExtensionFlushInterval: time.Second,
 		Logger: nil,
 	})
 	if err != nil {
@@ -146,5 +152,68 @@ func TestRunRemoteWriteSigV4(t *testing.T) {
 	}
 	if s.Emitted == 0 || s.LostRatio != 0 || s.AddedBilledMsPerInvocation <= 0 {
 		t.Errorf("remote-write through SigV4: emitted %v, lost %v, added billed ms %v", s.Emitted, s.LostRatio, s.AddedBilledMsPerInvocation)
+	}
+	if x := strategy(t, rep, Extension); x.Emitted == 0 || x.LostRatio != 0 {
+		t.Errorf("extension through SigV4: emitted %v, lost %v", x.Emitted, x.LostRatio)
+	}
+}
+
+// TestRunExtension runs the example function with the extension strategy
+// beside remote-write, with each flush strategy, the extension built from
+// this checkout as `lambdabridge layer build` builds it: every count the
+// function emitted arrives once its environments are shut down (the
+// extension's last flush at SHUTDOWN), the series of the environments that
+// ended are counted stale, the extension adds time to each invocation, and
+// its platform metrics count every invocation and cold start.
+func TestRunExtension(t *testing.T) {
+	def := exampleFunction(t)
+	testenv.LookPath(t, "prometheus", "prometheus", "/usr/bin/prometheus")
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the layer is unpacked there
+	for _, flush := range []string{extension.FlushPeriodic, extension.FlushInvocation} {
+		t.Run(flush, func(t *testing.T) {
+			prom := testenv.StartPrometheus(t)
+			rep, err := Run(context.Background(), Config{
+				Defs: []function.Definition{def}, Strategies: []Strategy{RemoteWrite, Extension},
+				Duration: 6 * time.Second, Burst: 2 * time.Second, IdleTimeout: time.Second, Concurrency: 2,
+				ScrapeInterval: 2 * time.Second, Settle: 6 * time.Second, PrometheusURL: prom.URL,
+				Extension: extension.Layer{Source: ".."}, ExtensionFlush: flush, ExtensionFlushInterval: time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Invocations == 0 || rep.Failed != 0 || rep.EnvironmentsEnded != rep.Environments {
+				t.Fatalf("workload: %d invocations (%d failed), %d of %d environments ended: want every environment shut down before the read-back",
+					rep.Invocations, rep.Failed, rep.EnvironmentsEnded, rep.Environments)
+			}
+			rw, ext := strategy(t, rep, RemoteWrite), strategy(t, rep, Extension)
+			if ext.Emitted == 0 || ext.Emitted != rw.Emitted || ext.Visible != ext.Emitted || ext.LostRatio != 0 || ext.OverCountedRatio != 0 {
+				t.Errorf("extension: emitted %v (remote-write %v), visible %v, lost %v, over %v: want every count once",
+					ext.Emitted, rw.Emitted, ext.Visible, ext.LostRatio, ext.OverCountedRatio)
+			}
+			for _, f := range ext.Families {
+				if f.LostRatio != 0 || f.OverCountedRatio != 0 {
+					t.Errorf("extension: %s lost %v, over %v", f.Name, f.LostRatio, f.OverCountedRatio)
+				}
+			}
+			if ext.GaugesMatched != ext.Gauges || ext.Gauges == 0 {
+				t.Errorf("extension: %d of %d gauges match", ext.GaugesMatched, ext.Gauges)
+			}
+			if ext.MeanInlineMs <= 0 || ext.Requests == 0 || ext.BytesSent == 0 || ext.SamplesIngested == 0 || ext.MonthlyCostUSD <= 0 {
+				t.Errorf("extension: mean added %v ms, %d requests, %d bytes, %d samples, $%v: want all > 0",
+					ext.MeanInlineMs, ext.Requests, ext.BytesSent, ext.SamplesIngested, ext.MonthlyCostUSD)
+			}
+			if ext.StaleSeries == 0 || ext.StaleSeries != ext.Series {
+				t.Errorf("extension: %d of %d series stale: every environment ended, its series stay", ext.StaleSeries, ext.Series)
+			}
+			if ext.P99VisibilitySeconds < 0 {
+				t.Errorf("extension: p99 visibility %v", ext.P99VisibilitySeconds)
+			}
+			// The platform metrics (platform.report, platform.initReport)
+			// of every environment, summed.
+			window := fmt.Sprintf("[%ds]", int(time.Since(rep.Start).Seconds())+60)
+			for q, want := range map[string]int{"lambda_invocations_total": rep.Invocations, "lambda_cold_starts_total": rep.ColdStarts} {
+				testenv.EventuallyValue(t, prom, fmt.Sprintf(`sum(last_over_time(%s{strategy="extension"}%s))`, q, window), float64(want), 5*time.Second)
+			}
+		})
 	}
 }

@@ -47,13 +47,16 @@ func (s *experiment) observations(ctx context.Context, def function.Definition, 
 	deliveries := cloneDeliveries(s.deliveries)
 	s.obsMu.Unlock()
 	for _, st := range s.strategies {
-		so := analysis.Strategy{Name: string(st), Inline: st.inline(), ScrapeDriven: st.scrapeDriven(), EnvLabel: st.envLabel(),
+		so := analysis.Strategy{Name: string(st), Inline: st.billed(), ScrapeDriven: st.timeDriven(cfg.ExtensionFlush), EnvLabel: st.envLabel(),
 			Deliveries: deliveries[st], Requests: s.traffic[st].requests.Load(), Bytes: s.traffic[st].bytes.Load()}
 		if st == Pushgateway {
 			so.Pusher = lastPusher
 		}
 		if err := s.readBack(ctx, st, &so, start, end); err != nil {
 			return obs, err
+		}
+		if st == Extension {
+			so.EnvOf = s.extensionEnvs(so.Present)
 		}
 		obs.Strategies = append(obs.Strategies, so)
 	}
@@ -72,11 +75,15 @@ func cloneDeliveries(m map[Strategy][]analysis.Delivery) map[Strategy][]analysis
 // obsMu is held.
 func (s *experiment) notes() []string {
 	var notes []string
-	if !s.rwCounted && s.cfg.has(RemoteWrite) {
+	writes := s.cfg.has(RemoteWrite) || s.cfg.has(Extension)
+	if !s.rwCounted && writes {
 		notes = append(notes, "remote_write is signed or carries credentials: its requests and bytes are not counted")
 	}
-	if s.cfg.RemoteWriteURL != "" && s.cfg.has(RemoteWrite) {
+	if s.cfg.RemoteWriteURL != "" && writes {
 		notes = append(notes, "remote_write went to "+redact(s.cfg.RemoteWriteURL)+"; visible counts are read from the Prometheus queried, so they are only meaningful if that Prometheus holds what was written")
+	}
+	if s.cfg.has(Extension) {
+		notes = append(notes, extensionNote(s.cfg))
 	}
 	if s.invokeErrs > 0 {
 		notes = append(notes, fmt.Sprintf("%d invocations could not run (first error: %v)", s.invokeErrs, s.firstErr))

@@ -40,7 +40,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := s.startPipeline(); err != nil {
 		return nil, err
 	}
-	r, err := runner.New(cfg.Defs,
+	if err := s.startExtension(ctx); err != nil {
+		return nil, err
+	}
+	r, err := runner.New(s.cfg.Defs,
 		runner.WithLogSink(s.pipe), runner.WithConcurrency(cfg.Concurrency),
 		runner.WithIdleTimeout(cfg.IdleTimeout), runner.WithRegion(cfg.Region),
 		runner.WithLogger(s.log), runner.WithLifecycle(s.lifecycle), runner.WithEnvironmentVars(s.envVars))
@@ -144,26 +147,39 @@ func (s *experiment) startPushgateway(ctx context.Context) error {
 	return nil
 }
 
-// proxyRemoteWrite sends remote_write through a counting proxy, except
-// when it is signed (SigV4 signs the Host header) or carries credentials:
-// then its requests and bytes are not counted.
+// proxyRemoteWrite sends remote_write (that of the remote-write strategy,
+// and the extension's) through a counting proxy each, except when it is
+// signed (SigV4 signs the Host header) or carries credentials: then its
+// requests and bytes are not counted.
 func (s *experiment) proxyRemoteWrite(promURL string) error {
-	s.rwURL = s.cfg.RemoteWriteURL
-	if s.rwURL == "" {
-		s.rwURL = strings.TrimSuffix(promURL, "/") + "/api/v1/write"
+	target := s.cfg.RemoteWriteURL
+	if target == "" {
+		target = strings.TrimSuffix(promURL, "/") + "/api/v1/write"
 	}
-	u, err := url.Parse(s.rwURL)
+	var err error
+	if s.rwURL, s.rwCounted, err = s.countedURL(target, RemoteWrite); err != nil {
+		return err
+	}
+	if s.cfg.has(Extension) {
+		s.extRWURL, _, err = s.countedURL(target, Extension)
+	}
+	return err
+}
+
+// countedURL returns the URL of a counting proxy in front of target for
+// strategy st, or target itself (false) when it is signed or carries
+// credentials.
+func (s *experiment) countedURL(target string, st Strategy) (string, bool, error) {
+	u, err := url.Parse(target)
 	if err != nil || s.cfg.SigV4Region != "" || u.User != nil {
-		return nil
+		return target, false, nil
 	}
-	px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[RemoteWrite], s.log)
+	px, err := newCountingProxy(u.Scheme+"://"+u.Host, s.traffic[st], s.log)
 	if err != nil {
-		return fmt.Errorf("compare: remote write proxy: %w", err)
+		return "", false, fmt.Errorf("compare: %s remote write proxy: %w", st, err)
 	}
 	s.closers = append(s.closers, px.Close)
-	s.rwURL = px.URL() + u.RequestURI()
-	s.rwCounted = true
-	return nil
+	return px.URL() + u.RequestURI(), true, nil
 }
 
 // startPipeline sets up parsing: the pipeline's point handler is the

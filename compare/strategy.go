@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lambdabridge/lambdabridge/extension"
 )
 
 // Strategy is one way of delivering a function's metrics to Prometheus.
@@ -30,10 +32,17 @@ const (
 	// environment: nothing is overwritten, but dead environments' groups
 	// stay.
 	PushgatewayInstance Strategy = "pushgateway-instance"
+	// Extension: every environment runs the lambdabridge Lambda extension
+	// (package extension) from a layer; it reads the function's log through
+	// the Telemetry API and its DogStatsD datagrams, and delivers by
+	// remote_write with its own flush strategy (periodic or invocation).
+	// The time it adds to each invocation is what the runner measures
+	// after the runtime's answer.
+	Extension Strategy = "extension"
 )
 
 // AllStrategies lists every strategy in report order.
-var AllStrategies = []Strategy{Scrape, Aggregate, RemoteWrite, Pushgateway, PushgatewayInstance}
+var AllStrategies = []Strategy{Scrape, Aggregate, RemoteWrite, Pushgateway, PushgatewayInstance, Extension}
 
 // Label is the label compare adds to every series it delivers, naming the
 // strategy, so that the strategies' series stay apart in one Prometheus.
@@ -67,22 +76,35 @@ func joinStrategies(ss []Strategy) string {
 	return strings.Join(names, ", ")
 }
 
-// inline reports whether the strategy's delivery runs inside every
-// invocation (and so adds to the billed duration).
+// inline reports whether compare delivers the strategy's series inside
+// every invocation (and so adds to the billed duration).
 func (s Strategy) inline() bool {
 	return s == RemoteWrite || s == Pushgateway || s == PushgatewayInstance
 }
 
+// billed reports whether the strategy adds to every invocation's billed
+// duration: compare's inline deliveries, and the extension's work between
+// the runtime's answer and its call to next.
+func (s Strategy) billed() bool { return s.inline() || s == Extension }
+
 // scrapeDriven reports whether Prometheus ingests the strategy's series by
 // scraping, once per scrape interval (the Pushgateway too), rather than at
-// every invocation.
-func (s Strategy) scrapeDriven() bool { return s != RemoteWrite }
+// every invocation or flush.
+func (s Strategy) scrapeDriven() bool { return s != RemoteWrite && s != Extension }
+
+// timeDriven reports whether the strategy's samples are sent on a clock
+// rather than at every invocation: the scrape-driven ones, and the
+// extension with its periodic flush.
+func (s Strategy) timeDriven(flush string) bool {
+	return s.scrapeDriven() || s == Extension && flush == extension.FlushPeriodic
+}
 
 // envLabel is the label naming the environment a series of the strategy
-// came from ("" when its series do not say).
+// came from ("" when its series do not say); the extension's values name
+// the environment by its log stream (extensionEnvs maps them).
 func (s Strategy) envLabel() string {
 	switch s {
-	case Scrape, RemoteWrite:
+	case Scrape, RemoteWrite, Extension:
 		return "lambda_environment"
 	case PushgatewayInstance:
 		return "instance"

@@ -128,12 +128,28 @@ func Load(getenv func(string) string) (Config, error) {
 // timeout the environment keeps its log stream but its processes start
 // again, and their counters from zero, so they need series of their own.
 func instanceOf(stream string) string {
-	if i := strings.LastIndexByte(stream, ']'); i >= 0 {
-		stream = stream[i+1:]
-	}
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return stream + "-" + hex.EncodeToString(b[:])
+	return StreamID(stream) + "-" + hex.EncodeToString(b[:])
+}
+
+// StreamID is the part of a log stream name after "]", which names the
+// execution environment.
+func StreamID(stream string) string {
+	if i := strings.LastIndexByte(stream, ']'); i >= 0 {
+		return stream[i+1:]
+	}
+	return stream
+}
+
+// EnvironmentOf is the StreamID of the environment whose extension
+// process had the instance (a lambda_environment value): the instance
+// without its random suffix.
+func EnvironmentOf(instance string) string {
+	if i := strings.LastIndexByte(instance, '-'); i >= 0 {
+		return instance[:i]
+	}
+	return instance
 }
 
 // parseFile reads the layer's file: its extension: section strictly, and

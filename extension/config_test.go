@@ -71,3 +71,23 @@ func TestSessionConfig(t *testing.T) {
 		t.Error("sessionConfig changed the configuration it was made from")
 	}
 }
+
+// TestEnvironmentOfInstance checks that an extension process's instance
+// (the lambda_environment label) names its environment's log stream.
+func TestEnvironmentOfInstance(t *testing.T) {
+	tests := []struct{ stream, id string }{
+		{"2026/12/01/[$LATEST]0123abcd", "0123abcd"},
+		{"2026/12/01/[3]ab-cd", "ab-cd"},
+		{"no-brackets", "no-brackets"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		inst := instanceOf(tt.stream)
+		if got := StreamID(tt.stream); got != tt.id {
+			t.Errorf("StreamID(%q) = %q, want %q", tt.stream, got, tt.id)
+		}
+		if got := EnvironmentOf(inst); got != tt.id {
+			t.Errorf("EnvironmentOf(%q) = %q, want %q (stream %q)", inst, got, tt.id, tt.stream)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // Layer paths: where Lambda finds the extension (/opt/extensions/NAME) and
 // where it reads its configuration (/opt/lambdabridge/lambdabridge.yaml).
 const (
-	LayerBinary = "extensions/" + session.ExtensionName
+	LayerBinary = "extensions/" + Name
 	LayerConfig = "lambdabridge/lambdabridge.yaml"
 	modulePath  = "github.com/lambdabridge/lambdabridge"
 	commandPkg  = "./cmd/lambdabridge-extension"

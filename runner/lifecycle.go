@@ -41,6 +41,9 @@ type EnvEvent struct {
 	Reason      string  // for EnvEnded
 	Result      *Result // for EnvInvoked; do not keep it
 	Time        time.Time
+	// LogStream is the environment's AWS_LAMBDA_LOG_STREAM_NAME (what its
+	// extensions name it by).
+	LogStream string
 }
 
 // WithLifecycle calls fn for every lifecycle event of every environment.
@@ -71,7 +74,7 @@ func (e *env) eventResult(k EnvEventKind, reason string, res *Result) {
 	if fn == nil {
 		return
 	}
-	fn(EnvEvent{Kind: k, Function: e.f.def.Name, Environment: e.id, PID: e.pid, Reason: reason, Result: res, Time: time.Now()})
+	fn(EnvEvent{Kind: k, Function: e.f.def.Name, Environment: e.id, PID: e.pid, Reason: reason, Result: res, Time: time.Now(), LogStream: e.logStream})
 }
 
 // setEndReason records why the environment is about to end (the first

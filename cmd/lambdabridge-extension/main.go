@@ -11,10 +11,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/lambdabridge/lambdabridge/extension"
 )
@@ -23,20 +21,5 @@ import (
 var version = "dev"
 
 func main() {
-	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	if api == "" {
-		fmt.Fprintln(os.Stderr, "lambdabridge-extension: AWS_LAMBDA_RUNTIME_API is not set: this program runs as a Lambda extension (extensions/ in a layer)")
-		os.Exit(2)
-	}
-	// The extension shares the function's CPU share (a seventh of a CPU at
-	// 256 MB): one P spends it on work, more would spin looking for it.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-	cfg, err := extension.Load(os.Getenv)
-	x := extension.New(cfg, err, extension.WithRuntimeAPI(api), extension.WithName(filepath.Base(os.Args[0])), extension.WithVersion(version))
-	if err := x.Run(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "lambdabridge-extension:", err)
-		os.Exit(1)
-	}
+	os.Exit(extension.Main(context.Background(), filepath.Base(os.Args[0]), version, os.Getenv, os.Stderr))
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/compare"
 	"github.com/lambdabridge/lambdabridge/compare/backend"
 	"github.com/lambdabridge/lambdabridge/config"
+	"github.com/lambdabridge/lambdabridge/extension"
 )
 
 const compareUsage = `--handler PATH | --template FILE [--function NAME]  [--event FILE | --events FILE | --event-template NAME] [flags]
@@ -27,13 +30,20 @@ every strategy at once:
   remote-write          every environment writes at the end of every invocation
   pushgateway           every environment pushes, grouping key job=<function>
   pushgateway-instance  the same with instance=<environment> in the grouping key
+  extension             every environment runs the lambdabridge Lambda extension
+                        (a layer built for the run), which writes with remote_write
+                        (--extension-flush periodic or invocation)
 
 Prometheus (with its remote-write receiver) and the Pushgateway are started
 on loopback ports when 'prometheus' and 'prometheus-pushgateway' are on the
 PATH, or given with --prometheus-url / --pushgateway-url. Every series gets a
 label strategy="<name>". The results are read back through PromQL and
 compared with what the function emitted: a table on standard output, and
---json / --report FILE.html.`
+--json / --report FILE.html.
+
+The extension strategy runs --extension-binary, else lambdabridge-extension
+beside this executable, else this executable itself (started under the name
+lambdabridge-extension, lambdabridge is the extension).`
 
 // compareCmd holds the flags of compare.
 type compareCmd struct {
@@ -49,15 +59,17 @@ type compareCmd struct {
 	sigv4, region                                   string
 	externalLabels                                  []string
 	verbose                                         bool
+	extBinary, extFlush                             string
+	extInterval                                     time.Duration
 }
 
 func registerCompare(c *cli) {
 	v := &compareCmd{}
-	cmd := c.command("compare", "compare scrape, aggregate, remote-write and Pushgateway delivery on your function, with a real Prometheus", compareUsage, v.run)
+	cmd := c.command("compare", "compare scrape, aggregate, remote-write, Pushgateway and extension delivery on your function, with a real Prometheus", compareUsage, v.run)
 	v.fn.register(cmd)
 	v.event.register(cmd)
 	eventsFileFlag(cmd, &v.eventsFile)
-	cmd.Flag("strategies", "comma-separated list of strategies: all, or scrape, aggregate, remote-write, pushgateway, pushgateway-instance").Default("all").PlaceHolder("LIST").StringVar(&v.strategies)
+	cmd.Flag("strategies", "comma-separated list of strategies: all, or scrape, aggregate, remote-write, pushgateway, pushgateway-instance, extension").Default("all").PlaceHolder("LIST").StringVar(&v.strategies)
 	cmd.Flag("duration", "how long the workload runs").Default("30s").DurationVar(&v.duration)
 	cmd.Flag("concurrency", "execution environments that may run at once (callers per burst)").Default("4").IntVar(&v.concurrency)
 	cmd.Flag("rate", "during bursts, start this many invocations per second (default: --concurrency callers back to back)").PlaceHolder("PER_SECOND").Float64Var(&v.rate)
@@ -75,6 +87,9 @@ func registerCompare(c *cli) {
 	cmd.Flag("remote-write-url", "remote_write here instead of Prometheus' receiver (e.g. Amazon Managed Prometheus; results are still read from Prometheus)").PlaceHolder("URL").StringVar(&v.rwURL)
 	cmd.Flag("sigv4-region", "sign remote_write with AWS SigV4 for this region").PlaceHolder("REGION").StringVar(&v.sigv4)
 	externalLabelFlag(cmd, &v.externalLabels)
+	cmd.Flag("extension-binary", "the extension strategy's extension (Linux, this machine's architecture; default: lambdabridge-extension beside lambdabridge, else lambdabridge itself)").PlaceHolder("FILE").StringVar(&v.extBinary)
+	enum(cmd.Flag("extension-flush", "the extension strategy's flush strategy"), &v.extFlush, extension.FlushPeriodic, extension.FlushPeriodic, extension.FlushInvocation)
+	cmd.Flag("extension-flush-interval", "the period of --extension-flush periodic").Default(extension.DefaultFlushPeriod.String()).DurationVar(&v.extInterval)
 	regionFlag(cmd, "AWS_REGION given to the function").StringVar(&v.region)
 	cmd.Flag("verbose", "log what compare does").Short('v').BoolVar(&v.verbose)
 }
@@ -132,12 +147,19 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
+	var ext extension.Layer
+	if slices.Contains(sts, compare.Extension) {
+		if ext.Binary, err = extensionBinary(v.extBinary); err != nil {
+			return err
+		}
+	}
 	rep, err := compare.Run(ctx, compare.Config{
 		Defs: defs, Function: target, Events: evs, Strategies: sts,
 		Duration: v.duration, Burst: v.burst, Quiet: v.quiet, Concurrency: v.concurrency, Rate: v.rate,
 		IdleTimeout: v.idle, ScrapeInterval: v.scrapeInterval, Settle: v.settle, MonthlyInvocations: v.monthly,
 		Region: v.region, PrometheusURL: v.promURL, FileSD: v.fileSD, PushgatewayURL: v.pgURL,
 		RemoteWriteURL: v.rwURL, SigV4Region: v.sigv4, ExternalLabels: labels, Logger: logger,
+		Extension: ext, ExtensionFlush: v.extFlush, ExtensionFlushInterval: v.extInterval,
 		Progress: func(msg string) { fmt.Fprintln(m.Stderr, "lambdabridge compare:", msg) },
 	})
 	if err != nil {
@@ -160,6 +182,34 @@ func (v *compareCmd) run(ctx context.Context, m *Main) error {
 		}
 	}
 	return nil
+}
+
+// extensionBinary is the extension the extension strategy runs: flag when
+// given; else lambdabridge-extension beside this executable (make build
+// puts both in bin/); else this executable, which is the extension when it
+// is started under that name (main).
+func extensionBinary(flag string) (string, error) {
+	if flag != "" {
+		if fi, err := os.Stat(flag); err != nil || !fi.Mode().IsRegular() {
+			return "", usageErrorf("compare: --extension-binary %s: not a file (build it with GOOS=linux CGO_ENABLED=0 go build ./cmd/lambdabridge-extension, or give lambdabridge itself)", flag)
+		}
+		return flag, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", usageErrorf("compare: the extension strategy: cannot find this executable (%v): give --extension-binary FILE", err)
+	}
+	return besideOrSelf(self), nil
+}
+
+// besideOrSelf is lambdabridge-extension in self's folder when there is
+// one, else self.
+func besideOrSelf(self string) string {
+	beside := filepath.Join(filepath.Dir(self), extension.Name)
+	if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() {
+		return beside
+	}
+	return self
 }
 
 // writeFileWith writes a file (- : standard output) with fn.

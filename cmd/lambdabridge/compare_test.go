@@ -38,6 +38,7 @@ type compareJSON struct {
 		StaleSeries         int     `json:"stale_series"`
 		P99                 float64 `json:"p99_visibility_seconds"`
 		AddedBilledMs       float64 `json:"added_billed_ms_per_invocation"`
+		MeanInlineMs        float64 `json:"mean_inline_ms"`
 		MonthlyCostUSD      float64 `json:"monthly_cost_usd"`
 		Requests            int64   `json:"requests"`
 		BytesSent           int64   `json:"bytes_sent"`
@@ -67,6 +68,11 @@ func TestCompareExampleFunction(t *testing.T) {
 	dir := t.TempDir()
 	handler := filepath.Join(dir, "go-emf", "bootstrap")
 	compareBuild(t, "./examples/go-emf", handler)
+	// The extension strategy runs lambdabridge itself as the extension,
+	// as for a user who has only the lambdabridge binary.
+	lambdabridge := filepath.Join(dir, "bin", "lambdabridge")
+	compareBuild(t, "./cmd/lambdabridge", lambdabridge)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the layer is unpacked there
 	jsonPath := filepath.Join(dir, "compare.json")
 	htmlPath := filepath.Join(dir, "compare.html")
 
@@ -74,7 +80,8 @@ func TestCompareExampleFunction(t *testing.T) {
 		"--handler", handler, "--name", "go-emf", "--concurrency", "4",
 		"--duration", "25s", "--burst", "3s", "--idle-timeout", "1s", "--scrape-interval", scrapeEvery.String(),
 		"--prometheus-url", prom.URL, "--file-sd", filepath.Join(prom.Dir, "file_sd", job+".json"),
-		"--pushgateway-url", pg.URL, "--json", jsonPath, "--report", htmlPath)
+		"--pushgateway-url", pg.URL, "--json", jsonPath, "--report", htmlPath,
+		"--extension-binary", lambdabridge, "--extension-flush-interval", "2s")
 	if code != 0 {
 		t.Fatalf("compare exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
@@ -94,7 +101,7 @@ func TestCompareExampleFunction(t *testing.T) {
 	for _, s := range rep.Strategies {
 		names = append(names, s.Name)
 	}
-	if got := strings.Join(names, ","); got != "scrape,aggregate,remote-write,pushgateway,pushgateway-instance" {
+	if got := strings.Join(names, ","); got != "scrape,aggregate,remote-write,pushgateway,pushgateway-instance,extension" {
 		t.Fatalf("strategies %s", got)
 	}
 	start, err := time.Parse(time.RFC3339Nano, rep.Start)
@@ -125,6 +132,13 @@ func TestCompareExampleFunction(t *testing.T) {
 				if s.LostRatio != 0 || s.Visible != s.Emitted {
 					t.Errorf("lost %v (visible %v of %v): %s must lose nothing", s.LostRatio, s.Visible, s.Emitted, s.Name)
 				}
+			case "extension":
+				if s.LostRatio != 0 || s.Visible != s.Emitted {
+					t.Errorf("lost %v (visible %v of %v): the extension delivers everything by SHUTDOWN", s.LostRatio, s.Visible, s.Emitted)
+				}
+				if s.StaleSeries == 0 || s.MeanInlineMs <= 0 {
+					t.Errorf("stale series %d, mean added %v ms: want the series of recycled environments, and time added to invocations", s.StaleSeries, s.MeanInlineMs)
+				}
 			case "pushgateway":
 				if s.LostRatio <= 0.2 {
 					t.Errorf("lost %v: a shared grouping key under concurrency 4 must lose counts (pushers overwrite each other)", s.LostRatio)
@@ -144,8 +158,9 @@ func TestCompareExampleFunction(t *testing.T) {
 					t.Errorf("stale series %d: Prometheus marks a removed target's series stale", s.StaleSeries)
 				}
 			}
+			// The extension's added time may round to no billed ms.
 			inline := s.Name == "remote-write" || strings.HasPrefix(s.Name, "pushgateway")
-			if inline != (s.AddedBilledMs > 0) {
+			if s.Name != "extension" && inline != (s.AddedBilledMs > 0) {
 				t.Errorf("added billed ms %v: want > 0 exactly for the strategies that deliver inside the invocation", s.AddedBilledMs)
 			}
 			if s.Visible > 0 && (s.Requests == 0 || s.BytesSent == 0 || s.MonthlyCostUSD <= 0) {
@@ -196,18 +211,22 @@ func TestCompareExampleFunction(t *testing.T) {
 			}
 		})
 	}
-	// The aggregate is one series per family: what Prometheus shows now is
-	// the whole count.
-	if got := query(`lambda_bridge_example_orders_placed_total{strategy="aggregate"}`); got != float64(rep.Invocations) {
-		t.Errorf("aggregate orders placed = %v, want %d invocations", got, rep.Invocations)
+	// The aggregate is one series per family: its last sample is the whole
+	// count. (Its last sample, not the value now: compare's end removed the
+	// target, and Prometheus marks the series stale once it notices, so an
+	// instant query is empty from then on.)
+	if v, err := prom.Query(ctx, `last_over_time(lambda_bridge_example_orders_placed_total{strategy="aggregate"}`+window+`)`); err != nil || len(v) != 1 || query(`sum(last_over_time(lambda_bridge_example_orders_placed_total{strategy="aggregate"}`+window+`))`) != float64(rep.Invocations) {
+		t.Errorf("aggregate orders placed = %v (err %v), want one series of %d invocations", v, err, rep.Invocations)
 	}
 	// Environments that lived between two scrapes never reached Prometheus
 	// through scrape; every one did through remote-write.
 	envsSeen := func(strategy string) float64 {
 		return query(fmt.Sprintf(`count(count by (lambda_environment) (last_over_time(lambda_bridge_example_orders_placed_total{strategy=%q}%s)))`, strategy, window))
 	}
-	if got := envsSeen("remote-write"); got != float64(rep.Environments) {
-		t.Errorf("remote-write: %v environments in Prometheus, want all %d", got, rep.Environments)
+	for _, st := range []string{"remote-write", "extension"} {
+		if got := envsSeen(st); got != float64(rep.Environments) {
+			t.Errorf("%s: %v environments in Prometheus, want all %d", st, got, rep.Environments)
+		}
 	}
 	if got := envsSeen("scrape"); got >= float64(rep.Environments) {
 		t.Errorf("scrape: %v of %d environments in Prometheus: want some that died between scrapes missing", got, rep.Environments)
@@ -255,6 +274,8 @@ func TestCompareUsageErrors(t *testing.T) {
 		{"bad concurrency", []string{"--handler", "/bin/true", "--concurrency", "0"}, "--concurrency: 0: must be at least 1 execution environment"},
 		{"exec", []string{"--handler", "/bin/true", "--exec"}, "no execution environment"},
 		{"extra argument", []string{"--handler", "/bin/true", "x"}, `unexpected argument "x"`},
+		{"extension binary missing", []string{"--handler", "/bin/true", "--strategies", "extension", "--extension-binary", "/nonexistent/lambdabridge-extension"}, "--extension-binary /nonexistent/lambdabridge-extension: not a file"},
+		{"extension flush", []string{"--handler", "/bin/true", "--extension-flush", "shutdown"}, "--extension-flush"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,5 +284,31 @@ func TestCompareUsageErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, errs, tt.want)
 			}
 		})
+	}
+}
+
+// TestExtensionBinary checks where the extension strategy finds the
+// extension without --extension-binary: lambdabridge-extension beside
+// lambdabridge, else lambdabridge itself.
+func TestExtensionBinary(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "lambdabridge")
+	if got := besideOrSelf(self); got != self {
+		t.Errorf("nothing beside: %s, want %s", got, self)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "lambdabridge-extension"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := besideOrSelf(self); got != self {
+		t.Errorf("a folder beside: %s, want %s", got, self)
+	}
+	other := t.TempDir()
+	self = filepath.Join(other, "lambdabridge")
+	beside := filepath.Join(other, "lambdabridge-extension")
+	if err := os.WriteFile(beside, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := besideOrSelf(self); got != beside {
+		t.Errorf("lambdabridge-extension beside: %s, want it", got)
 	}
 }

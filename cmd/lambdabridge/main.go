@@ -14,10 +14,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/lambdabridge/lambdabridge/extension"
 )
 
 func main() {
+	// Started as the extension (a layer's extensions/lambdabridge-extension
+	// may be this executable: compare's extension strategy, layer build
+	// --binary), it is the extension.
+	if filepath.Base(os.Args[0]) == extension.Name {
+		os.Exit(extension.Main(context.Background(), extension.Name, version, os.Getenv, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain()

@@ -223,6 +223,9 @@ func presentSeries(st Strategy, dead map[string]bool) (series, stale int) {
 		if st.EnvLabel != "" {
 			env = ls[st.EnvLabel]
 		}
+		if id, ok := st.EnvOf[env]; ok {
+			env = id
+		}
 		if env != "" && dead[env] {
 			stale++
 		}

@@ -164,17 +164,23 @@ func TestPresentAndStaleSeries(t *testing.T) {
 		{"__name__": "x_total", "lambda_environment": "b", "instance": "b"},
 		{"__name__": "x_bucket", "lambda_environment": "a", "instance": "a"},
 		{"__name__": "y", "lambda_environment": "c", "instance": "c"},
+		// The extension's: an environment named by its log stream.
+		{"__name__": "z_total", "lambda_environment": "s1-0a0b0c"},
+		{"__name__": "z_total", "lambda_environment": "s2-0d0e0f"},
+		{"__name__": "z_total", "lambda_environment": "unknown-000000"},
 	}
 	tests := []struct {
 		name          string
 		st            Strategy
 		series, stale int
 	}{
-		{"by environment label", Strategy{EnvLabel: "lambda_environment"}, 3, 1},
-		{"by instance label", Strategy{EnvLabel: "instance"}, 3, 1},
-		{"shared group of a dead pusher", Strategy{Pusher: "a"}, 3, 3},
-		{"shared group of a live pusher", Strategy{Pusher: "b"}, 3, 0},
-		{"no environment (aggregate)", Strategy{}, 3, 0},
+		{"by environment label", Strategy{EnvLabel: "lambda_environment"}, 6, 1},
+		{"by instance label", Strategy{EnvLabel: "instance"}, 6, 1},
+		{"shared group of a dead pusher", Strategy{Pusher: "a"}, 6, 6},
+		{"shared group of a live pusher", Strategy{Pusher: "b"}, 6, 0},
+		{"no environment (aggregate)", Strategy{}, 6, 0},
+		{"extension: label values mapped to environments", Strategy{EnvLabel: "lambda_environment",
+			EnvOf: map[string]string{"s1-0a0b0c": "a", "s2-0d0e0f": "b"}}, 6, 2},
 	}
 	for _, tt := range tests {
 		tt.st.Present = present
@@ -301,6 +307,69 @@ func TestAnalyze(t *testing.T) {
 	want.Strategies[0].MonthlyCostUSD = want.Strategies[0].MonthlyLambdaUSD + want.Strategies[0].MonthlyIngestionUSD
 	if diff := cmp.Diff(want, rep, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestAnalyzeExtension analyses the extension strategy as compare records
+// it: its series named by the extension processes' instances (mapped to
+// environments), its platform series (not in the truth: counted as samples
+// only), the time it added after each runtime answer, samples sent on a
+// clock (periodic) or per invocation.
+func TestAnalyzeExtension(t *testing.T) {
+	us := time.Microsecond
+	base := Observations{
+		Function: "orders", Start: t0, DriveEnd: at(4), End: at(100), MemoryMB: 1024, MonthlyInvocations: 1_000_000,
+		Workload:     Workload{Duration: 4 * time.Second, ScrapeInterval: time.Second},
+		Invocations:  make([]Invocation, 4),
+		Environments: []Environment{{ID: "env-1", Started: at(0), Ended: at(6)}, {ID: "env-2", Started: at(1)}},
+		Emissions:    []Emission{{at(1), 6}, {at(2), 4}},
+		Truth:        []Family{{Name: "orders_total", Type: Counter, Count: 10}},
+	}
+	ext := Strategy{
+		Name: "extension", Inline: true, EnvLabel: "lambda_environment",
+		EnvOf: map[string]string{"s1-0a0b0c": "env-1", "s2-0d0e0f": "env-2"},
+		Deliveries: []Delivery{
+			{Invocation: 1200 * us, Took: 200 * us}, // 1.2 -> 1.4 ms: +0 billed
+			{Invocation: 1900 * us, Took: 200 * us}, // 1.9 -> 2.1 ms: +1
+			{Invocation: 1000 * us, Took: 400 * us}, // +1
+			{Invocation: 3000 * us, Took: 200 * us}, // +1
+		},
+		Samples: []Series{
+			series("orders_total", []string{"lambda_environment", "s1-0a0b0c"}, 5, 6),
+			series("orders_total", []string{"lambda_environment", "s2-0d0e0f"}, 3, 1, 12, 4),
+			series("lambda_invocations_total", []string{"lambda_environment", "s1-0a0b0c"}, 5, 3),
+		},
+		Present: []map[string]string{
+			{"__name__": "orders_total", "lambda_environment": "s1-0a0b0c"},
+			{"__name__": "orders_total", "lambda_environment": "s2-0d0e0f"},
+		},
+	}
+	tests := []struct {
+		name     string
+		periodic bool
+		samples  float64 // monthly
+	}{
+		{"periodic: samples on a clock", true, 4.0 / 100 * SecondsPerMonth},
+		{"invocation: samples per invocation", false, 4.0 / 4 * 1_000_000},
+	}
+	for _, tt := range tests {
+		obs := base
+		st := ext
+		st.ScrapeDriven = tt.periodic
+		obs.Strategies = []Strategy{st}
+		got := Analyze(obs).Strategies[0]
+		want := report.StrategyResult{
+			Name: "extension", Emitted: 10, Visible: 10, Series: 2, StaleSeries: 1,
+			P50VisibilitySeconds: 4, P99VisibilitySeconds: 10, AddedBilledMsPerInvocation: 0.75, MeanInlineMs: 0.25,
+			SamplesIngested:     4,
+			MonthlyLambdaUSD:    0.75 / 1000 * LambdaUSDPerGBSecondX86 * 1_000_000,
+			MonthlyIngestionUSD: tt.samples / 1e6 * AMPUSDPerMillionSamples,
+		}
+		want.MonthlyCostUSD = want.MonthlyLambdaUSD + want.MonthlyIngestionUSD
+		got.Timeline, got.Families = nil, nil
+		if diff := cmp.Diff(want, got, cmpopts.EquateApprox(1e-9, 0)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }
 

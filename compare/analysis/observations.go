@@ -87,14 +87,19 @@ type Family struct {
 // Strategy is what one strategy did and what Prometheus holds of it.
 type Strategy struct {
 	Name string
-	// Inline: it delivers inside every invocation (and so adds to the
-	// billed duration). ScrapeDriven: Prometheus ingests its series once
-	// per scrape interval, however many invocations ran.
+	// Inline: it works inside every invocation (and so adds to the billed
+	// duration): compare's deliveries, or the extension's work after the
+	// runtime's answer. ScrapeDriven: its samples are sent on a clock
+	// (Prometheus scrapes once per scrape interval; the extension's
+	// periodic flush), however many invocations ran.
 	Inline, ScrapeDriven bool
 	// EnvLabel is the label that names the environment a series came from
 	// ("" when series do not say); otherwise Pusher is the environment
 	// every series belongs to (the last to push a shared group).
 	EnvLabel, Pusher string
+	// EnvOf maps EnvLabel's values to environment IDs where they differ
+	// (the extension names an environment by its log stream).
+	EnvOf map[string]string
 	// Deliveries are its in-invocation deliveries (Inline strategies).
 	Deliveries []Delivery
 	// Requests and Bytes it sent (or that were scraped from it).
@@ -107,8 +112,9 @@ type Strategy struct {
 	Present []map[string]string
 }
 
-// Delivery is one in-invocation delivery: how long it took, during an
-// invocation that ran Invocation before it.
+// Delivery is one in-invocation delivery (or the extension's work after
+// the runtime's answer): how long it took, during an invocation that ran
+// Invocation before it.
 type Delivery struct {
 	Invocation, Took time.Duration
 	Failed           bool

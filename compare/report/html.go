@@ -151,7 +151,7 @@ th:first-child, td:first-child { text-align: left; }
 {{end}}</table>
 <p class="note">PromQL: <code>{{.Query}}</code></p>
 {{end}}
-<p class="note">Monthly cost at {{.R.MonthlyInvocations}} invocations: Lambda GB-seconds added by the work done inside invocations at ${{.R.Prices.LambdaUSDPerGBSecond}} per GB-second ({{.R.MemoryMB}} MB, {{.R.Architecture}}), plus samples ingested at ${{.R.Prices.IngestionUSDPerMillion}} per million ({{.R.Prices.IngestionPriceReference}}); prices of {{.R.Prices.Date}}. Prometheus ingests the scraped strategies (scrape, aggregate, the Pushgateway) once per scrape interval, whatever the number of invocations, and remote_write once per invocation.</p>
+<p class="note">Monthly cost at {{.R.MonthlyInvocations}} invocations: Lambda GB-seconds added by the work done inside invocations at ${{.R.Prices.LambdaUSDPerGBSecond}} per GB-second ({{.R.MemoryMB}} MB, {{.R.Architecture}}), plus samples ingested at ${{.R.Prices.IngestionUSDPerMillion}} per million ({{.R.Prices.IngestionPriceReference}}); prices of {{.R.Prices.Date}}. Prometheus ingests the scraped strategies (scrape, aggregate, the Pushgateway) once per scrape interval, whatever the number of invocations, and remote_write once per invocation; the extension at every flush (periodic: scaled by the run's time; invocation: per invocation), and the time it adds to each invocation is its work between the runtime's answer and its call to next.</p>
 {{range .R.Notes}}<p class="note">Note: {{.}}</p>
 {{end}}</body>
 </html>
