@@ -1,0 +1,156 @@
+package extension_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/lambdabridge/lambdabridge/catalog"
+	"github.com/lambdabridge/lambdabridge/dashboards"
+	"github.com/lambdabridge/lambdabridge/dashboards/dashboardstest"
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+	"github.com/lambdabridge/lambdabridge/logsource"
+	"github.com/lambdabridge/lambdabridge/metric"
+	"github.com/lambdabridge/lambdabridge/pipeline"
+	"github.com/lambdabridge/lambdabridge/runner"
+)
+
+// TestDashboardFromTheFunctionLog is what a user with the layer deployed
+// does: the example function runs with the extension in two execution
+// environments at once (two cold starts, function errors, the SHUTDOWN of
+// both), each environment delivering its own series by remote_write into a
+// real Prometheus; the dashboard is generated from the function's log as
+// `aws logs tail` prints it (`lambdabridge dashboard --function go-emf`);
+// then every panel query, expanded by Grafana's variable rules over a range
+// covering the run, returns data and every stat panel equals the run's
+// summary or the counter's total in the log: the panels sum the
+// environments and count each series' first increment.
+func TestDashboardFromTheFunctionLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the extension and the example function, runs them into Prometheus")
+	}
+	for _, strategy := range []string{"invocation", "periodic"} {
+		t.Run(strategy, func(t *testing.T) {
+			prom := testenv.StartPrometheus(t)
+			def := exampleDef(t, map[string]string{
+				"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+				"LAMBDABRIDGE_FLUSH":            strategy,
+				"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
+			}, 5*time.Second)
+			log := &tailLog{}
+			start := time.Now()
+			stats := driveTwoEnvironments(t, def, log)
+			// Each environment delivered its own series; what they hold
+			// arrived (the summaries' counts, summed).
+			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total{function_name="go-emf"}))`, 2, 10*time.Second)
+			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)
+
+			cat, final := readFunctionLog(t, log.Bytes())
+			d, err := dashboards.Prometheus(cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dashboardstest.Check(t, d, dashboardstest.Run{
+				Stats: []runner.Stats{stats}, Final: final, Start: start, Interval: time.Second,
+			}, prom)
+		})
+	}
+}
+
+// driveTwoEnvironments runs 20 invocations of def (every tenth a function
+// error) by two callers at concurrency 2, each environment with its own
+// DogStatsD and EMF agent ports (as on Lambda, where each has its own
+// loopback), then closes the runner: SHUTDOWN for both. It returns the
+// run's summary.
+func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogSink) runner.Stats {
+	t.Helper()
+	for _, k := range []string{"LAMBDABRIDGE_DOGSTATSD_ADDR", "DD_DOGSTATSD_URL", "LAMBDABRIDGE_EMF_AGENT_ADDR"} {
+		delete(def.Env, k)
+	}
+	var mu sync.Mutex
+	perEnv := func(_, _ string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		statsd := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+		return []string{
+			"LAMBDABRIDGE_DOGSTATSD_ADDR=" + statsd, "DD_DOGSTATSD_URL=udp://" + statsd,
+			"LAMBDABRIDGE_EMF_AGENT_ADDR=127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+		}
+	}
+	var runnerLog syncBuffer
+	r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log), runner.WithConcurrency(2),
+		runner.WithEnvironmentVars(perEnv), runner.WithLogger(slog.New(slog.NewTextHandler(&runnerLog, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events [][]byte
+	for i := 1; i <= 9; i++ {
+		events = append(events, fmt.Appendf(nil, `{"order":%d}`, i))
+	}
+	events = append(events, []byte(`{"fail":"out of stock"}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := r.Drive(ctx, runner.Load{Function: def.Name, Events: events, Invocations: 20, Workers: 2}); err != nil {
+		t.Fatalf("drive: %v\n%s", err, runnerLog.String())
+	}
+	r.Close()
+	st, _ := r.Stats(def.Name)
+	var sb bytes.Buffer
+	_ = runner.WriteSummary(&sb, []runner.Stats{st})
+	t.Logf("run:\n%s", sb.String())
+	if st.ColdStarts != 2 {
+		t.Fatalf("%d cold starts, want 2 (one per environment):\n%s", st.ColdStarts, sb.String())
+	}
+	return st
+}
+
+// readFunctionLog reads the function's log through the one log path, as
+// `lambdabridge dashboard --function go-emf` does: it returns the catalog
+// the dashboard is built from and the families counted from the log (what
+// the function emitted in it).
+func readFunctionLog(t *testing.T, log []byte) (*catalog.Catalog, []*dto.MetricFamily) {
+	t.Helper()
+	cat := catalog.New()
+	p, err := pipeline.New(pipeline.WithCatalog(cat), pipeline.WithInput(logsource.WithFunction("go-emf")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ReadLog(context.Background(), "go-emf.log", bytes.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	p.Finish()
+	fams, err := p.Aggregator().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat, fams
+}
+
+// tailLog is a runner.LogSink writing the function's log as `aws logs tail
+// /aws/lambda/NAME` prints it: "<time> <log stream> <message>", one stream
+// per execution environment.
+type tailLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *tailLog) Line(o metric.Origin, _ string, b []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.buf, "%s %s/[$LATEST]%s %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000000-07:00"),
+		time.Now().UTC().Format("2006/01/02"), o.Environment, b)
+}
+
+func (l *tailLog) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.buf.Bytes())
+}
