@@ -347,9 +347,11 @@ func (g *promGen) overview() map[string]bool {
 		})
 	}
 	if has(famConcurrent) {
-		e := "max " + by(fn) + "(last_over_time(" + sel(famConcurrent) + "[$__rate_interval]))"
+		// Summed: each execution environment that writes its own series
+		// (the extension, --per-environment) counts its own invocations.
+		e := "sum " + by(fn) + "(last_over_time(" + sel(famConcurrent) + "[$__rate_interval]))"
 		panels = append(panels, func() cog.Builder[dashboard.Panel] {
-			return g.timeseries("Concurrent executions", "Environments busy with an invocation.", "short",
+			return g.timeseries("Concurrent executions", "Environments busy with an invocation, summed over the environments' series.", "short",
 				g.query(0, e, "{{"+fn+"}}", false)).Min(0)
 		})
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
@@ -58,15 +60,49 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dashboardstest.Check(t, d, dashboardstest.Run{
-				Stats: []runner.Stats{stats}, Final: final, Start: start, Interval: time.Second,
-			}, prom)
+			run := dashboardstest.Run{Stats: []runner.Stats{stats}, Final: final, Start: start, Interval: time.Second}
+			dashboardstest.Check(t, d, run, prom)
+			if strategy == "invocation" {
+				// Each flush comes between the invocation's platform.start
+				// and its report: every environment's gauge reads 1 while
+				// it runs, and the panel, summing them, reads 2.
+				if peak := panelPeak(t, prom, d, "Concurrent executions", run); peak != 2 {
+					t.Errorf("the Concurrent executions panel peaks at %g, want 2 (both environments busy)", peak)
+				}
+			}
 		})
 	}
 }
 
-// driveTwoEnvironments runs 20 invocations of def (every tenth a function
-// error) by two callers at concurrency 2, each environment with its own
+// panelPeak is the highest value the panel's queries show over the run's
+// window, their variables expanded as Grafana does.
+func panelPeak(t *testing.T, prom *testenv.Prometheus, d dashboard.Dashboard, panel string, r dashboardstest.Run) float64 {
+	t.Helper()
+	from, to, step, vars := dashboardstest.Window(r)
+	peak := math.NaN()
+	for _, q := range dashboards.PromQueries(d) {
+		if q.Panel != panel {
+			continue
+		}
+		e := dashboards.Expand(q.Expr, vars)
+		m, err := prom.QueryRange(context.Background(), e, from, to, step)
+		if err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		for _, pts := range m {
+			for _, p := range pts {
+				if math.IsNaN(peak) || p.V > peak {
+					peak = p.V
+				}
+			}
+		}
+	}
+	return peak
+}
+
+// driveTwoEnvironments runs 20 invocations of def of 250 ms each (so that
+// the run spans seconds: a panel shows what lasts longer than its step;
+// every tenth a function error) by two callers at concurrency 2, each environment with its own
 // DogStatsD and EMF agent ports (as on Lambda, where each has its own
 // loopback), then closes the runner: SHUTDOWN for both. It returns the
 // run's summary.
@@ -93,9 +129,9 @@ func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogS
 	}
 	var events [][]byte
 	for i := 1; i <= 9; i++ {
-		events = append(events, fmt.Appendf(nil, `{"order":%d}`, i))
+		events = append(events, fmt.Appendf(nil, `{"order":%d,"sleep_ms":250}`, i))
 	}
-	events = append(events, []byte(`{"fail":"out of stock"}`))
+	events = append(events, []byte(`{"fail":"out of stock","sleep_ms":250}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := r.Drive(ctx, runner.Load{Function: def.Name, Events: events, Invocations: 20, Workers: 2}); err != nil {

@@ -60,15 +60,7 @@ func Check(t testing.TB, d dashboard.Dashboard, r Run, q Querier) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
-	// The time range a user picks to see the run: from before it to now
-	// (whole seconds long, as $__range is).
-	to := time.Now()
-	from := to.Add(-to.Sub(r.Start.Add(-10 * time.Second)).Truncate(time.Second))
-	vars := dashboards.GrafanaVars(from, to, r.Interval, 1000)
-	step := time.Second
-	if v, err := time.ParseDuration(vars["__interval"]); err == nil {
-		step = v
-	}
+	from, to, step, vars := Window(r)
 	var fns []string
 	for _, st := range r.Stats {
 		fns = append(fns, st.Function)
@@ -104,6 +96,20 @@ func Check(t testing.TB, d dashboard.Dashboard, r Run, q Querier) {
 	checkVariables(t, q, d, vars, to)
 	checkStats(t, r, q, d, vars, to)
 	checkFinalValues(t, r, q)
+}
+
+// Window is the time range a user picks to see the run, from 10 s before it
+// to now (whole seconds long, as $__range is), the step of a range query
+// ($__interval) and the values Grafana gives its built-in variables there.
+func Window(r Run) (from, to time.Time, step time.Duration, vars map[string]string) {
+	to = time.Now()
+	from = to.Add(-to.Sub(r.Start.Add(-10 * time.Second)).Truncate(time.Second))
+	vars = dashboards.GrafanaVars(from, to, r.Interval, 1000)
+	step = time.Second
+	if v, err := time.ParseDuration(vars["__interval"]); err == nil {
+		step = v
+	}
+	return from, to, step, vars
 }
 
 var labelValues = regexp.MustCompile(`^label_values\((.+), (\w+)\)$`)
