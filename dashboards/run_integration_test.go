@@ -226,4 +226,3 @@ func runTemplate(t *testing.T, defs []function.Definition, n int, rate float64, 
 	}
 	return res
 }
-
