@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/dashboards"
 	"github.com/lambdabridge/lambdabridge/dashboards/dashboardstest"
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/lambdabridge/lambdabridge/logsource"
@@ -30,7 +32,8 @@ import (
 // environments at once (two cold starts, function errors, the SHUTDOWN of
 // both), each environment delivering its own series by remote_write into a
 // real Prometheus; the dashboard is generated from the function's log as
-// `aws logs tail` prints it (`lambdabridge dashboard --function go-emf`);
+// `aws logs tail` prints it (`lambdabridge dashboard --extension --function
+// go-emf`, the extension's own families added);
 // then every panel query, expanded by Grafana's variable rules over a range
 // covering the run, returns data and every stat panel equals the run's
 // summary or the counter's total in the log: the panels sum the
@@ -56,9 +59,15 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)
 
 			cat, final := readFunctionLog(t, log.Bytes())
+			extension.Describe(cat) // dashboard --extension
 			d, err := dashboards.Prometheus(cat)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, fam := range []string{extension.MetricInit, extension.MetricOverhead} {
+				if !slices.ContainsFunc(dashboards.PromQueries(d), func(q dashboards.PromQuery) bool { return q.Panel == fam }) {
+					t.Errorf("no panel for the extension's %s", fam)
+				}
 			}
 			run := dashboardstest.Run{Stats: []runner.Stats{stats}, Final: final, Start: start, Interval: time.Second}
 			dashboardstest.Check(t, d, run, prom)
