@@ -25,6 +25,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/runner"
+	"github.com/lambdabridge/lambdabridge/session"
 )
 
 // TestDashboardFromTheFunctionLog is what a user with the layer deployed
@@ -59,7 +60,11 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)
 
 			cat, final := readFunctionLog(t, log.Bytes())
-			extension.Describe(cat) // dashboard --extension
+			cat.Merge(runCatalog(t, def)) // dashboard --catalog fn.json
+			extension.Describe(cat)       // dashboard --extension
+			// DogStatsD counts reach no log: the example sends one
+			// checkout.requests per invocation (examples/go-emf).
+			final = append(final, counter("checkout_requests_total", float64(stats.Invocations)))
 			d, err := dashboards.Prometheus(cat)
 			if err != nil {
 				t.Fatal(err)
@@ -155,6 +160,34 @@ func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogS
 		t.Fatalf("%d cold starts, want 2 (one per environment):\n%s", st.ColdStarts, sb.String())
 	}
 	return st
+}
+
+// runCatalog runs def once locally without the layer, as `lambdabridge run
+// --catalog fn.json` does (a session with its DogStatsD listener), and
+// returns the catalog: the DogStatsD families a log does not show.
+func runCatalog(t *testing.T, def function.Definition) *catalog.Catalog {
+	t.Helper()
+	def.Layers, def.Env = nil, nil
+	cat := catalog.New()
+	s, err := session.New(nil, session.WithCatalog(cat), session.WithAgents(session.Agents{DogStatsD: "127.0.0.1:0", EMF: "none"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runner.New(s.Apply([]function.Definition{def}), runner.WithLogSink(s.Pipeline()), runner.WithPlatformSink(s.Pipeline()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddSource(r)
+	s.Start(context.Background())
+	invoke(t, r, `{}`)
+	s.Shutdown()
+	return cat
+}
+
+// counter is a counter family of one series holding v.
+func counter(name string, v float64) *dto.MetricFamily {
+	return &dto.MetricFamily{Name: &name, Type: dto.MetricType_COUNTER.Enum(),
+		Metric: []*dto.Metric{{Counter: &dto.Counter{Value: &v}}}}
 }
 
 // readFunctionLog reads the function's log through the one log path, as
