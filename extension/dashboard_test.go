@@ -45,12 +45,7 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 	}
 	for _, strategy := range []string{"invocation", "periodic"} {
 		t.Run(strategy, func(t *testing.T) {
-			prom := testenv.StartPrometheus(t)
-			def := exampleDef(t, map[string]string{
-				"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
-				"LAMBDABRIDGE_FLUSH":            strategy,
-				"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
-			}, 5*time.Second)
+			prom, def := intoPrometheus(t, strategy, 5*time.Second)
 			log := &tailLog{}
 			start := time.Now()
 			stats := driveTwoEnvironments(t, def, log)

@@ -106,3 +106,16 @@ func invoke(tb testing.TB, r *runner.Runner, payload string) *runner.Result {
 	}
 	return res
 }
+
+// intoPrometheus starts a Prometheus and returns it with the example
+// function delivering into it by remote_write with the flush strategy,
+// flushing every second.
+func intoPrometheus(tb testing.TB, strategy string, timeout time.Duration) (*testenv.Prometheus, function.Definition) {
+	tb.Helper()
+	prom := testenv.StartPrometheus(tb)
+	return prom, exampleDef(tb, map[string]string{
+		"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+		"LAMBDABRIDGE_FLUSH":            strategy,
+		"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
+	}, timeout)
+}
