@@ -40,9 +40,10 @@ with SigV4).
 
 With the lambdabridge extension (layer build), generate the dashboard from
 the function's log (aws logs tail /aws/lambda/NAME > fn.log; dashboard
---extension fn.log): its queries sum the series each execution environment
-writes (lambda_environment); --extension adds the extension's own metrics.
-DogStatsD metrics never reach the log: add a --catalog from a local 'run'.`
+--extension --function NAME fn.log): its queries sum the series each
+execution environment writes (lambda_environment); --extension adds the
+extension's own metrics. DogStatsD metrics never reach the log: add a
+--catalog written by a local 'run --catalog'.`
 
 var uidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
