@@ -58,9 +58,24 @@ type extension struct {
 	events   []string
 	next     chan struct{} // it called next after its work (buffered 1)
 	busy     atomic.Bool   // it has work: init, or an event it took
-	event    chan []byte   // the event its next call returns (buffered 1)
+	event    chan extEvent // the event its next call returns (buffered 1)
 	exited   chan struct{} // external only: closed once reaped
 	out, err *lineReader
+	// shutdown: it took SHUTDOWN; done: it called next after that work
+	// (buffered 1). A call to next that takes SHUTDOWN ends the work
+	// before, not the shutdown.
+	shutdown atomic.Bool
+	done     chan struct{}
+}
+
+// extEvent is an event for an extension's next call.
+type extEvent struct {
+	kind string
+	body []byte
+}
+
+func newExtension(name string) *extension {
+	return &extension{name: name, next: make(chan struct{}, 1), event: make(chan extEvent, 1), done: make(chan struct{}, 1)}
 }
 
 func (x *extension) wants(ev string) bool { return slices.Contains(x.events, ev) }
@@ -136,7 +151,9 @@ func (e *env) startExtensions(environ []string) error {
 	// All are known before the first starts: one may register at once.
 	s.mu.Lock()
 	for _, p := range paths {
-		s.all = append(s.all, &extension{name: filepath.Base(p), next: make(chan struct{}, 1), event: make(chan []byte, 1), exited: make(chan struct{})})
+		x := newExtension(filepath.Base(p))
+		x.exited = make(chan struct{})
+		s.all = append(s.all, x)
 	}
 	s.pending = len(paths)
 	xs := slices.Clone(s.all)
@@ -312,7 +329,7 @@ func (s *extensions) register(name string, events []string) (x *extension, statu
 		if slices.Contains(events, eventShutdown) {
 			return nil, http.StatusBadRequest, "ShutdownEventNotSupportedForInternalExtension", "register: internal extension " + name + " cannot register for SHUTDOWN"
 		}
-		x = &extension{name: name, next: make(chan struct{}, 1), event: make(chan []byte, 1)}
+		x = newExtension(name)
 		s.all = append(s.all, x)
 	} else {
 		s.pending--
@@ -340,18 +357,25 @@ func (e *env) handleExtNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if x.busy.Swap(false) {
+		c := x.next
+		if x.shutdown.Load() {
+			c = x.done
+		}
 		select {
-		case x.next <- struct{}{}:
+		case c <- struct{}{}:
 		default:
 		}
 	}
 	select {
 	case ev := <-x.event:
 		x.busy.Store(true)
+		if ev.kind == eventShutdown {
+			x.shutdown.Store(true)
+		}
 		w.Header()["Lambda-Extension-Event-Identifier"] = []string{newRequestID()}
 		w.Header()["Content-Type"] = []string{"application/json"}
 		w.WriteHeader(http.StatusOK)
-		w.Write(ev)
+		w.Write(ev.body)
 	case <-e.closing:
 		writeAPIError(w, http.StatusInternalServerError, "Runtime.Closing", "the execution environment is shutting down")
 	case <-r.Context().Done():
@@ -426,7 +450,7 @@ func (s *extensions) dispatch(kind string, ev []byte) []*extension {
 		default:
 		}
 		select {
-		case x.event <- ev:
+		case x.event <- extEvent{kind: kind, body: ev}:
 		default: // it has not taken the last one yet
 		}
 		to = append(to, x)
@@ -437,13 +461,26 @@ func (s *extensions) dispatch(kind string, ev []byte) []*extension {
 // waitNext waits until each of xs called next (or exited), or until stop
 // is closed or d passes; it returns the extensions still busy.
 func waitNext(xs []*extension, stop <-chan struct{}, deadline <-chan time.Time) []*extension {
+	return waitCalls(xs, func(x *extension) chan struct{} { return x.next }, stop, deadline)
+}
+
+// waitShutdown waits until each of xs called next after the work of its
+// SHUTDOWN (or exited), or until deadline; it returns those still at work.
+func waitShutdown(xs []*extension, deadline <-chan time.Time) []*extension {
+	return waitCalls(xs, func(x *extension) chan struct{} { return x.done }, nil, deadline)
+}
+
+// waitCalls waits until each of xs signalled on its channel c(x) (or
+// exited), or until stop is closed or d passes; it returns the extensions
+// still busy.
+func waitCalls(xs []*extension, c func(*extension) chan struct{}, stop <-chan struct{}, deadline <-chan time.Time) []*extension {
 	for i, x := range xs {
 		var gone chan struct{}
 		if x.exited != nil {
 			gone = x.exited
 		}
 		select {
-		case <-x.next:
+		case <-c(x):
 		case <-gone:
 		case <-stop:
 			return xs[i:]
@@ -529,7 +566,7 @@ func (e *env) shutdownPhase() {
 	sent := e.exts.dispatch(eventShutdown, ev)
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	if left := waitNext(sent, nil, timer.C); len(left) > 0 {
+	if left := waitShutdown(sent, timer.C); len(left) > 0 {
 		e.f.r.cfg.logger.Warn("extensions did not finish their shutdown within 2000 ms; killing them", "function", e.f.def.Name, "environment", e.id, "extensions", extNames(left))
 	}
 	e.tele.close(time.Until(deadline))
