@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,14 +31,15 @@ import (
 
 // TestDashboardFromTheFunctionLog is what a user with the layer deployed
 // does: the example function runs with the extension in two execution
-// environments at once (two cold starts, function errors, the SHUTDOWN of
-// both), each environment delivering its own series by remote_write into a
-// real Prometheus; the dashboard is generated from the function's log as
-// `aws logs tail` prints it (`lambdabridge dashboard --extension --function
-// go-emf`, the extension's own families added);
-// then every panel query, expanded by Grafana's variable rules over a range
-// covering the run, returns data and every stat panel equals the run's
-// summary or the counter's total in the log: the panels sum the
+// environments at once (two cold starts, function errors, crashes that
+// start an environment's processes again, the SHUTDOWN of each), every
+// extension process delivering its own series by remote_write into a real
+// Prometheus; the dashboard is generated from the function's log as `aws
+// logs tail` prints it, with a local run's catalog for the DogStatsD
+// families (`lambdabridge dashboard --extension --function go-emf --catalog
+// fn.json`); then every panel query, expanded by Grafana's variable rules
+// over a range covering the run, returns data and every stat panel equals
+// the run's summary or what the function wrote: the panels sum the
 // environments and count each series' first increment.
 func TestDashboardFromTheFunctionLog(t *testing.T) {
 	if testing.Short() {
@@ -49,9 +51,19 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			log := &tailLog{}
 			start := time.Now()
 			stats := driveTwoEnvironments(t, def, log)
-			// Each environment delivered its own series; what they hold
-			// arrived (the summaries' counts, summed).
-			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total{function_name="go-emf"}))`, 2, 10*time.Second)
+			// Each extension process (one per init: the crashes start the
+			// environment's processes again) delivered its own series; what
+			// they hold arrived (the summaries' counts, summed).
+			inits := strings.Count(string(log.Bytes()), "EXTENSION\tName: lambdabridge-extension\tState: Ready")
+			if inits != 3 {
+				t.Fatalf("%d extension inits, want 3: two environments, and one again after the first crash (the second is the last invocation)", inits)
+			}
+			// Every extension process finished its shutdown: its summary
+			// line, nothing dropped.
+			if n, clean := strings.Count(string(log.Bytes()), "lambdabridge extension: shutdown ("), strings.Count(string(log.Bytes()), " 0 dropped"); n != inits || clean != inits {
+				t.Errorf("%d shutdown summaries (%d without drops), want %d: an extension was cut before its last flush", n, clean, inits)
+			}
+			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total{function_name="go-emf"}))`, float64(inits), 10*time.Second)
 			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)
 
 			cat, final := readFunctionLog(t, log.Bytes())
@@ -111,10 +123,10 @@ func panelPeak(t *testing.T, prom *testenv.Prometheus, d dashboard.Dashboard, pa
 
 // driveTwoEnvironments runs 20 invocations of def of 250 ms each (so that
 // the run spans seconds: a panel shows what lasts longer than its step;
-// every tenth a function error) by two callers at concurrency 2, each environment with its own
-// DogStatsD and EMF agent ports (as on Lambda, where each has its own
-// loopback), then closes the runner: SHUTDOWN for both. It returns the
-// run's summary.
+// every tenth a function error, every tenth a crash) by two callers at
+// concurrency 2, each environment with its own DogStatsD and EMF agent
+// ports (as on Lambda, where each has its own loopback), then closes the
+// runner: SHUTDOWN for both. It returns the run's summary.
 func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogSink) runner.Stats {
 	t.Helper()
 	for _, k := range []string{"LAMBDABRIDGE_DOGSTATSD_ADDR", "DD_DOGSTATSD_URL", "LAMBDABRIDGE_EMF_AGENT_ADDR"} {
@@ -137,10 +149,10 @@ func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogS
 		t.Fatal(err)
 	}
 	var events [][]byte
-	for i := 1; i <= 9; i++ {
+	for i := 1; i <= 8; i++ {
 		events = append(events, fmt.Appendf(nil, `{"order":%d,"sleep_ms":250}`, i))
 	}
-	events = append(events, []byte(`{"fail":"out of stock","sleep_ms":250}`))
+	events = append(events, []byte(`{"fail":"out of stock","sleep_ms":250}`), []byte(`{"exit":3,"sleep_ms":250}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := r.Drive(ctx, runner.Load{Function: def.Name, Events: events, Invocations: 20, Workers: 2}); err != nil {
