@@ -61,7 +61,7 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			// Every extension process finished its shutdown: its summary
 			// line, nothing dropped.
 			if n, clean := strings.Count(string(log.Bytes()), "lambdabridge extension: shutdown ("), strings.Count(string(log.Bytes()), " 0 dropped"); n != inits || clean != inits {
-				t.Errorf("%d shutdown summaries (%d without drops), want %d: an extension was cut before its last flush", n, clean, inits)
+				t.Errorf("%d shutdown summaries (%d without drops), want %d: an extension was cut before its last flush; its lines:\n%s", n, clean, inits, grep(string(log.Bytes()), "lambdabridge"))
 			}
 			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total{function_name="go-emf"}))`, float64(inits), 10*time.Second)
 			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)
@@ -124,25 +124,25 @@ func panelPeak(t *testing.T, prom *testenv.Prometheus, d dashboard.Dashboard, pa
 // driveTwoEnvironments runs 20 invocations of def of 250 ms each (so that
 // the run spans seconds: a panel shows what lasts longer than its step;
 // every tenth a function error, every tenth a crash) by two callers at
-// concurrency 2, each environment with its own DogStatsD and EMF agent
-// ports (as on Lambda, where each has its own loopback), then closes the
+// concurrency 2, each environment with its own DogStatsD port (as on
+// Lambda, where each has its own loopback), then closes the
 // runner: SHUTDOWN for both. It returns the run's summary.
 func driveTwoEnvironments(t *testing.T, def function.Definition, log runner.LogSink) runner.Stats {
 	t.Helper()
 	for _, k := range []string{"LAMBDABRIDGE_DOGSTATSD_ADDR", "DD_DOGSTATSD_URL", "LAMBDABRIDGE_EMF_AGENT_ADDR"} {
 		delete(def.Env, k)
 	}
-	var mu sync.Mutex
 	perEnv := func(_, _ string) []string {
-		mu.Lock()
-		defer mu.Unlock()
-		statsd := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
-		return []string{
-			"LAMBDABRIDGE_DOGSTATSD_ADDR=" + statsd, "DD_DOGSTATSD_URL=udp://" + statsd,
-			"LAMBDABRIDGE_EMF_AGENT_ADDR=127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
-		}
+		statsd := "127.0.0.1:" + strconv.Itoa(testenv.FreeAgentPort(t))
+		// The example function does not use the EMF agent.
+		return []string{"LAMBDABRIDGE_DOGSTATSD_ADDR=" + statsd, "DD_DOGSTATSD_URL=udp://" + statsd, "LAMBDABRIDGE_EMF_AGENT_ADDR=none"}
 	}
 	var runnerLog syncBuffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("runner's log:\n%s", runnerLog.String())
+		}
+	})
 	r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log), runner.WithConcurrency(2),
 		runner.WithEnvironmentVars(perEnv), runner.WithLogger(slog.New(slog.NewTextHandler(&runnerLog, nil))))
 	if err != nil {

@@ -78,11 +78,11 @@ func (l *logs) String() string {
 func exampleDef(tb testing.TB, env map[string]string, timeout time.Duration) function.Definition {
 	tb.Helper()
 	dir := binaries(tb)
-	port := strconv.Itoa(testenv.FreePort(tb))
+	port := strconv.Itoa(testenv.FreeAgentPort(tb))
 	vars := map[string]string{
 		"LAMBDABRIDGE_DOGSTATSD_ADDR": "127.0.0.1:" + port,
 		"DD_DOGSTATSD_URL":            "udp://127.0.0.1:" + port,
-		"LAMBDABRIDGE_EMF_AGENT_ADDR": "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb)),
+		"LAMBDABRIDGE_EMF_AGENT_ADDR": "127.0.0.1:" + strconv.Itoa(testenv.FreeAgentPort(tb)),
 	}
 	for k, v := range env {
 		vars[k] = v
