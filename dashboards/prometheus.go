@@ -347,9 +347,11 @@ func (g *promGen) overview() map[string]bool {
 		})
 	}
 	if has(famConcurrent) {
-		e := "max " + by(fn) + "(last_over_time(" + sel(famConcurrent) + "[$__rate_interval]))"
+		// Summed: each execution environment that writes its own series
+		// (the extension, --per-environment) counts its own invocations.
+		e := "sum " + by(fn) + "(last_over_time(" + sel(famConcurrent) + "[$__rate_interval]))"
 		panels = append(panels, func() cog.Builder[dashboard.Panel] {
-			return g.timeseries("Concurrent executions", "Environments busy with an invocation.", "short",
+			return g.timeseries("Concurrent executions", "Environments busy with an invocation, summed over the environments' series.", "short",
 				g.query(0, e, "{{"+fn+"}}", false)).Min(0)
 		})
 	}
@@ -409,11 +411,11 @@ func groupRows(fams []catalog.Family, skip map[string]bool) []*row {
 }
 
 // rowOf returns the row of a family (by its first source) and the row's
-// rank: one row per EMF namespace, per Datadog format, then the platform
-// and the rest.
+// rank: one row per EMF namespace, per Datadog format, then the platform,
+// lambdabridge's own families and the rest.
 func rowOf(f *catalog.Family) (rank int, title string) {
 	if len(f.Sources) == 0 {
-		return 4, "Other metrics"
+		return 5, "Other metrics"
 	}
 	s := f.Sources[0]
 	switch s.Format {
@@ -426,9 +428,12 @@ func rowOf(f *catalog.Family) (rank int, title string) {
 	case metric.FormatDatadogJSON.String():
 		return 1, "Datadog: JSON lines"
 	case metric.FormatPlatform.String():
+		if strings.HasPrefix(f.Name, "lambdabridge_") {
+			return 4, "lambdabridge" // its own: the extension's init time and overhead
+		}
 		return 3, "Lambda platform"
 	}
-	return 4, "Other metrics"
+	return 5, "Other metrics"
 }
 
 // familyPanel adds the panel of one family: rate() for counters,

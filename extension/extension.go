@@ -260,11 +260,9 @@ func (x *Extension) overhead(d time.Duration) {
 
 // record hands the pipeline one point of the extension's own, in seconds.
 func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label, d time.Duration) {
-	pt := metric.Point{
-		Format: metric.FormatPlatform, Name: name, Kind: kind, Unit: "Seconds",
-		Labels: labels, Values: []float64{d.Seconds()}, TimeMs: time.Now().UnixMilli(),
-		Origin: metric.Origin{Source: "extension", Function: x.cfg.Function, Environment: x.cfg.Instance},
-	}
+	pt := selfPoint(x.cfg.Function, name, kind, labels)
+	pt.Origin.Environment = x.cfg.Instance
+	pt.Values, pt.TimeMs = []float64{d.Seconds()}, time.Now().UnixMilli()
 	x.s.Pipeline().Platform(&pt)
 }
 

@@ -78,11 +78,11 @@ func (l *logs) String() string {
 func exampleDef(tb testing.TB, env map[string]string, timeout time.Duration) function.Definition {
 	tb.Helper()
 	dir := binaries(tb)
-	port := strconv.Itoa(testenv.FreePort(tb))
+	port := strconv.Itoa(testenv.FreeAgentPort(tb))
 	vars := map[string]string{
 		"LAMBDABRIDGE_DOGSTATSD_ADDR": "127.0.0.1:" + port,
 		"DD_DOGSTATSD_URL":            "udp://127.0.0.1:" + port,
-		"LAMBDABRIDGE_EMF_AGENT_ADDR": "127.0.0.1:" + strconv.Itoa(testenv.FreePort(tb)),
+		"LAMBDABRIDGE_EMF_AGENT_ADDR": "127.0.0.1:" + strconv.Itoa(testenv.FreeAgentPort(tb)),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -105,4 +105,17 @@ func invoke(tb testing.TB, r *runner.Runner, payload string) *runner.Result {
 		tb.Fatalf("invoke %s: %v", payload, err)
 	}
 	return res
+}
+
+// intoPrometheus starts a Prometheus and returns it with the example
+// function delivering into it by remote_write with the flush strategy,
+// flushing every second.
+func intoPrometheus(tb testing.TB, strategy string, timeout time.Duration) (*testenv.Prometheus, function.Definition) {
+	tb.Helper()
+	prom := testenv.StartPrometheus(tb)
+	return prom, exampleDef(tb, map[string]string{
+		"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+		"LAMBDABRIDGE_FLUSH":            strategy,
+		"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
+	}, timeout)
 }

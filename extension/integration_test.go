@@ -25,12 +25,7 @@ import (
 func TestIntoPrometheus(t *testing.T) {
 	for _, strategy := range []string{"invocation", "periodic"} {
 		t.Run(strategy, func(t *testing.T) {
-			prom := testenv.StartPrometheus(t)
-			def := exampleDef(t, map[string]string{
-				"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
-				"LAMBDABRIDGE_FLUSH":            strategy,
-				"LAMBDABRIDGE_FLUSH_INTERVAL":   "1s",
-			}, time.Second)
+			prom, def := intoPrometheus(t, strategy, time.Second)
 			log := &logs{}
 			var runnerLog syncBuffer
 			// Environments idle for 1.5 s are recycled (SHUTDOWN, reason

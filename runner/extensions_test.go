@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -330,6 +331,29 @@ func TestExtensionShutdownReasons(t *testing.T) {
 				t.Errorf("SHUTDOWN events %q, want one with reason %s", got, c.reason)
 			}
 		})
+	}
+}
+
+// TestExtensionBusyAtACrashFinishesItsShutdown: an extension still at
+// work on the INVOKE when the runtime crashes gets SHUTDOWN on its next
+// call; that call ends its invoke work, not its shutdown, which has the
+// rest of the 2 s limit: it is not killed before it is done.
+func TestExtensionBusyAtACrashFinishesItsShutdown(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ext.jsonl")
+	def := extDef(t, extLayer(t, "testext"), out, map[string]string{"TESTEXT_INVOKE_MS": "300", "TESTEXT_SHUTDOWN_MS": "300"})
+	r, _ := newTestRunner(t, []function.Definition{def})
+	if res := invoke(t, r, "gofn", `{"action":"crash"}`); res.ErrorType != "Runtime.ExitError" {
+		t.Fatalf("error type %q, want Runtime.ExitError", res.ErrorType)
+	}
+	r.Close()
+	var kinds []string
+	for _, x := range readExtRecords(t, out) {
+		if x.Kind != "telemetry" {
+			kinds = append(kinds, x.Kind)
+		}
+	}
+	if want := []string{"register", "event", "event", "shutdown-done"}; !slices.Equal(kinds, want) {
+		t.Errorf("the extension recorded %q, want %q: killed before its shutdown was done", kinds, want)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/dashboards"
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 )
 
@@ -18,7 +19,7 @@ const dashboardUsage = `[--catalog FILE | LOGFILE...] [--datasource prometheus|c
        [--title T] [--uid U] [-o FILE | --out-dir DIR] [--provision DIR]
        [--provision-root PATH] [--scrape-interval D] [--amp-core-type]
        [--grafana-url URL [--grafana-token-file F] [--grafana-folder UID] [--overwrite]]
-       [--prometheus-url URL] [--region R]
+       [--prometheus-url URL] [--region R] [--extension]
 
 Builds Grafana dashboards for the metrics a function emits: from catalogs
 written by 'run', 'tail' or 'convert' with --catalog, or from log files
@@ -35,7 +36,14 @@ from --grafana-token-file or GRAFANA_TOKEN; an existing dashboard is replaced
 only with --overwrite. A --prometheus-url on Amazon Managed Prometheus
 (aps-workspaces.<region>.amazonaws.com) is provisioned as Grafana's Amazon
 Managed Prometheus data source (--amp-core-type: the core Prometheus type
-with SigV4).`
+with SigV4).
+
+With the lambdabridge extension (layer build), generate the dashboard from
+the function's log (aws logs tail /aws/lambda/NAME > fn.log; dashboard
+--extension --function NAME fn.log): its queries sum the series each
+execution environment writes (lambda_environment); --extension adds the
+extension's own metrics. DogStatsD metrics never reach the log: add a
+--catalog written by a local 'run --catalog'.`
 
 var uidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
@@ -51,6 +59,8 @@ type dashboardCmd struct {
 	provisionRoot      string
 	scrapeInterval     time.Duration
 	ampCore, overwrite bool
+	// extension adds the lambdabridge extension's own families.
+	extension bool
 }
 
 func registerDashboard(c *cli) {
@@ -73,6 +83,7 @@ func registerDashboard(c *cli) {
 	cmd.Flag("scrape-interval", "the data source's scrape interval: how often lambdabridge delivers (Grafana's $__rate_interval is at least 4 times it)").Default("15s").DurationVar(&v.scrapeInterval)
 	cmd.Flag("amp-core-type", "provision Amazon Managed Prometheus as the core Prometheus type with SigV4 (Grafana without the plugin)").BoolVar(&v.ampCore)
 	cmd.Flag("overwrite", "replace a dashboard Grafana holds with the same uid or title").BoolVar(&v.overwrite)
+	cmd.Flag("extension", "the functions run with the lambdabridge extension: add panels for its own metrics (init time, time added per invocation), which their logs do not show").BoolVar(&v.extension)
 	v.input.register(cmd)
 	filesArg(cmd, "log files to find the metrics in; - for standard input", &v.logs)
 }
@@ -111,6 +122,9 @@ func (v *dashboardCmd) run(ctx context.Context, m *Main) error {
 	cat, err := m.loadCatalog(ctx, v.catalogs, v.logs, v.input)
 	if err != nil {
 		return err
+	}
+	if v.extension {
+		extension.Describe(cat)
 	}
 	if cat.Len() == 0 {
 		fmt.Fprintln(m.Stderr, "lambdabridge dashboard: warning: the catalog holds no metric family; the dashboard has no panel")

@@ -123,6 +123,45 @@ plain log line
 	}
 }
 
+// TestDashboardExtension: --extension adds the panels of the extension's
+// own families, which a function's log does not show, in a row of their
+// own, filtered on the log's function.
+func TestDashboardExtension(t *testing.T) {
+	log := "REPORT RequestId: 1\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\n"
+	path := filepath.Join(t.TempDir(), "fn.log")
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	panels := []string{
+		`lambdabridge_extension_overhead_seconds_bucket{function_name=~\"$function\"}`,
+		`lambdabridge_extension_init_seconds{function_name=~\"$function\"}`,
+		`"title": "lambdabridge"`,
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"from the log alone", []string{"--function", "orders", path}, false},
+		{"--extension", []string{"--function", "orders", "--extension", path}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runDashboardCmd(t, nil, "", tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if !strings.Contains(out, "lambda_invocations_total") {
+				t.Errorf("no platform panels: %s", out)
+			}
+			for _, p := range panels {
+				if strings.Contains(out, p) != tc.want {
+					t.Errorf("holds %s: %v, want %v", p, !tc.want, tc.want)
+				}
+			}
+		})
+	}
+}
+
 func TestDashboardUpload(t *testing.T) {
 	cat := writeFixtureCatalog(t)
 	const token = "glsa_cmd_secret"

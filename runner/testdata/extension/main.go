@@ -10,7 +10,8 @@
 //
 // TESTEXT_EVENTS (default "INVOKE,SHUTDOWN") are the events it registers
 // for; TESTEXT_INVOKE_MS makes it work that long on each INVOKE before its
-// next call; TESTEXT_FAIL is "init" (it reports an init error), "exit" (it
+// next call, TESTEXT_SHUTDOWN_MS that long on SHUTDOWN before it records
+// {"kind":"shutdown-done"} and exits; TESTEXT_FAIL is "init" (it reports an init error), "exit" (it
 // reports an exit error on its first INVOKE and exits), "crash" (it exits
 // before registering) or "hang" (it never answers SHUTDOWN).
 package main
@@ -155,6 +156,7 @@ func receive(w http.ResponseWriter, r *http.Request) {
 // loop calls next until SHUTDOWN.
 func loop(id, fail string) {
 	work, _ := strconv.Atoi(os.Getenv("TESTEXT_INVOKE_MS"))
+	shutdownWork, _ := strconv.Atoi(os.Getenv("TESTEXT_SHUTDOWN_MS"))
 	last := ""
 	for {
 		req, _ := http.NewRequest(http.MethodGet, api+"/2020-01-01/extension/event/next", nil)
@@ -194,6 +196,8 @@ func loop(id, fail string) {
 			for time.Now().Before(until) && !reported(last) {
 				time.Sleep(5 * time.Millisecond)
 			}
+			time.Sleep(time.Duration(shutdownWork) * time.Millisecond)
+			record("shutdown-done", json.RawMessage(`{}`))
 			fmt.Println("extension " + name + " shutting down")
 			os.Exit(0)
 		}
