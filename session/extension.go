@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
@@ -84,7 +84,7 @@ func (s *Session) extensionVars(fn, environment string, user map[string]string) 
 	}
 	dsd, ok := user[ExtensionDogStatsDVar]
 	if !ok {
-		port, err := freePort(false)
+		port, err := loopback.AgentPort()
 		if err != nil {
 			s.perEnv.fail(fmt.Errorf("environment %s: extension DogStatsD port: %w", environment, err))
 			return nil
@@ -106,7 +106,7 @@ func (s *Session) extensionVars(fn, environment string, user map[string]string) 
 		}
 	}
 	if _, ok := user[ExtensionEMFAgentVar]; !ok {
-		port, err := freePort(true)
+		port, err := loopback.AgentPort()
 		if err != nil {
 			s.perEnv.fail(fmt.Errorf("environment %s: extension EMF agent port: %w", environment, err))
 		} else {
@@ -148,27 +148,4 @@ func (s *Session) relay(fn, environment string, to netip.AddrPort) (netip.AddrPo
 	}
 	s.perEnv.add(envKey{fn, environment}, &envListener{l: l, fwd: conn})
 	return l.Addr(), nil
-}
-
-// freePort returns a loopback port free for UDP (and, with tcp, for TCP
-// as well) now: the extension binds it when it starts.
-func freePort(tcp bool) (int, error) {
-	for range 10 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		var ln io.Closer
-		if tcp {
-			if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err != nil {
-				pc.Close()
-				continue
-			}
-			ln.Close()
-		}
-		pc.Close()
-		return port, nil
-	}
-	return 0, fmt.Errorf("no loopback port free for both UDP and TCP")
 }

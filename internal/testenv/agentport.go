@@ -1,9 +1,9 @@
 package testenv
 
 import (
-	"net"
-	"strconv"
 	"testing"
+
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // FreeAgentPort returns a port that was free on 127.0.0.1 for both UDP and
@@ -12,21 +12,9 @@ import (
 // metric client's source port) may hold it.
 func FreeAgentPort(t testing.TB) int {
 	t.Helper()
-	var err error
-	for range 20 {
-		var c net.PacketConn
-		if c, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
-			break
-		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		ln, terr := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(port))
-		c.Close()
-		if terr == nil {
-			ln.Close()
-			return port
-		}
-		err = terr
+	port, err := loopback.AgentPort()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
-	t.Fatalf("testenv: pick a port free for UDP and TCP: %v", err)
-	return 0
+	return port
 }

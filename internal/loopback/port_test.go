@@ -1,4 +1,4 @@
-package testenv
+package loopback
 
 import (
 	"net"
@@ -6,9 +6,13 @@ import (
 	"testing"
 )
 
-// TestFreeAgentPort: the port can be bound for UDP and for TCP.
-func TestFreeAgentPort(t *testing.T) {
-	addr := "127.0.0.1:" + strconv.Itoa(FreeAgentPort(t))
+// TestAgentPort: the port can be bound for UDP and for TCP.
+func TestAgentPort(t *testing.T) {
+	port, err := AgentPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	c, err := net.ListenPacket("udp4", addr)
 	if err != nil {
 		t.Fatalf("udp %s: %v", addr, err)
