@@ -266,6 +266,7 @@ func (e *env) kill() {
 		if e.pgid > 0 {
 			e.killTree()
 			syscall.Kill(-e.pgid, syscall.SIGKILL)
+			e.cgroupFreeze(false)
 			syscall.Kill(-e.pgid, syscall.SIGCONT)
 		}
 	})
@@ -331,19 +332,36 @@ func (e *env) alive() bool {
 	}
 }
 
+// freeze stops the environment's processes between invocations: through
+// its cgroup's freezer where it has a cgroup v2 of its own (as Lambda
+// does: no signal reaches them), else SIGSTOP to its process group.
 func (e *env) freeze() {
-	if e.f.r.cfg.freeze && !e.frozen && e.pgid > 0 {
-		if syscall.Kill(-e.pgid, syscall.SIGSTOP) == nil {
-			e.frozen = true
-			e.event(EnvFrozen, "")
-		}
+	if !e.f.r.cfg.freeze || e.frozen || e.pgid <= 0 {
+		return
+	}
+	switch {
+	case e.cgroupFreeze(true):
+		e.frozen = true
+	case syscall.Kill(-e.pgid, syscall.SIGSTOP) == nil:
+		e.frozen = true
+	}
+	if e.frozen {
+		e.event(EnvFrozen, "")
 	}
 }
 
 func (e *env) thaw() {
 	if e.frozen {
-		syscall.Kill(-e.pgid, syscall.SIGCONT)
+		e.resume()
 		e.frozen = false
+	}
+}
+
+// resume lets the environment's processes run again, however they were
+// stopped (the cgroup's freezer or SIGSTOP).
+func (e *env) resume() {
+	if !e.cgroupFreeze(false) {
+		syscall.Kill(-e.pgid, syscall.SIGCONT)
 	}
 }
 

@@ -524,7 +524,9 @@ func (e *env) shutdownPhase() {
 	e.pidMu.Lock()
 	pgid, pid := e.pgid, e.pid
 	e.pidMu.Unlock()
-	if pgid > 0 { // never 0: that would signal lambdabridge's own group
+	// Thawed, however it was frozen; never pgid 0: that would signal
+	// lambdabridge's own group.
+	if !e.cgroupFreeze(false) && pgid > 0 {
 		syscall.Kill(-pgid, syscall.SIGCONT)
 	}
 	if pid > 0 && !closed(e.rtDone) { // a reaped pid may be another process's now

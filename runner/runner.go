@@ -77,8 +77,10 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 // call to /runtime/invocation/next (default 10 s, as on Lambda).
 func WithInitTimeout(d time.Duration) Option { return func(c *config) { c.initTimeout = d } }
 
-// WithFreeze turns freezing idle environments (SIGSTOP/SIGCONT on their
-// process group, as Lambda freezes them) on or off (default on). An
+// WithFreeze turns freezing idle environments (as Lambda freezes them:
+// through the freezer of the environment's cgroup v2 where it has one, no
+// signal reaching its processes; else SIGSTOP/SIGCONT on its process group)
+// on or off (default on). An
 // environment is frozen when its invocation ends, unless a request is
 // already waiting for it.
 func WithFreeze(on bool) Option { return func(c *config) { c.freeze = on } }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -419,6 +420,9 @@ func TestConcurrencyFourQueues(t *testing.T) {
 	}
 }
 
+// TestFreezeBetweenInvocations: an idle environment is frozen, through its
+// cgroup's freezer where it has a cgroup v2 of its own (as on Lambda: its
+// processes get no signal), else by SIGSTOP; the next invocation thaws it.
 func TestFreezeBetweenInvocations(t *testing.T) {
 	for _, freeze := range []bool{true, false} {
 		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithFreeze(freeze))
@@ -427,17 +431,20 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 		f.mu.Lock()
 		e := f.idle[0]
 		f.mu.Unlock()
-		want := "S"
-		if freeze {
-			want = "T"
+		frozen := func() bool {
+			if e.cgDir != "" {
+				b, _ := os.ReadFile(filepath.Join(e.cgDir, "cgroup.events"))
+				return strings.Contains(string(b), "frozen 1") && procState(e.pid) != "T"
+			}
+			return procState(e.pid) == "T"
 		}
-		got := procState(e.pid)
-		for i := 0; i < 100 && got != want; i++ { // signals take effect asynchronously
+		got := frozen()
+		for i := 0; i < 100 && got != freeze; i++ { // freezing takes effect asynchronously
 			time.Sleep(5 * time.Millisecond)
-			got = procState(e.pid)
+			got = frozen()
 		}
-		if got != want {
-			t.Errorf("freeze %v: idle environment in state %q, want %q", freeze, got, want)
+		if got != freeze {
+			t.Errorf("freeze %v: idle environment frozen %v (cgroup %q, state %q)", freeze, got, e.cgDir, procState(e.pid))
 		}
 		if res := invoke(t, r, "gofn", `{}`); res.Failed() || res.ColdStart {
 			t.Errorf("freeze %v: warm invocation after freeze: %+v", freeze, res)

@@ -278,6 +278,21 @@ func (e *env) killTree() {
 	}
 }
 
+// cgroupFreeze freezes (or thaws) the environment's cgroup v2 through its
+// cgroup.freeze, as Lambda freezes an environment: its processes stop
+// without a signal they could see or handle. It reports whether the
+// environment has such a cgroup and the write took.
+func (e *env) cgroupFreeze(on bool) bool {
+	if e.cgDir == "" {
+		return false
+	}
+	v := []byte("0")
+	if on {
+		v = []byte("1")
+	}
+	return os.WriteFile(filepath.Join(e.cgDir, "cgroup.freeze"), v, 0) == nil
+}
+
 // marked lists the processes (of this user) whose environment holds the
 // variable kv ("K=V"), other than this one.
 func marked(kv string) []int {

@@ -16,3 +16,4 @@ func (e *env) procAttr(bool) *syscall.SysProcAttr { return sysProcAttr() }
 func (e *env) doneStarting(bool)                  {}
 func (e *env) killTree()                          {}
 func (e *env) removeCgroup()                      {}
+func (e *env) cgroupFreeze(bool) bool             { return false }
