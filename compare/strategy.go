@@ -83,8 +83,9 @@ func (s Strategy) inline() bool {
 }
 
 // billed reports whether the strategy adds to every invocation's billed
-// duration: compare's inline deliveries, and the extension's work between
-// the runtime's answer and its call to next.
+// duration: compare's inline deliveries, and the invoke phase after the
+// runtime's answer with the extension (its work before its call to next
+// with the invocation flush; with periodic it takes no INVOKE).
 func (s Strategy) billed() bool { return s.inline() || s == Extension }
 
 // scrapeDriven reports whether Prometheus ingests the strategy's series by

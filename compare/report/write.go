@@ -98,7 +98,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n$/month at %d invocations: Lambda GB-seconds added inside invocations ($%g/GB-s) + samples ingested at $%g per million (%s), prices of %s;"+
 		" scraped strategies (scrape, aggregate, pushgateway*) are ingested once per scrape interval whatever the invocations, remote-write once per invocation,"+
-		" extension once per flush (periodic: per interval of the run; invocation: per invocation); +billed ms/inv of extension is its time between the runtime's answer and its call to next\n",
+		" extension once per flush (periodic: per interval of the run; invocation: per invocation); +billed ms/inv of extension is the invoke phase after the runtime's answer (the extension's work before its call to next with invocation; with periodic it takes no INVOKE, and this is the runtime's own call to next)\n",
 		r.MonthlyInvocations, r.Prices.LambdaUSDPerGBSecond, r.Prices.IngestionUSDPerMillion, r.Prices.IngestionPriceReference, r.Prices.Date)
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
