@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
-	"strconv"
 
 	"github.com/lambdabridge/lambdabridge/session"
 )
@@ -32,7 +30,6 @@ func Main(ctx context.Context, name, version string, getenv func(string) string,
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	tuneGC(getenv)
 	cfg, err := Load(getenv)
 	x := New(cfg, err, WithRuntimeAPI(api), WithName(name), WithVersion(version))
 	if err := x.Run(ctx); err != nil {
@@ -40,20 +37,4 @@ func Main(ctx context.Context, name, version string, getenv func(string) string,
 		return 1
 	}
 	return 0
-}
-
-// tuneGC spends less of the function's CPU on garbage collection: the
-// collector runs when the heap has grown by 400% rather than 100% (about
-// a fifth less CPU per invocation at 256 MB), with a soft limit of an
-// eighth of the function's memory (at least 16 MiB), near which it collects
-// sooner: the extension shares the function's memory too. GOGC and
-// GOMEMLIMIT, when set, win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		mb, _ := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
-		debug.SetMemoryLimit(max(16, int64(mb)/8) << 20)
-	}
 }
