@@ -26,3 +26,17 @@ func (a *EMFAgent) Describe(ch chan<- *prometheus.Desc) { ch <- descEMFAgentDrop
 func (a *EMFAgent) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descEMFAgentDrops, prometheus.CounterValue, float64(a.drops.read()))
 }
+
+// DogStatsDDrops is lambdabridge_dogstatsd_kernel_dropped_datagrams_total
+// read from a function: the collector of a program with several DogStatsD
+// listeners (one per execution environment), which registers it instead of
+// each listener.
+type DogStatsDDrops func() uint64
+
+// Describe and Collect make it a prometheus.Collector.
+func (f DogStatsDDrops) Describe(ch chan<- *prometheus.Desc) { ch <- descDogStatsDDrops }
+
+// Collect reads the count now.
+func (f DogStatsDDrops) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descDogStatsDDrops, prometheus.CounterValue, float64(f()))
+}

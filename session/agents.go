@@ -64,10 +64,6 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		}
 		ag.dsd = l
 		maps.Copy(ag.env, l.Env())
-		if err := p.Registry().Register(l); err != nil { // its kernel drop counter on /metrics
-			ag.close()
-			return nil, fmt.Errorf("session: %w", err)
-		}
 	}
 	if on(a.EMF) {
 		var line int // calls are never concurrent

@@ -140,6 +140,18 @@ func (pe *perEnv) close(el *envListener) {
 	pe.kernelDropped.Add(el.l.Stats().KernelDropped)
 }
 
+// dropped sums what the kernel dropped on the environments' listeners,
+// closed and open.
+func (pe *perEnv) dropped() uint64 {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	n := pe.kernelDropped.Load()
+	for _, el := range pe.ls {
+		n += el.l.Stats().KernelDropped
+	}
+	return n
+}
+
 // start serves the listeners bound so far and those bound later.
 func (pe *perEnv) start(ctx context.Context) {
 	pe.mu.Lock()

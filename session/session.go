@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
@@ -120,6 +122,7 @@ type Session struct {
 	perEnv   perEnv
 	ext      extensionFns
 	warnings []string
+	dsdDrops atomic.Uint64 // the last count dogstatsdDropped gave
 
 	mu      sync.Mutex
 	sources []Source
@@ -163,7 +166,37 @@ func New(cfg *config.File, opts ...Option) (*Session, error) {
 		sk.close()
 		return nil, err
 	}
+	if on(o.agents.DogStatsD) || o.agents.PerEnvironment {
+		// The kernel's drops on every DogStatsD socket, the shared one's
+		// and each environment's, on /metrics.
+		if err := s.p.Registry().Register(listen.DogStatsDDrops(s.dogstatsdDropped)); err != nil {
+			s.agents.close()
+			sk.close()
+			return nil, fmt.Errorf("session: %w", err)
+		}
+	}
 	return s, nil
+}
+
+// dogstatsdDropped sums the datagrams the kernel dropped on the DogStatsD
+// sockets: the shared listener's, the environments' closed ones and those
+// still open. It never goes down (a closing listener's count moves from
+// the open ones to the closed ones).
+func (s *Session) dogstatsdDropped() uint64 {
+	var n uint64
+	if s.agents.dsd != nil {
+		n = s.agents.dsd.Stats().KernelDropped
+	}
+	n += s.perEnv.dropped()
+	for {
+		last := s.dsdDrops.Load()
+		if n <= last {
+			return last
+		}
+		if s.dsdDrops.CompareAndSwap(last, n) {
+			return n
+		}
+	}
 }
 
 // Pipeline is where sources hand their lines, datagrams and platform
