@@ -3,6 +3,7 @@ package extension
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -57,8 +58,13 @@ type teleEvent struct {
 
 // ServeHTTP reads one batch (a JSON array of events), decoded once.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 8<<20))
 	var batch []teleEvent
-	err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 8<<20)).Decode(&batch)
+	if err == nil {
+		if batch, err = decodeBatch(batch, body); err != nil {
+			batch, err = decodeBatchSlow(batch[:0], body)
+		}
+	}
 	if err == nil {
 		for i := range batch {
 			r.event(&batch[i])
@@ -93,8 +99,8 @@ func (r *receiver) event(ev *teleEvent) {
 func (r *receiver) functionLine(rec json.RawMessage) {
 	line := []byte(rec)
 	if len(rec) > 0 && rec[0] == '"' {
-		var s string
-		if json.Unmarshal(rec, &s) != nil {
+		s, err := unquote(rec)
+		if err != nil && json.Unmarshal(rec, &s) != nil {
 			return
 		}
 		line = []byte(s)

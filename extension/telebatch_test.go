@@ -1,0 +1,124 @@
+package extension
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestDecodeBatch: the reflection-free decoder gives what encoding/json
+// gives for every batch both take, and refuses what is not an array of
+// objects (the receiver then asks encoding/json, which says why).
+func TestDecodeBatch(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"empty", `[]`, true},
+		{"spaces", " [ \n] \t", true},
+		{"one of each", teleSeeds[2], true},
+		{"escapes", `[{"type":"function","time":"t\/1","record":"a \"quoted\" \\ tab\t line"}]`, true},
+		{"unicode escape", `[{"type":"functi\u006fn","record":"caf\u00e9 \ud83d\ude00"}]`, true},
+		{"other members", `[{"x":[1,{"y":null}],"type":"platform.start","record":{"requestId":"r"},"z":-1.5e3}]`, true},
+		{"key case", `[{"Type":"function","RECORD":"x"}]`, true},
+		{"last key wins", `[{"type":"a","type":"b","record":1,"record":2}]`, true},
+		{"nested record", `[{"type":"function","record":{"a":[[[{"b":"]}"}]]]}}]`, true},
+		{"not an array", `{}`, false},
+		{"trailing data", `[] x`, false},
+		{"number element", `[1]`, false},
+		{"unterminated", `[{"type":"function"`, false},
+		{"missing colon", `[{"type" "x"}]`, false},
+		{"control byte in string", "[{\"type\":\"a\nb\"}]", false},
+		{"type not a string", `[{"type":5}]`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeBatch(nil, []byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("decodeBatch(%s): %v, want ok %v", tc.in, err, tc.ok)
+			}
+			if err != nil {
+				return
+			}
+			want, err := decodeBatchSlow(nil, []byte(tc.in))
+			if err != nil {
+				t.Fatalf("encoding/json refuses what decodeBatch took: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("decodeBatch differs from encoding/json (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzDecodeBatch: whatever both decoders take, they read alike.
+func FuzzDecodeBatch(f *testing.F) {
+	for _, s := range teleSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeBatch(nil, b)
+		if err != nil {
+			return
+		}
+		want, err := decodeBatchSlow(nil, b)
+		if err != nil {
+			return // a record only its reader refuses
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("decodeBatch(%q) differs from encoding/json (-want +got):\n%s", b, diff)
+		}
+	})
+}
+
+// BenchmarkDecodeBatch: a batch of 100 invocations of the example
+// function as the Telemetry API delivers it (platform.start, six log lines,
+// runtimeDone, report), by decodeBatch and by encoding/json in the same run.
+func BenchmarkDecodeBatch(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i := range 100 {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		id := fmt.Sprintf("req-%d", i)
+		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.200Z","type":"platform.start","record":{"requestId":%q,"version":"$LATEST"}},`, id)
+		for _, l := range []string{
+			"placing order (invocation 1)",
+			`{"_aws":{"Timestamp":1796101328261,"CloudWatchMetrics":[{"Namespace":"LambdaBridgeExample","Dimensions":[["Service","Operation"]],"Metrics":[{"Name":"OrdersPlaced","Unit":"Count"}]}]},"Service":"checkout","Operation":"PlaceOrder","OrdersPlaced":1}`,
+			"MONITORING|1796101328|1|count|checkout.orders|#service:checkout,operation:place_order",
+			"MONITORING|1796101328|3|gauge|checkout.cart_items|#service:checkout",
+			"MONITORING|1796101328|0.25|histogram|checkout.step_seconds|#service:checkout,step:payment",
+			"MONITORING|1796101328|0.75|histogram|checkout.step_seconds|#service:checkout,step:payment",
+		} {
+			fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.210Z","type":"function","record":%q},`, l)
+		}
+		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.220Z","type":"platform.runtimeDone","record":{"requestId":%q,"status":"success","metrics":{"durationMs":1.2,"producedBytes":20}}},`, id)
+		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.230Z","type":"platform.report","record":{"requestId":%q,"status":"success","metrics":{"durationMs":1.5,"billedDurationMs":2,"memorySizeMB":256,"maxMemoryUsedMB":10}}}`, id)
+	}
+	buf.WriteByte(']')
+	in := buf.Bytes()
+	if strings.Count(string(in), `"type"`) != 900 {
+		b.Fatal("the batch is not 900 events")
+	}
+	for _, d := range []struct {
+		name string
+		fn   func([]teleEvent, []byte) ([]teleEvent, error)
+	}{{"decodeBatch", decodeBatch}, {"encoding-json", decodeBatchSlow}} {
+		b.Run(d.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			var evs []teleEvent
+			for b.Loop() {
+				var err error
+				if evs, err = d.fn(evs[:0], in); err != nil || len(evs) != 900 {
+					b.Fatal(len(evs), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100/1000, "us/invocation")
+		})
+	}
+}
