@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/lambdabridge/lambdabridge/internal/jsonstr"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -179,7 +180,7 @@ func isUUID(v []byte) bool {
 			if c != '-' {
 				return false
 			}
-		} else if !isHex(c) {
+		} else if !jsonstr.IsHex(c) {
 			return false
 		}
 	}
@@ -196,7 +197,7 @@ func isTraceID(v []byte) bool {
 
 func allHex(v []byte) bool {
 	for _, c := range v {
-		if !isHex(c) {
+		if !jsonstr.IsHex(c) {
 			return false
 		}
 	}

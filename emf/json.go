@@ -1,9 +1,8 @@
 package emf
 
 import (
-	"encoding/binary"
 	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
-	"math/bits"
+	"github.com/lambdabridge/lambdabridge/internal/jsonstr"
 	"strconv"
 	"unicode/utf8"
 )
@@ -120,87 +119,17 @@ func (sc *scanner) addChild(parent, child int32) {
 	p.n++
 }
 
-// strSafe marks the bytes a string may hold without a closer look.
-var strSafe = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// hasZero is non-zero when a byte of w is zero.
-func hasZero(w uint64) uint64 { return (w - lsb) & ^w & msb }
-
-// hasLess is non-zero when a byte of w is less than n (n <= 128).
-func hasLess(w uint64, n uint64) uint64 { return (w - lsb*n) & ^w & msb }
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
 // str scans the string at sc.pos (a '"') and returns its content span.
 func (sc *scanner) str() (start, end int, esc, ok bool) {
-	s := sc.s
-	i := sc.pos + 1
-	start = i
-	for {
-		// Eight bytes at a time while none is '"', '\\' or a control
-		// character, then byte by byte.
-		for i+8 <= len(s) {
-			w := binary.LittleEndian.Uint64(s[i:])
-			if m := hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\')) | hasLess(w, 0x20); m != 0 {
-				// The lowest flagged byte is the first such one (the
-				// masks can err only above a true match).
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		for i < len(s) && strSafe[s[i]] {
-			i++
-		}
-		if i >= len(s) {
-			sc.pos = i
-			sc.fail("unterminated string")
-			return 0, 0, false, false
-		}
-		switch c := s[i]; {
-		case c == '"':
-			sc.pos = i + 1
-			return start, i, esc, true
-		case c == '\\':
-			esc = true
-			if i+1 >= len(s) {
-				sc.pos = i
-				sc.fail("unterminated string")
-				return 0, 0, false, false
-			}
-			switch s[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
-					sc.pos = i
-					sc.fail(`invalid \u escape in string`)
-					return 0, 0, false, false
-				}
-				i += 6
-			default:
-				sc.pos = i
-				sc.fail("invalid escape " + strconv.Quote(string(s[i:i+2])) + " in string")
-				return 0, 0, false, false
-			}
-		default: // control character
-			sc.pos = i
-			sc.fail("control character " + strconv.QuoteRune(rune(c)) + " in string")
-			return 0, 0, false, false
-		}
+	e, esc, problem := jsonstr.Scan(sc.s, sc.pos)
+	if problem != "" {
+		sc.pos = e
+		sc.fail(problem)
+		return 0, 0, false, false
 	}
+	start = sc.pos + 1
+	sc.pos = e
+	return start, e - 1, esc, true
 }
 
 // number scans the number at sc.pos (RFC 8259).
@@ -478,7 +407,7 @@ func (sc *scanner) keyIs(ks, ke int, esc bool, name string) bool {
 	if ke-ks > 6*len(name) { // an escape is at most 6 bytes per rune
 		return false
 	}
-	return string(unescape(buf[:0], sc.s[ks:ke])) == name
+	return string(jsonstr.Unescape(buf[:0], sc.s[ks:ke])) == name
 }
 
 // deepen builds the children of the shallow container node n (an array or
@@ -521,7 +450,7 @@ func (sc *scanner) find3(obj int32, a, b, c string) (x, y, z int32) {
 			if len(k) > len(buf) {
 				continue // longer than any name looked up here
 			}
-			k = unescape(buf[:0], k)
+			k = jsonstr.Unescape(buf[:0], k)
 		}
 		switch string(k) {
 		case a:
@@ -562,67 +491,8 @@ func (sc *scanner) raw(n int32, buf *[]byte) []byte {
 	nd := &sc.nodes[n]
 	b := sc.s[nd.start:nd.end]
 	if nd.kind == jString && nd.esc {
-		*buf = unescape((*buf)[:0], b)
+		*buf = jsonstr.Unescape((*buf)[:0], b)
 		return *buf
 	}
 	return b
-}
-
-// unescape appends the decoded content of a valid JSON string to dst.
-// Lone surrogates become U+FFFD, as in encoding/json.
-func unescape(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch s[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := rune(hex4(s[i+2:]))
-			i += 6
-			if r >= 0xd800 && r < 0xdc00 && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-				if r2 := rune(hex4(s[i+2:])); r2 >= 0xdc00 && r2 < 0xe000 {
-					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
-					i += 6
-				}
-			}
-			if r >= 0xd800 && r < 0xe000 {
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, s[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
-func hex4(s []byte) int {
-	v := 0
-	for _, c := range s[:4] {
-		v <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			v |= int(c - '0')
-		case c >= 'a' && c <= 'f':
-			v |= int(c-'a') + 10
-		default:
-			v |= int(c-'A') + 10
-		}
-	}
-	return v
 }

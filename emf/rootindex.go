@@ -1,6 +1,10 @@
 package emf
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+
+	"github.com/lambdabridge/lambdabridge/internal/jsonstr"
+)
 
 // rootIndexAt is the number of root members from which rootMember looks
 // names up in a hash index instead of scanning the members: an event of
@@ -60,7 +64,7 @@ func (sc *scanner) key(c int32, buf *[]byte) []byte {
 	nd := &sc.nodes[c]
 	k := sc.s[nd.keyStart:nd.keyEnd]
 	if nd.keyEsc {
-		*buf = unescape((*buf)[:0], k)
+		*buf = jsonstr.Unescape((*buf)[:0], k)
 		return *buf
 	}
 	return k

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/lambdabridge/lambdabridge/internal/jsonnum"
+	"github.com/lambdabridge/lambdabridge/internal/jsonstr"
 )
 
 // decodeBatch splits a Telemetry API batch (a JSON array of
 // {"time","type","record"} objects) into events without reflection: time
 // and type are decoded, record is kept as the raw JSON value, and every
-// other member is skipped. It appends to dst and returns it. Records are
-// checked by whoever reads them (the platform parser, the log-line
-// parsers); the batch's own structure must be valid JSON, else it is an
-// error and encoding/json decides (decodeBatchSlow).
+// other member is skipped. It appends to dst and returns it. The batch
+// must be valid JSON, else it is an error and encoding/json decides
+// (decodeBatchSlow).
 func decodeBatch(dst []teleEvent, b []byte) ([]teleEvent, error) {
 	d := batchScanner{b: b}
 	d.ws()
@@ -141,32 +143,20 @@ func (d *batchScanner) str() ([]byte, bool) {
 	return d.b[start+1 : d.i-1], true
 }
 
-// skipString moves past a string starting at d.i.
+// skipString moves past a valid string starting at d.i.
 func (d *batchScanner) skipString() bool {
-	if !d.eat('"') {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
 		return false
 	}
-	for d.i < len(d.b) {
-		switch c := d.b[d.i]; {
-		case c == '"':
-			d.i++
-			return true
-		case c == '\\':
-			d.i += 2
-		case c < 0x20:
-			return false
-		default:
-			d.i++
-		}
-	}
-	return false
+	end, _, problem := jsonstr.Scan(d.b, d.i)
+	d.i = end
+	return problem == ""
 }
 
 // maxDepth bounds the nesting of a record.
 const maxDepth = 1000
 
-// value moves past one JSON value; numbers and literals are not checked
-// beyond their characters (the record's reader checks them).
+// value moves past one valid JSON value.
 func (d *batchScanner) value(depth int) bool {
 	if d.i >= len(d.b) || depth > maxDepth {
 		return false
@@ -205,68 +195,33 @@ func (d *batchScanner) value(depth int) bool {
 				return false
 			}
 		}
-	default:
-		start := d.i
-		for d.i < len(d.b) {
-			c := d.b[d.i]
-			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-				break
+	case 't', 'f', 'n':
+		for _, lit := range []string{"true", "false", "null"} {
+			if bytes.HasPrefix(d.b[d.i:], []byte(lit)) {
+				d.i += len(lit)
+				return true
 			}
-			d.i++
 		}
-		return d.i > start
+		return false
+	default:
+		end, problem := jsonnum.Scan(d.b, d.i)
+		d.i = end
+		return problem == ""
 	}
 }
 
-// unquote decodes a JSON string value: without escapes it is the bytes
-// between the quotes; the simple escapes are decoded here; \u escapes go to
-// encoding/json.
+// unquote decodes a JSON string value that skipString took. Invalid
+// UTF-8 is an error: encoding/json, which replaces it, decides then.
 func unquote(raw []byte) (string, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", errBatch
 	}
 	in := raw[1 : len(raw)-1]
-	if bytes.IndexByte(in, '\\') < 0 {
-		if !utf8.Valid(in) {
-			return "", errBatch
-		}
-		return string(in), nil
+	if bytes.IndexByte(in, '\\') >= 0 {
+		in = jsonstr.Unescape(make([]byte, 0, len(in)), in)
 	}
-	if bytes.Contains(in, []byte(`\u`)) {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	}
-	out := make([]byte, 0, len(in))
-	for i := 0; i < len(in); i++ {
-		c := in[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i == len(in) {
-			return "", errBatch
-		}
-		switch in[i] {
-		case '"', '\\', '/':
-			out = append(out, in[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		default:
-			return "", errBatch
-		}
-	}
-	if !utf8.Valid(out) {
+	if !utf8.Valid(in) {
 		return "", errBatch
 	}
-	return string(out), nil
+	return string(in), nil
 }
