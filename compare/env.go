@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/aggregate"
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pushgw"
@@ -175,11 +176,11 @@ func (e *envState) datagram(payload []byte, from netip.AddrPort) {
 // dialExtension picks the address the environment's extension serves
 // DogStatsD on, and connects to it.
 func (e *envState) dialExtension() error {
-	addr, err := freeUDPAddr()
+	port, err := loopback.AgentPort()
 	if err != nil {
 		return err
 	}
-	e.ext, err = net.Dial("udp4", addr)
+	e.ext, err = net.Dial("udp4", "127.0.0.1:"+strconv.Itoa(port))
 	return err
 }
 

@@ -4,12 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 
 	"gopkg.in/yaml.v3"
 
@@ -65,23 +62,11 @@ func (s *experiment) startExtension(ctx context.Context) error {
 	return nil
 }
 
-// hostArch is the host's architecture by Lambda's name: the runner runs
-// the extension on this machine.
-func hostArch() (string, error) {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "x86_64", nil
-	case "arm64":
-		return "arm64", nil
-	}
-	return "", fmt.Errorf("no Lambda architecture for %s", runtime.GOARCH)
-}
-
 // buildLayer builds the layer zip in dir with l (for the host's
 // architecture) and returns the folder the runner mounts at /opt (the
 // zip unpacked once per content, as --layer does).
 func buildLayer(ctx context.Context, l extension.Layer, dir string) (string, error) {
-	arch, err := hostArch()
+	arch, err := extension.HostArch()
 	if err != nil {
 		return "", err
 	}
@@ -138,17 +123,6 @@ func (s *experiment) extensionEnv(dogstatsd string) []string {
 		extension.EnvRemoteWriteURL + "=", extension.EnvSigV4Region + "=", extension.EnvPushgatewayURL + "=",
 		extension.EnvFlush + "=", extension.EnvFlushInterval + "=", extension.EnvFlushTimeout + "=",
 	}
-}
-
-// freeUDPAddr returns a loopback UDP address free at the time of the call,
-// for an environment's extension to listen on.
-func freeUDPAddr() (string, error) {
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer pc.Close()
-	return "127.0.0.1:" + strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port), nil
 }
 
 // extensionAdded records the time the extension added to an invocation:

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -35,6 +36,17 @@ var goArch = map[string]struct {
 }{
 	"x86_64": {"amd64", elf.EM_X86_64},
 	"arm64":  {"arm64", elf.EM_AARCH64},
+}
+
+// HostArch is the Lambda architecture of this machine (x86_64 or arm64),
+// for a layer whose extension runs here.
+func HostArch() (string, error) {
+	for arch, a := range goArch {
+		if a.goarch == runtime.GOARCH {
+			return arch, nil
+		}
+	}
+	return "", fmt.Errorf("no Lambda architecture for %s", runtime.GOARCH)
 }
 
 // Layer describes a layer zip to build.

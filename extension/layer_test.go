@@ -81,3 +81,19 @@ func TestLayerBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestHostArch: this machine's GOARCH by Lambda's name, from the same
+// table the layer is built with.
+func TestHostArch(t *testing.T) {
+	want := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
+	got, err := extension.HostArch()
+	if want == "" {
+		if err == nil {
+			t.Errorf("HostArch() = %q on %s, want an error", got, runtime.GOARCH)
+		}
+		return
+	}
+	if got != want || err != nil {
+		t.Errorf("HostArch() = %q, %v; want %q", got, err, want)
+	}
+}
