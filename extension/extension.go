@@ -133,8 +133,6 @@ func (x *Extension) Run(ctx context.Context) error {
 		if err := x.c.subscribe(ctx, port, teleTimeoutMs(x.cfg)); err != nil {
 			x.withoutTelemetry(err)
 		}
-	}
-	if x.s != nil {
 		x.record(MetricInit, metric.Gauge, nil, time.Since(processStart))
 	}
 	for {
