@@ -66,7 +66,7 @@ func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
 			// busy all the time gets them; the extension's work between
 			// them is not charged to the next one.
 			paced, _ := invokeN(b, r, pacedInvocations, 20*time.Millisecond)
-			cpu0 := processCPU(marker)
+			cpu0, runs0, _ := processCPU(marker)
 			b.ResetTimer()
 			// Back to back: the environment's CPU share is used up, so all
 			// the extension's work is charged to the invocations.
@@ -84,8 +84,13 @@ func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
 			// CPU time costs wall time in proportion to the CPU share: at
 			// 256 MB one CPU millisecond of the extension's takes about 7
 			// of the environment's.
-			if cpu := processCPU(marker); cpu > 0 && cpu0 > 0 {
+			// Each time one of its threads is scheduled costs a context
+			// switch: the cgroup freezer wakes every thread twice per
+			// invocation (to stop it, then to let it go on).
+			if cpu, runs, threads := processCPU(marker); cpu > 0 && cpu0 > 0 {
 				b.ReportMetric(float64((cpu-cpu0).Microseconds())/float64(b.N), "ext-cpu-us/op")
+				b.ReportMetric(float64(runs-runs0)/float64(b.N), "ext-wakeups/op")
+				b.ReportMetric(float64(threads), "ext-threads")
 			}
 			rss, instance, ok := extensionProc(marker)
 			if ok {
@@ -132,23 +137,26 @@ func invokeN(b *testing.B, r *runner.Runner, n int, pause time.Duration) (mean, 
 }
 
 // processCPU returns the CPU time the extension process of the
-// environment holding LAMBDABRIDGE_BENCH_ID=marker has used (the sum of
-// its threads' schedstat: time on a CPU), 0 if not found.
-func processCPU(marker string) time.Duration {
+// environment holding LAMBDABRIDGE_BENCH_ID=marker has used and how many
+// times its threads were put on a CPU (the sums of its threads' schedstat),
+// and its number of threads; 0 if not found.
+func processCPU(marker string) (cpu time.Duration, runs int64, threads int) {
 	pid, ok := extensionPID(marker)
 	if !ok {
-		return 0
+		return 0, 0, 0
 	}
 	tasks, _ := filepath.Glob(filepath.Join("/proc", pid, "task", "[0-9]*", "schedstat"))
-	var sum time.Duration
 	for _, t := range tasks {
 		b, _ := os.ReadFile(t)
-		if f := strings.Fields(string(b)); len(f) > 0 {
+		if f := strings.Fields(string(b)); len(f) == 3 {
 			ns, _ := strconv.ParseInt(f[0], 10, 64)
-			sum += time.Duration(ns)
+			n, _ := strconv.ParseInt(f[2], 10, 64)
+			cpu += time.Duration(ns)
+			runs += n
+			threads++
 		}
 	}
-	return sum
+	return cpu, runs, threads
 }
 
 // extensionPID returns the pid of the extension process whose environment

@@ -124,6 +124,7 @@ func (x *Extension) Run(ctx context.Context) error {
 	events := []string{"SHUTDOWN"}
 	if x.s != nil && x.cfg.Flush == FlushInvocation {
 		events = []string{"INVOKE", "SHUTDOWN"}
+		x.recv.waits = true
 	}
 	if err := x.c.register(ctx, events); err != nil {
 		x.abandon()

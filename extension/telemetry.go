@@ -28,6 +28,10 @@ type receiver struct {
 	// runtime's answer (report's durationMs minus runtimeDone's), as the
 	// platform measured it.
 	post func(time.Duration)
+	// waits: the extension takes INVOKE events and waits for their
+	// runtimeDone (the invocation strategy); otherwise no runtimeDone
+	// signal is kept, since nothing would ever forget it.
+	waits bool
 
 	mu       sync.Mutex
 	plat     *platform.Parser
@@ -142,7 +146,9 @@ func (r *receiver) platformEvent(ev *teleEvent) {
 		if info.Status == platform.StatusSuccess || info.Status == platform.StatusError {
 			r.answered[id] = info.Duration // the runtime answered
 		}
-		closeOnce(r.signal(id))
+		if r.waits {
+			closeOnce(r.signal(id))
+		}
 	case "platform.report":
 		if rt, ok := r.answered[id]; ok && r.post != nil && info.Duration >= rt {
 			r.post(info.Duration - rt)

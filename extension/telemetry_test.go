@@ -39,6 +39,7 @@ func TestReceiverBatch(t *testing.T) {
 	r := newReceiver(p, metric.Origin{Function: "fn", Environment: "e1"}, "x86_64", slog.New(slog.DiscardHandler))
 	var post []time.Duration
 	r.post = func(d time.Duration) { post = append(post, d) }
+	r.waits = true
 	r.invoked("r1")
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte(teleSeeds[2]))))
@@ -67,6 +68,27 @@ func TestReceiverBatch(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("points %v: missing %v", names, want)
+	}
+}
+
+// TestReceiverKeepsNothingPerRequest: without INVOKE events (the periodic
+// strategy) nothing waits for runtimeDone, and a reported request leaves
+// nothing behind: the receiver's memory does not grow with invocations.
+func TestReceiverKeepsNothingPerRequest(t *testing.T) {
+	p, err := pipeline.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(p, metric.Origin{Function: "fn", Environment: "e1"}, "x86_64", slog.New(slog.DiscardHandler))
+	for range 3 {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte(teleSeeds[2]))))
+		if w.Code != http.StatusOK {
+			t.Fatalf("status %d", w.Code)
+		}
+	}
+	if len(r.done) != 0 || len(r.open) != 0 || len(r.answered) != 0 {
+		t.Errorf("after reported requests: %d runtimeDone signals, %d open, %d answered; want none", len(r.done), len(r.open), len(r.answered))
 	}
 }
 
