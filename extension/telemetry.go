@@ -1,15 +1,16 @@
 package extension
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/internal/jsonscan"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
 	"github.com/lambdabridge/lambdabridge/platform"
@@ -33,6 +34,12 @@ type receiver struct {
 	// signal is kept, since nothing would ever forget it.
 	waits bool
 
+	// bmu serializes batches; body, events and unquoted are its buffers.
+	bmu      sync.Mutex
+	body     bytes.Buffer
+	events   []teleEvent
+	unquoted []byte
+
 	mu       sync.Mutex
 	plat     *platform.Parser
 	batch    metric.Batch
@@ -55,15 +62,24 @@ func newReceiver(p *pipeline.Pipeline, base metric.Origin, arch string, log *slo
 
 // teleEvent is one Telemetry API event (schema 2022-12-13).
 type teleEvent struct {
-	Time   string          `json:"time"`
+	Time   json.RawMessage `json:"time"` // a JSON string, still quoted: only platform events need it
 	Type   string          `json:"type"`
 	Record json.RawMessage `json:"record"`
 }
 
-// ServeHTTP reads one batch (a JSON array of events), decoded once.
+// maxKeptBody is the largest batch buffer kept for the next batch.
+const maxKeptBody = 1 << 20
+
+// ServeHTTP reads one batch (a JSON array of events), decoded once. The
+// platform sends one batch at a time; batches are handled one at a time
+// in any case, in the buffers of the last one.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, 8<<20))
-	var batch []teleEvent
+	r.bmu.Lock()
+	defer r.bmu.Unlock()
+	r.body.Reset()
+	_, err := r.body.ReadFrom(http.MaxBytesReader(w, req.Body, 8<<20))
+	body := r.body.Bytes()
+	batch := r.events[:0]
 	if err == nil {
 		if batch, err = decodeBatch(batch, body); err != nil {
 			batch, err = decodeBatchSlow(batch[:0], body)
@@ -73,6 +89,11 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		for i := range batch {
 			r.event(&batch[i])
 		}
+	}
+	clear(batch) // they point into the body
+	r.events = batch[:0]
+	if r.body.Cap() > maxKeptBody {
+		r.body = bytes.Buffer{}
 	}
 	r.mu.Lock()
 	r.last = time.Now()
@@ -103,11 +124,16 @@ func (r *receiver) event(ev *teleEvent) {
 func (r *receiver) functionLine(rec json.RawMessage) {
 	line := []byte(rec)
 	if len(rec) > 0 && rec[0] == '"' {
-		s, err := unquote(rec)
-		if err != nil && json.Unmarshal(rec, &s) != nil {
-			return
+		var ok bool
+		if r.unquoted, ok = jsonscan.AppendUnquoted(r.unquoted[:0], rec); ok {
+			line = r.unquoted
+		} else {
+			var s string // invalid UTF-8: encoding/json's replacement
+			if json.Unmarshal(rec, &s) != nil {
+				return
+			}
+			line = []byte(s)
 		}
-		line = []byte(s)
 	}
 	r.mu.Lock()
 	r.line++
@@ -125,7 +151,8 @@ func (r *receiver) platformEvent(ev *teleEvent) {
 	r.batch.Reset()
 	o := r.base
 	o.Source = "telemetry"
-	info := r.plat.Event(&r.batch, ev.Type, ev.Time, ev.Record, platform.Context{Origin: o, Stream: r.base.Environment})
+	ts, _ := jsonscan.Unquote(ev.Time)
+	info := r.plat.Event(&r.batch, ev.Type, ts, ev.Record, platform.Context{Origin: o, Stream: r.base.Environment})
 	id := info.RequestID
 	for i := range r.batch.Points {
 		r.batch.Points[i].Origin.RequestID = id

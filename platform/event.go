@@ -45,6 +45,9 @@ type record struct {
 	Tracing struct {
 		Value string `json:"value"`
 	} `json:"tracing"`
+
+	// vals holds what decodeRecord points Metrics' pointers at.
+	vals [4]float64
 }
 
 func msDur(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
@@ -85,7 +88,7 @@ func (p *Parser) Event(b *metric.Batch, typ, ts string, rec []byte, c Context) E
 		}
 	}
 	var r record
-	if len(rec) == 0 || json.Unmarshal(rec, &r) != nil {
+	if !readRecord(rec, &r) {
 		diag(b, c, RuleBadEvent, typ+" event has no record object", "")
 		return EventInfo{}
 	}
