@@ -87,8 +87,9 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 		l.stats.bytes.Add(uint64(n))
 		l.fn(buf[:n], from)
 	}
+	rd := newUDPReader(l.conn)
 	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := rd.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
