@@ -87,9 +87,8 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 		l.stats.bytes.Add(uint64(n))
 		l.fn(buf[:n], from)
 	}
-	rd := newUDPReader(l.conn)
 	for {
-		n, from, err := rd.read(buf)
+		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
