@@ -69,6 +69,31 @@ func serve(t *testing.T, s interface{ Serve(context.Context) error }) {
 	})
 }
 
+// TestDogStatsDIPv6: a datagram to an IPv6 loopback listener arrives
+// with its sender's address.
+func TestDogStatsDIPv6(t *testing.T) {
+	var c collector
+	l, err := NewDogStatsD("[::1]:0", c.add)
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	serve(t, l)
+	conn, err := net.Dial("udp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("a:1|c")); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.waitFor(t, 1); got[0] != "a:1|c" {
+		t.Errorf("payload %q", got[0])
+	}
+	if want := conn.LocalAddr().(*net.UDPAddr).AddrPort(); c.from[0] != want {
+		t.Errorf("from = %v, want the sender's %v", c.from[0], want)
+	}
+}
+
 func TestDogStatsDDatagrams(t *testing.T) {
 	var c collector
 	l, err := NewDogStatsD("127.0.0.1:0", c.add)
@@ -96,8 +121,8 @@ func TestDogStatsDDatagrams(t *testing.T) {
 	if diff := cmp.Diff(payloads, got); diff != "" {
 		t.Errorf("payloads (-want +got):\n%s", diff)
 	}
-	if c.from[0].Addr() != netip.MustParseAddr("127.0.0.1") {
-		t.Errorf("from = %v", c.from[0])
+	if want := conn.LocalAddr().(*net.UDPAddr).AddrPort(); c.from[0] != want {
+		t.Errorf("from = %v, want the sender's %v", c.from[0], want)
 	}
 	st := l.Stats()
 	wantBytes := uint64(0)
