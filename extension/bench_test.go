@@ -23,10 +23,21 @@ import (
 // and with invocations 20 ms apart (paced-added-ms), the time it works
 // after the function's answer (post-runtime-ms, Lambda's
 // PostRuntimeExtensionsDuration), its CPU time per invocation
-// (ext-cpu-us/op), its resident memory after the invocations (ext-rss-MB)
-// and its own init time as it exports it (ext-init-ms).
+// (ext-cpu-us/op), how often its threads were put on a CPU per invocation
+// (ext-wakeups/op), its threads (ext-threads), its resident memory after
+// the invocations (ext-rss-MB) and its own init time as it exports it
+// (ext-init-ms). Each metric is prefixed with its variant.
 //
-//	go test -run '^$' -bench Extension -benchtime 200x ./extension
+// The variants take their invocations in turns of benchBlock, each turn
+// in a new environment (a cold start, then invocations back to back, then
+// paced ones): the machine's drift falls on all variants alike, and so
+// does the CPU bandwidth limit's. At 256 MB an environment's cgroup may
+// run 14.5 ms in each 100 ms period, and how its invocations fall against
+// its period is its own: two environments of the same variant, side by
+// side, differed by 1 ms per invocation in a run of 2,000 (at 1,769 MB by
+// 0.008 ms), so each variant's figures are means over many environments.
+//
+//	go test -run '^$' -bench Extension -benchtime 2000x ./extension
 func BenchmarkExtension(b *testing.B) {
 	prom := testenv.StartPrometheus(b)
 	// Lambda gives 1 vCPU at 1769 MB, proportionally less below: the
@@ -36,93 +47,152 @@ func BenchmarkExtension(b *testing.B) {
 	}
 }
 
+const (
+	// benchBlock is how many invocations back to back a variant takes in
+	// each environment.
+	benchBlock = 50
+	// pacedPerBlock is how many invocations 20 ms apart it takes after.
+	pacedPerBlock = 5
+)
+
+// benchVariant is one variant and what it measured.
+type benchVariant struct {
+	name   string
+	def    function.Definition
+	marker string         // LAMBDABRIDGE_BENCH_ID: finds its extension process
+	r      *runner.Runner // the last environment's
+	// sums: init phases of the cold starts, Durations back to back and
+	// after the runtime's answer, paced Durations, the extension's CPU
+	// time and scheduling while back to back
+	init, total, post, paced time.Duration
+	cpu                      time.Duration
+	runs                     int64
+	envs, threads            int
+}
+
 func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
-	var base, pacedBase float64
 	// "registered only": the extension registers and calls next but
 	// delivers nothing (no sink): what any extension costs in the runner.
-	for _, variant := range []string{"without", "registered-only", "invocation", "periodic"} {
-		b.Run(variant, func(b *testing.B) {
-			marker := strconv.FormatInt(time.Now().UnixNano(), 36)
-			env := map[string]string{
-				"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
-				"LAMBDABRIDGE_FLUSH":            variant,
-				"LAMBDABRIDGE_BENCH_ID":         marker,
+	var vs []*benchVariant
+	for _, name := range []string{"without", "registered-only", "invocation", "periodic"} {
+		v := &benchVariant{name: name, marker: strconv.FormatInt(time.Now().UnixNano(), 36)}
+		env := map[string]string{
+			"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+			"LAMBDABRIDGE_FLUSH":            name,
+			"LAMBDABRIDGE_BENCH_ID":         v.marker,
+		}
+		v.def = exampleDef(b, env, 10*time.Second)
+		v.def.MemoryMB = mem
+		switch name {
+		case "without": // the same mount namespace, an empty layer
+			v.def.Layers = []string{b.TempDir()}
+		case "registered-only":
+			delete(v.def.Env, "LAMBDABRIDGE_REMOTE_WRITE_URL")
+		}
+		vs = append(vs, v)
+	}
+	defer func() {
+		for _, v := range vs {
+			if v.r != nil {
+				v.r.Close()
 			}
-			def := exampleDef(b, env, 10*time.Second)
-			def.MemoryMB = mem
-			switch variant {
-			case "without": // the same mount namespace, an empty layer
-				def.Layers = []string{b.TempDir()}
-			case "registered-only":
-				delete(def.Env, "LAMBDABRIDGE_REMOTE_WRITE_URL")
+		}
+	}()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += benchBlock {
+		for _, v := range vs {
+			v.block(b, min(benchBlock, b.N-done))
+		}
+	}
+	b.StopTimer()
+	ms := func(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	base, paced := vs[0], vs[0].envs*pacedPerBlock
+	for _, v := range vs {
+		metric := func(value float64, unit string) { b.ReportMetric(value, v.name+"-"+unit) }
+		metric(ms(v.init, v.envs), "init-ms")
+		metric(ms(v.total, b.N), "invoke-ms")
+		metric(ms(v.post, b.N), "post-runtime-ms") // the runtime's own time after its answer too
+		if v == base {
+			continue
+		}
+		metric(ms(v.total-base.total, b.N), "added-ms")
+		// Paced: as a function that is not busy all the time gets its
+		// invocations; the extension's work between them is not charged
+		// to the next one.
+		metric(ms(v.paced-base.paced, paced), "paced-added-ms")
+		// Back to back the environment's CPU share is used up, so all the
+		// extension's work is charged to the invocations: at 256 MB one
+		// CPU millisecond of the extension's takes about 7 of the
+		// environment's. Each time one of its threads is scheduled costs
+		// a context switch: the cgroup freezer wakes every thread twice
+		// per invocation (to stop it, then to let it go on).
+		if v.cpu > 0 {
+			metric(float64(v.cpu.Microseconds())/float64(b.N), "ext-cpu-us/op")
+			metric(float64(v.runs)/float64(b.N), "ext-wakeups/op")
+			metric(float64(v.threads), "ext-threads")
+		}
+		rss, instance, ok := extensionProc(v.marker)
+		if ok {
+			metric(float64(rss)/(1<<20), "ext-rss-MB")
+		}
+		if ok && v.name != "registered-only" {
+			v.r.Close() // SHUTDOWN: the extension delivers its init time
+			v.r = nil
+			if ms, ok := extensionInit(prom, instance); ok {
+				metric(ms, "ext-init-ms")
 			}
-			r, err := runner.New([]function.Definition{def}, runner.WithLogSink(&logs{}))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer r.Close()
-			cold := invoke(b, r, `{}`)
-			// Paced: invocations 20 ms apart, as a function that is not
-			// busy all the time gets them; the extension's work between
-			// them is not charged to the next one.
-			paced, _ := invokeN(b, r, pacedInvocations, 20*time.Millisecond)
-			cpu0, runs0, _ := processCPU(marker)
-			b.ResetTimer()
-			// Back to back: the environment's CPU share is used up, so all
-			// the extension's work is charged to the invocations.
-			mean, post := invokeN(b, r, b.N, 0)
-			b.StopTimer()
-			b.ReportMetric(float64(cold.InitDuration.Microseconds())/1000, "init-ms")
-			b.ReportMetric(mean, "invoke-ms")
-			b.ReportMetric(post, "post-runtime-ms") // the runtime's own time after its answer too
-			if variant == "without" {
-				base, pacedBase = mean, paced
-				return
-			}
-			b.ReportMetric(mean-base, "added-ms")
-			b.ReportMetric(paced-pacedBase, "paced-added-ms")
-			// CPU time costs wall time in proportion to the CPU share: at
-			// 256 MB one CPU millisecond of the extension's takes about 7
-			// of the environment's.
-			// Each time one of its threads is scheduled costs a context
-			// switch: the cgroup freezer wakes every thread twice per
-			// invocation (to stop it, then to let it go on).
-			if cpu, runs, threads := processCPU(marker); cpu > 0 && cpu0 > 0 {
-				b.ReportMetric(float64((cpu-cpu0).Microseconds())/float64(b.N), "ext-cpu-us/op")
-				b.ReportMetric(float64(runs-runs0)/float64(b.N), "ext-wakeups/op")
-				b.ReportMetric(float64(threads), "ext-threads")
-			}
-			rss, instance, ok := extensionProc(marker)
-			if ok {
-				b.ReportMetric(float64(rss)/(1<<20), "ext-rss-MB")
-			}
-			if ok && variant != "registered-only" {
-				r.Close() // SHUTDOWN: the extension delivers its init time
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				for ctx.Err() == nil {
-					v, err := prom.Query(ctx, `lambdabridge_extension_init_seconds{lambda_environment=~"`+instance+`-.*"} * 1000`)
-					if err == nil && len(v) == 1 {
-						for _, ms := range v {
-							b.ReportMetric(ms, "ext-init-ms")
-						}
-						break
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-			}
-		})
+		}
 	}
 }
 
-// pacedInvocations is how many paced invocations each variant runs.
-const pacedInvocations = 50
+// block runs one environment of v: a cold start, n invocations back to
+// back, then pacedPerBlock 20 ms apart. The environment before is shut
+// down first.
+func (v *benchVariant) block(b *testing.B, n int) {
+	if v.r != nil {
+		v.r.Close()
+	}
+	r, err := runner.New([]function.Definition{v.def}, runner.WithLogSink(&logs{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v.r = r
+	v.envs++
+	v.init += invoke(b, r, `{}`).InitDuration
+	cpu0, runs0, _ := processCPU(v.marker)
+	d, post := invokeN(b, r, n, 0)
+	v.total += d
+	v.post += post
+	if cpu, runs, threads := processCPU(v.marker); cpu > 0 && cpu0 > 0 {
+		v.cpu += cpu - cpu0
+		v.runs += runs - runs0
+		v.threads = max(v.threads, threads)
+	}
+	d, _ = invokeN(b, r, pacedPerBlock, 20*time.Millisecond)
+	v.paced += d
+}
+
+// extensionInit queries the init time the extension of the environment
+// instance delivered at its SHUTDOWN, in milliseconds.
+func extensionInit(prom *testenv.Prometheus, instance string) (float64, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		v, err := prom.Query(ctx, `lambdabridge_extension_init_seconds{lambda_environment=~"`+instance+`-.*"} * 1000`)
+		if err == nil && len(v) == 1 {
+			for _, ms := range v {
+				return ms, true
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return 0, false
+}
 
 // invokeN invokes the example function n times, pause apart, and returns
-// the mean Duration and the mean time after the runtime's answer (Lambda's
-// PostRuntimeExtensionsDuration), in milliseconds.
-func invokeN(b *testing.B, r *runner.Runner, n int, pause time.Duration) (mean, post float64) {
-	var total, after time.Duration
+// the sums of their Durations and of their times after the runtime's
+// answer (Lambda's PostRuntimeExtensionsDuration).
+func invokeN(b *testing.B, r *runner.Runner, n int, pause time.Duration) (total, post time.Duration) {
 	for range n {
 		time.Sleep(pause)
 		res := invoke(b, r, `{}`)
@@ -130,10 +200,9 @@ func invokeN(b *testing.B, r *runner.Runner, n int, pause time.Duration) (mean, 
 			b.Fatalf("invocation: cold %v, %s %s", res.ColdStart, res.ErrorType, res.Payload)
 		}
 		total += res.Duration
-		after += res.Duration - res.RuntimeDuration
+		post += res.Duration - res.RuntimeDuration
 	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
-	return ms(total), ms(after)
+	return total, post
 }
 
 // processCPU returns the CPU time the extension process of the
