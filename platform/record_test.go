@@ -85,3 +85,26 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeRecord: a platform.report record (an extension reads
+// three records per invocation) by decodeRecord, beside encoding/json.
+func BenchmarkDecodeRecord(b *testing.B) {
+	in := []byte(recordCases[0].in)
+	for _, d := range []struct {
+		name string
+		fn   func([]byte, *record) bool
+	}{
+		{"decodeRecord", decodeRecord},
+		{"encoding-json", func(b []byte, r *record) bool { return json.Unmarshal(b, r) == nil }},
+	} {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r record
+				if !d.fn(in, &r) || r.Metrics.DurationMs == nil {
+					b.Fatal("not read")
+				}
+			}
+		})
+	}
+}
