@@ -1,8 +1,6 @@
 package extension
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -82,29 +80,7 @@ func FuzzDecodeBatch(f *testing.F) {
 // function as the Telemetry API delivers it (platform.start, six log lines,
 // runtimeDone, report), by decodeBatch and by encoding/json in the same run.
 func BenchmarkDecodeBatch(b *testing.B) {
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for i := range 100 {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		id := fmt.Sprintf("req-%d", i)
-		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.200Z","type":"platform.start","record":{"requestId":%q,"version":"$LATEST"}},`, id)
-		for _, l := range []string{
-			"placing order (invocation 1)",
-			`{"_aws":{"Timestamp":1796101328261,"CloudWatchMetrics":[{"Namespace":"LambdaBridgeExample","Dimensions":[["Service","Operation"]],"Metrics":[{"Name":"OrdersPlaced","Unit":"Count"}]}]},"Service":"checkout","Operation":"PlaceOrder","OrdersPlaced":1}`,
-			"MONITORING|1796101328|1|count|checkout.orders|#service:checkout,operation:place_order",
-			"MONITORING|1796101328|3|gauge|checkout.cart_items|#service:checkout",
-			"MONITORING|1796101328|0.25|histogram|checkout.step_seconds|#service:checkout,step:payment",
-			"MONITORING|1796101328|0.75|histogram|checkout.step_seconds|#service:checkout,step:payment",
-		} {
-			fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.210Z","type":"function","record":%q},`, l)
-		}
-		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.220Z","type":"platform.runtimeDone","record":{"requestId":%q,"status":"success","metrics":{"durationMs":1.2,"producedBytes":20}}},`, id)
-		fmt.Fprintf(&buf, `{"time":"2026-12-01T05:00:00.230Z","type":"platform.report","record":{"requestId":%q,"status":"success","metrics":{"durationMs":1.5,"billedDurationMs":2,"memorySizeMB":256,"maxMemoryUsedMB":10}}}`, id)
-	}
-	buf.WriteByte(']')
-	in := buf.Bytes()
+	in := exampleBatch(0, 100)
 	if strings.Count(string(in), `"type"`) != 900 {
 		b.Fatal("the batch is not 900 events")
 	}
