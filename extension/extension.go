@@ -124,7 +124,6 @@ func (x *Extension) Run(ctx context.Context) error {
 	events := []string{"SHUTDOWN"}
 	if x.s != nil && x.cfg.Flush == FlushInvocation {
 		events = []string{"INVOKE", "SHUTDOWN"}
-		x.recv.waits = true
 	}
 	if err := x.c.register(ctx, events); err != nil {
 		x.abandon()
@@ -185,6 +184,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
 	x.recv.post = x.overhead
+	x.recv.waits = x.cfg.Flush == FlushInvocation // it takes INVOKE events (Run)
 	s.Start(ctx)
 	if err := x.startAgents(ctx, base); err != nil {
 		return 0, err
