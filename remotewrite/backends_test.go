@@ -206,7 +206,9 @@ func (h *thanosHashring) stop(i int) {
 	r.mu.Lock()
 	p := r.p
 	r.mu.Unlock()
-	p.Stop()
+	if p != nil { // nil when its start failed (reported there)
+		p.Stop()
+	}
 }
 
 // RemoteWriteURL is receiver i's remote-write endpoint.

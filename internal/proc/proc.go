@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
 
 // ErrNotFound is wrapped when a backend's binary is not found.
@@ -48,15 +49,9 @@ func LookPath(pkg string, names ...string) (string, error) {
 	return "", fmt.Errorf("%s: %w (install the Debian package %s)", names[0], ErrNotFound, pkg)
 }
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago,
+// none of the last ones handed out (loopback.TCPPort).
+func FreePort() (int, error) { return loopback.TCPPort() }
 
 // Spec says how to start one backend.
 type Spec struct {
