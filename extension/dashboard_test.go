@@ -61,7 +61,7 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			// Every extension process finished its shutdown: its summary
 			// line, nothing dropped.
 			if n, clean := strings.Count(string(log.Bytes()), "lambdabridge extension: shutdown ("), strings.Count(string(log.Bytes()), " 0 dropped"); n != inits || clean != inits {
-				t.Errorf("%d shutdown summaries (%d without drops), want %d: an extension was cut before its last flush; its lines:\n%s", n, clean, inits, grep(string(log.Bytes()), "lambdabridge"))
+				t.Errorf("%d shutdown summaries (%d without drops), want %d: an extension was cut before its last flush; its lines:\n%s", n, clean, inits, testenv.GrepLines(string(log.Bytes()), "lambdabridge"))
 			}
 			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total{function_name="go-emf"}))`, float64(inits), 10*time.Second)
 			testenv.EventuallyValue(t, prom, `sum(lambda_invocations_total{function_name="go-emf"})`, float64(stats.Invocations), 10*time.Second)

@@ -58,7 +58,7 @@ func TestIntoPrometheus(t *testing.T) {
 			}
 			r.Close()
 			if !results[8].ColdStart || !strings.Contains(log.String(), "lambdabridge extension: shutdown (spindown)") {
-				t.Fatalf("the idle environment was not recycled (cold start after the pause: %v):\n%s", results[8].ColdStart, grep(log.String(), "lambdabridge extension"))
+				t.Fatalf("the idle environment was not recycled (cold start after the pause: %v):\n%s", results[8].ColdStart, testenv.GrepLines(log.String(), "lambdabridge extension"))
 			}
 			// Every invocation's own metrics reach the extension except
 			// those of the one that sleeps first (it is cut before
@@ -109,7 +109,7 @@ func TestIntoPrometheus(t *testing.T) {
 				v := want[q]
 				if got, ok := settle(prom, `sum(`+q+`{function_name="go-emf"})`, v); !ok {
 					byEnv, _ := prom.Query(context.Background(), `sum by (lambda_environment) (`+q+`)`)
-					t.Fatalf("%s = %g, want %g; by environment:\n%s\nextension lines:\n%s", q, got, v, byEnv, grep(log.String(), "lambdabridge")+"\n"+grep(log.String(), "REPORT"))
+					t.Fatalf("%s = %g, want %g; by environment:\n%s\nextension lines:\n%s", q, got, v, byEnv, testenv.GrepLines(log.String(), "lambdabridge")+"\n"+testenv.GrepLines(log.String(), "REPORT"))
 				}
 			}
 			testenv.EventuallyValue(t, prom, `count(count by (lambda_environment) (lambda_invocations_total))`, float64(inits), 5*time.Second)
@@ -118,17 +118,6 @@ func TestIntoPrometheus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// grep returns the lines of s holding sub.
-func grep(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestBadConfigurationKeepsTheFunctionRunning: whatever is wrong with the

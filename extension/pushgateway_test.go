@@ -49,6 +49,6 @@ func TestPushgatewayGroupPerEnvironment(t *testing.T) {
 		sum += x
 	}
 	if sum != 4 || len(instances) != 2 {
-		t.Errorf("checkout_orders_total: %v summed to %g over %d groups, want 4 over 2\n%s", v, sum, len(instances), grep(log.String(), "lambdabridge"))
+		t.Errorf("checkout_orders_total: %v summed to %g over %d groups, want 4 over 2\n%s", v, sum, len(instances), testenv.GrepLines(log.String(), "lambdabridge"))
 	}
 }

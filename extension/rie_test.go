@@ -178,7 +178,7 @@ func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, tl rieT
 		}
 	}
 	if t.Failed() {
-		t.Logf("extension lines:\n%s", grep(log, "lambdabridge"))
+		t.Logf("extension lines:\n%s", testenv.GrepLines(log, "lambdabridge"))
 	}
 }
 
@@ -190,7 +190,7 @@ func checkRIEMetrics(t *testing.T, prom *testenv.Prometheus, log string, tl rieT
 func checkRIELog(t *testing.T, log string, steps []rieStep, envs int) {
 	t.Helper()
 	const unavailable = "the Telemetry API is unavailable"
-	lines := grep(log, unavailable)
+	lines := testenv.GrepLines(log, unavailable)
 	registered := strings.Count(log, "External agent lambdabridge-extension (")
 	if c := strings.Count(log, unavailable); c != registered || c < envs {
 		t.Errorf("%d lines say %q, want one per registration (%d) and environment (%d):\n%s", c, unavailable, registered, envs, log)
@@ -200,7 +200,7 @@ func checkRIELog(t *testing.T, log string, steps []rieStep, envs int) {
 			t.Errorf("the line saying %q does not name %q:\n%s", unavailable, what, lines)
 		}
 	}
-	sums := grep(log, "lambdabridge extension: shutdown")
+	sums := testenv.GrepLines(log, "lambdabridge extension: shutdown")
 	if c := strings.Count(sums, ", 0 dropped"); c != envs {
 		t.Errorf("%d shutdown summaries without drops, want %d:\n%s", c, envs, sums)
 	}

@@ -62,7 +62,7 @@ func TestE2EExtensionLayerUnderRun(t *testing.T) {
 		inits := strings.Count(errOut, "EXTENSION\tName: lambdabridge-extension\tState: Ready")
 		shutdowns := strings.Count(errOut, "lambdabridge extension: shutdown (")
 		if inits < 2 || shutdowns != inits || strings.Contains(errOut, "metrics are not delivered") || !strings.Contains(errOut, ", 0 dropped") {
-			t.Fatalf("run %s: %d extension inits, %d shutdowns (want one each per environment, at least 2), every one delivering:\n%s", fn, inits, shutdowns, grepLines(errOut, "lambdabridge"))
+			t.Fatalf("run %s: %d extension inits, %d shutdowns (want one each per environment, at least 2), every one delivering:\n%s", fn, inits, shutdowns, testenv.GrepLines(errOut, "lambdabridge"))
 		}
 	}
 	want := []struct {
@@ -126,14 +126,3 @@ Resources:
           LAMBDABRIDGE_FLUSH: periodic
           LAMBDABRIDGE_FLUSH_INTERVAL: 1s
 `
-
-// grepLines returns the lines of s holding sub.
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}

@@ -204,3 +204,15 @@ func ProcessesWith(s string) []int {
 	}
 	return pids
 }
+
+// GrepLines returns the lines of s holding sub, for a test's failure
+// message.
+func GrepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
