@@ -10,7 +10,7 @@ all: build
 # extension strategy runs (without it, lambdabridge itself).
 build:
 	$(GO) build -o bin/lambdabridge ./cmd/lambdabridge
-	CGO_ENABLED=0 $(GO) build -o bin/lambdabridge-extension ./cmd/lambdabridge-extension
+	CGO_ENABLED=0 $(GO) build -tags lambdabridge_extension -o bin/lambdabridge-extension ./cmd/lambdabridge-extension
 
 # node-gyp builds the Node runtime client (runner's Node test) against the
 # headers Debian's nodejs ships, instead of downloading them.

@@ -35,6 +35,7 @@ func TestLoad(t *testing.T) {
 		{"short interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "100ms"}, "error: LAMBDABRIDGE_FLUSH_INTERVAL=100ms: want 1s or more"},
 		{"unknown key in extension", map[string]string{EnvConfig: file("b.yaml", "extension:\n  flush_every: 5s\n")}, "error: " + dir + "/b.yaml: extension: line 2: field flush_every not found in extension"},
 		{"a local run's key", map[string]string{EnvConfig: file("c.yaml", "remote_write:\n  - url: http://x/\nfunctions:\n  - handler: x\n")}, "error: " + dir + "/c.yaml: line 3: functions describes a local run"},
+		{"a profile", map[string]string{EnvConfig: file("e.yaml", "remote_write:\n  - url: http://x/\n    sigv4: {region: eu-west-1, profile: prom}\n")}, "error: " + dir + `/e.yaml: remote_write[0]: sigv4.profile "prom": an execution environment has no shared configuration files`},
 		{"bad remote_write", map[string]string{EnvConfig: file("d.yaml", "remote_write:\n  - url: http://x/\n    oauth2: {}\n")}, "error: " + dir + "/d.yaml: line 3: remote_write[0]: oauth2: not supported"},
 	}
 	for _, tc := range tests {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -35,11 +36,12 @@ func binaries(tb testing.TB) string {
 			return
 		}
 		buildDir = dir
-		for _, b := range [][2]string{
-			{"layer/extensions/lambdabridge-extension", "../cmd/lambdabridge-extension"},
+		// The extension as layer build builds it.
+		for _, b := range [][]string{
+			{"layer/extensions/lambdabridge-extension", "../cmd/lambdabridge-extension", "-trimpath", "-tags", extension.BuildTags, "-ldflags=-s -w"},
 			{"go-emf/bootstrap", "../examples/go-emf"},
 		} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1])
+			cmd := exec.Command("go", append(append([]string{"build"}, b[2:]...), "-o", filepath.Join(dir, b[0]), b[1])...)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -126,10 +125,11 @@ type sigV4 struct {
 	now     func() time.Time
 }
 
-// newSigV4 resolves the credentials provider: static keys from the config, else
-// the SDK default chain (environment, shared files with the profile, web
-// identity); role_arn is assumed through STS on top. Credentials are fetched
-// lazily, at the first request, and cached.
+// newSigV4 resolves the credentials provider: static keys from the config,
+// else the credential chain (sdkChain: the SDK's default chain, with the
+// profile; lambdaChain in the extension's build); role_arn is assumed
+// through STS on top. Credentials are fetched lazily, at the first
+// request, and cached.
 func newSigV4(ctx context.Context, c SigV4Config) (*sigV4, error) {
 	s := &sigV4{signer: v4.NewSigner(), region: c.Region, service: c.ServiceName, now: time.Now}
 	if s.service == "" {
@@ -141,26 +141,16 @@ func newSigV4(ctx context.Context, c SigV4Config) (*sigV4, error) {
 		s.creds = static
 	}
 	if static == nil || s.region == "" || c.RoleARN != "" {
-		var lo []func(*awsconfig.LoadOptions) error
-		if c.Profile != "" {
-			lo = append(lo, awsconfig.WithSharedConfigProfile(c.Profile))
-		}
-		if c.Region != "" {
-			lo = append(lo, awsconfig.WithRegion(c.Region))
-		}
-		if static != nil {
-			lo = append(lo, awsconfig.WithCredentialsProvider(static))
-		}
-		ac, err := awsconfig.LoadDefaultConfig(ctx, lo...)
+		ac, stsOpts, err := defaultChain(ctx, c, static)
 		if err != nil {
-			return nil, fmt.Errorf("sigv4: load aws configuration: %w", err)
+			return nil, fmt.Errorf("sigv4: %w", err)
 		}
 		if s.region == "" {
 			s.region = ac.Region
 		}
 		s.creds = ac.Credentials
 		if c.RoleARN != "" {
-			p := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(ac), c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			p := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(ac, stsOpts...), c.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 				if c.ExternalID != "" {
 					o.ExternalID = aws.String(c.ExternalID)
 				}
@@ -176,6 +166,11 @@ func newSigV4(ctx context.Context, c SigV4Config) (*sigV4, error) {
 	}
 	return s, nil
 }
+
+// A credential chain resolves what a SigV4 entry leaves out: the region
+// (c.Region when set) and the credentials (static when the entry holds
+// keys), and how an STS client for role_arn finds its endpoint.
+type credentialChain func(ctx context.Context, c SigV4Config, static aws.CredentialsProvider) (aws.Config, []func(*sts.Options), error)
 
 // sign adds X-Amz-Date, X-Amz-Security-Token (session credentials) and the
 // Authorization header; the payload hash is the SHA-256 of the exact

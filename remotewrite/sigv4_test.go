@@ -178,7 +178,8 @@ func isolateAWS(t *testing.T) string {
 	dir := t.TempDir()
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS"} {
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ACCESS_KEY", "AWS_SECRET_KEY"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", writeFile(t, dir, "credentials", ""))
@@ -188,30 +189,51 @@ func isolateAWS(t *testing.T) string {
 }
 
 // TestSigV4Requests has a receiver verify the signature of real remote_write
-// requests, for each way of getting credentials.
+// requests, for each way of getting credentials, through the SDK's chain
+// and through the extension's (lambdaChain), which must agree wherever an
+// execution environment can get there. lambdaErr is the extension's error
+// where it cannot.
 func TestSigV4Requests(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		setup func(t *testing.T, dir string) (SigV4Config, sigv4Want)
+		name      string
+		setup     func(t *testing.T, dir string) (SigV4Config, sigv4Want)
+		lambdaErr string
 	}{
 		{"static keys", func(t *testing.T, _ string) (SigV4Config, sigv4Want) {
 			return SigV4Config{Region: "us-east-1", AccessKey: "AKIDSTATIC", SecretKey: "static/secret"},
 				sigv4Want{key: "AKIDSTATIC", secret: "static/secret", region: "us-east-1", service: "aps"}
-		}},
+		}, ""},
 		{"environment with session token", func(t *testing.T, _ string) (SigV4Config, sigv4Want) {
 			t.Setenv("AWS_ACCESS_KEY_ID", "ASIAENV")
 			t.Setenv("AWS_SECRET_ACCESS_KEY", "env/secret")
 			t.Setenv("AWS_SESSION_TOKEN", "session-token-123")
 			t.Setenv("AWS_REGION", "eu-central-1")
 			return SigV4Config{}, sigv4Want{key: "ASIAENV", secret: "env/secret", token: "session-token-123", region: "eu-central-1", service: "aps"}
-		}},
+		}, ""},
 		{"shared credentials profile", func(t *testing.T, dir string) (SigV4Config, sigv4Want) {
 			writeFile(t, dir, "credentials", "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = wrong\n\n"+
 				"[prom]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile/secret\naws_session_token = profile-token\n")
 			writeFile(t, dir, "config", "[profile prom]\nregion = ap-southeast-2\n")
 			return SigV4Config{Profile: "prom", ServiceName: "custom"},
 				sigv4Want{key: "AKIDPROFILE", secret: "profile/secret", token: "profile-token", region: "ap-southeast-2", service: "custom"}
-		}},
+		}, `profile "prom": the extension reads no shared configuration files`},
+		{"container credentials endpoint (SnapStart)", func(t *testing.T, dir string) (SigV4Config, sigv4Want) {
+			// What Lambda gives a SnapStart function instead of the
+			// environment's keys: a loopback endpoint and its token.
+			creds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/2018-06-01/credentials" || r.Header.Get("Authorization") != "token-from-file" {
+					http.Error(w, "unexpected "+r.URL.Path+" "+r.Header.Get("Authorization"), http.StatusForbidden)
+					return
+				}
+				fmt.Fprint(w, `{"AccessKeyId":"ASIACONTAINER","SecretAccessKey":"container/secret","Token":"container-token","Expiration":"2099-01-01T00:00:00Z"}`)
+			}))
+			t.Cleanup(creds.Close)
+			t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.URL+"/2018-06-01/credentials")
+			t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "overridden-by-the-file")
+			t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", writeFile(t, dir, "token", "token-from-file"))
+			t.Setenv("AWS_REGION", "us-east-2")
+			return SigV4Config{}, sigv4Want{key: "ASIACONTAINER", secret: "container/secret", token: "container-token", region: "us-east-2", service: "aps"}
+		}, ""},
 		{"role_arn through STS", func(t *testing.T, _ string) (SigV4Config, sigv4Want) {
 			t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBASE")
 			t.Setenv("AWS_SECRET_ACCESS_KEY", "base/secret")
@@ -237,27 +259,83 @@ func TestSigV4Requests(t *testing.T) {
 			t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
 			return SigV4Config{Region: "us-west-2", RoleARN: "arn:aws:iam::123456789012:role/prom", ExternalID: "ext-1"},
 				sigv4Want{key: "ASIAROLE", secret: "role/secret", token: "role-token", region: "us-west-2", service: "aps"}
-		}},
+		}, ""},
+	} {
+		for _, chain := range []struct {
+			name string
+			fn   credentialChain
+		}{{"sdk", sdkChain}, {"lambda", lambdaChain}} {
+			t.Run(tc.name+"/"+chain.name, func(t *testing.T) {
+				dir := isolateAWS(t)
+				cfg4, want := tc.setup(t, dir)
+				setChain(t, chain.fn)
+				rc := newReceiver(t)
+				rc.check = func(r *http.Request, body []byte) error { return verifySigV4(r, body, want) }
+				cfg := testConfig(rc.url() + "?tenant=a%20b")
+				cfg.SigV4 = &cfg4
+				if chain.name == "lambda" && tc.lambdaErr != "" {
+					if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.lambdaErr) {
+						t.Fatalf("New = %v, want %q", err, tc.lambdaErr)
+					}
+					return
+				}
+				w := newTestWriter(t, cfg)
+				for i := range 3 {
+					_ = w.Append(gauges(50, float64(i)), time.UnixMilli(int64(1000*(i+1))))
+				}
+				if err := flush(t, w); err != nil {
+					t.Error(err)
+				}
+				s := checkAccounting(t, w, rc, false)
+				if s.Sent != 150 {
+					t.Errorf("stats %s, want 150 sent", s)
+				}
+			})
+		}
+	}
+}
+
+// setChain makes fn the credential chain for the rest of the test.
+func setChain(t *testing.T, fn credentialChain) {
+	old := defaultChain
+	defaultChain = fn
+	t.Cleanup(func() { defaultChain = old })
+}
+
+// TestLambdaChainRefuses: what the extension's chain cannot use is an
+// error when the writer is built, naming what to set.
+func TestLambdaChainRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"nothing", nil, "no credentials: neither AWS_ACCESS_KEY_ID"},
+		{"a key without its secret", map[string]string{"AWS_ACCESS_KEY_ID": "AKID"}, "no credentials"},
+		{"http endpoint off loopback", map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://192.0.2.1/creds"}, "must be on loopback or the ECS or EKS container address, 192.0.2.1 is not"},
+		{"endpoint of another scheme", map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "ftp://127.0.0.1/creds"}, "scheme must be http or https"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := isolateAWS(t)
-			cfg4, want := tc.setup(t, dir)
-			rc := newReceiver(t)
-			rc.check = func(r *http.Request, body []byte) error { return verifySigV4(r, body, want) }
-			cfg := testConfig(rc.url() + "?tenant=a%20b")
-			cfg.SigV4 = &cfg4
-			w := newTestWriter(t, cfg)
-			for i := range 3 {
-				_ = w.Append(gauges(50, float64(i)), time.UnixMilli(int64(1000*(i+1))))
+			isolateAWS(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
 			}
-			if err := flush(t, w); err != nil {
-				t.Error(err)
-			}
-			s := checkAccounting(t, w, rc, false)
-			if s.Sent != 150 {
-				t.Errorf("stats %s, want 150 sent", s)
+			setChain(t, lambdaChain)
+			_, err := New(Config{URL: "http://127.0.0.1:1/", SigV4: &SigV4Config{Region: "us-east-1"}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New = %v, want %q", err, tc.want)
 			}
 		})
+	}
+	// The ECS and EKS addresses and https are allowed, as the SDK allows
+	// them; the endpoint is only called at the first request.
+	for _, u := range []string{"http://169.254.170.2/v2/credentials", "http://169.254.170.23/creds", "http://[fd00:ec2::23]/creds", "https://creds.example.com/x", "http://localhost:9/creds"} {
+		isolateAWS(t)
+		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", u)
+		setChain(t, lambdaChain)
+		if _, err := New(Config{URL: "http://127.0.0.1:1/", SigV4: &SigV4Config{Region: "us-east-1"}}); err != nil {
+			t.Errorf("%s: New = %v", u, err)
+		}
 	}
 }
 

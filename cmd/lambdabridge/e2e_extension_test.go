@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
 )
 
@@ -26,7 +27,7 @@ func TestE2EExtensionLayerUnderRun(t *testing.T) {
 	dir := t.TempDir()
 	e2eBuildGoEmf(t, dir)
 	ext := filepath.Join(dir, "lambdabridge-extension")
-	e2eGoBuild(t, "./cmd/lambdabridge-extension", ext)
+	e2eGoBuild(t, "./cmd/lambdabridge-extension", ext, "-tags", extension.BuildTags)
 	layer := filepath.Join(dir, "layer.zip")
 	if out, errOut, code := runCmd(t, "", "layer", "build", "--binary", ext, "-o", layer); code != 0 {
 		t.Fatalf("layer build: exit %d\n%s%s", code, out, errOut)
