@@ -30,11 +30,13 @@ import (
 const MetricOverhead = "lambdabridge_extension_overhead_seconds"
 
 // MetricInit is the family of the extension's init time: from its
-// program's start to its first call to next (its part of the init phase).
+// process's start (its fork, as the kernel counts it) to its first call
+// to next (its part of the init phase). Loading the program and the Go
+// runtime's and packages' initialization are part of it.
 const MetricInit = "lambdabridge_extension_init_seconds"
 
-// processStart is when the program started (package initialization).
-var processStart = time.Now()
+// processStart is when the process started.
+var processStart = startTime(time.Now())
 
 // reportWait bounds the wait, at SHUTDOWN, for the reports of the last
 // invocations.
