@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -166,7 +167,7 @@ func nameFromPath(abs string) string {
 	} else if ext := filepath.Ext(base); ext != "" && ext != base {
 		base = strings.TrimSuffix(base, ext)
 	}
-	name := invalidNameChars.ReplaceAllString(base, "-")
+	name := invalidNameChars().ReplaceAllString(base, "-")
 	if name == "" || strings.Trim(name, "-") == "" {
 		return "function"
 	}
@@ -177,8 +178,8 @@ func nameFromPath(abs string) string {
 }
 
 var (
-	invalidNameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
-	validName        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	invalidNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_-]+`) })
+	validName        = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 )
 
 // Validate checks the definition against Lambda's limits (name, memory
@@ -188,7 +189,7 @@ var (
 func (d Definition) Validate() error {
 	var errs []error
 	name := d.Name
-	if !validName.MatchString(d.Name) {
+	if !validName().MatchString(d.Name) {
 		errs = append(errs, fmt.Errorf("name %q: must be 1..64 letters, digits, '-' or '_'", d.Name))
 		if name == "" {
 			name = "(unnamed)"

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -469,13 +470,13 @@ func (r *resolver) ref(name string) (string, bool) {
 	return v, ok
 }
 
-var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
+var subVar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) })
 
 // sub evaluates a Fn::Sub template: ${Param}, ${AWS::Region}, ${Var} from
 // vars; ${!Literal} is written as ${Literal}; ${Resource.Attr} and unknown
 // names are kept with a warning.
 func (r *resolver) sub(s string, vars map[string]string, warn func(string, ...any)) string {
-	return subVar.ReplaceAllStringFunc(s, func(m string) string {
+	return subVar().ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		if strings.HasPrefix(name, "!") {
 			return "${" + name[1:] + "}"

@@ -172,9 +172,11 @@ func compile(c *Config, lines []int) (*Mapper, error) {
 }
 
 var (
-	labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	labelNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`) })
 	// a name template: metric-name characters and $1 / ${1} references
-	nameTemplateRE = regexp.MustCompile(`^([a-zA-Z_:]|\$\{?[a-zA-Z0-9_]+\}?)([a-zA-Z0-9_:]|\$\{?[a-zA-Z0-9_]+\}?)*$`)
+	nameTemplateRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([a-zA-Z_:]|\$\{?[a-zA-Z0-9_]+\}?)([a-zA-Z0-9_:]|\$\{?[a-zA-Z0-9_]+\}?)*$`)
+	})
 )
 
 func (m *Mapper) compileRule(in Rule, i, line int) (*rule, error) {
@@ -219,14 +221,14 @@ func (m *Mapper) compileRule(in Rule, i, line int) (*rule, error) {
 	default:
 		return nil, fmt.Errorf("action %q: want map or drop", r.Action)
 	}
-	if r.Name != "" && !nameTemplateRE.MatchString(r.Name) {
+	if r.Name != "" && !nameTemplateRE().MatchString(r.Name) {
 		return nil, fmt.Errorf("name %q is not a valid metric name (letters, digits, _ and :, with $1 or ${1} substitutions)", r.Name)
 	}
 	if err := checkRefs(r.re, "name", r.Name); err != nil {
 		return nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
-		if !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__") {
+		if !labelNameRE().MatchString(k) || strings.HasPrefix(k, "__") {
 			return nil, fmt.Errorf("label name %q is not valid", k)
 		}
 		if err := checkRefs(r.re, fmt.Sprintf("label %q", k), r.Labels[k]); err != nil {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdabridge/lambdabridge/metric"
@@ -12,8 +13,12 @@ import (
 // reportKeys finds the fields of a REPORT line. Lambda separates them with
 // tabs; copies pasted from a console often have spaces instead, so the
 // fields are found by their names, the longest name first where one ends
-// another ("Billed Restore Duration", "Restore Duration", "Duration").
-var reportKeys = regexp.MustCompile(`(RequestId|Billed Restore Duration|Restore Duration|Billed Duration|Init Duration|Max Memory Used|Memory Size|Duration|Status|Error Type|XRAY TraceId|SegmentId|Sampled): *`)
+// another ("Billed Restore Duration", "Restore Duration", "Duration"). It
+// is compiled at first use, as are the other patterns of the packages the
+// extension links: its cold starts do not pay for them.
+var reportKeys = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(RequestId|Billed Restore Duration|Restore Duration|Billed Duration|Init Duration|Max Memory Used|Memory Size|Duration|Status|Error Type|XRAY TraceId|SegmentId|Sampled): *`)
+})
 
 // parseReport reads a REPORT line into r. It returns what is wrong with the
 // line, "" when it is complete. Verified field names and units against the
@@ -26,7 +31,7 @@ var reportKeys = regexp.MustCompile(`(RequestId|Billed Restore Duration|Restore 
 func parseReport(r *Report, line []byte) string {
 	*r = Report{}
 	s := string(line)
-	idx := reportKeys.FindAllStringSubmatchIndex(s, -1)
+	idx := reportKeys().FindAllStringSubmatchIndex(s, -1)
 	var seen [len(requiredFields)]bool
 	for i, m := range idx {
 		end := len(s)
