@@ -188,7 +188,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 	e.setupCPU()
 	run := func(cgroup bool) (cmd *exec.Cmd, inCgroup bool, err error) {
 		cmd = exec.Command(argv[0], argv[1:]...)
-		cmd.Dir = dir
+		cmd.Dir = e.f.dir(dir)
 		cmd.Env = environ
 		cmd.Stdin = stdin
 		cmd.Stdout = outW
@@ -199,7 +199,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		if e.started.IsZero() || len(e.f.extPaths) == 0 {
 			e.started = time.Now()
 		}
-		err = cmd.Start()
+		err = e.f.startCmd(cmd)
 		e.doneStarting(err == nil)
 		return cmd, inCgroup, err
 	}

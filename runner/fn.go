@@ -27,8 +27,10 @@ type fn struct {
 	// extPaths are the external extensions (extensions/ in its layers).
 	extPaths []string
 	// nsSh is sh for the mount namespace of a function with layers ("":
-	// none); layerWarning says why there is none.
+	// none); layerWarning says why there is none. ns starts its processes
+	// in the namespace made once for all (nil: each mounts for itself).
 	nsSh, layerWarning string
+	ns                 *spawner
 	// resets are the environments reset by a crash or a timeout whose
 	// replacement has not started yet (guarded by mu).
 	resets  []*env

@@ -3,9 +3,13 @@ package runner
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -63,6 +67,52 @@ func TestLayersAtOpt(t *testing.T) {
 	}
 	if _, err := os.Stat("/opt/conf/shared.txt"); err == nil {
 		t.Errorf("the layer is visible on the host at /opt")
+	}
+}
+
+// TestLayersOneNamespace: as root the layers are mounted once for the
+// function, and every process of its environments is started in that
+// namespace directly: no mount script runs in an environment, whose init
+// phase and CPU share would count it (Lambda's do not).
+func TestLayersOneNamespace(t *testing.T) {
+	if _, why := probeMountNamespace(nil); why != "" {
+		t.Skip("no mount namespace here: " + why)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("not root: each process mounts for itself")
+	}
+	def := goDef(t)
+	def.Layers = []string{t.TempDir()}
+	r, _ := newTestRunner(t, []function.Definition{def}, WithConcurrency(2))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { invoke(t, r, "gofn", `{"action":"sleep","ms":300}`) })
+	}
+	wg.Wait()
+	own, _ := os.Readlink("/proc/self/ns/mnt")
+	seen := map[string]int{}
+	f := r.fns["gofn"]
+	f.mu.Lock()
+	for e := range f.envs {
+		e.pidMu.Lock()
+		pid := e.pid
+		e.pidMu.Unlock()
+		ns, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "ns", "mnt"))
+		if err != nil {
+			t.Error(err)
+		}
+		seen[ns]++
+		exe, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
+		if cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); !strings.HasPrefix(string(cmd), "/var/task/bootstrap\x00") {
+			t.Errorf("environment %s runs %q (%s), want /var/task/bootstrap started directly", e.id, cmd, exe)
+		}
+	}
+	f.mu.Unlock()
+	if len(seen) != 1 || seen[own] != 0 {
+		t.Errorf("mount namespaces of the environments' processes %v (the runner's %s): want one of their own", seen, own)
+	}
+	if n := seen[slices.Collect(maps.Keys(seen))[0]]; n != 2 {
+		t.Errorf("%d environments in it, want 2", n)
 	}
 }
 

@@ -2,7 +2,12 @@
 
 package runner
 
-import "syscall"
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+)
 
 func nsAttr(*syscall.SysProcAttr) {}
 
@@ -11,3 +16,15 @@ func nsArgv(_ string, _ []string, _ string, argv []string) []string { return arg
 func probeMountNamespace([]string) (string, string) {
 	return "", "mount namespaces need Linux"
 }
+
+func newMountNamespace(string, []string, string) (*os.File, error) {
+	return nil, errors.New("mount namespaces need Linux")
+}
+
+type spawner struct{}
+
+func newSpawner(*os.File) (*spawner, error) { return nil, errors.New("mount namespaces need Linux") }
+
+func (*spawner) start(cmd *exec.Cmd) error { return cmd.Start() }
+
+func (*spawner) close() {}
