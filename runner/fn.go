@@ -352,7 +352,11 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 	inv.start = start
 	inv.deadline = start.Add(f.def.Timeout)
 	res.Start = start
-	timer := time.NewTimer(f.r.limit(time.Until(inv.deadline)))
+	// expired is closed at the deadline, so every wait on it sees it: a
+	// timer's channel delivers once, and a response at the deadline would
+	// take it, leaving the wait for the extensions' next calls unbounded.
+	expired := make(chan time.Time)
+	timer := time.AfterFunc(f.r.limit(time.Until(inv.deadline)), func() { close(expired) })
 	defer timer.Stop()
 	e.teleEvent(teleTypePlatform, "platform.start", map[string]any{"requestId": inv.id, "version": "$LATEST", "tracing": map[string]string{"type": "X-Amzn-Trace-Id", "value": inv.trace}})
 	var exts []*extension
@@ -363,7 +367,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 	case e.work <- inv:
 	case <-e.rtDone:
 		return e.crashed(inv, res)
-	case <-timer.C:
+	case <-expired:
 		return e.timedOut(inv, res)
 	}
 	select {
@@ -372,7 +376,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 		if !closed(inv.responded) {
 			return e.crashed(inv, res)
 		}
-	case <-timer.C:
+	case <-expired:
 		if !closed(inv.responded) {
 			return e.timedOut(inv, res)
 		}
@@ -394,7 +398,7 @@ func (e *env) execute(inv *invocation, res *Result, start time.Time) *Result {
 	// the next event (Duration runs until then); then the environment is
 	// frozen, unless a request is already waiting for it (it would be
 	// thawed at once).
-	if e.invokePhaseEnd(inv, res, exts, timer.C) && f.waiting.Load() == 0 {
+	if e.invokePhaseEnd(inv, res, exts, expired) && f.waiting.Load() == 0 {
 		e.freeze()
 	}
 	e.drain()
