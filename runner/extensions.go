@@ -653,7 +653,6 @@ func (f *fn) setupLayers() {
 		if err != nil {
 			f.r.cfg.logger.Warn("function "+f.def.Name+": each of its processes mounts its layers at /opt for itself (one namespace for all: "+err.Error()+
 				"): about 9 ms of CPU per process count in each environment's init phase and CPU share, which they do not on Lambda", "function", f.def.Name)
-			return
 		}
 		return
 	}
