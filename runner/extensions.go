@@ -645,12 +645,8 @@ func (f *fn) setupLayers() {
 	sh, why := probeMountNamespace(f.def.Layers)
 	if why == "" {
 		f.nsSh = sh
-		ns, err := newMountNamespace(sh, f.def.Layers, f.def.CodeDir)
-		if err == nil {
-			f.ns, err = newSpawner(ns)
-			ns.Close()
-		}
-		if err != nil {
+		var err error
+		if f.ns, err = spawnerFor(sh, f.def.Layers, f.def.CodeDir); err != nil {
 			f.r.cfg.logger.Warn("function "+f.def.Name+": each of its processes mounts its layers at /opt for itself (one namespace for all: "+err.Error()+
 				"): about 9 ms of CPU per process count in each environment's init phase and CPU share, which they do not on Lambda", "function", f.def.Name)
 		}

@@ -28,7 +28,8 @@ type fn struct {
 	extPaths []string
 	// nsSh is sh for the mount namespace of a function with layers ("":
 	// none); layerWarning says why there is none. ns starts its processes
-	// in the namespace made once for all (nil: each mounts for itself).
+	// in the namespace made once for its layers (nil: each process mounts
+	// for itself).
 	nsSh, layerWarning string
 	ns                 *spawner
 	// resets are the environments reset by a crash or a timeout whose

@@ -5,12 +5,15 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lambdabridge/lambdabridge/function"
@@ -113,6 +116,37 @@ func TestLayersOneNamespace(t *testing.T) {
 	}
 	if n := seen[slices.Collect(maps.Keys(seen))[0]]; n != 2 {
 		t.Errorf("%d environments in it, want 2", n)
+	}
+}
+
+// TestLayersKeepOtherProcesses: the thread that starts a function's
+// processes in its namespace is one the runtime had before, which may have
+// started other processes with a parent-death signal (a test's
+// Prometheus): closing the runner must not end it and kill them.
+func TestLayersKeepOtherProcesses(t *testing.T) {
+	if _, why := probeMountNamespace(nil); why != "" {
+		t.Skip("no mount namespace here: " + why)
+	}
+	for i := range 3 {
+		other := exec.Command("sleep", "60")
+		other.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- other.Wait() }()
+		def := goDef(t)
+		def.Layers = []string{t.TempDir()} // a namespace of its own
+		r, _ := newTestRunner(t, []function.Definition{def})
+		invoke(t, r, "gofn", `{}`)
+		r.Close()
+		select {
+		case err := <-exited:
+			t.Fatalf("round %d: the other process ended when the runner closed: %v", i, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		other.Process.Kill()
+		<-exited
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,9 +31,9 @@ import (
 // runner says so once and the function runs with its code where it is
 // (LAMBDA_TASK_ROOT) and its layers' folders in LAMBDABRIDGE_OPT.
 //
-// As root the mounts are made once per function, before any environment
-// (newMountNamespace), and each process is started in that namespace
-// directly (startIn): on Lambda /opt and /var/task are in place before a
+// As root the mounts are made once, before any environment, for each set
+// of layers and code folder (spawnerFor), and each process is started in
+// that namespace directly: on Lambda /opt and /var/task are in place before a
 // process starts, and the script's sh and mount(8) processes, about 9 ms
 // of CPU per process here, would otherwise count in the environment's
 // init phase and its CPU share (more than a 256 MB environment may use in
@@ -175,18 +176,58 @@ func newMountNamespace(sh string, layers []string, task string) (*os.File, error
 
 // A spawner starts processes from a thread that entered a function's
 // mount namespace (their root and working folder are the namespace's).
-// The thread is never given back to the runtime, and lives until close: a
-// process's parent-death signal (Pdeathsig) follows the thread that
-// started it.
+//
+// Its thread never ends: a thread that ends sends the parent-death signal
+// (Pdeathsig, SIGKILL here) to every process it started, and the thread
+// locked for the spawner may have started others before (another runner's
+// environments, a test's Prometheus). So each namespace is made once per
+// program, for a pair of layers and code folder (spawnerFor), and its
+// thread stays: one per pair for the program's life.
 type spawner struct {
-	mu     sync.Mutex
-	closed bool
-	reqs   chan spawnRequest
+	reqs chan spawnRequest
 }
 
 type spawnRequest struct {
 	cmd *exec.Cmd
 	err chan error
+}
+
+// spawners are the namespaces made so far, by layers and code folder.
+var spawners struct {
+	mu sync.Mutex
+	m  map[string]*spawner
+}
+
+// spawnerFor returns the spawner of the namespace with layers at /opt and
+// task at /var/task, made at the first call (by sh, the mount script).
+func spawnerFor(sh string, layers []string, task string) (*spawner, error) {
+	// A folder removed and made again is another one (its mount would
+	// show the removed one): the key holds each folder's inode.
+	var key strings.Builder
+	for _, dir := range append(slices.Clone(layers), task) {
+		var st unix.Stat_t
+		_ = unix.Stat(dir, &st)
+		fmt.Fprintf(&key, "%s\x00%d:%d\x00", dir, st.Dev, st.Ino)
+	}
+	spawners.mu.Lock()
+	defer spawners.mu.Unlock()
+	if s := spawners.m[key.String()]; s != nil {
+		return s, nil
+	}
+	ns, err := newMountNamespace(sh, layers, task)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	s, err := newSpawner(ns)
+	if err != nil {
+		return nil, err
+	}
+	if spawners.m == nil {
+		spawners.m = map[string]*spawner{}
+	}
+	spawners.m[key.String()] = s
+	return s, nil
 }
 
 // newSpawner starts the spawner's thread in the namespace ns (which the
@@ -195,16 +236,17 @@ func newSpawner(ns *os.File) (*spawner, error) {
 	s := &spawner{reqs: make(chan spawnRequest)}
 	entered := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // for good: the thread ends with the goroutine
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			entered <- fmt.Errorf("unshare the thread's file system attributes: %w", err)
-			return
+		runtime.LockOSThread() // for good, and the goroutine never returns
+		err := unix.Unshare(unix.CLONE_FS)
+		if err != nil {
+			err = fmt.Errorf("unshare the thread's file system attributes: %w", err)
+		} else if err = unix.Setns(int(ns.Fd()), unix.CLONE_NEWNS); err != nil {
+			err = fmt.Errorf("enter the mount namespace: %w", err)
 		}
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNS); err != nil {
-			entered <- fmt.Errorf("enter the mount namespace: %w", err)
-			return
+		entered <- err
+		if err != nil {
+			select {} // the thread may hold a changed view of the files: never reused
 		}
-		entered <- nil
 		for r := range s.reqs {
 			r.err <- r.cmd.Start()
 		}
@@ -217,22 +259,7 @@ func newSpawner(ns *os.File) (*spawner, error) {
 
 // start starts cmd in the namespace.
 func (s *spawner) start(cmd *exec.Cmd) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("the runner is closed")
-	}
 	r := spawnRequest{cmd: cmd, err: make(chan error, 1)}
 	s.reqs <- r
 	return <-r.err
-}
-
-// close ends the thread, once the processes it started are gone.
-func (s *spawner) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
-		close(s.reqs)
-	}
 }

@@ -4,7 +4,6 @@ package runner
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -17,14 +16,10 @@ func probeMountNamespace([]string) (string, string) {
 	return "", "mount namespaces need Linux"
 }
 
-func newMountNamespace(string, []string, string) (*os.File, error) {
+type spawner struct{}
+
+func spawnerFor(string, []string, string) (*spawner, error) {
 	return nil, errors.New("mount namespaces need Linux")
 }
 
-type spawner struct{}
-
-func newSpawner(*os.File) (*spawner, error) { return nil, errors.New("mount namespaces need Linux") }
-
 func (*spawner) start(cmd *exec.Cmd) error { return cmd.Start() }
-
-func (*spawner) close() {}

@@ -363,11 +363,6 @@ func (r *Runner) Close() error {
 	for _, n := range r.names {
 		r.fns[n].closeAll()
 	}
-	for _, n := range r.names {
-		if ns := r.fns[n].ns; ns != nil {
-			ns.close()
-		}
-	}
 	r.tree.close()
 	r.cpu.close()
 	return nil
