@@ -642,15 +642,21 @@ func (f *fn) setupLayers() {
 	if len(f.def.Layers) == 0 {
 		return
 	}
-	sh, why := probeMountNamespace(f.def.Layers)
+	sh, why := mountTools(f.def.Layers)
 	if why == "" {
-		f.nsSh = sh
-		var err error
-		if f.ns, err = spawnerFor(sh, f.def.Layers, f.def.CodeDir); err != nil {
+		// Making the namespace is the proof the mounts work; without it
+		// the probe decides.
+		ns, err := spawnerFor(sh, f.def.Layers, f.def.CodeDir)
+		if err == nil {
+			f.nsSh, f.ns = sh, ns
+			return
+		}
+		if sh, why = probeMountNamespace(f.def.Layers); why == "" {
+			f.nsSh = sh
 			f.r.cfg.logger.Warn("function "+f.def.Name+": each of its processes mounts its layers at /opt for itself (one namespace for all: "+err.Error()+
 				"): about 9 ms of CPU per process count in each environment's init phase and CPU share, which they do not on Lambda", "function", f.def.Name)
+			return
 		}
-		return
 	}
 	f.layerWarning = "function " + f.def.Name + ": its layers cannot be mounted at /opt (" + why + "): the code stays at " + f.def.CodeDir +
 		" (LAMBDA_TASK_ROOT), the layers' folders are in LAMBDABRIDGE_OPT, the extensions run from there; a function that reads /opt directly will not find its layers"

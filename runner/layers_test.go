@@ -107,7 +107,7 @@ func TestLayersOneNamespace(t *testing.T) {
 		seen[ns]++
 		exe, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
 		if cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); !strings.HasPrefix(string(cmd), "/var/task/bootstrap\x00") {
-			t.Errorf("environment %s runs %q (%s), want /var/task/bootstrap started directly", e.id, cmd, exe)
+			t.Errorf("environment %s runs %q (%s), want /var/task/bootstrap", e.id, cmd, exe)
 		}
 	}
 	f.mu.Unlock()

@@ -79,9 +79,33 @@ func nsArgv(sh string, layers []string, task string, argv []string) []string {
 	return append([]string{sh, "-c", nsScript, "lambdabridge-mount", strings.Join(top, ":"), task}, argv...)
 }
 
-// probeMountNamespace checks once that the mounts work here; it returns
-// the path of sh, or why not.
+// probeMountNamespace checks that the mounts work here; it returns the
+// path of sh, or why not.
 func probeMountNamespace(layers []string) (string, string) {
+	sh, why := mountTools(layers)
+	if why != "" {
+		return "", why
+	}
+	dir, err := os.MkdirTemp("", "lambdabridge-probe-")
+	if err != nil {
+		return "", err.Error()
+	}
+	defer os.RemoveAll(dir)
+	probe := layers
+	if len(probe) == 0 {
+		probe = []string{dir}
+	}
+	ns, err := newMountNamespace(sh, probe, dir)
+	if err != nil {
+		return "", err.Error()
+	}
+	ns.Close()
+	return sh, ""
+}
+
+// mountTools returns the path of sh, or why the mount script cannot run
+// for layers.
+func mountTools(layers []string) (string, string) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		return "", "no sh: " + err.Error()
@@ -94,47 +118,14 @@ func probeMountNamespace(layers []string) (string, string) {
 			return "", "layer folder " + l + " has a ':' in its path"
 		}
 	}
-	dir, err := os.MkdirTemp("", "lambdabridge-probe-")
-	if err != nil {
-		return "", err.Error()
-	}
-	defer os.RemoveAll(dir)
-	probe := layers
-	if len(probe) == 0 {
-		probe = []string{dir}
-	}
-	argv := nsArgv(sh, probe, dir, []string{"test", "-d", "/opt"})
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	nsAttr(cmd.SysProcAttr)
-	done := make(chan []byte, 1)
-	go func() {
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			out = append(out, []byte(" ("+err.Error()+")")...)
-		} else {
-			out = nil
-		}
-		done <- out
-	}()
-	select {
-	case out := <-done:
-		if out != nil {
-			return "", "mounting in a private namespace failed: " + strings.TrimSpace(string(out))
-		}
-		return sh, ""
-	case <-time.After(10 * time.Second):
-		return "", "mounting in a private namespace did not finish in 10 s"
-	}
+	return sh, ""
 }
 
-// newMountNamespace makes the function's mount namespace (as root only):
-// a holder process runs the mount script, says it is done and waits; the
-// namespace is kept by the descriptor returned, and the holder ends.
+// newMountNamespace makes a private mount namespace with layers at /opt
+// and task at /var/task: a holder process runs the mount script, says it
+// is done and waits; the namespace is kept by the descriptor returned, and
+// the holder ends.
 func newMountNamespace(sh string, layers []string, task string) (*os.File, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("not root: entering a namespace owned by a user namespace needs a single-threaded process")
-	}
 	argv := nsArgv(sh, layers, task, []string{sh, "-c", "echo mounted; read -r _"})
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -150,7 +141,7 @@ func newMountNamespace(sh string, layers []string, task string) (*os.File, error
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mounting in a private namespace failed: %w", err)
 	}
 	defer func() {
 		in.Close() // the holder's read ends
@@ -165,11 +156,11 @@ func newMountNamespace(sh string, layers []string, task string) (*os.File, error
 	case err := <-ready:
 		if err != nil {
 			_ = cmd.Process.Kill()
-			return nil, fmt.Errorf("mounting failed: %s", strings.TrimSpace(stderr.String()))
+			return nil, fmt.Errorf("mounting in a private namespace failed: %s", strings.TrimSpace(stderr.String()))
 		}
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
-		return nil, errors.New("mounting did not finish in 10 s")
+		return nil, errors.New("mounting in a private namespace did not finish in 10 s")
 	}
 	return os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/mnt")
 }
@@ -201,6 +192,9 @@ var spawners struct {
 // spawnerFor returns the spawner of the namespace with layers at /opt and
 // task at /var/task, made at the first call (by sh, the mount script).
 func spawnerFor(sh string, layers []string, task string) (*spawner, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("not root: entering a namespace owned by a user namespace needs a single-threaded process")
+	}
 	// A folder removed and made again is another one (its mount would
 	// show the removed one): the key holds each folder's inode.
 	var key strings.Builder

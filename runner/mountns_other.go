@@ -16,6 +16,8 @@ func probeMountNamespace([]string) (string, string) {
 	return "", "mount namespaces need Linux"
 }
 
+func mountTools([]string) (string, string) { return "", "mount namespaces need Linux" }
+
 type spawner struct{}
 
 func spawnerFor(string, []string, string) (*spawner, error) {
