@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -107,7 +108,7 @@ func heapPerSeries(kind metric.Kind, n int, opts ...Option) float64 {
 // TestMemoryPerSeries checks the budget: at most 1 KB per active
 // series at 100k series (counters and gauges). Histograms are reported.
 func TestMemoryPerSeries(t *testing.T) {
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testenv.RaceEnabled {
 		t.Skip("allocates 100k series; heap figures are meaningless under -race")
 	}
 	const n = 100000
@@ -133,11 +134,8 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 	}
 }
 
-// raceEnabled is set by race_test.go under -race.
-var raceEnabled bool
-
 func TestAddDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("the race detector allocates")
 	}
 	for _, k := range []metric.Kind{metric.Counter, metric.Gauge} {

@@ -82,13 +82,14 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 	})
 	defer stop()
 	buf := make([]byte, maxDatagram)
+	r := newUDPReader(l.conn)
 	handle := func(n int, from netip.AddrPort) {
 		l.stats.datagrams.Add(1)
 		l.stats.bytes.Add(uint64(n))
 		l.fn(buf[:n], from)
 	}
 	for {
-		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := r.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -96,7 +97,7 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 			if ctx.Err() != nil {
 				<-woken // the deadline is set: clear it to drain
 				l.conn.SetReadDeadline(time.Time{})
-				drainUDP(l.conn, buf, handle)
+				r.drain(buf, handle)
 				return nil
 			}
 			l.stats.errors.Add(1)

@@ -175,6 +175,7 @@ func (a *EMFAgent) Serve(ctx context.Context) error {
 // drains what the socket holds and returns.
 func (a *EMFAgent) serveUDP(ctx context.Context, woken <-chan struct{}) {
 	buf := make([]byte, maxDatagram)
+	r := newUDPReader(a.udp)
 	handle := func(n int, from netip.AddrPort) {
 		a.stats.datagrams.Add(1)
 		a.stats.bytes.Add(uint64(n))
@@ -183,7 +184,7 @@ func (a *EMFAgent) serveUDP(ctx context.Context, woken <-chan struct{}) {
 		}
 	}
 	for {
-		n, from, err := a.udp.ReadFromUDPAddrPort(buf)
+		n, from, err := r.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -191,7 +192,7 @@ func (a *EMFAgent) serveUDP(ctx context.Context, woken <-chan struct{}) {
 			if ctx.Err() != nil {
 				<-woken
 				a.udp.SetReadDeadline(time.Time{})
-				drainUDP(a.udp, buf, handle)
+				r.drain(buf, handle)
 				return
 			}
 			a.stats.errors.Add(1)

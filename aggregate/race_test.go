@@ -1,5 +1,0 @@
-//go:build race
-
-package aggregate
-
-func init() { raceEnabled = true }
