@@ -33,10 +33,19 @@ func newUDPReader(conn *net.UDPConn) *udpReader {
 	r := &udpReader{conn: conn}
 	r.rc, _ = conn.SyscallConn() // never fails for an open *net.UDPConn; a nil rc fails each read
 	r.recv = func(fd uintptr) bool {
-		salen := uint32(syscall.SizeofSockaddrAny)
-		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
-			uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))), uintptr(len(r.buf)),
-			syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&salen)))
+		var (
+			n     uintptr
+			errno syscall.Errno
+		)
+		for {
+			salen := uint32(syscall.SizeofSockaddrAny)
+			n, _, errno = syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
+				uintptr(unsafe.Pointer(unsafe.SliceData(r.buf))), uintptr(len(r.buf)),
+				syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&r.sa)), uintptr(unsafe.Pointer(&salen)))
+			if errno != syscall.EINTR { // as package net, a signal is no error
+				break
+			}
+		}
 		if errno == syscall.EAGAIN && r.wait {
 			return false // the poller wakes us when a datagram comes
 		}
