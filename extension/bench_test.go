@@ -30,7 +30,8 @@ import (
 // (ext-wakeups/op), its threads (ext-threads), its resident memory after
 // the invocations (ext-rss-MB) and its own init time as it exports it,
 // from its process's start (ext-init-ms, the mean over its environments,
-// and ext-init-max-ms).
+// and ext-init-max-ms), beside the CPU time it used through its cold start
+// (ext-init-cpu-ms, the mean: the rest of its init is waiting).
 // Each metric is prefixed with its variant.
 //
 // The variants take their invocations in turns of benchBlock, each turn
@@ -98,7 +99,8 @@ type benchVariant struct {
 	// after the runtime's answer, paced Durations, the extension's CPU
 	// time and scheduling while back to back
 	init, total, post, paced time.Duration
-	cpu                      time.Duration
+	cpu, initCPU             time.Duration
+	cpuEnvs                  int // environments whose CPU was read
 	runs                     int64
 	envs, threads            int
 	instances                []string // the environments whose extension ran
@@ -171,6 +173,9 @@ func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
 			metric(float64(v.runs)/n, "ext-wakeups/op")
 			metric(float64(v.threads), "ext-threads")
 		}
+		if v.cpuEnvs > 0 {
+			metric(ms(v.initCPU, v.cpuEnvs), "ext-init-cpu-ms")
+		}
 		if rss, _, ok := extensionProc(v.marker); ok {
 			metric(float64(rss)/(1<<20), "ext-rss-MB")
 		}
@@ -203,7 +208,13 @@ func (v *benchVariant) block(b *testing.B, n int) {
 	v.r = r
 	v.envs++
 	v.init += invoke(b, r, `{}`).InitDuration
+	// Through the cold start: its init and its part of the first
+	// invocation, which with either strategy is little.
 	cpu0, runs0, _ := processCPU(v.marker)
+	if cpu0 > 0 {
+		v.initCPU += cpu0
+		v.cpuEnvs++
+	}
 	d, post := invokeN(b, r, n, 0)
 	v.total += d
 	v.post += post
