@@ -58,11 +58,7 @@ import (
 //
 //	go test -run '^$' -bench Extension -benchtime 4000x ./extension
 func BenchmarkExtension(b *testing.B) {
-	// What waking a thread costs on this machine: the extension's cost
-	// per invocation is mostly its threads being woken (by datagrams, the
-	// Telemetry API and the freezer), and where a wakeup across CPUs costs
-	// many times one within a CPU (nested virtualization), so does the
-	// extension.
+	// What a wakeup costs here, within a CPU and across two (see above).
 	b.Run("wakeup", func(b *testing.B) {
 		for _, c := range []struct {
 			name string
@@ -209,7 +205,7 @@ func (v *benchVariant) block(b *testing.B, n int) {
 	v.envs++
 	v.init += invoke(b, r, `{}`).InitDuration
 	// Through the cold start: its init and its part of the first
-	// invocation, which with either strategy is little.
+	// invocation (with the invocation strategy, its first flush).
 	cpu0, runs0, _ := processCPU(v.marker)
 	if cpu0 > 0 {
 		v.initCPU += cpu0
