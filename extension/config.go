@@ -191,8 +191,11 @@ func (c *Config) parseFile(data []byte) error {
 		return err
 	}
 	for i, rc := range f.RemoteWrite {
-		if rc.SigV4 != nil && rc.SigV4.Profile != "" {
-			return fmt.Errorf("remote_write[%d]: sigv4.profile %q: an execution environment has no shared configuration files; the extension signs with the function's role (give it aps:RemoteWrite), or assumes sigv4.role_arn with it", i, rc.SigV4.Profile)
+		if rc.SigV4 == nil {
+			continue
+		}
+		if err := remotewrite.CheckInLambda(*rc.SigV4); err != nil {
+			return fmt.Errorf("remote_write[%d]: sigv4.%w", i, err)
 		}
 	}
 	c.Sinks = f

@@ -17,6 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
+// CheckInLambda returns the error of a SigV4 configuration that cannot
+// work in an execution environment, where the credentials chain is
+// lambdaChain's: a profile (there are no shared configuration files).
+func CheckInLambda(c SigV4Config) error {
+	if c.Profile != "" {
+		return fmt.Errorf("profile %q: an execution environment has no shared configuration files; the extension signs with the function's role (give it aps:RemoteWrite), or assumes role_arn with it", c.Profile)
+	}
+	return nil
+}
+
 // lambdaChain resolves credentials and region as the SDK's default chain
 // does inside a Lambda execution environment, without the SDK's
 // configuration loader: linking that loader (and the SSO, OIDC and
@@ -34,8 +44,8 @@ import (
 // An STS client for role_arn honours AWS_ENDPOINT_URL_STS and
 // AWS_ENDPOINT_URL, as the SDK's does.
 func lambdaChain(ctx context.Context, c SigV4Config, static aws.CredentialsProvider) (aws.Config, []func(*sts.Options), error) {
-	if c.Profile != "" {
-		return aws.Config{}, nil, fmt.Errorf("profile %q: the extension reads no shared configuration files (an execution environment has none): it signs with the function's role, or assumes role_arn with it", c.Profile)
+	if err := CheckInLambda(c); err != nil {
+		return aws.Config{}, nil, err
 	}
 	ac := aws.Config{Region: cmp.Or(c.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION")), Credentials: static}
 	if ac.Credentials == nil {

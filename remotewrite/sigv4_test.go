@@ -216,7 +216,7 @@ func TestSigV4Requests(t *testing.T) {
 			writeFile(t, dir, "config", "[profile prom]\nregion = ap-southeast-2\n")
 			return SigV4Config{Profile: "prom", ServiceName: "custom"},
 				sigv4Want{key: "AKIDPROFILE", secret: "profile/secret", token: "profile-token", region: "ap-southeast-2", service: "custom"}
-		}, `profile "prom": the extension reads no shared configuration files`},
+		}, `profile "prom": an execution environment has no shared configuration files`},
 		{"container credentials endpoint (SnapStart)", func(t *testing.T, dir string) (SigV4Config, sigv4Want) {
 			// What Lambda gives a SnapStart function instead of the
 			// environment's keys: a loopback endpoint and its token.
