@@ -52,6 +52,7 @@ func wakeupRoundTrip(a, b, n int) (time.Duration, bool) {
 	go func() {
 		if !ok || !pin(a) {
 			unix.Close(ping[1]) // the other side's read ends
+			ping[1] = -1        // closed: not again at return
 			measured <- 0
 			return
 		}

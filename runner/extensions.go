@@ -651,7 +651,7 @@ func (f *fn) setupLayers() {
 			f.nsSh, f.ns = sh, ns
 			return
 		}
-		if sh, why = probeMountNamespace(f.def.Layers); why == "" {
+		if sh, why = probeWith(sh, f.def.Layers); why == "" {
 			f.nsSh = sh
 			f.r.cfg.logger.Warn("function "+f.def.Name+": each of its processes mounts its layers at /opt for itself (one namespace for all: "+err.Error()+
 				"): about 9 ms of CPU per process count in each environment's init phase and CPU share, which they do not on Lambda", "function", f.def.Name)

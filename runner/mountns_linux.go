@@ -86,6 +86,11 @@ func probeMountNamespace(layers []string) (string, string) {
 	if why != "" {
 		return "", why
 	}
+	return probeWith(sh, layers)
+}
+
+// probeWith is probeMountNamespace once mountTools found sh.
+func probeWith(sh string, layers []string) (string, string) {
 	dir, err := os.MkdirTemp("", "lambdabridge-probe-")
 	if err != nil {
 		return "", err.Error()

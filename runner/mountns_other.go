@@ -18,6 +18,8 @@ func probeMountNamespace([]string) (string, string) {
 
 func mountTools([]string) (string, string) { return "", "mount namespaces need Linux" }
 
+func probeWith(string, []string) (string, string) { return "", "mount namespaces need Linux" }
+
 type spawner struct{}
 
 func spawnerFor(string, []string, string) (*spawner, error) {
