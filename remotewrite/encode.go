@@ -6,7 +6,7 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/golang/snappy"
+	"github.com/lambdabridge/lambdabridge/internal/snappy"
 )
 
 // Protobuf wire tags of prometheus.WriteRequest and the messages inside it.
