@@ -27,6 +27,8 @@ func Main(ctx context.Context, name, version string, getenv func(string) string,
 	}
 	// The extension shares the function's CPU share (a seventh of a CPU at
 	// 256 MB): one P spends it on work, more would spin looking for it.
+	// cmd/lambdabridge-extension has set it already, while its packages
+	// initialized (internal/maxprocs), which costs less than here.
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 
 	"github.com/lambdabridge/lambdabridge/extension"
+	_ "github.com/lambdabridge/lambdabridge/internal/maxprocs"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
