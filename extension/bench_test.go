@@ -320,3 +320,88 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 	}
 	return 0, "", false
 }
+
+// BenchmarkExtensionColdStart measures cold starts alone, many of them: each
+// op is one cold start of each variant in turn (the function with an empty
+// layer, and with the extension and either strategy), one invocation, and
+// SHUTDOWN, after which the extension has delivered its init time. It
+// reports the distribution over the environments: the median, the 90th
+// percentile and the slowest of the extension's init
+// (lambdabridge_extension_init_seconds: from its process's start to its
+// first next) and of the init phase (Lambda's Init Duration), the latter
+// beside the function's without the extension. BenchmarkExtension sees four
+// cold starts per variant at 4,000 invocations; the goal of an init under
+// 20 ms is about every environment.
+//
+//	go test -run '^$' -bench ExtensionColdStart -benchtime 40x ./extension
+func BenchmarkExtensionColdStart(b *testing.B) {
+	prom := testenv.StartPrometheus(b)
+	for _, mem := range []int{256, 1769} {
+		b.Run(strconv.Itoa(mem)+"MB", func(b *testing.B) {
+			type variant struct {
+				name, marker string
+				def          function.Definition
+				inits        []float64 // init phases, ms
+				instances    []string
+			}
+			var vs []*variant
+			for _, name := range []string{"without", "periodic", "invocation"} {
+				v := &variant{name: name, marker: name + "-cold-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+				v.def = exampleDef(b, map[string]string{
+					"LAMBDABRIDGE_REMOTE_WRITE_URL": prom.RemoteWriteURL(),
+					"LAMBDABRIDGE_FLUSH":            name,
+					"LAMBDABRIDGE_BENCH_ID":         v.marker,
+				}, 10*time.Second)
+				v.def.MemoryMB = mem
+				if name == "without" {
+					v.def.Layers = []string{b.TempDir()}
+				}
+				vs = append(vs, v)
+			}
+			for b.Loop() {
+				for _, v := range vs {
+					r, err := runner.New([]function.Definition{v.def}, runner.WithLogSink(&logs{}))
+					if err != nil {
+						b.Fatal(err)
+					}
+					res := invoke(b, r, `{}`)
+					v.inits = append(v.inits, float64(res.InitDuration.Microseconds())/1000)
+					if _, instance, ok := extensionProc(v.marker); ok {
+						v.instances = append(v.instances, instance)
+					}
+					r.Close()
+				}
+			}
+			b.StopTimer()
+			pct := func(xs []float64, p float64) float64 {
+				xs = slices.Sorted(slices.Values(xs))
+				return xs[min(len(xs)-1, int(p*float64(len(xs))))]
+			}
+			base := pct(vs[0].inits, 0.5)
+			for _, v := range vs {
+				metric := func(value float64, unit string) { b.ReportMetric(value, v.name+"-"+unit) }
+				metric(pct(v.inits, 0.5), "init-p50-ms")
+				metric(pct(v.inits, 0.9), "init-p90-ms")
+				metric(slices.Max(v.inits), "init-max-ms")
+				if v == vs[0] {
+					continue
+				}
+				metric(pct(v.inits, 0.5)-base, "init-added-p50-ms")
+				inits, ok := extensionInits(prom, v.instances)
+				if !ok || len(v.instances) != len(v.inits) {
+					b.Fatalf("%s: the init times of %d of %d extensions in Prometheus", v.name, len(inits), len(v.inits))
+				}
+				metric(pct(inits, 0.5), "ext-init-p50-ms")
+				metric(pct(inits, 0.9), "ext-init-p90-ms")
+				metric(slices.Max(inits), "ext-init-max-ms")
+				over := 0
+				for _, ms := range inits {
+					if ms >= 20 {
+						over++
+					}
+				}
+				metric(float64(over), "ext-init-over-20ms")
+			}
+		})
+	}
+}
