@@ -20,6 +20,14 @@ import (
 // can be enabled there, else through a cgroup v1 cpu controller (its
 // cpu.cfs_quota_us) where one is mounted and writable. Elsewhere the CPU
 // is not limited, and Stats.CPU says why.
+//
+// The init phase has at least one vCPU whatever the memory: on-demand
+// Lambda functions "use a full vCPU (non-throttled)" during their
+// initialization, limited to 10 seconds (AWS's Serverless Land guide,
+// "Effectively running Java on Serverless: Utilize initialization
+// phase"; provisioned concurrency has no such burst, and the runner has
+// no provisioned concurrency). The environment's cgroup starts with that
+// quota, and endInitCPU sets the memory's share when the init phase ends.
 
 // cpuPeriod is the CFS period of the quota, in microseconds.
 const cpuPeriod = 100000
@@ -31,6 +39,10 @@ func vCPUs(memoryMB int) float64 { return float64(memoryMB) / 1769 }
 func cpuQuota(memoryMB int) int {
 	return max(1000, int(vCPUs(memoryMB)*cpuPeriod+0.5))
 }
+
+// initQuota is the CFS quota per period during an init phase: one vCPU,
+// or the memory's share where that is more.
+func initQuota(memoryMB int) int { return max(cpuPeriod, cpuQuota(memoryMB)) }
 
 // cpuLimiter decides once how the runner limits CPU.
 type cpuLimiter struct {
@@ -147,14 +159,23 @@ func (c *cpuLimiter) describe(memoryMB int) string {
 	if c.mode == "" {
 		return "not limited (" + c.why + ")"
 	}
-	return strconv.FormatFloat(vCPUs(memoryMB), 'f', 3, 64) + " vCPU (cgroup " + c.mode + " cpu quota)"
+	s := strconv.FormatFloat(vCPUs(memoryMB), 'f', 3, 64) + " vCPU (cgroup " + c.mode + " cpu quota)"
+	if initQuota(memoryMB) > cpuQuota(memoryMB) {
+		s += ", 1 vCPU in the init phase"
+	}
+	return s
 }
 
-// limitV2 writes cpu.max into an environment's cgroup v2 directory.
+// limitV2 writes the init phase's cpu.max into an environment's new cgroup
+// v2 directory.
 func (c *cpuLimiter) limitV2(dir string, memoryMB int) {
 	if c.mode == "v2" {
-		os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(strconv.Itoa(cpuQuota(memoryMB))+" "+strconv.Itoa(cpuPeriod)), 0)
+		writeCPUMax(dir, initQuota(memoryMB))
 	}
+}
+
+func writeCPUMax(dir string, quota int) {
+	os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(strconv.Itoa(quota)+" "+strconv.Itoa(cpuPeriod)), 0)
 }
 
 // attachV1 puts pid into the environment's cgroup v1 cpu directory
@@ -169,7 +190,7 @@ func (c *cpuLimiter) attachV1(dir string, name string, memoryMB, pid int) string
 			return ""
 		}
 		os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0)
-		os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(cpuQuota(memoryMB))), 0)
+		os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(initQuota(memoryMB))), 0)
 	}
 	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 	return dir
@@ -218,6 +239,21 @@ func (e *env) setupCPU() {
 // attachCPU limits pid's CPU through cgroup v1 when that is the mechanism.
 func (e *env) attachCPU(pid int) {
 	e.cpuDir = e.f.r.cpu.attachV1(e.cpuDir, e.f.def.Name+"-"+e.id, e.f.def.MemoryMB, pid)
+}
+
+// endInitCPU gives the environment its memory's share of CPU once its init
+// phase has ended (it had one vCPU during it).
+func (e *env) endInitCPU() {
+	quota := cpuQuota(e.f.def.MemoryMB)
+	if quota == initQuota(e.f.def.MemoryMB) {
+		return
+	}
+	switch c := &e.f.r.cpu; {
+	case c.mode == "v2" && e.cgDir != "":
+		writeCPUMax(e.cgDir, quota)
+	case c.mode == "v1" && e.cpuDir != "":
+		os.WriteFile(filepath.Join(e.cpuDir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0)
+	}
 }
 
 // removeCPU removes the environment's cgroup v1 cpu directory.

@@ -14,3 +14,4 @@ func removeV1(string)                                          {}
 func (e *env) setupCPU()     { e.f.r.tree.setup(e.f.r) }
 func (e *env) attachCPU(int) {}
 func (e *env) removeCPU()    {}
+func (e *env) endInitCPU()   {}

@@ -38,3 +38,34 @@ func TestCPUFollowsMemory(t *testing.T) {
 		t.Errorf("128 MB took %.0f ms, 1769 MB %.0f ms: want at least 4 times longer (Lambda: 13.8)", s, b)
 	}
 }
+
+// TestInitPhaseHasOneVCPU: the init phase runs with one vCPU whatever the
+// memory, as on-demand Lambda's does, and the invocations with the
+// memory's share: the same work takes many times longer in an invocation
+// at 128 MB than at its init.
+func TestInitPhaseHasOneVCPU(t *testing.T) {
+	def := goDef(t, function.WithName("small"), function.WithMemoryMB(128), function.WithTimeout(60e9),
+		function.WithEnv(map[string]string{"GOFN_INIT_SPIN": "300"}))
+	r, _ := newTestRunner(t, []function.Definition{def})
+	ms := func(payload string) float64 {
+		res := invoke(t, r, "small", payload)
+		var out struct{ Ms float64 }
+		if err := json.Unmarshal(res.Payload, &out); err != nil || res.Failed() {
+			t.Fatalf("%s: %s", payload, res.Payload)
+		}
+		return out.Ms
+	}
+	atInit := ms(`{"action":"initspin"}`)
+	st, _ := r.Stats("small")
+	if strings.HasPrefix(st.CPU, "not limited") {
+		t.Skip("CPU " + st.CPU)
+	}
+	if !strings.Contains(st.CPU, "0.072 vCPU") || !strings.Contains(st.CPU, "1 vCPU in the init phase") {
+		t.Errorf("CPU of 128 MB: %q", st.CPU)
+	}
+	inInvoke := ms(`{"action":"spin","ms":300}`)
+	t.Logf("the same work: %.0f ms at init, %.0f ms in an invocation (ratio %.1f)", atInit, inInvoke, inInvoke/max(atInit, 1))
+	if inInvoke < 4*atInit {
+		t.Errorf("%.0f ms in an invocation, %.0f ms at init: want at least 4 times longer (one vCPU against 0.072)", inInvoke, atInit)
+	}
+}

@@ -415,6 +415,7 @@ func (e *env) waitInit(inv *invocation, res *Result) bool {
 	typ, msg, payload := e.initOutcome(inv, res, e.started.Add(e.f.r.limit(e.f.r.cfg.initTimeout)), e.f.r.cfg.initTimeout)
 	if typ == "" {
 		e.initDur = time.Since(e.started)
+		e.endInitCPU()
 		res.InitDuration = e.initDur
 		e.teleInitDone(e.initDur, "")
 		return true

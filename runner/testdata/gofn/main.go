@@ -86,6 +86,8 @@ func handle(ctx context.Context, e event) (any, error) {
 			sum = sha256.Sum256(sum[:])
 		}
 		return map[string]any{"ms": time.Since(start).Milliseconds(), "sum": sum[0]}, nil
+	case "initspin": // how long GOFN_INIT_SPIN's work took at init
+		return map[string]any{"ms": initSpin.Milliseconds()}, nil
 	case "stream": // a streamed response (io.Reader) in three chunks; "fail" fails after two
 		pr, pw := io.Pipe()
 		go func() {
@@ -146,6 +148,9 @@ func spawn() (map[string]int, error) {
 	return map[string]int{"env": os.Getpid(), "group": group.Process.Pid, "setsid": sess.Process.Pid, "daemon": pid}, nil
 }
 
+// initSpin is how long the work GOFN_INIT_SPIN asked for took at init.
+var initSpin time.Duration
+
 func main() {
 	if os.Getenv("GOFN_EXIT_AT_INIT") != "" {
 		fmt.Println("failing at init")
@@ -153,6 +158,16 @@ func main() {
 	}
 	if msg := os.Getenv("GOFN_INIT_PRINT"); msg != "" {
 		fmt.Println(msg)
+	}
+	if n := os.Getenv("GOFN_INIT_SPIN"); n != "" { // the spin action's work, at init
+		var rounds int
+		fmt.Sscan(n, &rounds)
+		start := time.Now()
+		sum := sha256.Sum256(nil)
+		for range rounds * 1000 {
+			sum = sha256.Sum256(sum[:])
+		}
+		initSpin = time.Since(start)
 	}
 	if ms := os.Getenv("GOFN_INIT_SLEEP_MS"); ms != "" {
 		var n int
