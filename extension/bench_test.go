@@ -363,7 +363,7 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 }
 
 // BenchmarkExtensionColdStart measures cold starts alone, many of them: each
-// op is one cold start of each variant in turn (the function with an empty
+// op is one cold start of each variant in turns (the function with an empty
 // layer, and with the extension and either strategy), one invocation, and
 // SHUTDOWN, after which the extension has delivered its init time. It
 // reports the distribution over the environments: the median, the 90th
@@ -400,8 +400,11 @@ func BenchmarkExtensionColdStart(b *testing.B) {
 				vs = append(vs, v)
 			}
 			steal := machineSteal()
-			for b.Loop() {
-				for _, v := range vs {
+			// The variants take turns, each op starting with the next one, so
+			// that none always follows the same one's shutdown.
+			for op := 0; b.Loop(); op++ {
+				for i := range vs {
+					v := vs[(op+i)%len(vs)]
 					r, err := runner.New([]function.Definition{v.def}, runner.WithLogSink(&logs{}))
 					if err != nil {
 						b.Fatal(err)
