@@ -89,8 +89,16 @@ func TestE2ETemplateRun(t *testing.T) {
 			stderr := errb.String()
 			t.Logf("%d requests in %.1fs", tc.requests, time.Since(begin).Seconds())
 			req, inv, errs, timeouts, throttles, cold := e2eSummaryRow(t, stderr, "GoEmf")
-			if code != 1 || !strings.Contains(stderr, "run: "+strconv.Itoa(errs)+" invocations failed") {
-				t.Errorf("exit code %d, want 1 (function errors)", code)
+			// Function errors make the exit code 1. With throttling every
+			// request with an error event may have been throttled (as in one
+			// CI run, under the load of the other packages' tests): then 0.
+			// Without, the error count is checked against the events below.
+			wantCode, failed := 0, ""
+			if errs > 0 {
+				wantCode, failed = 1, "run: "+strconv.Itoa(errs)+" invocations failed"
+			}
+			if code != wantCode || !strings.Contains(stderr, failed) {
+				t.Errorf("exit code %d with %d function errors, want %d", code, errs, wantCode)
 			}
 			l := e2eScanLogs(t, stderr, "GoEmf")
 			successes := l.reports - l.errors
