@@ -12,7 +12,9 @@
 // needs only runtime and syscall. Set later, from main, the runtime stops
 // the world to take away the second P and returns the memory spans that P
 // cached to the heap: 0.4 ms and 160 page faults per cold start (median of
-// 20 in lambdabridge's runner), against none here.
+// 20 in lambdabridge's runner). Set here, when the second P has cached
+// little, the program took 0.57 ms less CPU to start (medians of 400
+// starts each, side by side, on two vCPUs).
 package maxprocs
 
 import (
