@@ -170,12 +170,19 @@ func (c *cpuLimiter) describe(memoryMB int) string {
 // v2 directory.
 func (c *cpuLimiter) limitV2(dir string, memoryMB int) {
 	if c.mode == "v2" {
-		writeCPUMax(dir, initQuota(memoryMB))
+		c.setQuota(dir, initQuota(memoryMB))
 	}
 }
 
-func writeCPUMax(dir string, quota int) {
-	os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(strconv.Itoa(quota)+" "+strconv.Itoa(cpuPeriod)), 0)
+// setQuota writes an environment's CFS quota per period into its cgroup
+// directory of the mechanism in use (cpu.max, or v1's cpu.cfs_quota_us).
+func (c *cpuLimiter) setQuota(dir string, quota int) {
+	switch c.mode {
+	case "v2":
+		os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(strconv.Itoa(quota)+" "+strconv.Itoa(cpuPeriod)), 0)
+	case "v1":
+		os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0)
+	}
 }
 
 // attachV1 puts pid into the environment's cgroup v1 cpu directory
@@ -190,7 +197,7 @@ func (c *cpuLimiter) attachV1(dir string, name string, memoryMB, pid int) string
 			return ""
 		}
 		os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0)
-		os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(initQuota(memoryMB))), 0)
+		c.setQuota(dir, initQuota(memoryMB))
 	}
 	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 	return dir
@@ -248,11 +255,12 @@ func (e *env) endInitCPU() {
 	if quota == initQuota(e.f.def.MemoryMB) {
 		return
 	}
-	switch c := &e.f.r.cpu; {
-	case c.mode == "v2" && e.cgDir != "":
-		writeCPUMax(e.cgDir, quota)
-	case c.mode == "v1" && e.cpuDir != "":
-		os.WriteFile(filepath.Join(e.cpuDir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0)
+	dir := e.cgDir // the mechanism's: cgroup v2's directory, or v1's cpu one
+	if e.f.r.cpu.mode == "v1" {
+		dir = e.cpuDir
+	}
+	if dir != "" {
+		e.f.r.cpu.setQuota(dir, quota)
 	}
 }
 

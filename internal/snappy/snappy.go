@@ -62,8 +62,9 @@ func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
 func hash(u uint32) uint32 { return (u * 0x1e35a7bd) >> (32 - tableBits) }
 
 // encodeBlock writes one block of at most blockSize bytes and returns how
-// many bytes it wrote. Positions in the table that belong to an earlier
-// block are never trusted: a candidate's 4 bytes are compared first.
+// many bytes it wrote. The table, cleared for each block, holds positions
+// before s (an empty slot is position 0), so a candidate is always behind
+// s; its 4 bytes are compared before it is used.
 func encodeBlock(dst, src []byte, table *[1 << tableBits]uint16) int {
 	clear(table[:])
 	d, emitted := 0, 0
@@ -78,7 +79,7 @@ func encodeBlock(dst, src []byte, table *[1 << tableBits]uint16) int {
 			h := hash(cur)
 			cand = int(table[h])
 			table[h] = uint16(s)
-			if cand < s && load32(src, cand) == cur {
+			if load32(src, cand) == cur {
 				break
 			}
 			s += misses >> 5
@@ -103,7 +104,7 @@ func encodeBlock(dst, src []byte, table *[1 << tableBits]uint16) int {
 			h := hash(cur)
 			cand = int(table[h])
 			table[h] = uint16(s)
-			if cand >= s || load32(src, cand) != cur {
+			if load32(src, cand) != cur {
 				s++
 				break
 			}
