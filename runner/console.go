@@ -178,6 +178,9 @@ func lossLine(s Stats) string {
 	if strings.HasPrefix(s.CPU, "not limited") {
 		parts = append(parts, "CPU "+s.CPU+": its speed does not follow its memory size as on Lambda")
 	}
+	if s.Freeze == "cgroup v2 freezer" || s.Freeze == "SIGSTOP" {
+		parts = append(parts, "frozen by "+s.Freeze+" (no cgroup v1 freezer here): each freeze and thaw wakes every sleeping thread, which Lambda's freezer does not, so each invocation costs more CPU than on Lambda")
+	}
 	if s.LogBytesDropped > 0 {
 		parts = append(parts, plural(s.LogBytesDropped, "byte")+" of output dropped (written by a process outside an ended environment)")
 	}

@@ -76,6 +76,20 @@ func TestWriteSummaryLosses(t *testing.T) {
 	}
 }
 
+// The summary says when environments are frozen otherwise than by a cgroup
+// v1 freezer, as Lambda's: each invocation then costs more CPU than there.
+func TestWriteSummaryFreezer(t *testing.T) {
+	for mode, caveat := range map[string]bool{"cgroup v1 freezer": false, "off": false, "cgroup v2 freezer": true, "SIGSTOP": true} {
+		var out bytes.Buffer
+		if err := WriteSummary(&out, []Stats{{Function: "f", Requests: 1, Invocations: 1, Successes: 1, Freeze: mode}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), "f: frozen by "+mode+" (no cgroup v1 freezer here): each freeze and thaw wakes every sleeping thread"); got != caveat {
+			t.Errorf("%s: caveat %v, want %v:\n%s", mode, got, caveat, out.String())
+		}
+	}
+}
+
 // The summary shows only the functions that got requests, and for those
 // that failed the errors by type (most first) and the first message, as
 // the invocations recorded them (issue 9).

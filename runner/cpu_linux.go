@@ -91,35 +91,53 @@ func hasWord(s, w string) bool {
 // makeV1CPUCgroup creates the runner's directory under a cgroup v1 cpu
 // hierarchy.
 func makeV1CPUCgroup() (string, error) {
-	mnt, err := v1CPUMount()
+	dir, err := makeV1Cgroup("cpu")
 	if err != nil {
-		return "", err
-	}
-	own := "/"
-	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.SplitN(l, ":", 3); len(f) == 3 && hasWord(strings.ReplaceAll(f[1], ",", " "), "cpu") {
-				own = f[2]
-			}
-		}
-	}
-	removeStaleV1(filepath.Join(mnt, own))
-	b := make([]byte, 4)
-	rand.Read(b)
-	dir := filepath.Join(mnt, own, "lambdabridge-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b))
-	if err := os.Mkdir(dir, 0o755); err != nil {
 		return "", fmt.Errorf("cgroup v1 cpu: %w", err)
 	}
 	return dir, nil
 }
 
-// v1CPUMount finds a cgroup v1 hierarchy with the cpu controller.
-func v1CPUMount() (string, error) {
+// makeV1Cgroup creates the runner's directory (lambdabridge-PID-random)
+// under the runner's own cgroup in the cgroup v1 hierarchy of controller,
+// after removing those of runners that were killed before they could.
+func makeV1Cgroup(controller string) (string, error) {
+	mnt, err := v1Mount(controller)
+	if err != nil {
+		return "", err
+	}
+	own := ownV1Cgroup(controller)
+	removeStaleV1(filepath.Join(mnt, own))
+	b := make([]byte, 4)
+	rand.Read(b)
+	dir := filepath.Join(mnt, own, "lambdabridge-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// ownV1Cgroup is the runner's cgroup in the cgroup v1 hierarchy of
+// controller ("/" when /proc/self/cgroup does not say).
+func ownV1Cgroup(controller string) string {
+	own := "/"
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.SplitN(l, ":", 3); len(f) == 3 && hasWord(strings.ReplaceAll(f[1], ",", " "), controller) {
+				own = f[2]
+			}
+		}
+	}
+	return own
+}
+
+// v1Mount finds a cgroup v1 hierarchy with the controller.
+func v1Mount(controller string) (string, error) {
 	mnt, err := findMount(func(fstype, super string) bool {
-		return fstype == "cgroup" && hasWord(strings.ReplaceAll(super, ",", " "), "cpu")
+		return fstype == "cgroup" && hasWord(strings.ReplaceAll(super, ",", " "), controller)
 	})
 	if err != nil {
-		return "", fmt.Errorf("no cgroup v1 cpu controller mounted")
+		return "", fmt.Errorf("no cgroup v1 %s controller mounted", controller)
 	}
 	return mnt, nil
 }
@@ -240,6 +258,9 @@ func removeV1(dir string) {
 func (e *env) setupCPU() {
 	r := e.f.r
 	r.tree.setup(r)
+	if r.frz.setup(r.tree.disabled) {
+		r.tree.tellArg("F", r.frz.root)
+	}
 	r.cpu.setup(r.tree.rootDir(), r.tree.disabled)
 }
 
@@ -267,8 +288,10 @@ func (e *env) endInitCPU() {
 // removeCPU removes the environment's cgroup v1 cpu directory.
 func (e *env) removeCPU() { removeV1(e.cpuDir) }
 
-// removeStaleV1 removes the (empty) cgroup v1 cpu directories of runners
-// that were killed before they could (lambdabridge-PID-*, PID gone).
+// removeStaleV1 removes the (empty) cgroup v1 directories of runners that
+// were killed before they could (lambdabridge-PID-*, PID gone). A stale
+// freezer directory is thawed first: its processes were killed by the
+// runner's watchdog, and a frozen process dies only once thawed.
 func removeStaleV1(parent string) {
 	dirs, _ := filepath.Glob(filepath.Join(parent, "lambdabridge-*-*"))
 	for _, d := range dirs {
@@ -281,6 +304,7 @@ func removeStaleV1(parent string) {
 		}
 		subs, _ := filepath.Glob(filepath.Join(d, "*", "cgroup.procs"))
 		for _, p := range subs {
+			os.WriteFile(filepath.Join(filepath.Dir(p), "freezer.state"), []byte("THAWED"), 0)
 			os.Remove(filepath.Dir(p))
 		}
 		os.Remove(d)

@@ -54,6 +54,7 @@ type env struct {
 	cgFD     int
 	cgUsed   bool   // a process was started in cgDir
 	cpuDir   string // the environment's cgroup v1 cpu directory, "" without
+	frzDir   string // its cgroup v1 freezer directory, "" without
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]
@@ -61,7 +62,7 @@ type env struct {
 	lineNo   atomic.Int64
 	out, err *lineReader
 
-	frozen   bool      // owned by the invoking goroutine
+	frozen   int       // how it is frozen (notFrozen...); owned by the invoking goroutine
 	lastUsed time.Time // guarded by fn.mu
 	busy     atomic.Bool
 	oom      atomic.Bool
@@ -225,6 +226,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		e.f.r.tree.tell("+", e.pgid)
 	}
 	e.attachCPU(e.pid)
+	e.attachFreezer(e.pid)
 	e.sample() // a floor, should it die before the next sample
 	e.out = newLineReader(e, StreamStdout, outR)
 	e.err = newLineReader(e, StreamStderr, errR)
@@ -247,6 +249,7 @@ func (e *env) start(argv, environ []string, dir string, stdin io.Reader) error {
 		e.kill() // what is left of the tree
 		e.removeCgroup()
 		e.removeCPU()
+		e.removeFreezer()
 		e.f.r.tree.tell("-", e.pgid)
 		e.mem.closeFiles()
 		if e.srv != nil {
@@ -266,7 +269,8 @@ func (e *env) kill() {
 		if e.pgid > 0 {
 			e.killTree()
 			syscall.Kill(-e.pgid, syscall.SIGKILL)
-			e.cgroupFreeze(false)
+			e.cgroupFreeze(false) // a frozen process dies once thawed
+			e.v1Freeze(false)
 			syscall.Kill(-e.pgid, syscall.SIGCONT)
 		}
 	})
@@ -332,37 +336,47 @@ func (e *env) alive() bool {
 	}
 }
 
+// How an environment was frozen (env.frozen).
+const (
+	notFrozen    = iota
+	frozenV1     // its cgroup v1 freezer directory
+	frozenV2     // its cgroup v2's freezer
+	frozenSignal // SIGSTOP to its process group
+)
+
 // freeze stops the environment's processes between invocations: through
-// its cgroup's freezer where it has a cgroup v2 of its own (as Lambda
-// does: no signal reaches them), else SIGSTOP to its process group.
+// a cgroup freezer, as Lambda does (no signal reaches them): a cgroup v1
+// freezer where there is one, as Lambda's (it leaves sleeping threads
+// asleep), else its cgroup v2's; else SIGSTOP to its process group (see
+// freezer_linux.go).
 func (e *env) freeze() {
-	if !e.f.r.cfg.freeze || e.frozen || e.pgid <= 0 {
+	if !e.f.r.cfg.freeze || e.frozen != notFrozen || e.pgid <= 0 {
 		return
 	}
 	switch {
+	case e.v1Freeze(true):
+		e.frozen = frozenV1
 	case e.cgroupFreeze(true):
-		e.frozen = true
+		e.frozen = frozenV2
 	case syscall.Kill(-e.pgid, syscall.SIGSTOP) == nil:
-		e.frozen = true
+		e.frozen = frozenSignal
 	}
-	if e.frozen {
+	if e.frozen != notFrozen {
 		e.event(EnvFrozen, "")
 	}
 }
 
+// thaw lets the environment's processes run again, as they were frozen.
 func (e *env) thaw() {
-	if e.frozen {
-		e.resume()
-		e.frozen = false
-	}
-}
-
-// resume lets the environment's processes run again, however they were
-// stopped (the cgroup's freezer or SIGSTOP).
-func (e *env) resume() {
-	if !e.cgroupFreeze(false) {
+	switch e.frozen {
+	case frozenV1:
+		e.v1Freeze(false)
+	case frozenV2:
+		e.cgroupFreeze(false)
+	case frozenSignal:
 		syscall.Kill(-e.pgid, syscall.SIGCONT)
 	}
+	e.frozen = notFrozen
 }
 
 // drain waits until the lines the environment wrote so far were handed to

@@ -191,6 +191,7 @@ func (e *env) startExtension(x *extension, path string, environ []string) error 
 		syscall.Kill(-e.pgid, syscall.SIGKILL)
 	}
 	e.attachCPU(cmd.Process.Pid)
+	e.attachFreezer(cmd.Process.Pid)
 	x.out = newLineReader(e, StreamStdout, outR)
 	x.err = newLineReader(e, StreamStderr, errR)
 	x.out.kind, x.err.kind = teleExtension, teleExtension
@@ -526,7 +527,7 @@ func (e *env) shutdownPhase() {
 	e.pidMu.Unlock()
 	// Thawed, however it was frozen; never pgid 0: that would signal
 	// lambdabridge's own group.
-	if !e.cgroupFreeze(false) && pgid > 0 {
+	if v1, v2 := e.v1Freeze(false), e.cgroupFreeze(false); !v1 && !v2 && pgid > 0 {
 		syscall.Kill(-pgid, syscall.SIGCONT)
 	}
 	if pid > 0 && !closed(e.rtDone) { // a reaped pid may be another process's now

@@ -14,7 +14,7 @@ type EnvEventKind string
 const (
 	EnvStarted EnvEventKind = "started" // its process was started
 	EnvThawed  EnvEventKind = "thawed"  // an invocation starts running in it
-	EnvFrozen  EnvEventKind = "frozen"  // its processes were stopped (the cgroup freezer, else SIGSTOP) after an invocation
+	EnvFrozen  EnvEventKind = "frozen"  // its processes were stopped (a cgroup freezer, else SIGSTOP) after an invocation
 	// EnvInvoked: an invocation ended (after REPORT) and the environment
 	// is not yet back in the warm pool: work done in the callback delays
 	// its next invocation, like work at the end of a handler. Result is set.

@@ -77,12 +77,12 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 // call to /runtime/invocation/next (default 10 s, as on Lambda).
 func WithInitTimeout(d time.Duration) Option { return func(c *config) { c.initTimeout = d } }
 
-// WithFreeze turns freezing idle environments (as Lambda freezes them:
-// through the freezer of the environment's cgroup v2 where it has one, no
-// signal reaching its processes; else SIGSTOP/SIGCONT on its process group)
-// on or off (default on). An
-// environment is frozen when its invocation ends, unless a request is
-// already waiting for it.
+// WithFreeze turns freezing idle environments on or off (default on): as
+// Lambda freezes them, through a cgroup v1 freezer where there is one, else
+// the environment's cgroup v2 freezer, else SIGSTOP/SIGCONT on its process
+// group (see freezer_linux.go; Stats.Freeze says which). An environment is
+// frozen when its invocation ends, unless a request is already waiting for
+// it.
 func WithFreeze(on bool) Option { return func(c *config) { c.freeze = on } }
 
 // WithRegion sets AWS_REGION and the region in function ARNs (default
@@ -219,6 +219,7 @@ type Runner struct {
 	cutting   atomic.Bool    // Shutdown's deadline passed
 	tree      procTree
 	cpu       cpuLimiter
+	frz       freezerV1
 	id        string // 8 hex digits that start its log stream names
 }
 
@@ -365,6 +366,7 @@ func (r *Runner) Close() error {
 	}
 	r.tree.close()
 	r.cpu.close()
+	r.frz.close()
 	return nil
 }
 

@@ -420,9 +420,9 @@ func TestConcurrencyFourQueues(t *testing.T) {
 	}
 }
 
-// TestFreezeBetweenInvocations: an idle environment is frozen, through its
-// cgroup's freezer where it has a cgroup v2 of its own (as on Lambda: its
-// processes get no signal), else by SIGSTOP; the next invocation thaws it.
+// TestFreezeBetweenInvocations: an idle environment is frozen, through a
+// cgroup freezer where there is one (as on Lambda: its processes get no
+// signal), else by SIGSTOP; the next invocation thaws it.
 func TestFreezeBetweenInvocations(t *testing.T) {
 	for _, freeze := range []bool{true, false} {
 		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithFreeze(freeze))
@@ -432,6 +432,10 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 		e := f.idle[0]
 		f.mu.Unlock()
 		frozen := func() bool {
+			if e.frzDir != "" {
+				b, _ := os.ReadFile(filepath.Join(e.frzDir, "freezer.state"))
+				return strings.TrimSpace(string(b)) == "FROZEN" && procState(e.pid) != "T"
+			}
 			if e.cgDir != "" {
 				b, _ := os.ReadFile(filepath.Join(e.cgDir, "cgroup.events"))
 				return strings.Contains(string(b), "frozen 1") && procState(e.pid) != "T"
@@ -444,7 +448,7 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 			got = frozen()
 		}
 		if got != freeze {
-			t.Errorf("freeze %v: idle environment frozen %v (cgroup %q, state %q)", freeze, got, e.cgDir, procState(e.pid))
+			t.Errorf("freeze %v: idle environment frozen %v (cgroup %q, freezer %q, state %q)", freeze, got, e.cgDir, e.frzDir, procState(e.pid))
 		}
 		if res := invoke(t, r, "gofn", `{}`); res.Failed() || res.ColdStart {
 			t.Errorf("freeze %v: warm invocation after freeze: %+v", freeze, res)
@@ -597,6 +601,52 @@ func TestFreezeStopsBackgroundWork(t *testing.T) {
 			t.Errorf("unfrozen environment: %d ticks in 300 ms, want about 15", ticks)
 		}
 		r.Close()
+	}
+}
+
+// TestFreezeLeavesSleepingThreadsAsleep: with a cgroup v1 freezer, as
+// Lambda's, freezing and thawing an environment does not wake its sleeping
+// threads: the Go function's idle runtime threads do not run at each
+// invocation. The cgroup v2 freezer and SIGSTOP wake each of them twice
+// per invocation (to stop, and to go on).
+func TestFreezeLeavesSleepingThreadsAsleep(t *testing.T) {
+	r, _ := newTestRunner(t, []function.Definition{goDef(t)})
+	invoke(t, r, "gofn", `{}`)
+	if mode := r.freezeMode(); mode != "cgroup v1 freezer" {
+		t.Skipf("environments are frozen by %s here", mode)
+	}
+	f := r.fns["gofn"]
+	f.mu.Lock()
+	e := f.idle[0]
+	f.mu.Unlock()
+	runs := func() map[string]int64 {
+		m := map[string]int64{}
+		tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(e.pid), "task", "[0-9]*", "schedstat"))
+		for _, p := range tasks {
+			b, _ := os.ReadFile(p)
+			if fs := strings.Fields(string(b)); len(fs) == 3 {
+				m[filepath.Base(filepath.Dir(p))], _ = strconv.ParseInt(fs[2], 10, 64)
+			}
+		}
+		return m
+	}
+	const n = 30
+	before := runs()
+	for range n {
+		if res := invoke(t, r, "gofn", `{}`); res.Failed() {
+			t.Fatalf("invocation: %+v", res)
+		}
+	}
+	after := runs()
+	least := int64(-1)
+	for tid, v := range after {
+		if b, ok := before[tid]; ok && (least < 0 || v-b < least) {
+			least = v - b
+		}
+	}
+	// Woken at each freeze and thaw, every thread would have run 2n times.
+	if least < 0 || least >= n {
+		t.Errorf("every thread of the function ran at least %d times in %d invocations: the freezer wakes sleeping threads (%d threads)", least, n, len(after))
 	}
 }
 

@@ -33,6 +33,10 @@ type Stats struct {
 	// (cgroup v2 cpu quota)", "not limited (why)"; "" before the first
 	// environment).
 	CPU string
+	// Freeze says how its idle environments are frozen: "cgroup v1
+	// freezer" (Lambda's), "cgroup v2 freezer", "SIGSTOP" or "off" ("" before
+	// the first environment).
+	Freeze string
 	// Async accounts for the Event (asynchronous) invocations.
 	Async AsyncStats
 	// ErrorTypes counts the failed invocations by error type
@@ -215,6 +219,7 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 		Refused:         s.refused,
 		Async:           f.async,
 		CPU:             r.cpu.describe(f.def.MemoryMB),
+		Freeze:          r.freezeMode(),
 		ErrorTypes:      maps.Clone(s.errorTypes),
 		FirstError:      s.firstError,
 		Running:         f.running,

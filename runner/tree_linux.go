@@ -32,8 +32,9 @@ import (
 //     child of any environment) holds a pipe from the runner; when the
 //     runner dies in any way the pipe closes and the watchdog kills the
 //     runner's cgroup, the environments' process groups and every process
-//     whose AWS_LAMBDA_LOG_STREAM_NAME starts with the runner's id, and
-//     removes the cgroups.
+//     whose AWS_LAMBDA_LOG_STREAM_NAME starts with the runner's id, thaws
+//     the runner's cgroup v1 freezer directories (a frozen process dies
+//     only once thawed), and removes the cgroups.
 //
 // The environment's own process also has Pdeathsig (SIGKILL).
 type procTree struct {
@@ -47,17 +48,20 @@ type procTree struct {
 	cmd   *exec.Cmd     // the watchdog, once ready
 }
 
-// watchdog is the watchdog's script: it reads "+ PGID" and "- PGID" lines
-// until EOF (the runner ended), then kills what is left: the process groups,
-// the processes marked with the runner's id ($2) and the cgroup ($1, may be
-// empty), which it removes.
+// watchdog is the watchdog's script: it reads "+ PGID", "- PGID" and
+// "F DIR" (the runner's cgroup v1 freezer directory) lines until EOF (the
+// runner ended), then kills what is left: the process groups, the
+// processes marked with the runner's id ($2) and the cgroup ($1, may be
+// empty), which it removes; it thaws and removes the freezer directories.
 const watchdog = `cg=$1
 id=$2
 groups=
+fz=
 while read -r op pg; do
 	case $op in
 	+) groups="$groups $pg" ;;
 	-) n=; for g in $groups; do [ "$g" = "$pg" ] || n="$n $g"; done; groups=$n ;;
+	F) fz=$pg ;;
 	esac
 done
 for g in $groups; do kill -9 -"$g" 2>/dev/null; done
@@ -65,6 +69,16 @@ for f in $(grep -lzs "^AWS_LAMBDA_LOG_STREAM_NAME=.*/\[\$LATEST\]$id" /proc/[0-9
 	p=${f#/proc/}
 	kill -9 "${p%/environ}" 2>/dev/null
 done
+if [ -n "$fz" ]; then
+	for s in "$fz"/*/freezer.state; do [ -f "$s" ] && echo THAWED > "$s" 2>/dev/null; done
+	i=0
+	while [ -d "$fz" ] && [ $i -lt 50 ]; do
+		for d in "$fz"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+		rmdir "$fz" 2>/dev/null && break
+		sleep 0.1
+		i=$((i+1))
+	done
+fi
 [ -n "$cg" ] || exit 0
 echo 1 > "$cg/cgroup.kill" 2>/dev/null
 i=0
@@ -222,11 +236,14 @@ func safeName(s string) string {
 func (t *procTree) rootDir() string { return t.root }
 
 // tell sends one line to the watchdog.
-func (t *procTree) tell(op string, pgid int) {
+func (t *procTree) tell(op string, pgid int) { t.tellArg(op, strconv.Itoa(pgid)) }
+
+// tellArg sends the watchdog one line of an operation and its argument.
+func (t *procTree) tellArg(op, arg string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.wd != nil {
-		t.wd.WriteString(op + " " + strconv.Itoa(pgid) + "\n")
+		t.wd.WriteString(op + " " + arg + "\n")
 	}
 }
 

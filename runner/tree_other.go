@@ -10,6 +10,7 @@ type procTree struct{ disabled bool }
 
 func (t *procTree) setup(*Runner)                 {}
 func (t *procTree) tell(string, int)              {}
+func (t *procTree) tellArg(string, string)        {}
 func (t *procTree) close()                        {}
 func (t *procTree) rootDir() string               { return "" }
 func (e *env) procAttr(bool) *syscall.SysProcAttr { return sysProcAttr() }

@@ -193,12 +193,15 @@ func TestTreeDiesWithKilledRunner(t *testing.T) {
 				t.Errorf("runner cgroups while it ran: %v", cgroups)
 			}
 			for range 100 {
-				if left, _ := filepath.Glob(cgroupGlob(cmd.Process.Pid)); len(left) == 0 {
+				left, _ := filepath.Glob(cgroupGlob(cmd.Process.Pid))
+				frozen, _ := filepath.Glob(freezerGlob(cmd.Process.Pid))
+				if len(left)+len(frozen) == 0 {
 					return
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			t.Errorf("cgroup of the killed runner left: %v", cgroups)
+			frozen, _ := filepath.Glob(freezerGlob(cmd.Process.Pid))
+			t.Errorf("cgroups of the killed runner left: %v %v", cgroups, frozen)
 		})
 	}
 }
@@ -208,6 +211,16 @@ func cgroupGlob(pid int) string {
 	mnt, _ := cgroup2Mount()
 	own, _ := ownCgroup()
 	return filepath.Join(mnt, own, "lambdabridge-"+itoa(pid)+"-*")
+}
+
+// freezerGlob matches the cgroup v1 freezer directory of the runner in
+// process pid (the environment was frozen there when it was killed).
+func freezerGlob(pid int) string {
+	mnt, err := v1Mount("freezer")
+	if err != nil {
+		return "/nonexistent"
+	}
+	return filepath.Join(mnt, ownV1Cgroup("freezer"), "lambdabridge-"+itoa(pid)+"-*")
 }
 
 // TestCloseTwiceConcurrently: Shutdown's Close and the caller's own Close

@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Freezing an idle environment, as Lambda does between invocations, takes
+// the first of these that works:
+//
+//   - a cgroup v1 freezer hierarchy, where one is mounted and writable:
+//     each environment's processes go into a directory of their own under
+//     the runner's, frozen through freezer.state;
+//   - the freezer of the environment's cgroup v2 (cgroup.freeze), where it
+//     has one (procTree);
+//   - SIGSTOP and SIGCONT to the environment's process group.
+//
+// Lambda freezes through a cgroup v1 freezer: CRIU, run inside a Lambda
+// function, reports "Detected cgroup V1 freezer"
+// (github.com/CRaC/example-lambda issue 7, 2024), and a look inside in 2016
+// (Clay Smith) found a cgroup freezer. Each freezer stops the processes
+// without a signal they could see, but they differ in what they wake. The
+// v1 freezer leaves a thread asleep in a freezable wait where it is:
+// futex, nanosleep and epoll_wait, where the Go runtime's idle threads and
+// most runtimes' event loops wait, were made freezable in Linux 3.11 so
+// that suspend would not wake every sleeping thread. The v2 freezer and
+// SIGSTOP wake every thread of every process to stop it, and again to let
+// it go on: CPU time at each invocation that Lambda does not spend, the
+// more so the more threads. Here (Linux 6.18), with the v2 freezer each of
+// a Go extension's four threads ran about twice per invocation; with the
+// v1 freezer its idle thread did not run and its monitor thread ran once
+// in three invocations. Stats.Freeze says which mechanism is in use, and
+// the summary says when it is not Lambda's.
+
+// freezerV1 is the runner's cgroup v1 freezer directory, made once.
+type freezerV1 struct {
+	once sync.Once
+	root string // "" without a cgroup v1 freezer
+}
+
+// setup makes the runner's directory under the cgroup v1 freezer
+// hierarchy, if there is one it may write; it reports whether it made it
+// in this call.
+func (z *freezerV1) setup(disabled bool) (made bool) {
+	z.once.Do(func() {
+		if disabled {
+			return
+		}
+		if dir, err := makeV1Cgroup("freezer"); err == nil {
+			z.root, made = dir, true
+		}
+	})
+	return made
+}
+
+// attach puts pid into the environment's freezer directory dir, made (as
+// name) on first use; it returns the directory, "" without a freezer.
+func (z *freezerV1) attach(dir, name string, pid int) string {
+	if z.root == "" {
+		return ""
+	}
+	if dir == "" {
+		dir = filepath.Join(z.root, safeName(name))
+		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+			return ""
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+	return dir
+}
+
+// close thaws and removes the runner's freezer directory and what is left
+// in it (bounded: a process that is still dying keeps its directory busy).
+func (z *freezerV1) close() {
+	if z.root == "" {
+		return
+	}
+	for range 100 {
+		subs, _ := filepath.Glob(filepath.Join(z.root, "*", "freezer.state"))
+		for _, p := range subs {
+			os.WriteFile(p, []byte("THAWED"), 0)
+			os.Remove(filepath.Dir(p))
+		}
+		if err := os.Remove(z.root); err == nil || os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// attachFreezer puts pid into the environment's cgroup v1 freezer
+// directory, where there is a cgroup v1 freezer.
+func (e *env) attachFreezer(pid int) {
+	e.frzDir = e.f.r.frz.attach(e.frzDir, e.f.def.Name+"-"+e.id, pid)
+}
+
+// v1Freeze freezes (or thaws) the environment's cgroup v1 freezer
+// directory. It reports whether the environment has one and the write
+// took; freezing takes effect asynchronously (FREEZING, then FROZEN).
+func (e *env) v1Freeze(on bool) bool {
+	if e.frzDir == "" {
+		return false
+	}
+	v := []byte("THAWED")
+	if on {
+		v = []byte("FROZEN")
+	}
+	return os.WriteFile(filepath.Join(e.frzDir, "freezer.state"), v, 0) == nil
+}
+
+// removeFreezer removes the environment's cgroup v1 freezer directory once
+// its processes are gone.
+func (e *env) removeFreezer() { removeV1(e.frzDir) }
+
+// freezeMode says how idle environments are frozen ("" before the first
+// environment).
+func (r *Runner) freezeMode() string {
+	switch {
+	case !r.cfg.freeze:
+		return "off"
+	case !r.cpu.done.Load():
+		return ""
+	case r.frz.root != "":
+		return "cgroup v1 freezer"
+	case r.tree.root != "":
+		return "cgroup v2 freezer"
+	}
+	return "SIGSTOP"
+}
