@@ -26,14 +26,18 @@ import (
 // v1 freezer leaves a thread asleep in a freezable wait where it is:
 // futex, nanosleep and epoll_wait, where the Go runtime's idle threads and
 // most runtimes' event loops wait, were made freezable in Linux 3.11 so
-// that suspend would not wake every sleeping thread. The v2 freezer and
-// SIGSTOP wake every thread of every process to stop it, and again to let
-// it go on: CPU time at each invocation that Lambda does not spend, the
-// more so the more threads. Here (Linux 6.18), with the v2 freezer each of
-// a Go extension's four threads ran about twice per invocation; with the
-// v1 freezer its idle thread did not run and its monitor thread ran once
-// in three invocations. Stats.Freeze says which mechanism is in use, and
-// the summary says when it is not Lambda's.
+// that suspend would not wake every sleeping thread (Linux 6.1's rework of
+// the freezer kept futex and nanosleep so, not epoll_wait: on newer
+// kernels a thread in epoll_wait is woken, and its call ends with EINTR).
+// The v2 freezer and SIGSTOP wake every thread of every process to stop
+// it, and again to let it go on: CPU time at each invocation that Lambda
+// does not spend, the more so the more threads. Here (Linux 6.18), with
+// the v2 freezer each of a Go extension's four threads ran about twice per
+// invocation; with the v1 freezer its idle thread did not run, its monitor
+// thread ran once in three invocations, and the thread in the poller's
+// epoll_wait still ran about twice more than without freezing. Stats.Freeze
+// says which mechanism is in use, and the summary says when it is not
+// Lambda's.
 
 // freezerV1 is the runner's cgroup v1 freezer directory, made once.
 type freezerV1 struct {
