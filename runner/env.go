@@ -54,7 +54,9 @@ type env struct {
 	cgFD     int
 	cgUsed   bool   // a process was started in cgDir
 	cpuDir   string // the environment's cgroup v1 cpu directory, "" without
-	frzDir   string // its cgroup v1 freezer directory, "" without
+	// frzDir is its cgroup v1 freezer directory (nil without): set as its
+	// processes start, read by whoever freezes, thaws or kills it.
+	frzDir   atomic.Pointer[string]
 	mu       sync.Mutex
 	cur      *invocation
 	reqID    atomic.Pointer[string]

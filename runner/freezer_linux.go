@@ -98,26 +98,38 @@ func (z *freezerV1) close() {
 // attachFreezer puts pid into the environment's cgroup v1 freezer
 // directory, where there is a cgroup v1 freezer.
 func (e *env) attachFreezer(pid int) {
-	e.frzDir = e.f.r.frz.attach(e.frzDir, e.f.def.Name+"-"+e.id, pid)
+	dir := e.freezerDir()
+	if d := e.f.r.frz.attach(dir, e.f.def.Name+"-"+e.id+e.incarnation(), pid); d != dir {
+		e.frzDir.Store(&d)
+	}
+}
+
+// freezerDir is the environment's cgroup v1 freezer directory, "" without.
+func (e *env) freezerDir() string {
+	if p := e.frzDir.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // v1Freeze freezes (or thaws) the environment's cgroup v1 freezer
 // directory. It reports whether the environment has one and the write
 // took; freezing takes effect asynchronously (FREEZING, then FROZEN).
 func (e *env) v1Freeze(on bool) bool {
-	if e.frzDir == "" {
+	dir := e.freezerDir()
+	if dir == "" {
 		return false
 	}
 	v := []byte("THAWED")
 	if on {
 		v = []byte("FROZEN")
 	}
-	return os.WriteFile(filepath.Join(e.frzDir, "freezer.state"), v, 0) == nil
+	return os.WriteFile(filepath.Join(dir, "freezer.state"), v, 0) == nil
 }
 
 // removeFreezer removes the environment's cgroup v1 freezer directory once
 // its processes are gone.
-func (e *env) removeFreezer() { removeV1(e.frzDir) }
+func (e *env) removeFreezer() { removeV1(e.freezerDir()) }
 
 // freezeMode says how idle environments are frozen ("" before the first
 // environment).

@@ -432,8 +432,8 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 		e := f.idle[0]
 		f.mu.Unlock()
 		frozen := func() bool {
-			if e.frzDir != "" {
-				b, _ := os.ReadFile(filepath.Join(e.frzDir, "freezer.state"))
+			if dir := e.freezerDir(); dir != "" {
+				b, _ := os.ReadFile(filepath.Join(dir, "freezer.state"))
 				return strings.TrimSpace(string(b)) == "FROZEN" && procState(e.pid) != "T"
 			}
 			if e.cgDir != "" {
@@ -448,7 +448,7 @@ func TestFreezeBetweenInvocations(t *testing.T) {
 			got = frozen()
 		}
 		if got != freeze {
-			t.Errorf("freeze %v: idle environment frozen %v (cgroup %q, freezer %q, state %q)", freeze, got, e.cgDir, e.frzDir, procState(e.pid))
+			t.Errorf("freeze %v: idle environment frozen %v (cgroup %q, freezer %q, state %q)", freeze, got, e.cgDir, e.freezerDir(), procState(e.pid))
 		}
 		if res := invoke(t, r, "gofn", `{}`); res.Failed() || res.ColdStart {
 			t.Errorf("freeze %v: warm invocation after freeze: %+v", freeze, res)
