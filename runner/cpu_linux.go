@@ -221,22 +221,37 @@ func (c *cpuLimiter) attachV1(dir string, name string, memoryMB, pid int) string
 	return dir
 }
 
-// close removes the runner's cgroup v1 directory and what is left in it
-// (bounded: a process that is still dying keeps its directory busy).
-func (c *cpuLimiter) close() {
-	if c.v1Root == "" {
+// close removes the runner's cgroup v1 cpu directory and what is left in
+// it.
+func (c *cpuLimiter) close() { removeV1Root(c.v1Root) }
+
+// removeV1Root removes a runner's cgroup v1 directory and the environments'
+// directories left in it (removeV1Dirs); bounded: a process that is still
+// dying keeps its directory busy.
+func removeV1Root(root string) {
+	if root == "" {
 		return
 	}
 	for range 100 {
-		subs, _ := filepath.Glob(filepath.Join(c.v1Root, "*", "cgroup.procs"))
-		for _, p := range subs {
-			os.Remove(filepath.Dir(p))
-		}
-		if os.Remove(c.v1Root) == nil || os.IsNotExist(os.Remove(c.v1Root)) {
+		if removeV1Dirs(root) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// removeV1Dirs removes the environments' directories in a runner's cgroup
+// v1 directory, each thawed first where it is a freezer's (a frozen process
+// dies only once thawed; elsewhere the write fails), then the runner's; it
+// reports whether that is gone.
+func removeV1Dirs(root string) bool {
+	subs, _ := filepath.Glob(filepath.Join(root, "*", "cgroup.procs"))
+	for _, p := range subs {
+		os.WriteFile(filepath.Join(filepath.Dir(p), "freezer.state"), []byte("THAWED"), 0)
+		os.Remove(filepath.Dir(p))
+	}
+	err := os.Remove(root)
+	return err == nil || os.IsNotExist(err)
 }
 
 // removeV1 removes an environment's cgroup v1 cpu directory once its
@@ -302,11 +317,6 @@ func removeStaleV1(parent string) {
 		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
 			continue
 		}
-		subs, _ := filepath.Glob(filepath.Join(d, "*", "cgroup.procs"))
-		for _, p := range subs {
-			os.WriteFile(filepath.Join(filepath.Dir(p), "freezer.state"), []byte("THAWED"), 0)
-			os.Remove(filepath.Dir(p))
-		}
-		os.Remove(d)
+		removeV1Dirs(d)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // Freezing an idle environment, as Lambda does between invocations, takes
@@ -77,23 +76,8 @@ func (z *freezerV1) attach(dir, name string, pid int) string {
 }
 
 // close thaws and removes the runner's freezer directory and what is left
-// in it (bounded: a process that is still dying keeps its directory busy).
-func (z *freezerV1) close() {
-	if z.root == "" {
-		return
-	}
-	for range 100 {
-		subs, _ := filepath.Glob(filepath.Join(z.root, "*", "freezer.state"))
-		for _, p := range subs {
-			os.WriteFile(p, []byte("THAWED"), 0)
-			os.Remove(filepath.Dir(p))
-		}
-		if err := os.Remove(z.root); err == nil || os.IsNotExist(err) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// in it.
+func (z *freezerV1) close() { removeV1Root(z.root) }
 
 // attachFreezer puts pid into the environment's cgroup v1 freezer
 // directory, where there is a cgroup v1 freezer.
