@@ -61,7 +61,8 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, hdr m
 	return b, h, nil
 }
 
-// errNoAnswer: the connection ended before the answer began.
+// errNoAnswer: the request could not be written, or the connection ended
+// before the answer began.
 var errNoAnswer = errors.New("connection closed before an answer")
 
 func (c *client) roundTrip(ctx context.Context, method, path string, body []byte, hdr map[string]string) (b []byte, h http.Header, err error) {
@@ -102,7 +103,9 @@ func (c *client) roundTrip(ctx context.Context, method, path string, body []byte
 	r = append(append(r, "\r\n"...), body...)
 	c.req = r
 	if _, err := conn.Write(r); err != nil {
-		return nil, nil, err
+		// Nothing was answered: on a kept-alive connection the server
+		// may have closed, the request can be sent again.
+		return nil, nil, fmt.Errorf("%w: %w", errNoAnswer, err)
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
