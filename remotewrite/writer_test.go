@@ -541,12 +541,14 @@ func TestBatchSendDeadline(t *testing.T) {
 	cfg.QueueConfig.BatchSendDeadline = mdur(50 * time.Millisecond)
 	w := newTestWriter(t, cfg)
 	_ = w.Append(gauges(3, 1), time.UnixMilli(1000)) // far below max_samples_per_send
+	// The receiver counts a request when it arrives and its samples once
+	// decoded: wait for the samples.
 	deadline := time.Now().Add(5 * time.Second)
-	for rc.nRequests() == 0 && time.Now().Before(deadline) {
+	for rc.count() < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if rc.count() != 3 {
-		t.Errorf("partial batch not sent after batch_send_deadline")
+	if n := rc.count(); n != 3 {
+		t.Errorf("partial batch not sent after batch_send_deadline: %d of 3 samples received", n)
 	}
 }
 
