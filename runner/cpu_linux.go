@@ -209,13 +209,25 @@ func (c *cpuLimiter) attachV1(dir string, name string, memoryMB, pid int) string
 	if c.mode != "v1" {
 		return ""
 	}
+	return attachV1Dir(c.v1Root, dir, name, pid, func(dir string) {
+		os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0)
+		c.setQuota(dir, initQuota(memoryMB))
+	})
+}
+
+// attachV1Dir puts pid into an environment's directory under a runner's
+// cgroup v1 directory root: dir, or on first use (dir "") root/name, made
+// if missing and handed to first. It returns the directory, "" when it
+// cannot be made.
+func attachV1Dir(root, dir, name string, pid int, first func(dir string)) string {
 	if dir == "" {
-		dir = filepath.Join(c.v1Root, safeName(name))
+		dir = filepath.Join(root, safeName(name))
 		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
 			return ""
 		}
-		os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(cpuPeriod)), 0)
-		c.setQuota(dir, initQuota(memoryMB))
+		if first != nil {
+			first(dir)
+		}
 	}
 	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 	return dir

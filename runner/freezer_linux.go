@@ -3,7 +3,6 @@ package runner
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 )
 
@@ -65,14 +64,7 @@ func (z *freezerV1) attach(dir, name string, pid int) string {
 	if z.root == "" {
 		return ""
 	}
-	if dir == "" {
-		dir = filepath.Join(z.root, safeName(name))
-		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
-			return ""
-		}
-	}
-	os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
-	return dir
+	return attachV1Dir(z.root, dir, name, pid, nil)
 }
 
 // close thaws and removes the runner's freezer directory and what is left
