@@ -7,7 +7,32 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
+
+// sockDrops reads the socket's sk_drops with getsockopt(SO_MEMINFO), Linux
+// 4.12 and later; false when the kernel does not give SK_MEMINFO_DROPS.
+func sockDrops(c *net.UDPConn) (uint64, bool) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var (
+		mem   [unix.SK_MEMINFO_VARS]uint32
+		size  = uint32(unsafe.Sizeof(mem))
+		errno syscall.Errno
+	)
+	if err := rc.Control(func(fd uintptr) {
+		// a non-blocking call: no need to tell the scheduler
+		_, _, errno = syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem)), uintptr(unsafe.Pointer(&size)), 0)
+	}); err != nil || errno != 0 || size < (unix.SK_MEMINFO_DROPS+1)*4 {
+		return 0, false
+	}
+	return uint64(mem[unix.SK_MEMINFO_DROPS]), true
+}
 
 // socketInode is the inode of the socket behind c, the key of its line in
 // /proc/net/udp.

@@ -82,12 +82,31 @@ func TestFloodKernelDrops(t *testing.T) {
 			if got := testutil.ToFloat64(l); uint64(got) != st.KernelDropped {
 				t.Errorf("kernel drop self-metric = %v, Stats().KernelDropped = %d", got, st.KernelDropped)
 			}
+			// SO_MEMINFO and the fallback, /proc/net/udp, read one counter
+			k := dropsOf(l)
+			if k.proc {
+				t.Logf("SO_MEMINFO unavailable: the counter came from /proc")
+			}
+			fallback := &kernelDrops{conn: k.conn, proc: true}
+			if got := fallback.read(); got != st.KernelDropped {
+				t.Errorf("kernel drops from /proc/net/udp: %d, from Stats (SO_MEMINFO): %d", got, st.KernelDropped)
+			}
 			l.Close()
 			if after := l.Stats().KernelDropped; after != st.KernelDropped {
 				t.Errorf("after Close: KernelDropped = %d, want the last value %d", after, st.KernelDropped)
 			}
 		})
 	}
+}
+
+func dropsOf(l udpListener) *kernelDrops {
+	switch l := l.(type) {
+	case *DogStatsD:
+		return l.drops
+	case *EMFAgent:
+		return l.drops
+	}
+	panic("no kernel drop counter")
 }
 
 // waitAccounted polls until every datagram sent is received or dropped.
@@ -121,5 +140,33 @@ func TestParseProcUDP(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("inode %d: got %d, %v, want %d, %v", tc.inode, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// BenchmarkKernelDrops reads a socket's drop counter both ways, side by
+// side: getsockopt(SO_MEMINFO) and the fallback, /proc/net/udp{,6}. The
+// self-metrics read it at each gathering.
+func BenchmarkKernelDrops(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("the kernel drop counter is read on Linux only")
+	}
+	l, err := NewDogStatsD("127.0.0.1:0", func([]byte, netip.AddrPort) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	for _, m := range []struct {
+		name string
+		proc bool
+	}{{"so_meminfo", false}, {"proc", true}} {
+		b.Run(m.name, func(b *testing.B) {
+			k := &kernelDrops{conn: l.conn, proc: m.proc}
+			for b.Loop() {
+				k.read()
+			}
+			if k.proc != m.proc {
+				b.Fatal("SO_MEMINFO unavailable")
+			}
+		})
 	}
 }
