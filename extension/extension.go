@@ -191,7 +191,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	if err := x.startAgents(ctx, base); err != nil {
 		return 0, err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(telemetryHost(hostsFile), "0"))
+	ln, err := listen.ListenTCP(net.JoinHostPort(telemetryHost(hostsFile), "0"))
 	if err != nil {
 		return 0, fmt.Errorf("telemetry listener: %w", err)
 	}

@@ -68,7 +68,7 @@ func NewEMFAgent(addr string, fn LineFunc, opts ...Option) (*EMFAgent, error) {
 }
 
 func bindBoth(host string, port int) (*EMFAgent, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	l, err := ListenTCP(net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, err
 	}
