@@ -459,18 +459,28 @@ func (p *Pipeline) DatagramFunc(function string) func(payload []byte, from netip
 
 // DatagramOrigin returns a DogStatsD packet handler whose points carry o
 // (its function and environment, for a listener that serves one
-// environment); Source is set to the sender's address.
+// environment); Source is set to the sender's address. A client sends
+// from one socket, so the address's text is kept from one datagram to the
+// next.
 func (p *Pipeline) DatagramOrigin(o metric.Origin) func(payload []byte, from netip.AddrPort) {
+	var last netip.AddrPort // o.Source's address; both guarded by p.mu
 	return func(payload []byte, from netip.AddrPort) {
-		o := o
-		o.Source = "udp://" + from.String()
-		p.datagram(payload, o)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if from != last || o.Source == "" {
+			last, o.Source = from, "udp://"+from.String()
+		}
+		p.datagramLocked(payload, o)
 	}
 }
 
 func (p *Pipeline) datagram(payload []byte, o metric.Origin) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.datagramLocked(payload, o)
+}
+
+func (p *Pipeline) datagramLocked(payload []byte, o metric.Origin) {
 	p.batch.Reset()
 	p.m.datagrams.Inc()
 	p.in.Datagrams++
