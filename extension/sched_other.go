@@ -1,0 +1,5 @@
+//go:build !linux
+
+package extension
+
+func yieldToFunction() error { return nil }
