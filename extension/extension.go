@@ -84,7 +84,9 @@ type Extension struct {
 	c      *client
 	s      *session.Session
 	recv   *receiver
-	agents []interface{ Close() error }
+	agents []*agent
+	// dmu serializes noteDrops (the agents' last counts).
+	dmu sync.Mutex
 	// stopAgents ends the agents' Serve: each reads what its socket holds,
 	// then closes it (Close alone would lose the datagrams not yet read).
 	stopAgents context.CancelFunc
@@ -93,6 +95,18 @@ type Extension struct {
 	// noTelemetry: the subscription to the Telemetry API failed; no
 	// runtimeDone or report will come.
 	noTelemetry bool
+}
+
+// agent is one of the extension's listeners (DogStatsD, the EMF agent
+// endpoint) and the family of its kernel drop counter.
+type agent struct {
+	l interface {
+		Close() error
+		Stats() listen.Stats
+	}
+	family string // listen.MetricDogStatsDDrops or listen.MetricEMFAgentDrops
+	noted  bool   // its counter was recorded once (from 0)
+	last   uint64 // the kernel's count when last recorded
 }
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
@@ -186,6 +200,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
 	x.recv.post = x.overhead
+	x.recv.batched = x.noteDrops
 	x.recv.waits = x.cfg.Flush == FlushInvocation // it takes INVOKE events (Run)
 	s.Start(ctx)
 	if err := x.startAgents(ctx, base); err != nil {
@@ -209,7 +224,7 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 		if err != nil {
 			return err
 		}
-		x.agents = append(x.agents, l)
+		x.agents = append(x.agents, &agent{l: l, family: listen.MetricDogStatsDDrops})
 		x.wg.Go(func() { _ = l.Serve(ctx) })
 	}
 	if x.cfg.EMFAgent != "none" && x.cfg.EMFAgent != "" {
@@ -223,10 +238,51 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 		if err != nil {
 			return err
 		}
-		x.agents = append(x.agents, l)
+		x.agents = append(x.agents, &agent{l: l, family: listen.MetricEMFAgentDrops})
 		x.wg.Go(func() { _ = l.Serve(ctx) })
 	}
+	x.noteDrops() // the counters start at 0
 	return nil
+}
+
+// noteDrops records what the kernel dropped on the agents' sockets since
+// the last call (their receive buffers full: the extension read too
+// slowly, or not at all while the environment was frozen) as the
+// listeners' counters, delivered with the metrics. It is called when the
+// extension is awake anyway: at each Telemetry API batch, before each
+// invocation's flush and at SHUTDOWN. Reading a count costs well under a
+// microsecond (SO_MEMINFO).
+func (x *Extension) noteDrops() {
+	x.dmu.Lock()
+	defer x.dmu.Unlock()
+	for _, a := range x.agents {
+		n := a.l.Stats().KernelDropped
+		if a.noted && n <= a.last {
+			continue
+		}
+		x.count(a.family, n-a.last)
+		a.noted, a.last = true, n
+	}
+}
+
+// forgetAgents drops the closed listeners: noteDrops, which a Telemetry
+// batch may still call, records nothing after it.
+func (x *Extension) forgetAgents() {
+	x.dmu.Lock()
+	x.agents = nil
+	x.dmu.Unlock()
+}
+
+// kernelDropped sums the agents' kernel drops as noteDrops last recorded
+// them.
+func (x *Extension) kernelDropped() uint64 {
+	x.dmu.Lock()
+	defer x.dmu.Unlock()
+	var n uint64
+	for _, a := range x.agents {
+		n += a.last
+	}
+	return n
 }
 
 // invoke handles one INVOKE (the invocation strategy): it waits for the
@@ -245,6 +301,7 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 	}
 	fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
 	defer fcancel()
+	x.noteDrops()
 	if err := x.s.Flush(fctx); err != nil {
 		x.log.Warn("lambdabridge extension: flush", "err", err)
 	}
@@ -264,6 +321,15 @@ func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label,
 	pt := selfPoint(x.cfg.Function, name, kind, labels)
 	pt.Origin.Environment = x.cfg.Instance
 	pt.Values, pt.TimeMs = []float64{d.Seconds()}, time.Now().UnixMilli()
+	x.s.Pipeline().Platform(&pt)
+}
+
+// count adds n to one of the extension's own counters.
+func (x *Extension) count(name string, n uint64) {
+	pt := selfPoint(x.cfg.Function, name, metric.Counter, nil)
+	pt.Unit = ""
+	pt.Origin.Environment = x.cfg.Instance
+	pt.Values, pt.TimeMs = []float64{float64(n)}, time.Now().UnixMilli()
 	x.s.Pipeline().Platform(&pt)
 }
 
@@ -309,6 +375,9 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	}
 	time.Sleep(session.Settle) // the datagrams sent last are read
 	x.stop(ctx)
+	x.noteDrops() // the final counts, read as the sockets closed
+	kernel := x.kernelDropped()
+	x.forgetAgents()
 	sum := x.s.ShutdownWithin(ctx)
 	in := sum.Input
 	msg := fmt.Sprintf("lambdabridge extension: shutdown (%s): %d lines, %d datagrams, %d points; ", reason, in.Lines, in.Datagrams, in.Points)
@@ -321,6 +390,12 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 		if st.DroppedTotal() > 0 || st.LastError != "" {
 			msg += fmt.Sprintf("; %s %s: dropped %v, last error %q", st.Kind, st.URL, st.Dropped, st.LastError)
 		}
+	}
+	if n := sum.AggregateLost(); n > 0 {
+		msg += fmt.Sprintf("; %d values dropped by the aggregation (%s)", n, sum.AggregateDropText)
+	}
+	if kernel > 0 {
+		msg += fmt.Sprintf("; %d datagrams dropped by the kernel (the agent socket's receive buffer was full)", kernel)
 	}
 	fmt.Fprintln(x.stdout(), msg)
 }
@@ -336,9 +411,8 @@ func (x *Extension) stop(ctx context.Context) {
 	}
 	x.wg.Wait() // the agents' Serve returned: their sockets are drained and closed
 	for _, a := range x.agents {
-		_ = a.Close()
+		_ = a.l.Close()
 	}
-	x.agents = nil
 }
 
 // abandon stops what start began: the extension goes on without metrics.
@@ -346,6 +420,7 @@ func (x *Extension) abandon() {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	x.stop(ctx)
+	x.forgetAgents()
 	if x.s != nil {
 		x.s.ShutdownWithin(ctx)
 		x.s = nil

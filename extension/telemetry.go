@@ -29,6 +29,9 @@ type receiver struct {
 	// runtime's answer (report's durationMs minus runtimeDone's), as the
 	// platform measured it.
 	post func(time.Duration)
+	// batched, when set, is called after each batch (the extension is
+	// awake: it reads its kernel drop counters).
+	batched func()
 	// waits: the extension takes INVOKE events and waits for their
 	// runtimeDone (the invocation strategy); otherwise no runtimeDone
 	// signal is kept, since nothing would ever forget it.
@@ -94,6 +97,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.events = batch[:0]
 	if r.body.Cap() > maxKeptBody {
 		r.body = bytes.Buffer{}
+	}
+	if r.batched != nil {
+		r.batched()
 	}
 	r.mu.Lock()
 	r.last = time.Now()

@@ -14,9 +14,8 @@ import (
 // microsecond a read; where that fails (SO_MEMINFO came in Linux 4.12),
 // from the socket's line in /proc/net/udp{,6}, which took 74 µs a read here
 // (BenchmarkKernelDrops): the kernel walks its whole UDP hash table however
-// few sockets there are. The self-metrics read it at each gathering, with
-// the extension's invocation strategy at each invocation. Elsewhere it
-// stays 0.
+// few sockets there are. The self-metrics read it at each gathering (each
+// scrape of /metrics). Elsewhere it stays 0.
 type kernelDrops struct {
 	mu     sync.Mutex
 	conn   *net.UDPConn

@@ -2,10 +2,17 @@ package listen
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// The families of the kernel drop counters (the Lambda extension delivers
+// them with its metrics).
+const (
+	MetricDogStatsDDrops = "lambdabridge_dogstatsd_kernel_dropped_datagrams_total"
+	MetricEMFAgentDrops  = "lambdabridge_emf_agent_kernel_dropped_datagrams_total"
+)
+
 var (
-	descDogStatsDDrops = prometheus.NewDesc("lambdabridge_dogstatsd_kernel_dropped_datagrams_total",
+	descDogStatsDDrops = prometheus.NewDesc(MetricDogStatsDDrops,
 		"DogStatsD datagrams the kernel dropped because the socket's receive buffer was full (read too slowly); their metrics are lost. Linux only.", nil, nil)
-	descEMFAgentDrops = prometheus.NewDesc("lambdabridge_emf_agent_kernel_dropped_datagrams_total",
+	descEMFAgentDrops = prometheus.NewDesc(MetricEMFAgentDrops,
 		"EMF agent UDP datagrams the kernel dropped because the socket's receive buffer was full (read too slowly); their metrics are lost. Linux only.", nil, nil)
 )
 

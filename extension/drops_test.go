@@ -1,0 +1,68 @@
+package extension_test
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lambdabridge/lambdabridge/function"
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
+	"github.com/lambdabridge/lambdabridge/runner"
+)
+
+// TestKernelDropsCounted floods the extension's DogStatsD socket while its
+// environment is frozen, so that the kernel drops what the receive buffer
+// cannot hold: every datagram sent is delivered or counted, in
+// lambdabridge_dogstatsd_kernel_dropped_datagrams_total in Prometheus and
+// in the shutdown line in the function's log (sent = delivered + dropped).
+func TestKernelDropsCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the example and the layer, runs Prometheus")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the kernel drop counter is read on Linux only")
+	}
+	prom, def := intoPrometheus(t, "periodic", 10*time.Second)
+	log := &logs{}
+	r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	invoke(t, r, `{}`) // the environment is frozen after it
+	c, err := net.Dial("udp", def.Env["LAMBDABRIDGE_DOGSTATSD_ADDR"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// More than the socket's buffer holds (the extension asks for 4 MiB,
+	// at most net.core.rmem_max, doubled by the kernel): small datagrams
+	// take about a kilobyte each in it.
+	const sent = 30000
+	msg := []byte("lb.flood:1|c|#flood:yes")
+	for range sent {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close() // SHUTDOWN: the extension reads what the socket holds and delivers
+	const droppedQ = `sum(lambdabridge_dogstatsd_kernel_dropped_datagrams_total{function_name="go-emf"})`
+	_, ok := settle(prom, `sum(lb_flood_total) + `+droppedQ, sent)
+	delivered, _ := testenv.Value(context.Background(), prom, `sum(lb_flood_total)`)
+	dropped, _ := testenv.Value(context.Background(), prom, droppedQ)
+	if !ok {
+		t.Fatalf("sent %d datagrams: %g delivered (lb_flood_total), %g counted as dropped by the kernel:\n%s", sent, delivered, dropped, testenv.GrepLines(log.String(), "lambdabridge extension"))
+	}
+	if dropped == 0 {
+		t.Fatalf("sent %d datagrams to a frozen environment, none dropped: the test shows nothing (raise sent)", sent)
+	}
+	m := regexp.MustCompile(`; (\d+) datagrams dropped by the kernel`).FindStringSubmatch(log.String())
+	if m == nil || m[1] != strconv.FormatFloat(dropped, 'f', -1, 64) {
+		t.Errorf("the shutdown line does not say the %g datagrams the kernel dropped:\n%s", dropped, testenv.GrepLines(log.String(), "lambdabridge extension: shutdown"))
+	}
+	t.Logf("sent %d: delivered %g, dropped by the kernel %g", sent, delivered, dropped)
+}
