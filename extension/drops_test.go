@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // environment is frozen, so that the kernel drops what the receive buffer
 // cannot hold: every datagram sent is delivered or counted, in
 // lambdabridge_dogstatsd_kernel_dropped_datagrams_total in Prometheus and
-// in the shutdown line in the function's log (sent = delivered + dropped).
+// in the shutdown line in the function's log (sent = delivered + dropped),
+// and the extension's threads leave SCHED_BATCH.
 func TestKernelDropsCounted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the example and the layer, runs Prometheus")
@@ -27,6 +29,8 @@ func TestKernelDropsCounted(t *testing.T) {
 		t.Skip("the kernel drop counter is read on Linux only")
 	}
 	prom, def := intoPrometheus(t, "periodic", 10*time.Second)
+	marker := "drops-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	def.Env["LAMBDABRIDGE_BENCH_ID"] = marker
 	log := &logs{}
 	r, err := runner.New([]function.Definition{def}, runner.WithLogSink(log))
 	if err != nil {
@@ -49,9 +53,21 @@ func TestKernelDropsCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.Close() // SHUTDOWN: the extension reads what the socket holds and delivers
+	// Thawed for 1.5 s: the extension reads what the socket holds, and at
+	// the next Telemetry batch sees the drops and leaves SCHED_BATCH.
+	invoke(t, r, `{"sleep_ms":1500}`)
+	pid, ok := extensionPID(marker)
+	if !ok {
+		t.Fatal("no extension process")
+	}
+	for tid, policy := range threadPolicies(t, pid) {
+		if policy != "0" {
+			t.Errorf("after the kernel dropped datagrams, thread %s has policy %s, want SCHED_NORMAL (0)", tid, policy)
+		}
+	}
+	r.Close() // SHUTDOWN: the extension delivers what it holds
 	const droppedQ = `sum(lambdabridge_dogstatsd_kernel_dropped_datagrams_total{function_name="go-emf"})`
-	_, ok := settle(prom, `sum(lb_flood_total) + `+droppedQ, sent)
+	_, ok = settle(prom, `sum(lb_flood_total) + `+droppedQ, sent)
 	delivered, _ := testenv.Value(context.Background(), prom, `sum(lb_flood_total)`)
 	dropped, _ := testenv.Value(context.Background(), prom, droppedQ)
 	if !ok {
@@ -59,6 +75,9 @@ func TestKernelDropsCounted(t *testing.T) {
 	}
 	if dropped == 0 {
 		t.Fatalf("sent %d datagrams to a frozen environment, none dropped: the test shows nothing (raise sent)", sent)
+	}
+	if !strings.Contains(log.String(), "lambdabridge extension: the kernel dropped datagrams on an agent socket") {
+		t.Errorf("no line says the extension stopped yielding to the function:\n%s", testenv.GrepLines(log.String(), "lambdabridge extension"))
 	}
 	m := regexp.MustCompile(`; (\d+) datagrams dropped by the kernel`).FindStringSubmatch(log.String())
 	if m == nil || m[1] != strconv.FormatFloat(dropped, 'f', -1, 64) {

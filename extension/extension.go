@@ -85,8 +85,11 @@ type Extension struct {
 	s      *session.Session
 	recv   *receiver
 	agents []*agent
-	// dmu serializes noteDrops (the agents' last counts).
+	// dmu serializes noteDrops (the agents' last counts, yielding).
 	dmu sync.Mutex
+	// yielding: the threads are under SCHED_BATCH (Main); noteDrops ends
+	// it at the first datagram the kernel drops.
+	yielding bool
 	// stopAgents ends the agents' Serve: each reads what its socket holds,
 	// then closes it (Close alone would lose the datagrams not yet read).
 	stopAgents context.CancelFunc
@@ -262,6 +265,12 @@ func (x *Extension) noteDrops() {
 		}
 		x.count(a.family, n-a.last)
 		a.noted, a.last = true, n
+		if n > 0 && x.yielding {
+			x.yielding = false
+			if err := stopYielding(); err == nil {
+				x.log.Warn("lambdabridge extension: the kernel dropped datagrams on an agent socket (its receive buffer was full); from now on the extension reads as soon as they come, even while the function runs on its CPU", "dropped", n)
+			}
+		}
 	}
 }
 

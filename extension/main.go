@@ -32,9 +32,10 @@ func Main(ctx context.Context, name, version string, getenv func(string) string,
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	_ = yieldToFunction() // best effort: without it, only slower
+	yielding := yieldToFunction() == nil // best effort: without it, only slower
 	cfg, err := Load(getenv)
 	x := New(cfg, err, WithRuntimeAPI(api), WithName(name), WithVersion(version))
+	x.yielding = yielding
 	if err := x.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "lambdabridge-extension:", err)
 		return 1

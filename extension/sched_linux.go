@@ -14,11 +14,22 @@ import (
 // slice ends. Threads made later inherit the policy from the thread that
 // makes them, and all of them have it. Any user may choose SCHED_BATCH;
 // where the kernel refuses, the threads stay as they were.
-func yieldToFunction() error {
-	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}
+//
+// The price is a later read of the agents' sockets: a function that sends
+// datagrams in a burst from a thread on the extension's CPU fills the
+// receive buffer sooner. So once the kernel drops a datagram, the
+// extension takes the normal policy back (stopYielding).
+func yieldToFunction() error { return setPolicy(unix.SCHED_BATCH) }
+
+// stopYielding gives the extension's threads the normal policy back.
+func stopYielding() error { return setPolicy(unix.SCHED_NORMAL) }
+
+// setPolicy sets every thread's scheduling policy, again until no thread
+// is new: one made during a pass by a thread not yet set would not have
+// the policy.
+func setPolicy(policy uint32) error {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: policy}
 	done := map[int]bool{}
-	// again until no thread is new: one made during a pass by a thread
-	// not yet set would not inherit the policy
 	for more := true; more; {
 		tasks, err := os.ReadDir("/proc/self/task")
 		if err != nil {

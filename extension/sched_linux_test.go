@@ -31,10 +31,24 @@ func TestThreadsYieldToFunction(t *testing.T) {
 	if !ok {
 		t.Fatal("no extension process")
 	}
+	policies := threadPolicies(t, pid)
+	for tid, policy := range policies {
+		if policy != "3" {
+			t.Errorf("thread %s: policy %s, want SCHED_BATCH (3)", tid, policy)
+		}
+	}
+	t.Logf("%d threads under SCHED_BATCH", len(policies))
+}
+
+// threadPolicies returns the scheduling policy of each thread of process
+// pid, by thread id.
+func threadPolicies(t *testing.T, pid string) map[string]string {
+	t.Helper()
 	stats, _ := filepath.Glob(filepath.Join("/proc", pid, "task", "[0-9]*", "stat"))
 	if len(stats) == 0 {
 		t.Fatal("no threads")
 	}
+	out := map[string]string{}
 	for _, s := range stats {
 		b, err := os.ReadFile(s)
 		if err != nil {
@@ -46,9 +60,7 @@ func TestThreadsYieldToFunction(t *testing.T) {
 		if len(f) < 39 {
 			t.Fatalf("%s: %q", s, b)
 		}
-		if policy := string(f[38]); policy != "3" {
-			t.Errorf("thread %s: policy %s, want SCHED_BATCH (3)", filepath.Base(filepath.Dir(s)), policy)
-		}
+		out[filepath.Base(filepath.Dir(s))] = string(f[38])
 	}
-	t.Logf("%d threads under SCHED_BATCH", len(stats))
+	return out
 }

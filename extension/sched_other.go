@@ -3,3 +3,5 @@
 package extension
 
 func yieldToFunction() error { return nil }
+
+func stopYielding() error { return nil }
