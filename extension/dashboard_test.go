@@ -22,6 +22,7 @@ import (
 	"github.com/lambdabridge/lambdabridge/extension"
 	"github.com/lambdabridge/lambdabridge/function"
 	"github.com/lambdabridge/lambdabridge/internal/testenv"
+	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/logsource"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
@@ -76,7 +77,7 @@ func TestDashboardFromTheFunctionLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, fam := range []string{extension.MetricInit, extension.MetricOverhead} {
+			for _, fam := range []string{extension.MetricInit, extension.MetricOverhead, listen.MetricDogStatsDDrops} {
 				if !slices.ContainsFunc(dashboards.PromQueries(d), func(q dashboards.PromQuery) bool { return q.Panel == fam }) {
 					t.Errorf("no panel for the extension's %s", fam)
 				}

@@ -327,18 +327,18 @@ func (x *Extension) overhead(d time.Duration) {
 
 // record hands the pipeline one point of the extension's own, in seconds.
 func (x *Extension) record(name string, kind metric.Kind, labels []metric.Label, d time.Duration) {
-	pt := selfPoint(x.cfg.Function, name, kind, labels)
-	pt.Origin.Environment = x.cfg.Instance
-	pt.Values, pt.TimeMs = []float64{d.Seconds()}, time.Now().UnixMilli()
-	x.s.Pipeline().Platform(&pt)
+	x.emit(selfPoint(x.cfg.Function, name, kind, labels), d.Seconds())
 }
 
 // count adds n to one of the extension's own counters.
 func (x *Extension) count(name string, n uint64) {
-	pt := selfPoint(x.cfg.Function, name, metric.Counter, nil)
-	pt.Unit = ""
+	x.emit(selfPoint(x.cfg.Function, name, metric.Counter, nil), float64(n))
+}
+
+// emit hands the pipeline pt, of this environment, with value v now.
+func (x *Extension) emit(pt metric.Point, v float64) {
 	pt.Origin.Environment = x.cfg.Instance
-	pt.Values, pt.TimeMs = []float64{float64(n)}, time.Now().UnixMilli()
+	pt.Values, pt.TimeMs = []float64{v}, time.Now().UnixMilli()
 	x.s.Pipeline().Platform(&pt)
 }
 
