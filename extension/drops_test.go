@@ -2,7 +2,6 @@ package extension_test
 
 import (
 	"context"
-	"net"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -38,21 +37,11 @@ func TestKernelDropsCounted(t *testing.T) {
 	}
 	defer r.Close()
 	invoke(t, r, `{}`) // the environment is frozen after it
-	c, err := net.Dial("udp", def.Env["LAMBDABRIDGE_DOGSTATSD_ADDR"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// More than the socket's buffer holds (the extension asks for 4 MiB,
 	// at most net.core.rmem_max, doubled by the kernel): small datagrams
 	// take about a kilobyte each in it.
 	const sent = 30000
-	msg := []byte("lb.flood:1|c|#flood:yes")
-	for range sent {
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.SendUDP(t, def.Env["LAMBDABRIDGE_DOGSTATSD_ADDR"], []byte("lb.flood:1|c|#flood:yes"), sent)
 	// Thawed for 1.5 s: the extension reads what the socket holds, and at
 	// the next Telemetry batch sees the drops and leaves SCHED_BATCH.
 	invoke(t, r, `{"sleep_ms":1500}`)

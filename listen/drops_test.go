@@ -3,7 +3,6 @@ package listen
 import (
 	"bufio"
 	"context"
-	"net"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -63,17 +63,7 @@ func TestFloodKernelDrops(t *testing.T) {
 			}
 			serve(t, l)
 			const sent = 20000
-			c, err := net.Dial("udp", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			msg := []byte(`flood.metric:1|c|#env:test,function:f`)
-			for range sent {
-				if _, err := c.Write(msg); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testenv.SendUDP(t, l.Addr().String(), []byte(`flood.metric:1|c|#env:test,function:f`), sent)
 			st := waitAccounted(t, l, sent)
 			t.Logf("sent %d, received %d, kernel-dropped %d", sent, st.Datagrams, st.KernelDropped)
 			if st.KernelDropped == 0 {

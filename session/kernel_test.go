@@ -1,13 +1,13 @@
 package session
 
 import (
-	"net"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lambdabridge/lambdabridge/internal/testenv"
 	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/runner"
@@ -54,18 +54,8 @@ func kernelDrops(t *testing.T, perEnv bool) {
 			}
 		}
 	}
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const sent = 60000
-	msg := []byte("flood.metric:1|c|#env:test")
-	for range sent {
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.SendUDP(t, addr, []byte("flood.metric:1|c|#env:test"), sent)
 	stats := func() listen.Stats {
 		if perEnv {
 			s.perEnv.mu.Lock()

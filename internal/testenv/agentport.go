@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"net"
 	"testing"
 
 	"github.com/lambdabridge/lambdabridge/internal/loopback"
@@ -17,4 +18,21 @@ func FreeAgentPort(t testing.TB) int {
 		t.Fatalf("testenv: %v", err)
 	}
 	return port
+}
+
+// SendUDP sends msg n times to addr from one socket, as fast as it can: a
+// flood for the tests of what the kernel drops when a receive buffer is
+// full.
+func SendUDP(t testing.TB, addr string, msg []byte, n int) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range n {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
