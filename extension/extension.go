@@ -203,7 +203,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
 	x.recv.post = x.overhead
-	x.recv.batched = x.noteDrops
+	x.recv.batched = func() { x.noteDrops() }
 	x.recv.waits = x.cfg.Flush == FlushInvocation // it takes INVOKE events (Run)
 	s.Start(ctx)
 	if err := x.startAgents(ctx, base); err != nil {
@@ -254,24 +254,24 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 // listeners' counters, delivered with the metrics. It is called when the
 // extension is awake anyway: at each Telemetry API batch, before each
 // invocation's flush and at SHUTDOWN. Reading a count costs well under a
-// microsecond (SO_MEMINFO).
-func (x *Extension) noteDrops() {
+// microsecond (SO_MEMINFO). It returns the agents' drops so far.
+func (x *Extension) noteDrops() (total uint64) {
 	x.dmu.Lock()
 	defer x.dmu.Unlock()
 	for _, a := range x.agents {
-		n := a.l.Stats().KernelDropped
-		if a.noted && n <= a.last {
-			continue
-		}
-		x.count(a.family, n-a.last)
-		a.noted, a.last = true, n
-		if n > 0 && x.yielding {
-			x.yielding = false
-			if err := stopYielding(); err == nil {
-				x.log.Warn("lambdabridge extension: the kernel dropped datagrams on an agent socket (its receive buffer was full); from now on the extension reads as soon as they come, even while the function runs on its CPU", "dropped", n)
+		if n := a.l.Stats().KernelDropped; !a.noted || n > a.last {
+			x.count(a.family, n-a.last)
+			a.noted, a.last = true, n
+			if n > 0 && x.yielding {
+				x.yielding = false
+				if err := stopYielding(); err == nil {
+					x.log.Warn("lambdabridge extension: the kernel dropped datagrams on an agent socket (its receive buffer was full); from now on the extension reads as soon as they come, even while the function runs on its CPU", "dropped", n)
+				}
 			}
 		}
+		total += a.last
 	}
+	return total
 }
 
 // forgetAgents drops the closed listeners: noteDrops, which a Telemetry
@@ -280,18 +280,6 @@ func (x *Extension) forgetAgents() {
 	x.dmu.Lock()
 	x.agents = nil
 	x.dmu.Unlock()
-}
-
-// kernelDropped sums the agents' kernel drops as noteDrops last recorded
-// them.
-func (x *Extension) kernelDropped() uint64 {
-	x.dmu.Lock()
-	defer x.dmu.Unlock()
-	var n uint64
-	for _, a := range x.agents {
-		n += a.last
-	}
-	return n
 }
 
 // invoke handles one INVOKE (the invocation strategy): it waits for the
@@ -384,8 +372,7 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	}
 	time.Sleep(session.Settle) // the datagrams sent last are read
 	x.stop(ctx)
-	x.noteDrops() // the final counts, read as the sockets closed
-	kernel := x.kernelDropped()
+	kernel := x.noteDrops() // the final counts, read as the sockets closed
 	x.forgetAgents()
 	sum := x.s.ShutdownWithin(ctx)
 	in := sum.Input
@@ -400,11 +387,9 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 			msg += fmt.Sprintf("; %s %s: dropped %v, last error %q", st.Kind, st.URL, st.Dropped, st.LastError)
 		}
 	}
-	if n := sum.AggregateLost(); n > 0 {
-		msg += fmt.Sprintf("; %d values dropped by the aggregation (%s)", n, sum.AggregateDropText)
-	}
-	if kernel > 0 {
-		msg += fmt.Sprintf("; %d datagrams dropped by the kernel (the agent socket's receive buffer was full)", kernel)
+	sum.KernelDropped += kernel // the extension's own listeners
+	for _, l := range sum.InputLosses() {
+		msg += "; " + l
 	}
 	fmt.Fprintln(x.stdout(), msg)
 }

@@ -103,6 +103,14 @@ func (s Summary) Losses() []string {
 	} else if n := s.Dropped(); n > 0 {
 		out = append(out, fmt.Sprintf("%d samples dropped by the sinks", n))
 	}
+	return append(out, s.InputLosses()...)
+}
+
+// InputLosses says what was lost before the sinks, one phrase per kind:
+// the values the aggregation lost and why, the datagrams the kernel
+// dropped.
+func (s Summary) InputLosses() []string {
+	var out []string
 	if n := s.AggregateLost(); n > 0 {
 		out = append(out, fmt.Sprintf("%d values dropped by the aggregation (%s)", n, s.AggregateDropText))
 	}
