@@ -3,6 +3,7 @@ package listen
 import (
 	"net"
 	"sync"
+	"syscall"
 )
 
 // kernelDrops follows the kernel's drop counter of one UDP socket: the
@@ -19,13 +20,17 @@ import (
 type kernelDrops struct {
 	mu     sync.Mutex
 	conn   *net.UDPConn
-	proc   bool   // SO_MEMINFO failed: read /proc from now on
-	inode  uint64 // the socket's inode in /proc (found on first use)
-	last   uint64 // last value read
+	rc     syscall.RawConn // conn's, for SO_MEMINFO
+	proc   bool            // SO_MEMINFO failed: read /proc from now on
+	inode  uint64          // the socket's inode in /proc (found on first use)
+	last   uint64          // last value read
 	closed bool
 }
 
-func newKernelDrops(c *net.UDPConn) *kernelDrops { return &kernelDrops{conn: c} }
+func newKernelDrops(c *net.UDPConn) *kernelDrops {
+	rc, _ := c.SyscallConn() // never fails for an open *net.UDPConn; sockDrops fails with a nil one
+	return &kernelDrops{conn: c, rc: rc}
+}
 
 // read refreshes the counter while the socket is open and returns the last
 // value read (the final one once closed).
@@ -41,7 +46,7 @@ func (k *kernelDrops) refresh() {
 		return
 	}
 	if !k.proc {
-		if n, ok := sockDrops(k.conn); ok {
+		if n, ok := sockDrops(k.rc); ok {
 			k.last = n
 			return
 		}

@@ -14,9 +14,8 @@ import (
 
 // sockDrops reads the socket's sk_drops with getsockopt(SO_MEMINFO), Linux
 // 4.12 and later; false when the kernel does not give SK_MEMINFO_DROPS.
-func sockDrops(c *net.UDPConn) (uint64, bool) {
-	rc, err := c.SyscallConn()
-	if err != nil {
+func sockDrops(rc syscall.RawConn) (uint64, bool) {
+	if rc == nil {
 		return 0, false
 	}
 	var (

@@ -5,6 +5,7 @@ package listen
 import (
 	"errors"
 	"net"
+	"syscall"
 )
 
 func socketInode(*net.UDPConn) (uint64, error) {
@@ -13,4 +14,4 @@ func socketInode(*net.UDPConn) (uint64, error) {
 
 func procUDPDrops(uint64) (uint64, bool) { return 0, false }
 
-func sockDrops(*net.UDPConn) (uint64, bool) { return 0, false }
+func sockDrops(syscall.RawConn) (uint64, bool) { return 0, false }

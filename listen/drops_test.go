@@ -77,7 +77,8 @@ func TestFloodKernelDrops(t *testing.T) {
 			if k.proc {
 				t.Logf("SO_MEMINFO unavailable: the counter came from /proc")
 			}
-			fallback := &kernelDrops{conn: k.conn, proc: true}
+			fallback := newKernelDrops(k.conn)
+			fallback.proc = true
 			if got := fallback.read(); got != st.KernelDropped {
 				t.Errorf("kernel drops from /proc/net/udp: %d, from Stats (SO_MEMINFO): %d", got, st.KernelDropped)
 			}
@@ -150,7 +151,8 @@ func BenchmarkKernelDrops(b *testing.B) {
 		proc bool
 	}{{"so_meminfo", false}, {"proc", true}} {
 		b.Run(m.name, func(b *testing.B) {
-			k := &kernelDrops{conn: l.conn, proc: m.proc}
+			k := newKernelDrops(l.conn)
+			k.proc = m.proc
 			for b.Loop() {
 				k.read()
 			}
