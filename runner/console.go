@@ -180,6 +180,8 @@ func lossLine(s Stats) string {
 	}
 	if s.Freeze == "cgroup v2 freezer" || s.Freeze == "SIGSTOP" {
 		parts = append(parts, "frozen by "+s.Freeze+" (no cgroup v1 freezer here): each freeze and thaw wakes every sleeping thread, which Lambda's freezer does not, so each invocation costs more CPU than on Lambda")
+	} else if s.FreezeWakesPollers {
+		parts = append(parts, "frozen by "+s.Freeze+" on Linux 6.1 or later: each freeze and thaw wakes every thread waiting in epoll_wait (an event loop, the Go runtime's poller), which this freezer did not before 6.1 (Lambda ran Linux 4.14 in 2020), so each invocation may cost more CPU than on Lambda")
 	}
 	if s.LogBytesDropped > 0 {
 		parts = append(parts, plural(s.LogBytesDropped, "byte")+" of output dropped (written by a process outside an ended environment)")

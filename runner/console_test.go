@@ -88,6 +88,39 @@ func TestWriteSummaryFreezer(t *testing.T) {
 			t.Errorf("%s: caveat %v, want %v:\n%s", mode, got, caveat, out.String())
 		}
 	}
+	// The v1 freezer on Linux 6.1 and later wakes the threads in epoll_wait.
+	for _, wakes := range []bool{false, true} {
+		var out bytes.Buffer
+		if err := WriteSummary(&out, []Stats{{Function: "f", Requests: 1, Invocations: 1, Successes: 1, Freeze: "cgroup v1 freezer", FreezeWakesPollers: wakes}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), "f: frozen by cgroup v1 freezer on Linux 6.1 or later: each freeze and thaw wakes every thread waiting in epoll_wait"); got != wakes {
+			t.Errorf("v1 freezer waking pollers %v: caveat %v:\n%s", wakes, got, out.String())
+		}
+	}
+}
+
+func TestKernelAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		release string
+		want    bool
+	}{
+		{"6.18.44-fc-v1045", true},
+		{"6.1.0-13-amd64", true},
+		{"6.0.19", false},
+		{"5.10.219-208.866.amzn2.x86_64", false},
+		{"4.14.165-102.205.amzn2.x86_64", false},
+		{"10.0", true},
+		{"6.1", true},
+		{"6.1-rc3", true},
+		{"6", false},
+		{"", false},
+		{"x.y", false},
+	} {
+		if got := kernelAtLeast(c.release, 6, 1); got != c.want {
+			t.Errorf("kernelAtLeast(%q, 6, 1) = %v, want %v", c.release, got, c.want)
+		}
+	}
 }
 
 // The summary shows only the functions that got requests, and for those

@@ -3,7 +3,11 @@ package runner
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Freezing an idle environment, as Lambda does between invocations, takes
@@ -106,6 +110,36 @@ func (e *env) v1Freeze(on bool) bool {
 // removeFreezer removes the environment's cgroup v1 freezer directory once
 // its processes are gone.
 func (e *env) removeFreezer() { removeV1(e.freezerDir()) }
+
+// freezeWakesPollers reports whether the freezer in use wakes a thread
+// waiting in epoll_wait (Stats.FreezeWakesPollers).
+func (r *Runner) freezeWakesPollers() bool {
+	switch r.freezeMode() {
+	case "cgroup v2 freezer", "SIGSTOP":
+		return true
+	case "cgroup v1 freezer":
+		var u unix.Utsname
+		return unix.Uname(&u) == nil && kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 1)
+	}
+	return false
+}
+
+// kernelAtLeast reports whether a kernel release ("6.18.44-fc-v1045",
+// "4.14.165-102.205.amzn2.x86_64") is major.minor or later; false for one
+// it cannot read.
+func kernelAtLeast(release string, major, minor int) bool {
+	mj, rest, _ := strings.Cut(release, ".")
+	mn := rest
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		mn = rest[:i]
+	}
+	a, err1 := strconv.Atoi(mj)
+	b, err2 := strconv.Atoi(mn)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return a > major || a == major && b >= minor
+}
 
 // freezeMode says how idle environments are frozen ("" before the first
 // environment).

@@ -17,3 +17,5 @@ func (r *Runner) freezeMode() string {
 	}
 	return "SIGSTOP"
 }
+
+func (r *Runner) freezeWakesPollers() bool { return r.cfg.freeze }

@@ -650,6 +650,54 @@ func TestFreezeLeavesSleepingThreadsAsleep(t *testing.T) {
 	}
 }
 
+// TestFreezeWakesPollers: Stats.FreezeWakesPollers says what the freezer
+// does here to a thread waiting in epoll_wait, as an event loop's does: with
+// it, the thread runs at each freeze and thaw; without, it stays asleep.
+func TestFreezeWakesPollers(t *testing.T) {
+	for _, freeze := range []bool{true, false} {
+		r, _ := newTestRunner(t, []function.Definition{goDef(t)}, WithFreeze(freeze))
+		res := invoke(t, r, "gofn", `{"action":"poller"}`)
+		var out struct {
+			Pid int `json:"pid"`
+		}
+		if err := json.Unmarshal(res.Payload, &out); err != nil || out.Pid == 0 {
+			t.Fatalf("poller: %s (%v)", res.Payload, err)
+		}
+		stat := filepath.Join("/proc", strconv.Itoa(out.Pid), "task", strconv.Itoa(out.Pid), "schedstat")
+		runs := func() int64 {
+			b, err := os.ReadFile(stat)
+			f := strings.Fields(string(b))
+			if err != nil || len(f) != 3 {
+				t.Fatalf("%s: %q %v", stat, b, err)
+			}
+			n, _ := strconv.ParseInt(f[2], 10, 64)
+			return n
+		}
+		// Until the child's main thread waits (its runtime's start runs
+		// while the environment is thawed).
+		for range 5 {
+			invoke(t, r, "gofn", `{"action":"sleep","ms":20}`)
+		}
+		const n = 30
+		before := runs()
+		for range n {
+			if res := invoke(t, r, "gofn", `{}`); res.Failed() {
+				t.Fatalf("invocation: %+v", res)
+			}
+		}
+		ran := runs() - before
+		st, _ := r.Stats("gofn")
+		r.Close()
+		t.Logf("frozen by %s: the thread in epoll_wait ran %d times in %d invocations", st.Freeze, ran, n)
+		if st.FreezeWakesPollers && ran < n {
+			t.Errorf("%s: FreezeWakesPollers, but the thread in epoll_wait ran %d times in %d invocations (want about %d)", st.Freeze, ran, n, 2*n)
+		}
+		if !st.FreezeWakesPollers && ran >= n/2 {
+			t.Errorf("%s: not FreezeWakesPollers, but the thread in epoll_wait ran %d times in %d invocations", st.Freeze, ran, n)
+		}
+	}
+}
+
 // TestMemoryAfterPanic: a function that panics (the runtime reports the
 // error, then its process exits) still gets a measured Max Memory Used, on
 // a cold start and a crash alike; Lambda never reports 0.

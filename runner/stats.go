@@ -37,6 +37,14 @@ type Stats struct {
 	// freezer" (Lambda's), "cgroup v2 freezer", "SIGSTOP" or "off" ("" before
 	// the first environment).
 	Freeze string
+	// FreezeWakesPollers: the freezer wakes a thread that waits in
+	// epoll_wait (an event loop's, the Go runtime's poller's) to stop it
+	// and again to let it go on. The cgroup v1 freezer does so from Linux
+	// 6.1 on, which reworked the freezer; before, as on the Linux 4.14
+	// seen inside Lambda (awsdocs/aws-lambda-developer-guide issue 185,
+	// 2020), such a thread stayed asleep. The v2 freezer and SIGSTOP wake
+	// every thread.
+	FreezeWakesPollers bool
 	// Async accounts for the Event (asynchronous) invocations.
 	Async AsyncStats
 	// ErrorTypes counts the failed invocations by error type
@@ -201,28 +209,29 @@ func (r *Runner) Stats(name string) (Stats, bool) {
 	defer f.mu.Unlock()
 	s := &f.st
 	return Stats{
-		Function:        name,
-		Requests:        s.invocations + s.throttles,
-		Invocations:     s.invocations,
-		Successes:       s.successes,
-		Errors:          s.errors,
-		Timeouts:        s.timeouts,
-		Throttles:       s.throttles,
-		ColdStarts:      s.coldStarts,
-		Duration:        s.dur.quantiles(),
-		InitDuration:    s.init.quantiles(),
-		BilledDuration:  s.billed,
-		MaxMemoryUsed:   s.maxMem,
-		CostUSD:         s.cost,
-		LogBytesDropped: s.logDropped,
-		Cut:             s.cut,
-		Refused:         s.refused,
-		Async:           f.async,
-		CPU:             r.cpu.describe(f.def.MemoryMB),
-		Freeze:          r.freezeMode(),
-		ErrorTypes:      maps.Clone(s.errorTypes),
-		FirstError:      s.firstError,
-		Running:         f.running,
-		Environments:    len(f.envs),
+		Function:           name,
+		Requests:           s.invocations + s.throttles,
+		Invocations:        s.invocations,
+		Successes:          s.successes,
+		Errors:             s.errors,
+		Timeouts:           s.timeouts,
+		Throttles:          s.throttles,
+		ColdStarts:         s.coldStarts,
+		Duration:           s.dur.quantiles(),
+		InitDuration:       s.init.quantiles(),
+		BilledDuration:     s.billed,
+		MaxMemoryUsed:      s.maxMem,
+		CostUSD:            s.cost,
+		LogBytesDropped:    s.logDropped,
+		Cut:                s.cut,
+		Refused:            s.refused,
+		Async:              f.async,
+		CPU:                r.cpu.describe(f.def.MemoryMB),
+		Freeze:             r.freezeMode(),
+		FreezeWakesPollers: r.freezeWakesPollers(),
+		ErrorTypes:         maps.Clone(s.errorTypes),
+		FirstError:         s.firstError,
+		Running:            f.running,
+		Environments:       len(f.envs),
 	}, true
 }

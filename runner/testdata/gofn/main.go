@@ -47,6 +47,13 @@ func handle(ctx context.Context, e event) (any, error) {
 		panic("boom: " + e.Text)
 	case "spawn": // children that try to outlive the environment
 		return spawn()
+	case "poller": // a child whose main thread waits in epoll_wait, and nothing else
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), "GOFN_EPOLL_WAIT=1")
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+		return map[string]int{"pid": c.Process.Pid}, nil
 	case "crash":
 		fmt.Println("about to crash")
 		os.Exit(3)
@@ -150,6 +157,12 @@ func spawn() (map[string]int, error) {
 
 // initSpin is how long the work GOFN_INIT_SPIN asked for took at init.
 var initSpin time.Duration
+
+func init() {
+	if os.Getenv("GOFN_EPOLL_WAIT") != "" { // the poller action's child
+		waitInEpoll()
+	}
+}
 
 func main() {
 	if os.Getenv("GOFN_EXIT_AT_INIT") != "" {
