@@ -48,6 +48,9 @@ type experiment struct {
 
 	dgMu  sync.Mutex // serializes datagrams, so dgEnv names the sender
 	dgEnv string
+	// dgFunc is pipe's DogStatsD handler (made once: it keeps the text of
+	// the sender's address between datagrams)
+	dgFunc func(payload []byte, from netip.AddrPort)
 
 	emitMu    sync.Mutex
 	emissions []analysis.Emission
@@ -311,7 +314,7 @@ func (s *experiment) datagram(id string, payload []byte, from netip.AddrPort) {
 	s.dgMu.Lock()
 	defer s.dgMu.Unlock()
 	s.dgEnv = id
-	s.pipe.DatagramFunc(s.cfg.Function)(payload, from) // the aggregate strategy labels by function too
+	s.dgFunc(payload, from) // the aggregate strategy labels by function too
 	s.dgEnv = ""
 }
 

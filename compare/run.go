@@ -201,6 +201,7 @@ func (s *experiment) startPipeline() error {
 		return fmt.Errorf("compare: %w", err)
 	}
 	s.pipe = s.sess.Pipeline()
+	s.dgFunc = s.pipe.DatagramFunc(s.cfg.Function)
 	if s.cfg.has(Aggregate) {
 		if err := s.serveAggregate(); err != nil {
 			return err
