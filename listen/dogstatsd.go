@@ -14,11 +14,24 @@ import (
 // NewDogStatsD (which binds the port, so a busy port is reported at once),
 // then run Serve.
 type DogStatsD struct {
-	conn  *net.UDPConn
+	conn  *net.UDPConn // the socket in the Go runtime's poller; nil while polled
+	addr  netip.AddrPort
 	fn    PacketFunc
 	opts  options
 	stats counters
 	drops *kernelDrops
+
+	// WithPolling: the socket outside the poller (nil without), read by
+	// Drain and every opts.poll by Serve until a read finds its buffer
+	// filling; then Serve moves it into the poller (conn) and reads each
+	// datagram as it comes.
+	mu      sync.Mutex // serializes the reads of polled, the move and Close
+	polled  *polledUDP
+	moved   bool          // conn is polled's socket in the poller
+	hurry   bool          // a Drain found the buffer filling: Serve moves the socket
+	kick    chan struct{} // wakes Serve's poll loop (hurry, Close)
+	closed  bool
+	pollBuf []byte
 
 	once sync.Once
 }
@@ -42,12 +55,57 @@ func NewDogStatsD(addr string, fn PacketFunc, opts ...Option) (*DogStatsD, error
 	if o.readBuffer > 0 {
 		_ = conn.SetReadBuffer(o.readBuffer) // best effort: bursts from many environments
 	}
-	return &DogStatsD{conn: conn, fn: fn, opts: o, drops: newKernelDrops(conn)}, nil
+	l := &DogStatsD{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(), fn: fn, opts: o, kick: make(chan struct{}, 1)}
+	if o.poll > 0 {
+		if p, err := newPolledUDP(conn); err != nil {
+			o.logger.Warn("dogstatsd: reading each datagram as it comes, not every "+o.poll.String(), "err", err)
+		} else {
+			l.conn, l.polled, l.pollBuf = nil, p, make([]byte, maxDatagram)
+			l.drops = &kernelDrops{rc: p.rc}
+		}
+	}
+	if l.drops == nil {
+		l.drops = newKernelDrops(conn)
+	}
+	return l, nil
 }
 
 // Addr is the bound address (useful with port 0).
-func (l *DogStatsD) Addr() netip.AddrPort {
-	return l.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+func (l *DogStatsD) Addr() netip.AddrPort { return l.addr }
+
+// Polled reports whether the socket is still read at intervals
+// (WithPolling), not at each datagram.
+func (l *DogStatsD) Polled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.polled != nil && !l.moved && !l.closed
+}
+
+// Drain hands the PacketFunc the datagrams the socket holds now, while it
+// is polled (WithPolling); otherwise Serve reads each datagram as it comes
+// and Drain does nothing. A reader that is awake anyway (before a flush)
+// calls it, so the flush holds what was sent so far. If the socket's
+// buffer was filling, Serve stops polling.
+func (l *DogStatsD) Drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.polled == nil || l.moved || l.closed {
+		return
+	}
+	if !l.hurry && l.polled.filling() {
+		l.hurry = true
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	l.polled.r.drain(l.pollBuf, l.handlePolled)
+}
+
+func (l *DogStatsD) handlePolled(n int, from netip.AddrPort) {
+	l.stats.datagrams.Add(1)
+	l.stats.bytes.Add(uint64(n))
+	l.fn(l.pollBuf[:n], from)
 }
 
 // Stats returns the counters so far, the kernel's drops included (read
@@ -62,7 +120,25 @@ func (l *DogStatsD) Stats() Stats {
 // once and without Serve.
 func (l *DogStatsD) Close() error {
 	var err error
-	l.once.Do(func() { err = l.drops.close(l.conn.Close) })
+	l.once.Do(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.closed = true
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+		err = l.drops.close(func() error {
+			var errs []error
+			if l.conn != nil {
+				errs = append(errs, l.conn.Close())
+			}
+			if l.polled != nil {
+				errs = append(errs, l.polled.close())
+			}
+			return errors.Join(errs...)
+		})
+	})
 	return err
 }
 
@@ -73,6 +149,9 @@ func (l *DogStatsD) Close() error {
 // counted and reading goes on.
 func (l *DogStatsD) Serve(ctx context.Context) error {
 	defer l.Close()
+	if l.polled != nil && !l.servePolled(ctx) {
+		return nil
+	}
 	// Wake the blocked read: a deadline now, not a close, so the buffer
 	// can still be drained.
 	woken := make(chan struct{})
@@ -105,6 +184,46 @@ func (l *DogStatsD) Serve(ctx context.Context) error {
 			continue
 		}
 		handle(n, from)
+	}
+}
+
+// servePolled reads the polled socket every opts.poll until ctx ends
+// (having read what the socket holds) or Close: then it returns false.
+// When a read finds the socket's buffer filling (a quarter full, or a
+// datagram dropped), it moves the socket into the poller and returns true:
+// Serve then reads each datagram as it comes.
+func (l *DogStatsD) servePolled(ctx context.Context) bool {
+	t := time.NewTimer(l.opts.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.Drain()
+			return false
+		case <-t.C:
+		case <-l.kick:
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return false
+		}
+		hurry := l.hurry || l.polled.filling()
+		l.polled.r.drain(l.pollBuf, l.handlePolled)
+		if hurry {
+			conn, err := l.polled.pollerConn()
+			if err == nil {
+				l.conn, l.moved = conn, true
+				l.mu.Unlock()
+				l.opts.logger.Warn("dogstatsd: reading each datagram as it comes from now on, not every " + l.opts.poll.String() +
+					": its socket's receive buffer was a quarter full at a read, or the kernel dropped a datagram")
+				return true
+			}
+			l.hurry = false
+			l.opts.logger.Warn("dogstatsd: cannot read each datagram as it comes; polling on", "err", err)
+		}
+		l.mu.Unlock()
+		t.Reset(l.opts.poll)
 	}
 }
 

@@ -18,18 +18,19 @@ import (
 // few sockets there are. The self-metrics read it at each gathering (each
 // scrape of /metrics). Elsewhere it stays 0.
 type kernelDrops struct {
-	mu     sync.Mutex
-	conn   *net.UDPConn
-	rc     syscall.RawConn // conn's, for SO_MEMINFO
-	proc   bool            // SO_MEMINFO failed: read /proc from now on
-	inode  uint64          // the socket's inode in /proc (found on first use)
-	last   uint64          // last value read
-	closed bool
+	mu      sync.Mutex
+	rc      syscall.RawConn // the socket's
+	proc    bool            // SO_MEMINFO failed: read /proc from now on
+	inode   uint64          // the socket's inode in /proc (found on first use)
+	last    uint64          // last value read
+	unknown bool            // neither way reads it on this platform
+	closed  bool
 }
 
+// newKernelDrops follows c's counter.
 func newKernelDrops(c *net.UDPConn) *kernelDrops {
 	rc, _ := c.SyscallConn() // never fails for an open *net.UDPConn; sockDrops fails with a nil one
-	return &kernelDrops{conn: c, rc: rc}
+	return &kernelDrops{rc: rc}
 }
 
 // read refreshes the counter while the socket is open and returns the last
@@ -42,7 +43,7 @@ func (k *kernelDrops) read() uint64 {
 }
 
 func (k *kernelDrops) refresh() {
-	if k.closed || k.conn == nil {
+	if k.closed || k.unknown || k.rc == nil {
 		return
 	}
 	if !k.proc {
@@ -53,9 +54,9 @@ func (k *kernelDrops) refresh() {
 		k.proc = true
 	}
 	if k.inode == 0 {
-		ino, err := socketInode(k.conn)
+		ino, err := socketInode(k.rc)
 		if err != nil {
-			k.conn = nil // not readable on this platform
+			k.unknown = true
 			return
 		}
 		k.inode = ino

@@ -3,7 +3,6 @@ package listen
 import (
 	"bufio"
 	"bytes"
-	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -15,31 +14,36 @@ import (
 // sockDrops reads the socket's sk_drops with getsockopt(SO_MEMINFO), Linux
 // 4.12 and later; false when the kernel does not give SK_MEMINFO_DROPS.
 func sockDrops(rc syscall.RawConn) (uint64, bool) {
-	if rc == nil {
-		return 0, false
-	}
+	mem, ok := memInfo(rc)
+	return uint64(mem[unix.SK_MEMINFO_DROPS]), ok
+}
+
+// memInfo is the socket's getsockopt(SO_MEMINFO): among others the size of
+// its receive queue (SK_MEMINFO_RMEM_ALLOC), its receive buffer
+// (SK_MEMINFO_RCVBUF) and its drops (SK_MEMINFO_DROPS, Linux 4.12); false
+// when the kernel gives less.
+func memInfo(rc syscall.RawConn) ([unix.SK_MEMINFO_VARS]uint32, bool) {
 	var (
 		mem   [unix.SK_MEMINFO_VARS]uint32
 		size  = uint32(unsafe.Sizeof(mem))
 		errno syscall.Errno
 	)
+	if rc == nil {
+		return mem, false
+	}
 	if err := rc.Control(func(fd uintptr) {
 		// a non-blocking call: no need to tell the scheduler
 		_, _, errno = syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, unix.SO_MEMINFO,
 			uintptr(unsafe.Pointer(&mem)), uintptr(unsafe.Pointer(&size)), 0)
 	}); err != nil || errno != 0 || size < (unix.SK_MEMINFO_DROPS+1)*4 {
-		return 0, false
+		return mem, false
 	}
-	return uint64(mem[unix.SK_MEMINFO_DROPS]), true
+	return mem, true
 }
 
-// socketInode is the inode of the socket behind c, the key of its line in
+// socketInode is the inode of the socket behind rc, the key of its line in
 // /proc/net/udp.
-func socketInode(c *net.UDPConn) (uint64, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
+func socketInode(rc syscall.RawConn) (uint64, error) {
 	var st syscall.Stat_t
 	var serr error
 	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) }); err != nil {

@@ -4,11 +4,10 @@ package listen
 
 import (
 	"errors"
-	"net"
 	"syscall"
 )
 
-func socketInode(*net.UDPConn) (uint64, error) {
+func socketInode(syscall.RawConn) (uint64, error) {
 	return 0, errors.New("kernel drop counter: only on Linux")
 }
 

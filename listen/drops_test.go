@@ -77,7 +77,7 @@ func TestFloodKernelDrops(t *testing.T) {
 			if k.proc {
 				t.Logf("SO_MEMINFO unavailable: the counter came from /proc")
 			}
-			fallback := newKernelDrops(k.conn)
+			fallback := &kernelDrops{rc: k.rc}
 			fallback.proc = true
 			if got := fallback.read(); got != st.KernelDropped {
 				t.Errorf("kernel drops from /proc/net/udp: %d, from Stats (SO_MEMINFO): %d", got, st.KernelDropped)

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/lambdabridge/lambdabridge/internal/loopback"
 )
@@ -86,6 +87,7 @@ type options struct {
 	maxLine     int
 	anyAddr     bool
 	readBuffer  int
+	poll        time.Duration
 	flagDogAddr string
 	flagEMFAddr string
 }
@@ -117,6 +119,16 @@ func WithMaxLine(n int) Option { return func(o *options) { o.maxLine = n } }
 // bursts from many environments; what overflows it is counted in
 // Stats.KernelDropped.
 func WithReadBuffer(bytes int) Option { return func(o *options) { o.readBuffer = bytes } }
+
+// WithPolling makes a DogStatsD listener read its socket every interval,
+// and at each Drain, instead of at each datagram (on Linux; elsewhere it is
+// ignored): a datagram then wakes no thread, neither the reader's nor, for
+// the wakeup, the sender's. For a reader that shares the sender's CPU
+// share, a Lambda extension. Polling ends for good at the first read that
+// finds the socket's receive buffer a quarter full or a datagram dropped by
+// the kernel: from then on each datagram is read as it comes, as without
+// this option.
+func WithPolling(interval time.Duration) Option { return func(o *options) { o.poll = interval } }
 
 // AllowNonLoopback lets a listener bind an address off the loopback
 // interface (":8125", "0.0.0.0:8125"). Without it such an address is an error.

@@ -18,8 +18,8 @@ import (
 // throttled mid-way. Both are context switches per datagram that cost more
 // than reading it; a non-blocking recvfrom needs neither.
 type udpReader struct {
-	conn *net.UDPConn
-	rc   syscall.RawConn
+	local net.Addr // for errors
+	rc    syscall.RawConn
 	// The read in progress: recv is made once, so a read allocates nothing.
 	buf  []byte
 	wait bool
@@ -30,8 +30,13 @@ type udpReader struct {
 }
 
 func newUDPReader(conn *net.UDPConn) *udpReader {
-	r := &udpReader{conn: conn}
-	r.rc, _ = conn.SyscallConn() // never fails for an open *net.UDPConn; a nil rc fails each read
+	rc, _ := conn.SyscallConn() // never fails for an open *net.UDPConn; a nil rc fails each read
+	return newRawUDPReader(rc, conn.LocalAddr())
+}
+
+// newRawUDPReader reads the socket behind rc (local is its address).
+func newRawUDPReader(rc syscall.RawConn, local net.Addr) *udpReader {
+	r := &udpReader{local: local, rc: rc}
 	r.recv = func(fd uintptr) bool {
 		var (
 			n     uintptr
@@ -71,7 +76,7 @@ func (r *udpReader) recvfrom(buf []byte, wait bool) (int, netip.AddrPort, error)
 	err := r.rc.Read(r.recv)
 	r.buf = nil
 	if err == nil && r.err != 0 {
-		err = &net.OpError{Op: "read", Net: "udp", Source: r.conn.LocalAddr(), Err: os.NewSyscallError("recvfrom", r.err)}
+		err = &net.OpError{Op: "read", Net: "udp", Source: r.local, Err: os.NewSyscallError("recvfrom", r.err)}
 	}
 	if err != nil {
 		return 0, netip.AddrPort{}, err
