@@ -31,6 +31,7 @@ const (
 	EnvFlush           = "LAMBDABRIDGE_FLUSH"
 	EnvFlushInterval   = "LAMBDABRIDGE_FLUSH_INTERVAL"
 	EnvFlushTimeout    = "LAMBDABRIDGE_FLUSH_TIMEOUT"
+	EnvDogStatsDPoll   = "LAMBDABRIDGE_DOGSTATSD_POLL"
 	EnvDogStatsDAddr   = session.ExtensionDogStatsDVar
 	EnvEMFAgentAddr    = session.ExtensionEMFAgentVar
 	EnvFunctionName    = "AWS_LAMBDA_FUNCTION_NAME"
@@ -43,6 +44,9 @@ const (
 	// (what it holds is delivered later, in the background or at SHUTDOWN).
 	DefaultFlushTimeout = time.Second
 	DefaultJob          = "lambda"
+	// DefaultDogStatsDPoll: the DogStatsD socket is read every 50 ms, and
+	// whenever the extension is awake anyway, until its buffer fills.
+	DefaultDogStatsDPoll = 50 * time.Millisecond
 )
 
 var errNoSink = errors.New("no sink")
@@ -64,6 +68,9 @@ type Config struct {
 	FlushTimeout time.Duration
 	// DogStatsD and EMFAgent are the loopback addresses served ("none": off).
 	DogStatsD, EMFAgent string
+	// DogStatsDPoll is how often the DogStatsD socket is read while its
+	// buffer is not filling (listen.WithPolling); 0: at each datagram.
+	DogStatsDPoll time.Duration
 	// Function is the function's name, Instance the environment's id (the
 	// lambda_environment label and the Pushgateway's instance).
 	Function, Instance string
@@ -85,6 +92,8 @@ type ExtensionKeys struct {
 	FlushTimeout  time.Duration `yaml:"flush_timeout"`
 	DogStatsDAddr string        `yaml:"dogstatsd_addr"`
 	EMFAgentAddr  string        `yaml:"emf_agent_addr"`
+	// DogStatsDPoll: 0 reads each datagram as it comes.
+	DogStatsDPoll *time.Duration `yaml:"dogstatsd_poll"`
 }
 
 // keys of lambdabridge.yaml that describe a local run, not an extension.
@@ -98,7 +107,7 @@ var localOnly = []string{"functions", "template", "template_parameters", "runner
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod, FlushTimeout: DefaultFlushTimeout,
-		DogStatsD: listen.DefaultDogStatsDAddr, EMFAgent: listen.DefaultEMFAddr,
+		DogStatsD: listen.DefaultDogStatsDAddr, EMFAgent: listen.DefaultEMFAddr, DogStatsDPoll: DefaultDogStatsDPoll,
 		Function: getenv(EnvFunctionName), Instance: instanceOf(getenv(EnvLogStreamName)),
 		Architecture: getenv(EnvArchitecture), Sinks: &config.File{},
 	}
@@ -220,6 +229,9 @@ func (c *Config) extensionKeys(n *yaml.Node) error {
 	if k.FlushTimeout != 0 {
 		c.FlushTimeout = k.FlushTimeout
 	}
+	if k.DogStatsDPoll != nil {
+		c.DogStatsDPoll = *k.DogStatsDPoll
+	}
 	return nil
 }
 
@@ -234,7 +246,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.Flush, getenv(EnvFlush))
 	set(&c.DogStatsD, getenv(EnvDogStatsDAddr))
 	set(&c.EMFAgent, getenv(EnvEMFAgentAddr))
-	for name, dst := range map[string]*time.Duration{EnvFlushInterval: &c.FlushInterval, EnvFlushTimeout: &c.FlushTimeout} {
+	for name, dst := range map[string]*time.Duration{EnvFlushInterval: &c.FlushInterval, EnvFlushTimeout: &c.FlushTimeout, EnvDogStatsDPoll: &c.DogStatsDPoll} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -274,6 +286,9 @@ func (c *Config) check() error {
 	}
 	if c.FlushTimeout <= 0 {
 		return fmt.Errorf("%s=%s: want more than 0", EnvFlushTimeout, c.FlushTimeout)
+	}
+	if c.DogStatsDPoll < 0 || c.DogStatsDPoll > time.Second {
+		return fmt.Errorf("%s=%s: want 0 (each datagram as it comes) to 1s", EnvDogStatsDPoll, c.DogStatsDPoll)
 	}
 	if len(c.Sinks.RemoteWrite) == 0 && len(c.Sinks.Pushgateway) == 0 {
 		return fmt.Errorf("%w: set %s (with %s for Amazon Managed Prometheus) or %s, or remote_write/pushgateway in %s",

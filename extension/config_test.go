@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,43 @@ func TestLoad(t *testing.T) {
 				t.Errorf("got  %q\nwant %q...", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDogStatsDPoll: LAMBDABRIDGE_DOGSTATSD_POLL (or the file's
+// dogstatsd_poll, where 0 is a value, not an absent key) sets how often the
+// DogStatsD socket is read; 0 reads each datagram as it comes.
+func TestDogStatsDPoll(t *testing.T) {
+	dir := t.TempDir()
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.WriteFile(zero, []byte("extension:\n  dogstatsd_poll: 0s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want time.Duration
+		err  string
+	}{
+		{env: nil, want: DefaultDogStatsDPoll},
+		{env: map[string]string{EnvDogStatsDPoll: "0"}, want: 0},
+		{env: map[string]string{EnvDogStatsDPoll: "20ms"}, want: 20 * time.Millisecond},
+		{env: map[string]string{EnvConfig: zero}, want: 0},
+		{env: map[string]string{EnvConfig: zero, EnvDogStatsDPoll: "100ms"}, want: 100 * time.Millisecond},
+		{env: map[string]string{EnvDogStatsDPoll: "-1s"}, err: "LAMBDABRIDGE_DOGSTATSD_POLL=-1s: want 0 (each datagram as it comes) to 1s"},
+		{env: map[string]string{EnvDogStatsDPoll: "2s"}, err: "LAMBDABRIDGE_DOGSTATSD_POLL=2s: want 0 (each datagram as it comes) to 1s"},
+		{env: map[string]string{EnvDogStatsDPoll: "often"}, err: `LAMBDABRIDGE_DOGSTATSD_POLL="often": want a duration`},
+	} {
+		env := map[string]string{EnvRemoteWriteURL: "http://127.0.0.1:9090/api/v1/write"}
+		maps.Copy(env, tc.env)
+		c, err := Load(func(k string) string { return env[k] })
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: err %v, want %q", tc.env, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%v: %v", tc.env, err)
+		case tc.err == "" && c.DogStatsDPoll != tc.want:
+			t.Errorf("%v: DogStatsDPoll %v, want %v", tc.env, c.DogStatsDPoll, tc.want)
+		}
 	}
 }
 

@@ -108,6 +108,7 @@ type agent struct {
 		Stats() listen.Stats
 	}
 	family string // listen.MetricDogStatsDDrops or listen.MetricEMFAgentDrops
+	drain  func() // reads what a polled socket holds (nil: read as it comes)
 	noted  bool   // its counter was recorded once (from 0)
 	last   uint64 // the kernel's count when last recorded
 }
@@ -223,11 +224,12 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 	p := x.s.Pipeline()
 	ctx, x.stopAgents = context.WithCancel(ctx)
 	if x.cfg.DogStatsD != "none" && x.cfg.DogStatsD != "" {
-		l, err := listen.NewDogStatsD(x.cfg.DogStatsD, p.DatagramOrigin(base), listen.WithFlagName(EnvDogStatsDAddr), listen.WithLogger(x.log))
+		l, err := listen.NewDogStatsD(x.cfg.DogStatsD, p.DatagramOrigin(base), listen.WithFlagName(EnvDogStatsDAddr),
+			listen.WithLogger(x.log), listen.WithPolling(x.cfg.DogStatsDPoll))
 		if err != nil {
 			return err
 		}
-		x.agents = append(x.agents, &agent{l: l, family: listen.MetricDogStatsDDrops})
+		x.agents = append(x.agents, &agent{l: l, family: listen.MetricDogStatsDDrops, drain: l.Drain})
 		x.wg.Go(func() { _ = l.Serve(ctx) })
 	}
 	if x.cfg.EMFAgent != "none" && x.cfg.EMFAgent != "" {
@@ -248,17 +250,22 @@ func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
 	return nil
 }
 
-// noteDrops records what the kernel dropped on the agents' sockets since
-// the last call (their receive buffers full: the extension read too
-// slowly, or not at all while the environment was frozen) as the
-// listeners' counters, delivered with the metrics. It is called when the
-// extension is awake anyway: at each Telemetry API batch, before each
-// invocation's flush and at SHUTDOWN. Reading a count costs well under a
-// microsecond (SO_MEMINFO). It returns the agents' drops so far.
+// noteDrops reads what the polled DogStatsD socket holds (it is read
+// every DogStatsDPoll, not at each datagram), then records what the kernel
+// dropped on the agents' sockets since the last call (their receive
+// buffers full: the extension read too slowly, or not at all while the
+// environment was frozen) as the listeners' counters, delivered with the
+// metrics. It is called when the extension is awake anyway: at each
+// Telemetry API batch, before each invocation's flush and at SHUTDOWN.
+// Reading a count costs well under a microsecond (SO_MEMINFO). It returns
+// the agents' drops so far.
 func (x *Extension) noteDrops() (total uint64) {
 	x.dmu.Lock()
 	defer x.dmu.Unlock()
 	for _, a := range x.agents {
+		if a.drain != nil {
+			a.drain()
+		}
 		if n := a.l.Stats().KernelDropped; !a.noted || n > a.last {
 			x.count(a.family, n-a.last)
 			a.noted, a.last = true, n
