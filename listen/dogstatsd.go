@@ -28,6 +28,7 @@ type DogStatsD struct {
 	mu      sync.Mutex // serializes the reads of polled, the move and Close
 	polled  *polledUDP
 	moved   bool          // conn is polled's socket in the poller
+	stuck   bool          // the move failed: polled for good
 	hurry   bool          // a Drain found the buffer filling: Serve moves the socket
 	kick    chan struct{} // wakes Serve's poll loop (hurry, Close)
 	closed  bool
@@ -92,7 +93,7 @@ func (l *DogStatsD) Drain() {
 	if l.polled == nil || l.moved || l.closed {
 		return
 	}
-	if !l.hurry && l.polled.filling() {
+	if !l.hurry && !l.stuck && l.polled.filling() {
 		l.hurry = true
 		select {
 		case l.kick <- struct{}{}:
@@ -208,7 +209,7 @@ func (l *DogStatsD) servePolled(ctx context.Context) bool {
 			l.mu.Unlock()
 			return false
 		}
-		hurry := l.hurry || l.polled.filling()
+		hurry := !l.stuck && (l.hurry || l.polled.filling())
 		l.polled.r.drain(l.pollBuf, l.handlePolled)
 		if hurry {
 			conn, err := l.polled.pollerConn()
@@ -219,8 +220,8 @@ func (l *DogStatsD) servePolled(ctx context.Context) bool {
 					": its socket's receive buffer was a quarter full at a read, or the kernel dropped a datagram")
 				return true
 			}
-			l.hurry = false
-			l.opts.logger.Warn("dogstatsd: cannot read each datagram as it comes; polling on", "err", err)
+			l.hurry, l.stuck = false, true
+			l.opts.logger.Warn("dogstatsd: cannot read each datagram as it comes; reading every "+l.opts.poll.String()+" on", "err", err)
 		}
 		l.mu.Unlock()
 		t.Reset(l.opts.poll)
