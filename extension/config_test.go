@@ -25,11 +25,13 @@ func TestLoad(t *testing.T) {
 		want string // Describe, or the error
 	}{
 		{"remote write by variables", map[string]string{EnvRemoteWriteURL: amp, EnvSigV4Region: "eu-west-1"},
-			"flush invocation; DogStatsD 127.0.0.1:8125, EMF agent 127.0.0.1:25888; remote_write " + amp + " (sigv4 eu-west-1)"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888; remote_write " + amp + " (sigv4 eu-west-1)"},
 		{"pushgateway, periodic", map[string]string{EnvPushgatewayURL: "http://u:secret@127.0.0.1:9091?x=1", EnvFlush: "periodic", EnvFlushInterval: "30s", EnvDogStatsDAddr: "none"},
 			"flush periodic every 30s; DogStatsD none, EMF agent 127.0.0.1:25888; pushgateway http://127.0.0.1:9091 job lambda"},
+		{"DogStatsD read as datagrams come", map[string]string{EnvRemoteWriteURL: amp, EnvDogStatsDPoll: "0"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read as datagrams come, EMF agent 127.0.0.1:25888;"},
 		{"file, a variable overriding it", map[string]string{EnvConfig: file("a.yaml", "extension:\n  flush: periodic\n  flush_interval: 5s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), EnvFlush: "invocation"},
-			"flush invocation; DogStatsD 127.0.0.1:8125, EMF agent 127.0.0.1:25888; remote_write http://127.0.0.1:9090/api/v1/write"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888; remote_write http://127.0.0.1:9090/api/v1/write"},
 		{"no sink", nil, "error: no sink: set LAMBDABRIDGE_REMOTE_WRITE_URL"},
 		{"region without URL", map[string]string{EnvSigV4Region: "eu-west-1"}, "error: LAMBDABRIDGE_SIGV4_REGION is set without LAMBDABRIDGE_REMOTE_WRITE_URL"},
 		{"bad interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "10"}, `error: LAMBDABRIDGE_FLUSH_INTERVAL="10": want a duration`},

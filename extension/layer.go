@@ -220,7 +220,15 @@ func (c *Config) Describe() string {
 	if c.Flush == FlushPeriodic {
 		flush += " every " + c.FlushInterval.String()
 	}
-	return fmt.Sprintf("flush %s; DogStatsD %s, EMF agent %s; %s", flush, c.DogStatsD, c.EMFAgent, strings.Join(sinks, ", "))
+	dsd := c.DogStatsD
+	switch {
+	case dsd == "none" || dsd == "":
+	case c.DogStatsDPoll > 0:
+		dsd += " read every " + c.DogStatsDPoll.String()
+	default:
+		dsd += " read as datagrams come"
+	}
+	return fmt.Sprintf("flush %s; DogStatsD %s, EMF agent %s; %s", flush, dsd, c.EMFAgent, strings.Join(sinks, ", "))
 }
 
 // redact drops the credentials and query of a URL, for messages.
