@@ -68,7 +68,9 @@ import (
 // periodic-nofreeze measured against without-nofreeze): what the
 // extension adds where the freezer wakes none of its threads, as such a
 // kernel's freezer does: when the environment is frozen they all wait in
-// futex, nanosleep or epoll_wait.
+// futex, nanosleep or epoll_wait. And periodic-eager is the periodic
+// strategy reading each DogStatsD datagram as it comes
+// (LAMBDABRIDGE_DOGSTATSD_POLL=0), beside the polled socket it ships with.
 //
 //	go test -run '^$' -bench Extension -benchtime 4000x ./extension
 func BenchmarkExtension(b *testing.B) {
@@ -194,7 +196,7 @@ func benchVariants(b *testing.B, prom *testenv.Prometheus, mem int) {
 			v.base = vs[0] // "without"
 		}
 		if nofreeze && flush != "without" {
-			v.base = vs[len(vs)-1] // "without-nofreeze"
+			v.base = vs[len(vs)-1] // "without-nofreeze", just before
 		}
 		vs = append(vs, v)
 	}

@@ -147,7 +147,8 @@ func (l *DogStatsD) Close() error {
 // until ctx ends or Close is called. When ctx ends it first reads what the
 // socket already holds (datagrams sent before the end are not lost to a
 // slow reader), then closes the socket and returns nil. Read errors are
-// counted and reading goes on.
+// counted and reading goes on. With WithPolling it reads at intervals
+// until the socket's buffer fills (servePolled), then as datagrams come.
 func (l *DogStatsD) Serve(ctx context.Context) error {
 	defer l.Close()
 	if l.polled != nil && !l.servePolled(ctx) {

@@ -124,9 +124,7 @@ func TestDogStatsDPollingInterval(t *testing.T) {
 	var c collector
 	l, err := NewDogStatsD("127.0.0.1:0", c.add, WithPolling(20*time.Millisecond))
 	must(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Serve(ctx) }()
+	serve(t, l)
 	conn := dial(t, "udp", l.Addr())
 	write(t, conn, "a:1|c")
 	c.waitFor(t, 1)
@@ -150,8 +148,4 @@ func TestDogStatsDPollingInterval(t *testing.T) {
 		t.Errorf("Serve returned having read %d of 2 datagrams", st.Datagrams)
 	}
 	l2.Drain() // closed: nothing to do, no panic
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
