@@ -416,6 +416,10 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 // 20 ms is about every environment.
 //
 //	go test -run '^$' -bench ExtensionColdStart -benchtime 40x ./extension
+// coldSettle is the pause between an environment's end and the next cold
+// start in BenchmarkExtensionColdStart.
+const coldSettle = 200 * time.Millisecond
+
 func BenchmarkExtensionColdStart(b *testing.B) {
 	prom := testenv.StartPrometheus(b)
 	for _, mem := range []int{256, 1769} {
@@ -441,11 +445,21 @@ func BenchmarkExtensionColdStart(b *testing.B) {
 				vs = append(vs, v)
 			}
 			steal := machineSteal()
-			// The variants take turns, each op starting with the next one, so
-			// that none always follows the same one's shutdown.
+			// The variants take turns so that each extension variant follows
+			// the function without one in every other op and the other
+			// extension variant in the rest (each op ends with without), and
+			// each start waits coldSettle after the environment before it
+			// ended. Back to back, an extension's start right after the end
+			// of an environment without one took 3-5 ms more (medians, on one
+			// CPU too): that environment's end returns sooner (no extension's
+			// SHUTDOWN to wait for), and its processes' teardown overlapped
+			// the start; with 200 ms between them the difference was gone. In
+			// a rotation (op+i)%3 periodic followed without in two ops of
+			// three and invocation in one, so its median was 3-4 ms above.
+			orders := [][]int{{1, 2, 0}, {2, 1, 0}}
 			for op := 0; b.Loop(); op++ {
-				for i := range vs {
-					v := vs[(op+i)%len(vs)]
+				for _, i := range orders[op%len(orders)] {
+					v := vs[i]
 					r, err := runner.New([]function.Definition{v.def}, runner.WithLogSink(&logs{}))
 					if err != nil {
 						b.Fatal(err)
@@ -456,6 +470,7 @@ func BenchmarkExtensionColdStart(b *testing.B) {
 						v.instances = append(v.instances, instance)
 					}
 					r.Close()
+					time.Sleep(coldSettle)
 				}
 			}
 			b.StopTimer()
