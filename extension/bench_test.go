@@ -416,6 +416,7 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 // 20 ms is about every environment.
 //
 //	go test -run '^$' -bench ExtensionColdStart -benchtime 40x ./extension
+//
 // coldSettle is the pause between an environment's end and the next cold
 // start in BenchmarkExtensionColdStart.
 const coldSettle = 200 * time.Millisecond
