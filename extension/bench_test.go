@@ -403,6 +403,10 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 	return 0, "", false
 }
 
+// coldSettle is the pause between an environment's end and the next cold
+// start in BenchmarkExtensionColdStart.
+const coldSettle = 200 * time.Millisecond
+
 // BenchmarkExtensionColdStart measures cold starts alone, many of them: each
 // op is one cold start of each variant in turns (the function with an empty
 // layer, and with the extension and either strategy), one invocation, and
@@ -416,11 +420,6 @@ func extensionProc(marker string) (rss int64, instance string, ok bool) {
 // 20 ms is about every environment.
 //
 //	go test -run '^$' -bench ExtensionColdStart -benchtime 40x ./extension
-//
-// coldSettle is the pause between an environment's end and the next cold
-// start in BenchmarkExtensionColdStart.
-const coldSettle = 200 * time.Millisecond
-
 func BenchmarkExtensionColdStart(b *testing.B) {
 	prom := testenv.StartPrometheus(b)
 	for _, mem := range []int{256, 1769} {
