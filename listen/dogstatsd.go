@@ -93,6 +93,13 @@ func (l *DogStatsD) Drain() {
 	if l.polled == nil || l.moved || l.closed {
 		return
 	}
+	l.drainPolled()
+}
+
+// drainPolled reads what the polled socket holds; if its buffer was
+// filling, it sets hurry and wakes Serve, which moves the socket into the
+// poller. The caller holds l.mu.
+func (l *DogStatsD) drainPolled() {
 	if !l.hurry && !l.stuck && l.polled.filling() {
 		l.hurry = true
 		select {
@@ -210,9 +217,8 @@ func (l *DogStatsD) servePolled(ctx context.Context) bool {
 			l.mu.Unlock()
 			return false
 		}
-		hurry := !l.stuck && (l.hurry || l.polled.filling())
-		l.polled.r.drain(l.pollBuf, l.handlePolled)
-		if hurry {
+		l.drainPolled()
+		if l.hurry {
 			conn, err := l.polled.pollerConn()
 			if err == nil {
 				l.conn, l.moved = conn, true
