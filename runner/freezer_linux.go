@@ -118,11 +118,17 @@ func (r *Runner) freezeWakesPollers() bool {
 	case "cgroup v2 freezer", "SIGSTOP":
 		return true
 	case "cgroup v1 freezer":
-		var u unix.Utsname
-		return unix.Uname(&u) == nil && kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 1)
+		return kernel61()
 	}
 	return false
 }
+
+// kernel61 reports whether the running kernel is Linux 6.1 or later (read
+// once).
+var kernel61 = sync.OnceValue(func() bool {
+	var u unix.Utsname
+	return unix.Uname(&u) == nil && kernelAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 1)
+})
 
 // kernelAtLeast reports whether a kernel release ("6.18.44-fc-v1045",
 // "4.14.165-102.205.amzn2.x86_64") is major.minor or later; false for one
