@@ -30,7 +30,8 @@ type receiver struct {
 	// platform measured it.
 	post func(time.Duration)
 	// batched, when set, is called after each batch (the extension is
-	// awake: it reads its kernel drop counters).
+	// awake: it reads its polled DogStatsD socket and its kernel drop
+	// counters).
 	batched func()
 	// waits: the extension takes INVOKE events and waits for their
 	// runtimeDone (the invocation strategy); otherwise no runtimeDone
