@@ -234,8 +234,7 @@ func spawnerFor(sh string, layers []string, task string) (*spawner, error) {
 func newSpawner(ns *os.File) (*spawner, error) {
 	s := &spawner{reqs: make(chan spawnRequest)}
 	entered := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // for good, and the goroutine never returns
+	goLocked(isMainThread, nil, func() { // never returns: the thread stays locked
 		err := unix.Unshare(unix.CLONE_FS)
 		if err != nil {
 			err = fmt.Errorf("unshare the thread's file system attributes: %w", err)
@@ -249,7 +248,7 @@ func newSpawner(ns *os.File) (*spawner, error) {
 		for r := range s.reqs {
 			r.err <- r.cmd.Start()
 		}
-	}()
+	})
 	if err := <-entered; err != nil {
 		return nil, err
 	}
@@ -261,4 +260,32 @@ func (s *spawner) start(cmd *exec.Cmd) error {
 	r := spawnRequest{cmd: cmd, err: make(chan error, 1)}
 	s.reqs <- r
 	return <-r.err
+}
+
+// isMainThread reports whether the calling thread is the program's main
+// thread: /proc/self shows that thread's namespaces, so it must stay in
+// the program's (the runner reads /proc/self/mountinfo, and tools such as
+// nsenter -t PID enter the main thread's).
+func isMainThread() bool { return unix.Gettid() == unix.Getpid() }
+
+// goLocked runs f in a new goroutine locked to a thread for which avoid
+// is false. A goroutine that locked a thread to avoid holds it while
+// another one locks a thread, which therefore cannot be the same, and
+// then lets it go (closing held, when set, tells the goroutine before it
+// that this one locked its thread).
+func goLocked(avoid func() bool, held chan<- struct{}, f func()) {
+	go func() {
+		runtime.LockOSThread()
+		if held != nil {
+			close(held)
+		}
+		if avoid() {
+			next := make(chan struct{})
+			goLocked(avoid, next, f)
+			<-next
+			runtime.UnlockOSThread()
+			return
+		}
+		f()
+	}()
 }
