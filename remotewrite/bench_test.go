@@ -80,9 +80,7 @@ func BenchmarkEncodePaired(b *testing.B) {
 		c0, t0 := cpuTime(), time.Now()
 		naiveEncode(sets, ts)
 		c1, t1 := cpuTime(), time.Now()
-		if _, err := e.encode(batch); err != nil {
-			b.Fatal(err)
-		}
+		e.encode(batch)
 		writer += time.Since(t1)
 		writerCPU += cpuTime() - c1
 		naive += t1.Sub(t0)
@@ -117,10 +115,7 @@ func BenchmarkEncode(b *testing.B) {
 		var e encoder
 		b.ReportAllocs()
 		for b.Loop() {
-			out, err := e.encode(batch)
-			if err != nil {
-				b.Fatal(err)
-			}
+			out := e.encode(batch)
 			b.SetBytes(int64(len(out)))
 		}
 		reportPerSample(b)
@@ -134,10 +129,7 @@ func BenchmarkEncode(b *testing.B) {
 		e := newEncoderV2()
 		b.ReportAllocs()
 		for b.Loop() {
-			out, _, _, err := e.encode(batch, true)
-			if err != nil {
-				b.Fatal(err)
-			}
+			out, _, _ := e.encode(batch, true)
 			b.SetBytes(int64(len(out)))
 		}
 		reportPerSample(b)
@@ -167,9 +159,7 @@ func BenchmarkConvertEncode(b *testing.B) {
 	for b.Loop() {
 		t++
 		buf = c.convert(buf[:0], fams, t, false, drop)
-		if _, err := e.encode(buf); err != nil {
-			b.Fatal(err)
-		}
+		e.encode(buf)
 	}
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(n)
 	b.ReportMetric(ns, "ns/sample")

@@ -2,7 +2,6 @@ package remotewrite
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"math/bits"
 
@@ -33,21 +32,14 @@ type encoder struct {
 
 // encode returns the compressed WriteRequest of batch. The result is valid
 // until the next call.
-func (e *encoder) encode(batch []sample) ([]byte, error) {
+func (e *encoder) encode(batch []sample) []byte {
 	pb := e.pb[:0]
 	for i := range batch {
 		s := &batch[i]
 		var inner int
 		if s.h != nil {
-			n := s.h.Size()
-			if cap(e.hist) < n {
-				e.hist = make([]byte, n)
-			}
-			e.hist = e.hist[:n]
-			if _, err := s.h.MarshalToSizedBuffer(e.hist); err != nil {
-				return nil, fmt.Errorf("encode histogram: %w", err)
-			}
-			inner = len(s.s.labels) + 1 + uvarintSize(uint64(n)) + n
+			e.hist = appendHistogram(e.hist[:0], s.h, 0)
+			inner = len(s.s.labels) + 1 + uvarintSize(uint64(len(e.hist))) + len(e.hist)
 		} else {
 			inner = len(s.s.labels) + 1 + 1 + sampleSize(s.v, s.t)
 		}
@@ -75,7 +67,7 @@ func (e *encoder) encode(batch []sample) ([]byte, error) {
 		e.out = make([]byte, n)
 	}
 	e.out = snappy.Encode(e.out[:cap(e.out)], pb)
-	return e.out, nil
+	return e.out
 }
 
 // sampleSize is the encoded size of a Sample message (zero fields omitted, as

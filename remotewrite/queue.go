@@ -119,7 +119,7 @@ func (q *queue) push(samples []sample, now time.Time) (coalesced int) {
 
 func isStaleSample(s sample) bool {
 	if s.h != nil {
-		return isStaleNaN(s.h.Sum)
+		return isStaleNaN(s.h.sum)
 	}
 	return isStaleNaN(s.v)
 }

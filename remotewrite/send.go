@@ -54,10 +54,9 @@ type shardEncoders struct {
 }
 
 // encodeBatch encodes batch in the protocol in use.
-func (w *Writer) encodeBatch(enc *shardEncoders, batch []sample, v2 bool) (body []byte, floats, hists int, err error) {
+func (w *Writer) encodeBatch(enc *shardEncoders, batch []sample, v2 bool) (body []byte, floats, hists int) {
 	if !v2 {
-		body, err = enc.v1.encode(batch)
-		return body, 0, 0, err
+		return enc.v1.encode(batch), 0, 0
 	}
 	if enc.v2 == nil {
 		enc.v2 = newEncoderV2()
@@ -84,12 +83,7 @@ func (w *Writer) sendBatch(enc *shardEncoders, batch []sample) {
 			return
 		}
 		if body == nil || len(kept) != len(batch) || v2 != encodedV2 {
-			var err error
-			if body, floats, hists, err = w.encodeBatch(enc, kept, v2); err != nil {
-				w.noteErr(err)
-				w.drop(reasonEncode, len(kept), err)
-				return
-			}
+			body, floats, hists = w.encodeBatch(enc, kept, v2)
 			encodedV2 = v2
 		}
 		batch = kept
@@ -349,10 +343,7 @@ func (w *Writer) sendMetadata(ctx context.Context, all bool) {
 }
 
 func (w *Writer) postMetadata(ctx context.Context, metas []*familyMeta) error {
-	body, err := encodeMetadataV1(metas)
-	if err != nil {
-		return err
-	}
+	body := encodeMetadataV1(metas)
 	backoff := time.Duration(w.cfg.QueueConfig.MinBackoff)
 	retried := false
 	for {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/prometheus/prompb"
 )
 
 // shardSeed seeds the series hashes that pick their shard.
@@ -40,7 +39,7 @@ type sample struct {
 	s     *series
 	t     int64
 	v     float64
-	h     *prompb.Histogram
+	h     *histogram
 	first bool  // the series' first sample: never coalesced
 	st    int64 // start (created) timestamp, Unix ms; 0: unknown
 	meta  *familyMeta
@@ -203,7 +202,7 @@ func (c *converter) stale(out []sample, t int64) []sample {
 		}
 		ts := max(t, s.lastT+1)
 		if s.native {
-			out = append(out, sample{s: s, t: ts, h: &prompb.Histogram{Sum: staleNaN, Timestamp: ts}, meta: s.meta})
+			out = append(out, sample{s: s, t: ts, h: &histogram{sum: staleNaN, timestamp: ts}, meta: s.meta})
 		} else {
 			out = append(out, sample{s: s, t: ts, v: staleNaN, meta: s.meta})
 		}
@@ -386,36 +385,34 @@ func isNative(h *dto.Histogram) bool {
 	return h.Schema != nil || h.ZeroThreshold != nil || len(h.PositiveSpan) > 0 || len(h.NegativeSpan) > 0
 }
 
-func nativeHistogram(h *dto.Histogram, t int64) *prompb.Histogram {
-	p := &prompb.Histogram{
-		Sum:           h.GetSampleSum(),
-		Schema:        h.GetSchema(),
-		ZeroThreshold: h.GetZeroThreshold(),
-		Timestamp:     t,
+func nativeHistogram(h *dto.Histogram, t int64) *histogram {
+	p := &histogram{
+		sum:           h.GetSampleSum(),
+		schema:        h.GetSchema(),
+		zeroThreshold: h.GetZeroThreshold(),
+		timestamp:     t,
+		posSpans:      spans(h.PositiveSpan),
+		negSpans:      spans(h.NegativeSpan),
 	}
 	if h.SampleCountFloat != nil {
-		p.Count = &prompb.Histogram_CountFloat{CountFloat: h.GetSampleCountFloat()}
-		p.ZeroCount = &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: h.GetZeroCountFloat()}
-		p.PositiveCounts = slices.Clone(h.PositiveCount)
-		p.NegativeCounts = slices.Clone(h.NegativeCount)
+		p.counts, p.countFloat, p.zeroFloat = countFloat, h.GetSampleCountFloat(), h.GetZeroCountFloat()
+		p.posCounts = slices.Clone(h.PositiveCount)
+		p.negCounts = slices.Clone(h.NegativeCount)
 	} else {
-		p.Count = &prompb.Histogram_CountInt{CountInt: h.GetSampleCount()}
-		p.ZeroCount = &prompb.Histogram_ZeroCountInt{ZeroCountInt: h.GetZeroCount()}
-		p.PositiveDeltas = slices.Clone(h.PositiveDelta)
-		p.NegativeDeltas = slices.Clone(h.NegativeDelta)
+		p.counts, p.countInt, p.zeroInt = countInt, h.GetSampleCount(), h.GetZeroCount()
+		p.posDeltas = slices.Clone(h.PositiveDelta)
+		p.negDeltas = slices.Clone(h.NegativeDelta)
 	}
-	p.PositiveSpans = spans(h.PositiveSpan)
-	p.NegativeSpans = spans(h.NegativeSpan)
 	return p
 }
 
-func spans(in []*dto.BucketSpan) []prompb.BucketSpan {
+func spans(in []*dto.BucketSpan) []bucketSpan {
 	if len(in) == 0 {
 		return nil
 	}
-	out := make([]prompb.BucketSpan, len(in))
+	out := make([]bucketSpan, len(in))
 	for i, s := range in {
-		out[i] = prompb.BucketSpan{Offset: s.GetOffset(), Length: s.GetLength()}
+		out[i] = bucketSpan{offset: s.GetOffset(), length: s.GetLength()}
 	}
 	return out
 }

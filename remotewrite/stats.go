@@ -23,7 +23,6 @@ const (
 	reasonRetried4xx
 	reasonHTTP429
 	reasonHTTPStatus // a non-retryable status outside 2xx/4xx/5xx
-	reasonEncode
 	reasonShutdown
 	reasonTooOld
 	reasonNotWritten
@@ -45,7 +44,6 @@ var reasonNames = [numReasons]string{
 	reasonRetried4xx:        "http_4xx_after_retry",
 	reasonHTTP429:           "http_429",
 	reasonHTTPStatus:        "http_status",
-	reasonEncode:            "encode_error",
 	reasonShutdown:          "shutdown",
 	reasonTooOld:            "too_old",
 	reasonNotWritten:        "not_written",
@@ -89,7 +87,7 @@ type Stats struct {
 	// Dropped by reason: invalid_metric_name, invalid_label_name,
 	// duplicate_label, out_of_order, http_4xx, http_4xx_after_retry (a 400
 	// or 409 answering a retry: an earlier attempt may have been stored),
-	// http_429, http_status, encode_error, shutdown, too_old (older than
+	// http_429, http_status, shutdown, too_old (older than
 	// sample_age_limit), not_written (a 2.0 receiver wrote fewer than sent).
 	Dropped map[string]int64
 	// Retried counts samples per failed attempt that was retried, by reason
