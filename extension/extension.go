@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -81,37 +80,38 @@ type Extension struct {
 	version string
 	out     io.Writer
 
-	c      *client
-	s      *session.Session
-	recv   *receiver
-	agents []*agent
-	// dmu serializes noteDrops (the agents' last counts, yielding).
+	c    *client
+	s    *session.Session
+	recv *receiver
+	// dmu serializes catchUp (drops, agentsDone, yielding).
 	dmu sync.Mutex
-	// yielding: the threads are under SCHED_BATCH (Main); noteDrops ends
-	// it at the first datagram the kernel drops.
+	// drops is what catchUp last recorded of each agent listener's kernel
+	// drops, by session.AgentStats.Name.
+	drops map[string]*dropCount
+	// agentsDone: the agent listeners were stopped and their final counts
+	// recorded; catchUp, which a Telemetry batch may still call, records
+	// nothing more.
+	agentsDone bool
+	// yielding: the threads are under SCHED_BATCH (Main); catchUp ends it
+	// at the first datagram the kernel drops.
 	yielding bool
-	// stopAgents ends the agents' Serve: each reads what its socket holds,
-	// then closes it (Close alone would lose the datagrams not yet read).
-	stopAgents context.CancelFunc
-	srv        *http.Server
-	wg         sync.WaitGroup
+	srv      *http.Server
+	wg       sync.WaitGroup
 	// noTelemetry: the subscription to the Telemetry API failed; no
 	// runtimeDone or report will come.
 	noTelemetry bool
 }
 
-// agent is one of the extension's listeners (DogStatsD, the EMF agent
-// endpoint) and the family of its kernel drop counter.
-type agent struct {
-	l interface {
-		Close() error
-		Stats() listen.Stats
-	}
-	family string // listen.MetricDogStatsDDrops or listen.MetricEMFAgentDrops
-	drain  func() // reads what a polled socket holds (nil: read as it comes)
-	noted  bool   // its counter was recorded once (from 0)
-	last   uint64 // the kernel's count when last recorded
+// dropCount is what catchUp last recorded of one agent listener's kernel
+// drops.
+type dropCount struct {
+	noted bool   // its counter was recorded once (from 0)
+	last  uint64 // the kernel's count when last recorded
 }
+
+// dropFamilies are the families of the agent listeners' kernel drop
+// counters, by session.AgentStats.Name.
+var dropFamilies = map[string]string{"dogstatsd": listen.MetricDogStatsDDrops, "emf-agent": listen.MetricEMFAgentDrops}
 
 // New returns an extension for cfg; cfgErr is Load's error: the extension
 // then reports it in the function's log and stays out of the way.
@@ -196,20 +196,22 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	if x.cfgErr != nil {
 		return 0, fmt.Errorf("configuration: %w", x.cfgErr)
 	}
-	s, err := session.New(x.cfg.sessionConfig(), session.WithLogger(x.log), session.WithVersion(x.version), session.WithFunction(x.cfg.Function))
+	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
+	s, err := session.New(x.cfg.sessionConfig(), session.WithLogger(x.log), session.WithVersion(x.version), session.WithFunction(x.cfg.Function),
+		session.WithAgents(session.Agents{
+			DogStatsD: x.cfg.DogStatsD, EMF: x.cfg.EMFAgent, DogStatsDFlag: EnvDogStatsDAddr, EMFFlag: EnvEMFAgentAddr,
+			Origin: base, Poll: x.cfg.DogStatsDPoll,
+		}))
 	if err != nil {
 		return 0, err
 	}
 	x.s = s
-	base := metric.Origin{Function: x.cfg.Function, Environment: x.cfg.Instance}
 	x.recv = newReceiver(s.Pipeline(), base, x.cfg.Architecture, x.log)
 	x.recv.post = x.overhead
-	x.recv.batched = func() { x.noteDrops() }
+	x.recv.batched = x.catchUp
 	x.recv.waits = x.cfg.Flush == FlushInvocation // it takes INVOKE events (Run)
 	s.Start(ctx)
-	if err := x.startAgents(ctx, base); err != nil {
-		return 0, err
-	}
+	x.catchUp() // the drop counters start at 0
 	ln, err := listen.ListenTCP(net.JoinHostPort(telemetryHost(hostsFile), "0"))
 	if err != nil {
 		return 0, fmt.Errorf("telemetry listener: %w", err)
@@ -219,74 +221,60 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startAgents serves DogStatsD and the EMF agent endpoint.
-func (x *Extension) startAgents(ctx context.Context, base metric.Origin) error {
-	p := x.s.Pipeline()
-	ctx, x.stopAgents = context.WithCancel(ctx)
-	if x.cfg.DogStatsD != "none" && x.cfg.DogStatsD != "" {
-		l, err := listen.NewDogStatsD(x.cfg.DogStatsD, p.DatagramOrigin(base), listen.WithFlagName(EnvDogStatsDAddr),
-			listen.WithLogger(x.log), listen.WithPolling(x.cfg.DogStatsDPoll))
-		if err != nil {
-			return err
-		}
-		x.agents = append(x.agents, &agent{l: l, family: listen.MetricDogStatsDDrops, drain: l.Drain})
-		x.wg.Go(func() { _ = l.Serve(ctx) })
-	}
-	if x.cfg.EMFAgent != "none" && x.cfg.EMFAgent != "" {
-		var line int // calls are never concurrent
-		l, err := listen.NewEMFAgent(x.cfg.EMFAgent, func(b []byte, _ netip.AddrPort) {
-			line++
-			o := base
-			o.Source, o.Line = "emf-agent", line
-			p.Line(o, "emf-agent", b)
-		}, listen.WithFlagName(EnvEMFAgentAddr), listen.WithLogger(x.log))
-		if err != nil {
-			return err
-		}
-		x.agents = append(x.agents, &agent{l: l, family: listen.MetricEMFAgentDrops})
-		x.wg.Go(func() { _ = l.Serve(ctx) })
-	}
-	x.noteDrops() // the counters start at 0
-	return nil
-}
-
-// noteDrops reads what the polled DogStatsD socket holds (it is read
-// every DogStatsDPoll, not at each datagram), then records what the kernel
-// dropped on the agents' sockets since the last call (their receive
-// buffers full: the extension read too slowly, or not at all while the
-// environment was frozen) as the listeners' counters, delivered with the
-// metrics. It is called when the extension is awake anyway: at each
-// Telemetry API batch, before each invocation's flush and at SHUTDOWN.
-// Reading a count costs well under a microsecond (SO_MEMINFO). It returns
-// the agents' drops so far.
-func (x *Extension) noteDrops() (total uint64) {
+// catchUp does what the extension can do whenever it is awake anyway (at
+// each Telemetry API batch, before each invocation's flush): it reads what
+// the polled DogStatsD socket holds (read every DogStatsDPoll, not at each
+// datagram), then records what the kernel dropped on the agents' sockets
+// since the last call (noteDrops).
+func (x *Extension) catchUp() {
 	x.dmu.Lock()
 	defer x.dmu.Unlock()
-	for _, a := range x.agents {
-		if a.drain != nil {
-			a.drain()
-		}
-		if n := a.l.Stats().KernelDropped; !a.noted || n > a.last {
-			x.count(a.family, n-a.last)
-			a.noted, a.last = true, n
-			if n > 0 && x.yielding {
-				x.yielding = false
-				if err := stopYielding(); err == nil {
-					x.log.Warn("lambdabridge extension: the kernel dropped datagrams on an agent socket (its receive buffer was full); from now on the extension reads as soon as they come, even while the function runs on its CPU", "dropped", n)
-				}
-			}
-		}
-		total += a.last
+	if x.agentsDone {
+		return
 	}
-	return total
+	x.s.DrainAgents()
+	x.noteDrops()
 }
 
-// forgetAgents drops the closed listeners: noteDrops, which a Telemetry
-// batch may still call, records nothing after it.
-func (x *Extension) forgetAgents() {
+// noteDrops records what the kernel dropped on the agents' sockets since
+// the last call (their receive buffers full: the extension read too
+// slowly, or not at all while the environment was frozen) as the
+// listeners' counters, delivered with the metrics. Reading a count costs
+// well under a microsecond (SO_MEMINFO). The caller holds x.dmu.
+func (x *Extension) noteDrops() {
+	if x.drops == nil {
+		x.drops = map[string]*dropCount{}
+	}
+	for _, st := range x.s.AgentStats() {
+		c := x.drops[st.Name]
+		if c == nil {
+			c = &dropCount{}
+			x.drops[st.Name] = c
+		}
+		n := st.KernelDropped
+		if c.noted && n <= c.last {
+			continue
+		}
+		x.count(dropFamilies[st.Name], n-c.last)
+		c.noted, c.last = true, n
+		if n > 0 && x.yielding {
+			x.yielding = false
+			if err := stopYielding(); err == nil {
+				x.log.Warn("lambdabridge extension: the kernel dropped datagrams on an agent socket (its receive buffer was full); from now on the extension reads as soon as they come, even while the function runs on its CPU", "dropped", n)
+			}
+		}
+	}
+}
+
+// stopAgents stops the agent listeners (after session.Settle, each reads
+// what its socket holds) and records their final drop counts, before the
+// session finishes its pipeline.
+func (x *Extension) stopAgents() {
+	x.s.StopAgents()
 	x.dmu.Lock()
-	x.agents = nil
-	x.dmu.Unlock()
+	defer x.dmu.Unlock()
+	x.noteDrops()
+	x.agentsDone = true
 }
 
 // invoke handles one INVOKE (the invocation strategy): it waits for the
@@ -305,7 +293,7 @@ func (x *Extension) invoke(ctx context.Context, ev *event) {
 	}
 	fctx, fcancel := context.WithTimeout(dctx, x.cfg.FlushTimeout)
 	defer fcancel()
-	x.noteDrops()
+	x.catchUp()
 	if err := x.s.Flush(fctx); err != nil {
 		x.log.Warn("lambdabridge extension: flush", "err", err)
 	}
@@ -377,10 +365,8 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 	if x.s == nil {
 		return
 	}
-	time.Sleep(session.Settle) // the datagrams sent last are read
-	x.stop(ctx)
-	kernel := x.noteDrops() // the final counts, read as the sockets closed
-	x.forgetAgents()
+	x.stopAgents()
+	x.stopTelemetry()
 	sum := x.s.ShutdownWithin(ctx)
 	in := sum.Input
 	msg := fmt.Sprintf("lambdabridge extension: shutdown (%s): %d lines, %d datagrams, %d points; ", reason, in.Lines, in.Datagrams, in.Points)
@@ -394,35 +380,29 @@ func (x *Extension) shutdown(ctx context.Context, reason string) {
 			msg += fmt.Sprintf("; %s %s: dropped %v, last error %q", st.Kind, st.URL, st.Dropped, st.LastError)
 		}
 	}
-	sum.KernelDropped += kernel // the extension's own listeners
 	for _, l := range sum.InputLosses() {
 		msg += "; " + l
 	}
 	fmt.Fprintln(x.stdout(), msg)
 }
 
-// stop ends the agent listeners (they drain their sockets first) and the
-// Telemetry API listener.
-func (x *Extension) stop(ctx context.Context) {
-	if x.stopAgents != nil {
-		x.stopAgents()
-	}
+// stopTelemetry ends the Telemetry API listener.
+func (x *Extension) stopTelemetry() {
 	if x.srv != nil {
 		_ = x.srv.Close() // what the platform sent was read; it sends no more
 	}
-	x.wg.Wait() // the agents' Serve returned: their sockets are drained and closed
-	for _, a := range x.agents {
-		_ = a.l.Close()
-	}
+	x.wg.Wait()
 }
 
 // abandon stops what start began: the extension goes on without metrics.
 func (x *Extension) abandon() {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	x.stop(ctx)
-	x.forgetAgents()
+	x.stopTelemetry()
 	if x.s != nil {
+		x.dmu.Lock()
+		x.agentsDone = true
+		x.dmu.Unlock()
 		x.s.ShutdownWithin(ctx)
 		x.s = nil
 	}

@@ -30,6 +30,15 @@ type Agents struct {
 	// DogStatsDFlag and EMFFlag name the flags that change the addresses,
 	// for busy-port errors (default --dogstatsd-addr, --emf-agent-addr).
 	DogStatsDFlag, EMFFlag string
+	// Origin is what the listeners' points carry: for listeners that serve
+	// one execution environment (the Lambda extension), its function and
+	// environment. Its function defaults to the session's (WithFunction).
+	Origin metric.Origin
+	// Poll reads the DogStatsD socket every Poll and at each
+	// Session.DrainAgents instead of at each datagram (listen.WithPolling):
+	// for a reader that shares the function's CPU. 0 reads each datagram as
+	// it comes.
+	Poll time.Duration
 }
 
 // Settle is how long Shutdown lets the listeners read what functions sent
@@ -49,16 +58,24 @@ type agents struct {
 	env map[string]string
 	wg  sync.WaitGroup
 	end context.CancelFunc
+	// stopped: stop ran (Session.StopAgents or the shutdown).
+	stopped bool
 }
 
 func on(addr string) bool { return addr != "" && addr != "none" }
 
 // startAgents binds the listeners and feeds what they receive to p; fn
-// names the function their points belong to ("" when unknown).
+// names the function their points belong to ("" when unknown) unless
+// a.Origin does.
 func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*agents, error) {
 	ag := &agents{env: map[string]string{}}
+	origin := a.Origin
+	if origin.Function == "" {
+		origin.Function = fn
+	}
 	if on(a.DogStatsD) {
-		l, err := listen.NewDogStatsD(a.DogStatsD, p.DatagramFunc(fn), listen.WithFlagName(orDefault(a.DogStatsDFlag, "--dogstatsd-addr")), listen.WithLogger(log))
+		l, err := listen.NewDogStatsD(a.DogStatsD, p.DatagramOrigin(origin), listen.WithFlagName(orDefault(a.DogStatsDFlag, "--dogstatsd-addr")),
+			listen.WithLogger(log), listen.WithPolling(a.Poll))
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +86,9 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		var line int // calls are never concurrent
 		l, err := listen.NewEMFAgent(a.EMF, func(b []byte, _ netip.AddrPort) {
 			line++
-			p.Line(metric.Origin{Source: "emf-agent", Line: line, Function: fn}, "emf-agent", b)
+			o := origin
+			o.Source, o.Line = "emf-agent", line
+			p.Line(o, "emf-agent", b)
 		}, listen.WithFlagName(orDefault(a.EMFFlag, "--emf-agent-addr")), listen.WithLogger(log))
 		if err != nil {
 			ag.close()
@@ -114,8 +133,10 @@ func (ag *agents) listeners() []interface{ Serve(context.Context) error } {
 // bound reports whether a shared listener is open.
 func (ag *agents) bound() bool { return ag.dsd != nil || ag.emf != nil }
 
-// stop ends the listeners and waits for them.
+// stop ends the listeners (each reads what its socket holds first) and
+// waits for them.
 func (ag *agents) stop() {
+	ag.stopped = true
 	if ag.end != nil {
 		ag.end()
 	}

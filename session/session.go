@@ -267,6 +267,39 @@ func (s *Session) Start(ctx context.Context) {
 	go func() { s.runErr <- s.p.Run(ctx) }()
 }
 
+// StopAgents ends the shared agent listeners (WithAgents) once what
+// functions sent last had time to arrive (Settle): each reads what its
+// socket holds, then closes it. Their AgentStats are final from then on.
+// ShutdownWithin stops them too; a caller that records their counts in the
+// pipeline (the Lambda extension) stops them first.
+func (s *Session) StopAgents() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopAgentsLocked()
+}
+
+func (s *Session) stopAgentsLocked() {
+	if s.agents.stopped {
+		return
+	}
+	if s.agents.bound() || s.o.agents.PerEnvironment {
+		time.Sleep(Settle) // what functions sent last is read
+	}
+	s.agents.stop()
+}
+
+// DrainAgents reads what the polled DogStatsD socket holds (Agents.Poll);
+// without polling, or once stopped, it does nothing.
+func (s *Session) DrainAgents() {
+	if s.agents.dsd != nil {
+		s.agents.dsd.Drain()
+	}
+}
+
+// AgentStats is what each shared agent listener received so far, and the
+// datagrams the kernel dropped on its socket.
+func (s *Session) AgentStats() []AgentStats { return s.agents.stats() }
+
 // Shutdown ends the session in order, within the drain timeout: sources
 // closed, listeners settled and stopped, parsers finished, then every sink
 // drained at once until the deadline. It returns the summary; calling it
@@ -285,10 +318,7 @@ func (s *Session) ShutdownWithin(ctx context.Context) Summary {
 	dctx, cancel := context.WithTimeout(ctx, s.o.drain)
 	defer cancel()
 	errs := s.closeSources(dctx)
-	if s.agents.bound() || s.o.agents.PerEnvironment {
-		time.Sleep(Settle) // what functions sent last is read
-	}
-	s.agents.stop()
+	s.stopAgentsLocked()
 	if err := s.perEnv.stop(); err != nil {
 		errs = append(errs, err)
 	}
