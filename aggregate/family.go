@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/lambdabridge/lambdabridge/metric"
 )
 
@@ -47,7 +45,7 @@ type family struct {
 	native     bool
 	schema     int32
 	maxBuckets int
-	sumOpts    prometheus.SummaryOpts
+	sumOpts    summaryOpts
 
 	exposed []string // names occupied in Aggregator.occupied
 
@@ -110,17 +108,7 @@ func newFamily(a *Aggregator, fam *Family) *family {
 			}
 		}
 	case metric.TypeSummary:
-		f.sumOpts = prometheus.SummaryOpts{
-			Name:       f.name,
-			Help:       f.help,
-			Objectives: fam.Objectives,
-			MaxAge:     fam.MaxAge,
-			AgeBuckets: fam.AgeBuckets,
-			BufCap:     fam.BufCap,
-		}
-		if f.sumOpts.Objectives == nil {
-			f.sumOpts.Objectives = DefaultObjectives
-		}
+		f.sumOpts = newSummaryOpts(fam)
 	}
 	return f
 }
@@ -135,7 +123,7 @@ type series struct {
 	created  int64 // unix nanoseconds of the series' first point: its created timestamp
 	hist     *histogram
 	set      *memberSet
-	summary  prometheus.Summary
+	summary  *summary
 }
 
 // addTo aggregates p into f. It returns false when f was removed from the
@@ -336,7 +324,7 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 	case metric.TypeSummary:
 		w := intWeight(weight(p))
 		if sr.summary == nil {
-			sr.summary = prometheus.NewSummary(f.sumOpts)
+			sr.summary = newSummary(&f.sumOpts, a.now)
 		}
 		for _, v := range p.Values {
 			v *= scale
@@ -345,7 +333,7 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 				continue
 			}
 			for range min(w, maxSummaryWeight) {
-				sr.summary.Observe(v)
+				sr.summary.observe(v)
 			}
 			accepted++
 		}
@@ -372,7 +360,7 @@ func (a *Aggregator) apply(f *family, sr *series, p *metric.Point) (accepted int
 }
 
 // maxSummaryWeight bounds the observations one summary value stands for
-// (client_golang's summary has no weighted Observe, so a value is observed
+// (the summary's quantile streams take no weight, so a value is observed
 // weight times): a sample rate below 1/10000 counts as 1/10000.
 const maxSummaryWeight = 10000
 

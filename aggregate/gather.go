@@ -119,12 +119,8 @@ func (f *family) metricOf(sr *series, ls []metric.Label, ar *arena) *dto.Metric 
 		m.Histogram.CreatedTimestamp = ar.created(sr.created)
 	case metric.TypeSummary:
 		if sr.summary != nil {
-			var tmp dto.Metric
-			if err := sr.summary.Write(&tmp); err == nil && tmp.Summary != nil {
-				m.Summary = tmp.Summary
-			}
-		}
-		if m.Summary == nil {
+			m.Summary = sr.summary.write()
+		} else {
 			m.Summary = &dto.Summary{SampleCount: new(uint64(0)), SampleSum: new(0.0)}
 		}
 		m.Summary.CreatedTimestamp = ar.created(sr.created)
