@@ -259,3 +259,22 @@ func (timestamped) Describe(ch chan<- *prometheus.Desc) { ch <- tsDesc }
 func (timestamped) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.NewMetricWithTimestamp(time.Now(), prometheus.MustNewConstMetric(tsDesc, prometheus.GaugeValue, 4))
 }
+
+// TestRealPushgatewayGroupingValues: grouping values with a slash, a space
+// and a plus reach a real Pushgateway as the labels they are, and a delete
+// finds the same group.
+func TestRealPushgatewayGroupingValues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	pg := testenv.StartPushgateway(t)
+	s := newSink(t, Config{URL: pg.URL, Job: "a/job", Grouping: map[string]string{"instance": "env/1", "stage": "blue green+1"}})
+	if err := s.Push(t.Context(), counterRegistry(t, "lb_grouped_total", 4)); err != nil {
+		t.Fatal(err)
+	}
+	wantSamples(t, pg, "lb_grouped_total", testenv.Vector{`lb_grouped_total{function="a", instance="env/1", job="a/job", stage="blue green+1"}`: 4})
+	if err := s.Delete(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantSamples(t, pg, "lb_grouped_total", testenv.Vector{})
+}

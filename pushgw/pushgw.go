@@ -1,7 +1,9 @@
-// Package pushgw is the Pushgateway sink: it pushes what a
-// prometheus.Gatherer holds (the aggregation) to a Prometheus Pushgateway with
-// client_golang's prometheus/push, after every invocation (Push) or every
-// interval (Run), and can delete its group when the run ends.
+// Package pushgw is the Pushgateway sink: it pushes what a Gatherer holds
+// (the aggregation) to a Prometheus Pushgateway, as client_golang's
+// prometheus/push does (its body, URL and status checks, but a grouping
+// value's space is path-escaped, not a "+"), after every
+// invocation (Push) or every interval (Run), and can delete its group when
+// the run ends.
 //
 //	sink, err := pushgw.New(pushgw.Config{URL: "http://127.0.0.1:9091", Job: "lambdabridge"})
 //	if err != nil { return err }
@@ -32,6 +34,7 @@ package pushgw
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -47,10 +50,24 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
+
+// Gatherer is what a sink pushes: the aggregation (a prometheus.Gatherer
+// is one).
+type Gatherer interface {
+	Gather() ([]*dto.MetricFamily, error)
+}
+
+// HTTPDoer sends the sink's requests (an *http.Client is one).
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// pushFormat is the body's format: delimited protobuf, client_golang's
+// push default.
+var pushFormat = expfmt.NewFormat(expfmt.TypeProtoDelim)
 
 // Method is how a push replaces what the Pushgateway holds.
 type Method string
@@ -103,7 +120,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithHTTPClient sets the HTTP client (default: an http.Client with
 // Config.Timeout).
-func WithHTTPClient(c push.HTTPDoer) Option {
+func WithHTTPClient(c HTTPDoer) Option {
 	return func(s *Sink) { s.client = c }
 }
 
@@ -115,7 +132,8 @@ type Sink struct {
 	user     string
 	password string
 	useAuth  bool
-	client   push.HTTPDoer
+	client   HTTPDoer
+	pushURL  string // the group's URL (pushPath)
 	log      *slog.Logger
 	stats    *stats
 	lastErr  atomic.Pointer[string]
@@ -190,6 +208,7 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		}
 	}
 	s.url = strings.TrimSuffix(u.String(), "/")
+	s.pushURL = s.url + "/metrics/" + pushPath(cfg)
 	for _, o := range opts {
 		o(s)
 	}
@@ -244,7 +263,7 @@ func groupPath(cfg Config) string {
 // timestamps are removed (the Pushgateway rejects them). A gather error
 // with nothing gathered fails the push; a partial gather is pushed and the
 // error logged. Failures are counted by reason (see Collector).
-func (s *Sink) Push(ctx context.Context, g prometheus.Gatherer) error {
+func (s *Sink) Push(ctx context.Context, g Gatherer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mfs, gerr := g.Gather()
@@ -266,12 +285,9 @@ func (s *Sink) Push(ctx context.Context, g prometheus.Gatherer) error {
 		httpMethod = http.MethodPost
 	}
 	rec := &recorder{next: s.client, ctx: ctx}
-	p := s.pusher(rec).Gatherer(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil }))
-	var err error
-	if method == MethodPost {
-		err = p.AddContext(ctx)
-	} else {
-		err = p.PushContext(ctx)
+	body, err := s.encode(mfs)
+	if err == nil {
+		err = s.send(ctx, httpMethod, body, rec)
 	}
 	if err != nil {
 		reason := classify(ctx, rec, err)
@@ -291,7 +307,7 @@ func (s *Sink) Delete(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := &recorder{next: s.client, ctx: ctx}
-	if err := s.pusher(rec).Delete(); err != nil {
+	if err := s.send(ctx, http.MethodDelete, nil, rec); err != nil {
 		reason := classify(ctx, rec, err)
 		s.stats.deleted(reason)
 		err = s.wrap("delete", http.MethodDelete, rec, err)
@@ -306,7 +322,7 @@ func (s *Sink) Delete(ctx context.Context) error {
 
 // Finish ends the run: it deletes the group when DeleteOnEnd is set, else
 // it pushes g a last time.
-func (s *Sink) Finish(ctx context.Context, g prometheus.Gatherer) error {
+func (s *Sink) Finish(ctx context.Context, g Gatherer) error {
 	if s.cfg.DeleteOnEnd {
 		return s.Delete(ctx)
 	}
@@ -317,7 +333,7 @@ func (s *Sink) Finish(ctx context.Context, g prometheus.Gatherer) error {
 // Finish with a fresh context bounded by Config.Timeout. Failed pushes are
 // logged and counted, and the next tick pushes again. It returns the error
 // of Finish, or nil.
-func (s *Sink) Run(ctx context.Context, g prometheus.Gatherer) error {
+func (s *Sink) Run(ctx context.Context, g Gatherer) error {
 	if s.cfg.Interval > 0 {
 		tick := time.NewTicker(s.cfg.Interval)
 		defer tick.Stop()
@@ -338,16 +354,83 @@ func (s *Sink) Run(ctx context.Context, g prometheus.Gatherer) error {
 	return s.Finish(fctx, g)
 }
 
-func (s *Sink) pusher(client push.HTTPDoer) *push.Pusher {
-	p := push.New(s.url, s.cfg.Job).Client(client).
-		Header(http.Header{"User-Agent": {"lambdabridge-pushgw"}})
-	for k, v := range s.cfg.Grouping {
-		p = p.Grouping(k, v)
+// encode writes mfs as the push's body, refusing a metric that has a job
+// label or one of the grouping labels (the Pushgateway would refuse it).
+func (s *Sink) encode(mfs []*dto.MetricFamily) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, pushFormat)
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "job" {
+					return nil, fmt.Errorf("pushed metric %s (%s) already contains a job label", mf.GetName(), m)
+				}
+				if _, ok := s.cfg.Grouping[l.GetName()]; ok {
+					return nil, fmt.Errorf("pushed metric %s (%s) already contains grouping label %s", mf.GetName(), m, l.GetName())
+				}
+			}
+		}
+		if err := enc.Encode(mf); err != nil {
+			return nil, fmt.Errorf("failed to encode metric family %s, error is %w", mf.GetName(), err)
+		}
 	}
+	return buf.Bytes(), nil
+}
+
+// send makes one request to the group's URL: a push (PUT or POST) of body,
+// which the Pushgateway accepts with 200 or 202, or a DELETE, with 202.
+// rec keeps the reply's status and the start of an error body.
+func (s *Sink) send(ctx context.Context, method string, body []byte, rec *recorder) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.pushURL, r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "lambdabridge-pushgw")
 	if s.useAuth {
-		p = p.BasicAuth(s.user, s.password)
+		req.SetBasicAuth(s.user, s.password)
 	}
-	return p
+	if body != nil {
+		req.Header.Set("Content-Type", string(pushFormat))
+	}
+	resp, err := rec.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK && method != http.MethodDelete {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // the connection is reused
+		return nil
+	}
+	return fmt.Errorf("unexpected status code %d", resp.StatusCode) // wrap makes it a StatusError
+}
+
+// pushPath is the grouping key in the push's URL, as the Pushgateway reads
+// it: job/<job>[/<label>/<value>...], labels sorted; a value that is empty
+// or holds a slash is base64 (RawURLEncoding, "=" for empty) under
+// <label>@base64, others path-escaped. (client_golang's push query-escapes
+// them: a space becomes "+", which the Pushgateway keeps as a plus.)
+func pushPath(cfg Config) string {
+	var b strings.Builder
+	component := func(name, value string) {
+		switch {
+		case value == "":
+			b.WriteString(name + "@base64/=")
+		case strings.Contains(value, "/"):
+			b.WriteString(name + "@base64/" + base64.RawURLEncoding.EncodeToString([]byte(value)))
+		default:
+			b.WriteString(name + "/" + url.PathEscape(value))
+		}
+	}
+	component("job", cfg.Job)
+	for _, k := range slices.Sorted(maps.Keys(cfg.Grouping)) {
+		b.WriteString("/")
+		component(k, cfg.Grouping[k])
+	}
+	return b.String()
 }
 
 // wrap turns a push error into one naming the operation, with a
@@ -359,11 +442,10 @@ func (s *Sink) wrap(op, method string, rec *recorder, err error) error {
 	return fmt.Errorf("pushgw: %s %s: %w", op, s.GroupURL(), redactErr(err))
 }
 
-// recorder is the HTTP client given to push: it binds the request to ctx
-// (push's Delete has none), remembers the status and keeps a bounded part
-// of an error body.
+// recorder is the HTTP client of one request: it binds the request to ctx,
+// remembers the status and keeps a bounded part of an error body.
 type recorder struct {
-	next   push.HTTPDoer
+	next   HTTPDoer
 	ctx    context.Context
 	status int
 	body   []byte
