@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -33,7 +32,7 @@ type options struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	interval time.Duration
-	gatherer prometheus.Gatherer
+	gatherer Gatherer
 	version  string
 	external map[string]string
 }
@@ -48,7 +47,7 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 func WithInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
 
 // WithGatherer sets the gatherer Flush and Close use before Run was called.
-func WithGatherer(g prometheus.Gatherer) Option { return func(o *options) { o.gatherer = g } }
+func WithGatherer(g Gatherer) Option { return func(o *options) { o.gatherer = g } }
 
 // WithVersion sets the version in the User-Agent "lambdabridge/<version>".
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
@@ -60,15 +59,22 @@ func WithExternalLabels(l map[string]string) Option {
 	return func(o *options) { o.external = l }
 }
 
+// Gatherer is what a Writer sends: the aggregation (a prometheus.Gatherer
+// is one).
+type Gatherer interface {
+	Gather() ([]*dto.MetricFamily, error)
+}
+
 // Writer sends gathered metrics to one remote_write receiver. Its methods are
 // safe for concurrent use. A Writer implements prometheus.Collector with its
 // own accounting (lambdabridge_remote_write_samples_total and the queue
-// gauges), labelled remote=<name, or a hash of the whole entry> (Config.RemoteName).
+// gauges), labelled remote=<name, or a hash of the whole entry> (Config.RemoteName),
+// except in the Lambda extension's build (tag lambdabridge_extension).
 type Writer struct {
 	cfg       Config
-	url       string // as configured, for requests only
-	display   string // no credentials, no query: for logs and errors
-	remote    string
+	url       string        // as configured, for requests only
+	display   string        // no credentials, no query: for logs and errors
+	remote    func() string // Config.RemoteName, computed once when first needed
 	log       *slog.Logger
 	now       func() time.Time
 	interval  time.Duration
@@ -79,7 +85,7 @@ type Writer struct {
 	convMu   sync.Mutex
 	conv     *converter
 	scratch  []sample
-	gatherer prometheus.Gatherer
+	gatherer Gatherer
 	closed   bool
 
 	q            *queue
@@ -119,7 +125,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		cfg:       cfg,
 		url:       cfg.URL,
 		display:   redactURL(u),
-		remote:    cfg.RemoteName(),
+		remote:    sync.OnceValue(cfg.RemoteName),
 		now:       o.now,
 		interval:  o.interval,
 		userAgent: "lambdabridge/" + o.version,
@@ -128,7 +134,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		q:         newQueue(cfg.QueueConfig.Capacity, cfg.QueueConfig.MinShards, cfg.QueueConfig.MaxShards),
 		done:      make(chan struct{}),
 	}
-	w.log = o.logger.With("remote", w.remote, "url", w.display)
+	w.log = o.logger.With("remote", lazyName(w.remote), "url", w.display)
 	if w.interval <= 0 {
 		w.interval = DefaultInterval
 	}
@@ -157,23 +163,24 @@ func mergeLabels(global, entry map[string]string) map[string]string {
 	return out
 }
 
-// Describe implements prometheus.Collector.
-func (w *Writer) Describe(ch chan<- *prometheus.Desc) { w.coll.Describe(ch) }
-
-// Collect implements prometheus.Collector.
-func (w *Writer) Collect(ch chan<- prometheus.Metric) { w.coll.Collect(ch) }
-
 // Stats returns the writer's accounting so far.
 func (w *Writer) Stats() Stats { return w.cnt.snapshot() }
 
 // Name is the value of the writer's "remote" label: the configured name, or a
 // hash of the whole entry (Config.RemoteName).
-func (w *Writer) Name() string { return w.remote }
+func (w *Writer) Name() string { return w.remote() }
+
+// lazyName is a log attribute's value computed when a record is written:
+// RemoteName marshals the whole entry, which a cold start of the
+// extension, which logs little, need not pay for.
+type lazyName func() string
+
+func (f lazyName) LogValue() slog.Value { return slog.StringValue(f()) }
 
 // Run gathers g every interval and queues the result until ctx ends; it
 // returns nil then. Sending happens in the background: call Flush to wait for
 // delivery and Close to drain at shutdown.
-func (w *Writer) Run(ctx context.Context, g prometheus.Gatherer) error {
+func (w *Writer) Run(ctx context.Context, g Gatherer) error {
 	w.convMu.Lock()
 	if w.closed {
 		w.convMu.Unlock()
@@ -197,7 +204,7 @@ func (w *Writer) Run(ctx context.Context, g prometheus.Gatherer) error {
 	}
 }
 
-func (w *Writer) gather(g prometheus.Gatherer) error {
+func (w *Writer) gather(g Gatherer) error {
 	fams, err := g.Gather()
 	if err != nil && len(fams) == 0 {
 		return fmt.Errorf("remote write %s: gather: %w", w.display, err)
