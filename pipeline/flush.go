@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Flusher is a sink that can deliver what the aggregation holds now and
 // wait for it (remote_write, Pushgateway): the end of an invocation in an
 // environment that is about to be frozen.
 type Flusher interface {
-	Flush(ctx context.Context, g prometheus.Gatherer) error
+	Flush(ctx context.Context, g Gatherer) error
 }
 
 // Flush delivers the aggregation now to every sink that can (a Flusher) and
@@ -31,7 +29,7 @@ func (p *Pipeline) Flush(ctx context.Context) error {
 }
 
 // Flush gathers the writer's aggregation and waits for its delivery.
-func (s *rwSink) Flush(ctx context.Context, _ prometheus.Gatherer) error { return s.w.Flush(ctx) }
+func (s *rwSink) Flush(ctx context.Context, _ Gatherer) error { return s.w.Flush(ctx) }
 
 // Flush pushes g now.
-func (s *pushSink) Flush(ctx context.Context, g prometheus.Gatherer) error { return s.s.Push(ctx, g) }
+func (s *pushSink) Flush(ctx context.Context, g Gatherer) error { return s.s.Push(ctx, g) }

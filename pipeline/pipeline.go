@@ -21,12 +21,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/lambdabridge/lambdabridge/aggregate"
 	"github.com/lambdabridge/lambdabridge/catalog"
@@ -34,7 +33,6 @@ import (
 	"github.com/lambdabridge/lambdabridge/logsource"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/platform"
-	"github.com/lambdabridge/lambdabridge/scrape"
 	"github.com/lambdabridge/lambdabridge/validate"
 )
 
@@ -49,18 +47,6 @@ func WithAggregateOptions(opts ...aggregate.Option) Option {
 
 // WithSink adds a sink.
 func WithSink(s Sink) Option { return func(p *Pipeline) { p.sinks = append(p.sinks, s) } }
-
-// WithScrape serves the aggregation and lambdabridge's own metrics on ln
-// (/metrics, text, OpenMetrics and protobuf negotiated). The caller binds
-// ln, so a busy port is reported before anything runs.
-func WithScrape(ln net.Listener, opts ...scrape.Option) Option {
-	return func(p *Pipeline) { p.scrapes = append(p.scrapes, scrapeSpec{ln, opts}) }
-}
-
-type scrapeSpec struct {
-	ln   net.Listener
-	opts []scrape.Option
-}
 
 // WithCatalog records every point in c (for `--catalog` and dashboards).
 func WithCatalog(c *catalog.Catalog) Option { return func(p *Pipeline) { p.catalog = c } }
@@ -137,8 +123,8 @@ type Pipeline struct {
 	onDiag     func(d *metric.Diagnostic)
 	onPoint    func(pt *metric.Point)
 
-	self *prometheus.Registry
-	m    *selfMetrics
+	self *registry // lambdabridge's own metrics (Registry); nil in the Lambda extension's build
+	m    selfMetrics
 
 	mu      sync.Mutex // guards what follows: parsers and checks keep state
 	parser  *logline.Parser
@@ -162,7 +148,7 @@ func New(opts ...Option) (*Pipeline, error) {
 	p := &Pipeline{
 		log:     slog.New(slog.DiscardHandler),
 		drain:   10 * time.Second,
-		self:    prometheus.NewRegistry(),
+		self:    newRegistry(),
 		checker: validate.New(),
 		in:      Input{MetricLines: map[string]int{}},
 	}
@@ -181,28 +167,15 @@ func New(opts ...Option) (*Pipeline, error) {
 	p.parser = logline.New(p.parserOpts...)
 	p.parsers = logsource.Parsers{Platform: platform.NewParser(p.platOpts...), Metrics: p.parser}
 	p.m = newSelfMetrics()
-	if err := p.self.Register(p.m); err != nil {
-		return nil, fmt.Errorf("pipeline: register own metrics: %w", err)
-	}
-	if err := p.self.Register(p.agg.SelfCollector()); err != nil {
-		return nil, fmt.Errorf("pipeline: register aggregator metrics: %w", err)
-	}
-	for _, sc := range p.scrapes {
-		opts := append([]scrape.Option{scrape.WithGatherers(p.agg, p.self)}, sc.opts...)
-		srv, err := scrape.New(sc.ln.Addr().String(), opts...)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: %w", err)
-		}
-		p.sinks = append(p.sinks, scrapeSink{s: srv, ln: sc.ln})
+	if err := p.registerSelf(); err != nil {
+		return nil, err
 	}
 	for _, s := range p.sinks {
 		// Subscribed now, so an invocation that ends before Run starts a
 		// sink is not missed.
 		p.envs = append(p.envs, &Env{Gatherer: p.agg, Invocations: p.invocations(), Log: p.log})
-		if c, ok := s.(prometheus.Collector); ok {
-			if err := p.self.Register(c); err != nil {
-				return nil, fmt.Errorf("pipeline: register metrics of sink %s: %w", s.Name(), err)
-			}
+		if err := p.registerSink(s); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
@@ -212,11 +185,13 @@ func New(opts ...Option) (*Pipeline, error) {
 func (p *Pipeline) Aggregator() *aggregate.Aggregator { return p.agg }
 
 // Gatherer returns the aggregated metrics, as sinks see them.
-func (p *Pipeline) Gatherer() prometheus.Gatherer { return p.agg }
+func (p *Pipeline) Gatherer() Gatherer { return p.agg }
 
-// Registry returns lambdabridge's own metrics (lines read, parse errors by
-// format and rule, sink delivery counts, ...).
-func (p *Pipeline) Registry() *prometheus.Registry { return p.self }
+// Gatherer is what sinks deliver: the aggregation (it is a
+// prometheus.Gatherer).
+type Gatherer interface {
+	Gather() ([]*dto.MetricFamily, error)
+}
 
 // Line handles one log line of a function (it implements runner.LogSink).
 func (p *Pipeline) Line(o metric.Origin, stream string, line []byte) {
@@ -231,7 +206,7 @@ func (p *Pipeline) line(o metric.Origin, stream string, l logline.Line) {
 	defer p.mu.Unlock()
 	p.batch.Reset()
 	f := p.parser.ParseLine(&p.batch, l, o)
-	p.m.lines.WithLabelValues(f.String()).Inc()
+	p.m.lines[f]++
 	p.in.Lines++
 	if f != metric.FormatUnknown {
 		p.in.MetricLines[f.String()]++
@@ -286,7 +261,7 @@ func (p *Pipeline) message(name string, m *logsource.Message) {
 	defer p.mu.Unlock()
 	p.batch.Reset()
 	f := p.parsers.Parse(&p.batch, m, name)
-	p.m.lines.WithLabelValues(f.String()).Inc()
+	p.m.lines[f]++
 	p.in.Lines++
 	if f != metric.FormatUnknown {
 		p.in.MetricLines[f.String()]++
@@ -343,7 +318,7 @@ func (p *Pipeline) flushBatch() {
 		case metric.Warning:
 			p.in.Warnings++
 		}
-		p.m.diags.WithLabelValues(d.Format.String(), d.Rule, d.Severity.String()).Inc()
+		p.m.diags[diagKey{d.Format, d.Rule, d.Severity}]++
 		if p.onDiag != nil {
 			p.onDiag(d)
 		}
@@ -482,7 +457,7 @@ func (p *Pipeline) datagram(payload []byte, o metric.Origin) {
 
 func (p *Pipeline) datagramLocked(payload []byte, o metric.Origin) {
 	p.batch.Reset()
-	p.m.datagrams.Inc()
+	p.m.datagrams++
 	p.in.Datagrams++
 	p.parser.Datagram(&p.batch, payload, o)
 	p.flushBatch()

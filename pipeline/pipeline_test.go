@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
@@ -56,7 +55,7 @@ func (s *memSink) Run(ctx context.Context, env *Env) error {
 	}
 }
 
-func (s *memSink) Shutdown(ctx context.Context, g prometheus.Gatherer) error {
+func (s *memSink) Shutdown(ctx context.Context, g Gatherer) error {
 	if s.hang {
 		<-ctx.Done()
 		return ctx.Err()

@@ -4,21 +4,17 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"net"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/lambdabridge/lambdabridge/pushgw"
 	"github.com/lambdabridge/lambdabridge/remotewrite"
-	"github.com/lambdabridge/lambdabridge/scrape"
 )
 
 // Env is what the pipeline gives a running sink.
 type Env struct {
 	// Gatherer holds the aggregation to deliver.
-	Gatherer prometheus.Gatherer
+	Gatherer Gatherer
 	// Invocations receives a (coalesced) signal whenever an invocation ends.
 	Invocations <-chan struct{}
 	Log         *slog.Logger
@@ -34,7 +30,7 @@ type Env struct {
 type Sink interface {
 	Name() string
 	Run(ctx context.Context, env *Env) error
-	Shutdown(ctx context.Context, g prometheus.Gatherer) error
+	Shutdown(ctx context.Context, g Gatherer) error
 }
 
 // Status is what a sink delivered, for a run's summary.
@@ -73,34 +69,6 @@ type StatusReporter interface {
 	Status() Status
 }
 
-// Scrape serves the aggregation on /metrics with a server built by the
-// caller (WithScrape builds one that also serves lambdabridge's own metrics).
-func Scrape(s *scrape.Server) Sink { return scrapeSink{s: s} }
-
-type scrapeSink struct {
-	s  *scrape.Server
-	ln net.Listener // nil: s binds its own address
-}
-
-func (s scrapeSink) Name() string { return "scrape " + s.s.Addr() }
-
-func (s scrapeSink) Run(ctx context.Context, _ *Env) error {
-	if s.ln != nil {
-		return s.s.ServeListener(ctx, s.ln)
-	}
-	return s.s.Serve(ctx)
-}
-
-func (s scrapeSink) Shutdown(context.Context, prometheus.Gatherer) error { return nil }
-
-func (s scrapeSink) Status() Status {
-	addr := s.s.Addr()
-	if s.ln != nil {
-		addr = s.ln.Addr().String()
-	}
-	return Status{Kind: "scrape", URL: "http://" + addr + "/metrics"}
-}
-
 // RemoteWrite ships the aggregation with a remote_write sender: every
 // interval of the writer, and once more at shutdown (without stale markers:
 // the series stay queryable after a finite run).
@@ -114,7 +82,7 @@ func (s *rwSink) Run(ctx context.Context, env *Env) error { return s.w.Run(ctx, 
 
 // Shutdown closes the writer: it gathers a last time and drains the queue
 // within ctx.
-func (s *rwSink) Shutdown(ctx context.Context, _ prometheus.Gatherer) error {
+func (s *rwSink) Shutdown(ctx context.Context, _ Gatherer) error {
 	_, err := s.w.Close(ctx)
 	return err
 }
@@ -123,9 +91,6 @@ func (s *rwSink) Status() Status {
 	st := s.w.Stats()
 	return Status{Kind: "remote_write", URL: s.w.URL(), Sent: st.Sent, Coalesced: st.Coalesced, Dropped: maps.Clone(st.Dropped), LastError: s.w.LastError()}
 }
-
-func (s *rwSink) Describe(ch chan<- *prometheus.Desc) { s.w.Describe(ch) }
-func (s *rwSink) Collect(ch chan<- prometheus.Metric) { s.w.Collect(ch) }
 
 // Pushgateway pushes the aggregation: every Config.Interval when interval is
 // set (and the config has one), else after every invocation (coalesced: a
@@ -177,7 +142,7 @@ func (s *pushSink) Run(ctx context.Context, env *Env) error {
 	}
 }
 
-func (s *pushSink) Shutdown(ctx context.Context, g prometheus.Gatherer) error {
+func (s *pushSink) Shutdown(ctx context.Context, g Gatherer) error {
 	before := failedSamples(s.s.Stats())
 	err := s.s.Finish(ctx, g)
 	if err != nil {
@@ -206,6 +171,3 @@ func (s *pushSink) Status() Status {
 	s.mu.Unlock()
 	return out
 }
-
-func (s *pushSink) Describe(ch chan<- *prometheus.Desc) { s.s.Collector().Describe(ch) }
-func (s *pushSink) Collect(ch chan<- prometheus.Metric) { s.s.Collector().Collect(ch) }

@@ -96,7 +96,7 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		}
 		ag.emf = l
 		maps.Copy(ag.env, l.Env())
-		if err := p.Registry().Register(l); err != nil {
+		if err := registerEMFAgent(p, l); err != nil {
 			ag.close()
 			return nil, fmt.Errorf("session: %w", err)
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/lambdabridge/lambdabridge/catalog"
 	"github.com/lambdabridge/lambdabridge/config"
 	"github.com/lambdabridge/lambdabridge/function"
-	"github.com/lambdabridge/lambdabridge/listen"
 	"github.com/lambdabridge/lambdabridge/logline"
 	"github.com/lambdabridge/lambdabridge/metric"
 	"github.com/lambdabridge/lambdabridge/pipeline"
@@ -169,7 +168,7 @@ func New(cfg *config.File, opts ...Option) (*Session, error) {
 	if on(o.agents.DogStatsD) || o.agents.PerEnvironment {
 		// The kernel's drops on every DogStatsD socket, the shared one's
 		// and each environment's, on /metrics.
-		if err := s.p.Registry().Register(listen.DogStatsDDrops(s.dogstatsdDropped)); err != nil {
+		if err := registerDogStatsDDrops(s.p, s.dogstatsdDropped); err != nil {
 			s.agents.close()
 			sk.close()
 			return nil, fmt.Errorf("session: %w", err)

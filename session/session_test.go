@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
 	"github.com/lambdabridge/lambdabridge/config"
@@ -67,7 +66,7 @@ func (r *recorder) Run(ctx context.Context, _ *pipeline.Env) error {
 	<-ctx.Done()
 	return nil
 }
-func (r *recorder) Shutdown(_ context.Context, g prometheus.Gatherer) error {
+func (r *recorder) Shutdown(_ context.Context, g pipeline.Gatherer) error {
 	r.events.add("sink shutdown")
 	mfs, err := g.Gather()
 	r.final = map[string]bool{}

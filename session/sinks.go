@@ -59,7 +59,12 @@ func buildSinks(cfg *config.File, o *options) (*sinks, []string, error) {
 			return nil, nil, err
 		default:
 			s.scrapeLn, s.scrapeAddr = ln, ln.Addr().String()
-			s.options = append(s.options, pipeline.WithScrape(ln))
+			opt, err := withScrape(ln)
+			if err != nil {
+				s.close()
+				return nil, nil, err
+			}
+			s.options = append(s.options, opt)
 			s.names = append(s.names, "scrape http://"+s.scrapeAddr+"/metrics")
 		}
 	}
