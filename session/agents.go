@@ -55,6 +55,9 @@ type AgentStats struct {
 type agents struct {
 	dsd *listen.DogStatsD
 	emf *listen.EMFAgent
+	// dsdAddr and emfAddr are their addresses' text, made once: the
+	// extension reads AgentStats at each invocation.
+	dsdAddr, emfAddr string
 	env map[string]string
 	wg  sync.WaitGroup
 	end context.CancelFunc
@@ -79,7 +82,7 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 		if err != nil {
 			return nil, err
 		}
-		ag.dsd = l
+		ag.dsd, ag.dsdAddr = l, l.Addr().String()
 		maps.Copy(ag.env, l.Env())
 	}
 	if on(a.EMF) {
@@ -94,7 +97,7 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 			ag.close()
 			return nil, err
 		}
-		ag.emf = l
+		ag.emf, ag.emfAddr = l, l.Addr().String()
 		maps.Copy(ag.env, l.Env())
 		if err := registerEMFAgent(p, l); err != nil {
 			ag.close()
@@ -167,10 +170,10 @@ func (ag *agents) kernelDropped() uint64 {
 func (ag *agents) stats() []AgentStats {
 	var out []AgentStats
 	if ag.dsd != nil {
-		out = append(out, AgentStats{Name: "dogstatsd", Addr: fmt.Sprint(ag.dsd.Addr()), Stats: ag.dsd.Stats()})
+		out = append(out, AgentStats{Name: "dogstatsd", Addr: ag.dsdAddr, Stats: ag.dsd.Stats()})
 	}
 	if ag.emf != nil {
-		out = append(out, AgentStats{Name: "emf-agent", Addr: fmt.Sprint(ag.emf.Addr()), Stats: ag.emf.Stats()})
+		out = append(out, AgentStats{Name: "emf-agent", Addr: ag.emfAddr, Stats: ag.emf.Stats()})
 	}
 	return out
 }
