@@ -36,7 +36,7 @@ func (e *encoderV2) encode(batch []sample, sendMeta bool) (body []byte, floats, 
 		if sendMeta && s.meta != nil {
 			typ, help, unit = metadataType(s.meta.typ), e.symbols.ref(s.meta.help), e.symbols.ref(s.meta.unit)
 		}
-		ts := appendPackedUint32(e.ts[:0], 1, e.refs) // TimeSeries.labels_refs
+		ts := appendPacked(e.ts[:0], 1, e.refs, asUint64) // TimeSeries.labels_refs
 		if s.h != nil {
 			e.hist = appendHistogram(e.hist[:0], s.h, s.st)
 			ts = appendBytes(ts, 3, e.hist) // TimeSeries.histograms
@@ -64,20 +64,9 @@ func (e *encoderV2) encode(batch []sample, sendMeta bool) (body []byte, floats, 
 }
 
 // appendSampleV2 appends TimeSeries.samples holding one Sample (value,
-// timestamp, start timestamp: at most 31 bytes, so its length fits one
-// byte), zero fields omitted.
+// timestamp, start timestamp), zero fields omitted.
 func appendSampleV2(b []byte, v float64, t, st int64) []byte {
-	n := 0
-	if v != 0 {
-		n += 9
-	}
-	if t != 0 {
-		n += 1 + uvarintSize(uint64(t))
-	}
-	if st != 0 {
-		n += 1 + uvarintSize(uint64(st))
-	}
-	b = append(appendTag(b, 2, wireLen), byte(n))
+	b, at := beginShort(b, 2)
 	if v != 0 {
 		b = appendDouble(b, 1, v)
 	}
@@ -87,24 +76,13 @@ func appendSampleV2(b []byte, v float64, t, st int64) []byte {
 	if st != 0 {
 		b = appendVarint(b, 3, uint64(st))
 	}
-	return b
+	return endShort(b, at)
 }
 
 // appendMetadataV2 appends TimeSeries.metadata, which is always written
-// (empty when there is none to send), zero fields omitted; it is at most 13
-// bytes.
+// (empty when there is none to send), zero fields omitted.
 func appendMetadataV2(b []byte, typ uint64, help, unit uint32) []byte {
-	n := 0
-	if typ != 0 {
-		n += 1 + uvarintSize(typ)
-	}
-	if help != 0 {
-		n += 1 + uvarintSize(uint64(help))
-	}
-	if unit != 0 {
-		n += 1 + uvarintSize(uint64(unit))
-	}
-	b = append(appendTag(b, 5, wireLen), byte(n))
+	b, at := beginShort(b, 5)
 	if typ != 0 {
 		b = appendVarint(b, 1, typ)
 	}
@@ -114,7 +92,7 @@ func appendMetadataV2(b []byte, typ uint64, help, unit uint32) []byte {
 	if unit != 0 {
 		b = appendVarint(b, 4, uint64(unit))
 	}
-	return b
+	return endShort(b, at)
 }
 
 // appendLabelRefs reads the series' encoded 1.0 labels (repeated Label

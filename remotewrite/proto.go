@@ -103,10 +103,10 @@ func appendHistogram(b []byte, h *histogram, st int64) []byte {
 		b = appendDouble(b, 7, h.zeroFloat)
 	}
 	b = appendSpans(b, 8, h.negSpans)
-	b = appendDeltas(b, 9, h.negDeltas)
+	b = appendPacked(b, 9, h.negDeltas, zigzag64)
 	b = appendCounts(b, 10, h.negCounts)
 	b = appendSpans(b, 11, h.posSpans)
-	b = appendDeltas(b, 12, h.posDeltas)
+	b = appendPacked(b, 12, h.posDeltas, zigzag64)
 	b = appendCounts(b, 13, h.posCounts)
 	if h.timestamp != 0 {
 		b = appendVarint(b, 15, uint64(h.timestamp))
@@ -117,43 +117,54 @@ func appendHistogram(b []byte, h *histogram, st int64) []byte {
 	return b
 }
 
-// appendSpans appends repeated BucketSpan messages (each at most 12 bytes:
-// its length fits one byte).
+// beginShort starts field as a message shorter than 128 bytes (its length
+// is one byte): it appends the tag and a length to be set, and returns
+// where the body starts, for endShort.
+func beginShort(b []byte, field int) ([]byte, int) {
+	b = append(appendTag(b, field, wireLen), 0)
+	return b, len(b)
+}
+
+// endShort sets the length of the message beginShort started at at.
+func endShort(b []byte, at int) []byte {
+	b[at-1] = byte(len(b) - at)
+	return b
+}
+
+// appendSpans appends repeated BucketSpan messages (each at most 12 bytes).
 func appendSpans(b []byte, field int, spans []bucketSpan) []byte {
 	for _, s := range spans {
-		n := 0
-		if s.offset != 0 {
-			n += 1 + uvarintSize(zigzag32(s.offset))
-		}
-		if s.length != 0 {
-			n += 1 + uvarintSize(uint64(s.length))
-		}
-		b = append(appendTag(b, field, wireLen), byte(n))
+		var at int
+		b, at = beginShort(b, field)
 		if s.offset != 0 {
 			b = appendVarint(b, 1, zigzag32(s.offset))
 		}
 		if s.length != 0 {
 			b = appendVarint(b, 2, uint64(s.length))
 		}
+		b = endShort(b, at)
 	}
 	return b
 }
 
-// appendDeltas appends packed sint64s.
-func appendDeltas(b []byte, field int, ds []int64) []byte {
-	if len(ds) == 0 {
+// appendPacked appends vs as a packed repeated varint field, each value
+// encoded by varint (sint64s zigzag, uint32s as they are).
+func appendPacked[T int64 | uint32](b []byte, field int, vs []T, varint func(T) uint64) []byte {
+	if len(vs) == 0 {
 		return b
 	}
 	n := 0
-	for _, d := range ds {
-		n += uvarintSize(zigzag64(d))
+	for _, v := range vs {
+		n += uvarintSize(varint(v))
 	}
 	b = binary.AppendUvarint(appendTag(b, field, wireLen), uint64(n))
-	for _, d := range ds {
-		b = binary.AppendUvarint(b, zigzag64(d))
+	for _, v := range vs {
+		b = binary.AppendUvarint(b, varint(v))
 	}
 	return b
 }
+
+func asUint64(v uint32) uint64 { return uint64(v) }
 
 // appendCounts appends packed doubles.
 func appendCounts(b []byte, field int, cs []float64) []byte {
@@ -163,22 +174,6 @@ func appendCounts(b []byte, field int, cs []float64) []byte {
 	b = binary.AppendUvarint(appendTag(b, field, wireLen), uint64(8*len(cs)))
 	for _, c := range cs {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c))
-	}
-	return b
-}
-
-// appendPackedUint32 appends packed uint32s (2.0 label references).
-func appendPackedUint32(b []byte, field int, vs []uint32) []byte {
-	if len(vs) == 0 {
-		return b
-	}
-	n := 0
-	for _, v := range vs {
-		n += uvarintSize(uint64(v))
-	}
-	b = binary.AppendUvarint(appendTag(b, field, wireLen), uint64(n))
-	for _, v := range vs {
-		b = binary.AppendUvarint(b, uint64(v))
 	}
 	return b
 }
