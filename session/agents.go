@@ -58,9 +58,9 @@ type agents struct {
 	// dsdAddr and emfAddr are their addresses' text, made once: the
 	// extension reads AgentStats at each invocation.
 	dsdAddr, emfAddr string
-	env map[string]string
-	wg  sync.WaitGroup
-	end context.CancelFunc
+	env              map[string]string
+	wg               sync.WaitGroup
+	end              context.CancelFunc
 	// stopped: stop ran (Session.StopAgents or the shutdown).
 	stopped bool
 }
