@@ -32,6 +32,7 @@ const (
 	EnvFlushInterval   = "LAMBDABRIDGE_FLUSH_INTERVAL"
 	EnvFlushTimeout    = "LAMBDABRIDGE_FLUSH_TIMEOUT"
 	EnvDogStatsDPoll   = "LAMBDABRIDGE_DOGSTATSD_POLL"
+	EnvEMFAgentPoll    = "LAMBDABRIDGE_EMF_AGENT_POLL"
 	EnvDogStatsDAddr   = session.ExtensionDogStatsDVar
 	EnvEMFAgentAddr    = session.ExtensionEMFAgentVar
 	EnvFunctionName    = "AWS_LAMBDA_FUNCTION_NAME"
@@ -47,6 +48,9 @@ const (
 	// DefaultDogStatsDPoll: the DogStatsD socket is read every 50 ms, and
 	// whenever the extension is awake anyway, until its buffer fills.
 	DefaultDogStatsDPoll = 50 * time.Millisecond
+	// DefaultEMFAgentPoll: the EMF agent's UDP socket too (its TCP
+	// connections are read as their lines come).
+	DefaultEMFAgentPoll = 50 * time.Millisecond
 )
 
 var errNoSink = errors.New("no sink")
@@ -68,9 +72,10 @@ type Config struct {
 	FlushTimeout time.Duration
 	// DogStatsD and EMFAgent are the loopback addresses served ("none": off).
 	DogStatsD, EMFAgent string
-	// DogStatsDPoll is how often the DogStatsD socket is read while its
-	// buffer is not filling (listen.WithPolling); 0: at each datagram.
-	DogStatsDPoll time.Duration
+	// DogStatsDPoll and EMFAgentPoll are how often the DogStatsD socket and
+	// the EMF agent's UDP socket are read while their buffers are not
+	// filling (listen.WithPolling); 0: at each datagram.
+	DogStatsDPoll, EMFAgentPoll time.Duration
 	// Function is the function's name, Instance the environment's id (the
 	// lambda_environment label and the Pushgateway's instance).
 	Function, Instance string
@@ -92,8 +97,9 @@ type ExtensionKeys struct {
 	FlushTimeout  time.Duration `yaml:"flush_timeout"`
 	DogStatsDAddr string        `yaml:"dogstatsd_addr"`
 	EMFAgentAddr  string        `yaml:"emf_agent_addr"`
-	// DogStatsDPoll: 0 reads each datagram as it comes.
+	// DogStatsDPoll and EMFAgentPoll: 0 reads each datagram as it comes.
 	DogStatsDPoll *time.Duration `yaml:"dogstatsd_poll"`
+	EMFAgentPoll  *time.Duration `yaml:"emf_agent_poll"`
 }
 
 // keys of lambdabridge.yaml that describe a local run, not an extension.
@@ -108,7 +114,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Flush: FlushInvocation, FlushInterval: DefaultFlushPeriod, FlushTimeout: DefaultFlushTimeout,
 		DogStatsD: listen.DefaultDogStatsDAddr, EMFAgent: listen.DefaultEMFAddr, DogStatsDPoll: DefaultDogStatsDPoll,
-		Function: getenv(EnvFunctionName), Instance: instanceOf(getenv(EnvLogStreamName)),
+		EMFAgentPoll: DefaultEMFAgentPoll,
+		Function:     getenv(EnvFunctionName), Instance: instanceOf(getenv(EnvLogStreamName)),
 		Architecture: getenv(EnvArchitecture), Sinks: &config.File{},
 	}
 	path, explicit := getenv(EnvConfig), true
@@ -232,6 +239,9 @@ func (c *Config) extensionKeys(n *yaml.Node) error {
 	if k.DogStatsDPoll != nil {
 		c.DogStatsDPoll = *k.DogStatsDPoll
 	}
+	if k.EMFAgentPoll != nil {
+		c.EMFAgentPoll = *k.EMFAgentPoll
+	}
 	return nil
 }
 
@@ -246,7 +256,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.Flush, getenv(EnvFlush))
 	set(&c.DogStatsD, getenv(EnvDogStatsDAddr))
 	set(&c.EMFAgent, getenv(EnvEMFAgentAddr))
-	for name, dst := range map[string]*time.Duration{EnvFlushInterval: &c.FlushInterval, EnvFlushTimeout: &c.FlushTimeout, EnvDogStatsDPoll: &c.DogStatsDPoll} {
+	for name, dst := range map[string]*time.Duration{EnvFlushInterval: &c.FlushInterval, EnvFlushTimeout: &c.FlushTimeout, EnvDogStatsDPoll: &c.DogStatsDPoll, EnvEMFAgentPoll: &c.EMFAgentPoll} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -287,8 +297,10 @@ func (c *Config) check() error {
 	if c.FlushTimeout <= 0 {
 		return fmt.Errorf("%s=%s: want more than 0", EnvFlushTimeout, c.FlushTimeout)
 	}
-	if c.DogStatsDPoll < 0 || c.DogStatsDPoll > time.Second {
-		return fmt.Errorf("%s=%s: want 0 (each datagram as it comes) to 1s", EnvDogStatsDPoll, c.DogStatsDPoll)
+	for name, d := range map[string]time.Duration{EnvDogStatsDPoll: c.DogStatsDPoll, EnvEMFAgentPoll: c.EMFAgentPoll} {
+		if d < 0 || d > time.Second {
+			return fmt.Errorf("%s=%s: want 0 (each datagram as it comes) to 1s", name, d)
+		}
 	}
 	if len(c.Sinks.RemoteWrite) == 0 && len(c.Sinks.Pushgateway) == 0 {
 		return fmt.Errorf("%w: set %s (with %s for Amazon Managed Prometheus) or %s, or remote_write/pushgateway in %s",

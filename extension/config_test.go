@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"cmp"
 	"maps"
 	"os"
 	"path/filepath"
@@ -25,13 +26,15 @@ func TestLoad(t *testing.T) {
 		want string // Describe, or the error
 	}{
 		{"remote write by variables", map[string]string{EnvRemoteWriteURL: amp, EnvSigV4Region: "eu-west-1"},
-			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888; remote_write " + amp + " (sigv4 eu-west-1)"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888 (UDP read every 50ms); remote_write " + amp + " (sigv4 eu-west-1)"},
 		{"pushgateway, periodic", map[string]string{EnvPushgatewayURL: "http://u:secret@127.0.0.1:9091?x=1", EnvFlush: "periodic", EnvFlushInterval: "30s", EnvDogStatsDAddr: "none"},
-			"flush periodic every 30s; DogStatsD none, EMF agent 127.0.0.1:25888; pushgateway http://127.0.0.1:9091 job lambda"},
+			"flush periodic every 30s; DogStatsD none, EMF agent 127.0.0.1:25888 (UDP read every 50ms); pushgateway http://127.0.0.1:9091 job lambda"},
 		{"DogStatsD read as datagrams come", map[string]string{EnvRemoteWriteURL: amp, EnvDogStatsDPoll: "0"},
-			"flush invocation; DogStatsD 127.0.0.1:8125 read as datagrams come, EMF agent 127.0.0.1:25888;"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read as datagrams come, EMF agent 127.0.0.1:25888 (UDP read every 50ms);"},
+		{"EMF agent read as datagrams come", map[string]string{EnvRemoteWriteURL: amp, EnvEMFAgentPoll: "0", EnvEMFAgentAddr: "none"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent none;"},
 		{"file, a variable overriding it", map[string]string{EnvConfig: file("a.yaml", "extension:\n  flush: periodic\n  flush_interval: 5s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), EnvFlush: "invocation"},
-			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888; remote_write http://127.0.0.1:9090/api/v1/write"},
+			"flush invocation; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888 (UDP read every 50ms); remote_write http://127.0.0.1:9090/api/v1/write"},
 		{"no sink", nil, "error: no sink: set LAMBDABRIDGE_REMOTE_WRITE_URL"},
 		{"region without URL", map[string]string{EnvSigV4Region: "eu-west-1"}, "error: LAMBDABRIDGE_SIGV4_REGION is set without LAMBDABRIDGE_REMOTE_WRITE_URL"},
 		{"bad interval", map[string]string{EnvRemoteWriteURL: amp, EnvFlushInterval: "10"}, `error: LAMBDABRIDGE_FLUSH_INTERVAL="10": want a duration`},
@@ -59,23 +62,29 @@ func TestLoad(t *testing.T) {
 
 // TestDogStatsDPoll: LAMBDABRIDGE_DOGSTATSD_POLL (or the file's
 // dogstatsd_poll, where 0 is a value, not an absent key) sets how often the
-// DogStatsD socket is read; 0 reads each datagram as it comes.
+// DogStatsD socket is read; 0 reads each datagram as it comes. The EMF
+// agent's UDP socket has its own setting, LAMBDABRIDGE_EMF_AGENT_POLL
+// (emf_agent_poll), with the same rules.
 func TestDogStatsDPoll(t *testing.T) {
 	dir := t.TempDir()
 	zero := filepath.Join(dir, "zero.yaml")
-	if err := os.WriteFile(zero, []byte("extension:\n  dogstatsd_poll: 0s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), 0o644); err != nil {
+	if err := os.WriteFile(zero, []byte("extension:\n  dogstatsd_poll: 0s\n  emf_agent_poll: 0s\nremote_write:\n  - url: http://127.0.0.1:9090/api/v1/write\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		env  map[string]string
 		want time.Duration
+		emf  *time.Duration // nil: as want
 		err  string
 	}{
+		{env: map[string]string{EnvEMFAgentPoll: "0"}, want: DefaultDogStatsDPoll, emf: new(time.Duration(0))},
+		{env: map[string]string{EnvConfig: zero, EnvEMFAgentPoll: "200ms"}, want: 0, emf: new(200 * time.Millisecond)},
+		{env: map[string]string{EnvEMFAgentPoll: "2s"}, err: "LAMBDABRIDGE_EMF_AGENT_POLL=2s: want 0 (each datagram as it comes) to 1s"},
 		{env: nil, want: DefaultDogStatsDPoll},
 		{env: map[string]string{EnvDogStatsDPoll: "0"}, want: 0},
 		{env: map[string]string{EnvDogStatsDPoll: "20ms"}, want: 20 * time.Millisecond},
-		{env: map[string]string{EnvConfig: zero}, want: 0},
-		{env: map[string]string{EnvConfig: zero, EnvDogStatsDPoll: "100ms"}, want: 100 * time.Millisecond},
+		{env: map[string]string{EnvConfig: zero}, want: 0, emf: new(time.Duration(0))},
+		{env: map[string]string{EnvConfig: zero, EnvDogStatsDPoll: "100ms"}, want: 100 * time.Millisecond, emf: new(time.Duration(0))},
 		{env: map[string]string{EnvDogStatsDPoll: "-1s"}, err: "LAMBDABRIDGE_DOGSTATSD_POLL=-1s: want 0 (each datagram as it comes) to 1s"},
 		{env: map[string]string{EnvDogStatsDPoll: "2s"}, err: "LAMBDABRIDGE_DOGSTATSD_POLL=2s: want 0 (each datagram as it comes) to 1s"},
 		{env: map[string]string{EnvDogStatsDPoll: "often"}, err: `LAMBDABRIDGE_DOGSTATSD_POLL="often": want a duration`},
@@ -90,6 +99,8 @@ func TestDogStatsDPoll(t *testing.T) {
 			t.Errorf("%v: %v", tc.env, err)
 		case tc.err == "" && c.DogStatsDPoll != tc.want:
 			t.Errorf("%v: DogStatsDPoll %v, want %v", tc.env, c.DogStatsDPoll, tc.want)
+		case tc.err == "" && c.EMFAgentPoll != *cmp.Or(tc.emf, new(DefaultEMFAgentPoll)):
+			t.Errorf("%v: EMFAgentPoll %v, want %v", tc.env, c.EMFAgentPoll, *cmp.Or(tc.emf, new(DefaultEMFAgentPoll)))
 		}
 	}
 }

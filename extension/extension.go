@@ -200,7 +200,7 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 	s, err := session.New(x.cfg.sessionConfig(), session.WithLogger(x.log), session.WithVersion(x.version), session.WithFunction(x.cfg.Function),
 		session.WithAgents(session.Agents{
 			DogStatsD: x.cfg.DogStatsD, EMF: x.cfg.EMFAgent, DogStatsDFlag: EnvDogStatsDAddr, EMFFlag: EnvEMFAgentAddr,
-			Origin: base, Poll: x.cfg.DogStatsDPoll,
+			Origin: base, DogStatsDPoll: x.cfg.DogStatsDPoll, EMFPoll: x.cfg.EMFAgentPoll,
 		}))
 	if err != nil {
 		return 0, err
@@ -223,8 +223,8 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 
 // catchUp does what the extension can do whenever it is awake anyway (at
 // each Telemetry API batch, before each invocation's flush): it reads what
-// the polled DogStatsD socket holds (read every DogStatsDPoll, not at each
-// datagram), then records what the kernel dropped on the agents' sockets
+// the polled UDP sockets hold (DogStatsD's, read every DogStatsDPoll, and
+// the EMF agent's, every EMFAgentPoll, not at each datagram), then records what the kernel dropped on the agents' sockets
 // since the last call (noteDrops).
 func (x *Extension) catchUp() {
 	x.dmu.Lock()

@@ -220,15 +220,23 @@ func (c *Config) Describe() string {
 	if c.Flush == FlushPeriodic {
 		flush += " every " + c.FlushInterval.String()
 	}
-	dsd := c.DogStatsD
-	switch {
-	case dsd == "none" || dsd == "":
-	case c.DogStatsDPoll > 0:
-		dsd += " read every " + c.DogStatsDPoll.String()
-	default:
-		dsd += " read as datagrams come"
+	read := func(addr string, poll time.Duration) string {
+		switch {
+		case addr == "none" || addr == "":
+			return ""
+		case poll > 0:
+			return "read every " + poll.String()
+		}
+		return "read as datagrams come"
 	}
-	return fmt.Sprintf("flush %s; DogStatsD %s, EMF agent %s; %s", flush, dsd, c.EMFAgent, strings.Join(sinks, ", "))
+	dsd, emf := c.DogStatsD, c.EMFAgent
+	if r := read(dsd, c.DogStatsDPoll); r != "" {
+		dsd += " " + r
+	}
+	if r := read(emf, c.EMFAgentPoll); r != "" {
+		emf += " (UDP " + r + ")"
+	}
+	return fmt.Sprintf("flush %s; DogStatsD %s, EMF agent %s; %s", flush, dsd, emf, strings.Join(sinks, ", "))
 }
 
 // redact drops the credentials and query of a URL, for messages.

@@ -93,9 +93,9 @@ func TestFloodKernelDrops(t *testing.T) {
 func dropsOf(l udpListener) *kernelDrops {
 	switch l := l.(type) {
 	case *DogStatsD:
-		return l.drops
+		return l.sock.drops
 	case *EMFAgent:
-		return l.drops
+		return l.udp.drops
 	}
 	panic("no kernel drop counter")
 }
@@ -151,7 +151,7 @@ func BenchmarkKernelDrops(b *testing.B) {
 		proc bool
 	}{{"so_meminfo", false}, {"proc", true}} {
 		b.Run(m.name, func(b *testing.B) {
-			k := newKernelDrops(l.conn)
+			k := newKernelDrops(l.sock.conn)
 			k.proc = m.proc
 			for b.Loop() {
 				k.read()

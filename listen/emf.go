@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // EMFAgent is a CloudWatch agent's EMF endpoint: TCP and UDP on the same
@@ -24,11 +23,10 @@ import (
 // needs AWS_EMF_ENVIRONMENT=Agent as well (see Env).
 type EMFAgent struct {
 	tcp   *net.TCPListener
-	udp   *net.UDPConn
+	udp   *udpSocket
 	fn    LineFunc
 	opts  options
 	stats counters
-	drops *kernelDrops
 
 	mu    sync.Mutex // serialises fn
 	once  sync.Once
@@ -53,12 +51,10 @@ func NewEMFAgent(addr string, fn LineFunc, opts ...Option) (*EMFAgent, error) {
 		tries = 20 // a free TCP port may be taken for UDP; pick again
 	}
 	for i := 0; ; i++ {
-		a, err := bindBoth(host, port)
+		tl, uc, err := bindBoth(host, port)
 		if err == nil {
-			a.fn, a.opts, a.drops = fn, o, newKernelDrops(a.udp)
-			if o.readBuffer > 0 {
-				_ = a.udp.SetReadBuffer(o.readBuffer)
-			}
+			a := &EMFAgent{tcp: tl, fn: fn, opts: o}
+			a.udp = newUDPSocket("emf agent", uc, o, &a.stats, a.datagram)
 			return a, nil
 		}
 		if i+1 >= tries {
@@ -67,19 +63,19 @@ func NewEMFAgent(addr string, fn LineFunc, opts ...Option) (*EMFAgent, error) {
 	}
 }
 
-func bindBoth(host string, port int) (*EMFAgent, error) {
+func bindBoth(host string, port int) (*net.TCPListener, *net.UDPConn, error) {
 	l, err := ListenTCP(net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tl := l.(*net.TCPListener)
 	port = tl.Addr().(*net.TCPAddr).Port
 	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		tl.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return &EMFAgent{tcp: tl, udp: pc.(*net.UDPConn)}, nil
+	return tl, pc.(*net.UDPConn), nil
 }
 
 // Addr is the bound address (the same port for TCP and UDP).
@@ -106,15 +102,25 @@ func (a *EMFAgent) Env() map[string]string {
 // only (TCP does not drop).
 func (a *EMFAgent) Stats() Stats {
 	s := a.stats.snapshot()
-	s.KernelDropped = a.drops.read()
+	s.KernelDropped = a.udp.drops.read()
 	return s
 }
+
+// Polled reports whether the UDP socket is still read at intervals
+// (WithPolling), not at each datagram.
+func (a *EMFAgent) Polled() bool { return a.udp.isPolled() }
+
+// Drain hands the LineFunc the lines of the datagrams the UDP socket holds
+// now, while it is polled (WithPolling); otherwise Serve reads each
+// datagram as it comes and Drain does nothing. TCP connections are read as
+// their lines come.
+func (a *EMFAgent) Drain() { a.udp.drain() }
 
 // Close stops the listeners and closes open connections; Serve returns.
 func (a *EMFAgent) Close() error {
 	var err error
 	a.once.Do(func() {
-		err = errors.Join(a.tcp.Close(), a.drops.close(a.udp.Close))
+		err = errors.Join(a.tcp.Close(), a.udp.close())
 		a.conns.Range(func(k, _ any) bool {
 			k.(net.Conn).Close()
 			return true
@@ -129,12 +135,10 @@ func (a *EMFAgent) Close() error {
 // A line longer than the maximum is counted as an error and skipped; the
 // connection goes on.
 func (a *EMFAgent) Serve(ctx context.Context) error {
-	// At the end, the UDP reader first drains what its socket holds (woken
-	// by a deadline, not a close), then everything closes.
-	woken, udpDone := make(chan struct{}), make(chan struct{})
+	// At the end, the UDP reader first drains what its socket holds, then
+	// everything closes.
+	udpDone := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		a.udp.SetReadDeadline(time.Now())
-		close(woken)
 		<-udpDone
 		a.Close()
 	})
@@ -143,7 +147,7 @@ func (a *EMFAgent) Serve(ctx context.Context) error {
 	go func() {
 		defer a.wg.Done()
 		defer close(udpDone)
-		a.serveUDP(ctx, woken)
+		a.udp.serve(ctx)
 	}()
 	for {
 		c, err := a.tcp.AcceptTCP()
@@ -170,36 +174,10 @@ func (a *EMFAgent) Serve(ctx context.Context) error {
 	return nil
 }
 
-// serveUDP reads datagrams until the socket closes, or until ctx ends
-// (woken closes once the read deadline that wakes it is set): then it
-// drains what the socket holds and returns.
-func (a *EMFAgent) serveUDP(ctx context.Context, woken <-chan struct{}) {
-	buf := make([]byte, maxDatagram)
-	r := newUDPReader(a.udp)
-	handle := func(n int, from netip.AddrPort) {
-		a.stats.datagrams.Add(1)
-		a.stats.bytes.Add(uint64(n))
-		for line := range bytes.SplitSeq(buf[:n], []byte{'\n'}) {
-			a.deliver(line, from)
-		}
-	}
-	for {
-		n, from, err := r.read(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if ctx.Err() != nil {
-				<-woken
-				a.udp.SetReadDeadline(time.Time{})
-				r.drain(buf, handle)
-				return
-			}
-			a.stats.errors.Add(1)
-			a.opts.logger.Warn("emf agent: udp read", "err", err)
-			continue
-		}
-		handle(n, from)
+// datagram hands the lines of one UDP datagram to the LineFunc.
+func (a *EMFAgent) datagram(b []byte, from netip.AddrPort) {
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		a.deliver(line, from)
 	}
 }
 

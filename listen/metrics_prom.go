@@ -21,7 +21,7 @@ func (l *DogStatsD) Describe(ch chan<- *prometheus.Desc) { ch <- descDogStatsDDr
 
 // Collect reads the kernel's drop counter now.
 func (l *DogStatsD) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descDogStatsDDrops, prometheus.CounterValue, float64(l.drops.read()))
+	ch <- prometheus.MustNewConstMetric(descDogStatsDDrops, prometheus.CounterValue, float64(l.sock.drops.read()))
 }
 
 // Describe and Collect make the endpoint a prometheus.Collector of its UDP
@@ -30,7 +30,7 @@ func (a *EMFAgent) Describe(ch chan<- *prometheus.Desc) { ch <- descEMFAgentDrop
 
 // Collect reads the kernel's drop counter now.
 func (a *EMFAgent) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descEMFAgentDrops, prometheus.CounterValue, float64(a.drops.read()))
+	ch <- prometheus.MustNewConstMetric(descEMFAgentDrops, prometheus.CounterValue, float64(a.udp.drops.read()))
 }
 
 // DogStatsDDrops is lambdabridge_dogstatsd_kernel_dropped_datagrams_total

@@ -66,7 +66,7 @@ func TestDogStatsDPolling(t *testing.T) {
 	if !l.Polled() {
 		t.Fatal("not polled")
 	}
-	if inPoller(t, l.polled.fd) {
+	if inPoller(t, l.sock.polled.fd) {
 		t.Fatal("the polled socket is in the poller")
 	}
 	serve(t, l)
@@ -101,9 +101,9 @@ func TestDogStatsDPolling(t *testing.T) {
 	if l.Polled() {
 		t.Fatal("still polled after a read found the buffer a quarter full")
 	}
-	l.mu.Lock()
-	fd := connFD(t, l.conn)
-	l.mu.Unlock()
+	l.sock.mu.Lock()
+	fd := connFD(t, l.sock.conn)
+	l.sock.mu.Unlock()
 	if !inPoller(t, fd) {
 		t.Fatal("the socket is not in the poller after the move")
 	}
@@ -148,4 +148,57 @@ func TestDogStatsDPollingInterval(t *testing.T) {
 		t.Errorf("Serve returned having read %d of 2 datagrams", st.Datagrams)
 	}
 	l2.Drain() // closed: nothing to do, no panic
+}
+
+// TestEMFAgentPolling: WithPolling keeps the EMF agent's UDP socket out of
+// the poller too: its datagrams' lines are read at Drain (or the interval,
+// or the end), while TCP lines come as they are written; a burst moves the
+// UDP socket into the poller, as DogStatsD's.
+func TestEMFAgentPolling(t *testing.T) {
+	var c collector
+	a, err := NewEMFAgent("127.0.0.1:0", c.add, WithPolling(time.Hour), WithReadBuffer(16<<10))
+	must(t, err)
+	if !a.Polled() || inPoller(t, a.udp.polled.fd) {
+		t.Fatalf("polled %v: want the UDP socket polled, out of the poller", a.Polled())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	udp := dial(t, "udp", a.Addr())
+	write(t, udp, "{\"u\":1}\n{\"u\":2}")
+	tcp := dial(t, "tcp", a.Addr())
+	write(t, tcp, "{\"t\":1}\n")
+	if got := c.waitFor(t, 1); strings.Join(got, " ") != `{"t":1}` {
+		t.Fatalf("before Drain: %q, want the TCP line only", got)
+	}
+	a.Drain()
+	if got := c.waitFor(t, 3); strings.Join(got[1:], " ") != `{"u":1} {"u":2}` {
+		t.Fatalf("after Drain: %q", got)
+	}
+	payload := strings.Repeat("x", 500)
+	for i := range 20 {
+		write(t, udp, fmt.Sprintf("{\"b\":%d,\"p\":%q}", i, payload))
+	}
+	a.Drain()
+	c.waitFor(t, 23)
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Polled() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if a.Polled() {
+		t.Fatal("still polled after a read found the buffer a quarter full")
+	}
+	write(t, udp, `{"last":1}`) // as it comes, no Drain
+	if got := c.waitFor(t, 24); got[23] != `{"last":1}` {
+		t.Errorf("last line %q", got[23])
+	}
+	write(t, udp, `{"end":1}`)
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := a.Stats(); st.Datagrams != 23 || st.Lines != 25 || st.KernelDropped != 0 {
+		t.Errorf("stats %+v, want 23 datagrams, 25 lines, no drops", st)
+	}
 }

@@ -34,11 +34,11 @@ type Agents struct {
 	// one execution environment (the Lambda extension), its function and
 	// environment. Its function defaults to the session's (WithFunction).
 	Origin metric.Origin
-	// Poll reads the DogStatsD socket every Poll and at each
-	// Session.DrainAgents instead of at each datagram (listen.WithPolling):
-	// for a reader that shares the function's CPU. 0 reads each datagram as
-	// it comes.
-	Poll time.Duration
+	// DogStatsDPoll and EMFPoll read the DogStatsD socket and the EMF
+	// agent's UDP socket at that interval and at each Session.DrainAgents
+	// instead of at each datagram (listen.WithPolling): for a reader that
+	// shares the function's CPU. 0 reads each datagram as it comes.
+	DogStatsDPoll, EMFPoll time.Duration
 }
 
 // Settle is how long Shutdown lets the listeners read what functions sent
@@ -78,7 +78,7 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 	}
 	if on(a.DogStatsD) {
 		l, err := listen.NewDogStatsD(a.DogStatsD, p.DatagramOrigin(origin), listen.WithFlagName(orDefault(a.DogStatsDFlag, "--dogstatsd-addr")),
-			listen.WithLogger(log), listen.WithPolling(a.Poll))
+			listen.WithLogger(log), listen.WithPolling(a.DogStatsDPoll))
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func startAgents(a Agents, p *pipeline.Pipeline, fn string, log *slog.Logger) (*
 			o := origin
 			o.Source, o.Line = "emf-agent", line
 			p.Line(o, "emf-agent", b)
-		}, listen.WithFlagName(orDefault(a.EMFFlag, "--emf-agent-addr")), listen.WithLogger(log))
+		}, listen.WithFlagName(orDefault(a.EMFFlag, "--emf-agent-addr")), listen.WithLogger(log), listen.WithPolling(a.EMFPoll))
 		if err != nil {
 			ag.close()
 			return nil, err

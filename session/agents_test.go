@@ -11,15 +11,16 @@ import (
 )
 
 // TestAgentsOneEnvironment: the agents as the Lambda extension runs them.
-// Their points carry the environment (Agents.Origin); a polled DogStatsD
-// socket (Agents.Poll) is read at DrainAgents, not as datagrams come; after
+// Their points carry the environment (Agents.Origin); polled UDP sockets
+// (Agents.DogStatsDPoll, EMFPoll) are read at DrainAgents, not as datagrams
+// come; after
 // StopAgents the listeners are closed, what they held was read, their
 // AgentStats are final, and the shutdown does not stop them again.
 func TestAgentsOneEnvironment(t *testing.T) {
 	var seen pointOrigins
 	s, err := New(nil, WithFunction("fn"), WithPointHandler(seen.add), WithAgents(Agents{
 		DogStatsD: "127.0.0.1:0", EMF: "127.0.0.1:0",
-		Origin: metric.Origin{Environment: "env-1"}, Poll: time.Hour,
+		Origin: metric.Origin{Environment: "env-1"}, DogStatsDPoll: time.Hour, EMFPoll: time.Hour,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -41,21 +42,23 @@ func TestAgentsOneEnvironment(t *testing.T) {
 		defer seen.mu.Unlock()
 		return append([]metric.Origin(nil), seen.by[f]...)
 	}
+	emf := `{"_aws":{"Timestamp":` + strconv.FormatInt(time.Now().UnixMilli(), 10) + `,"CloudWatchMetrics":[{"Namespace":"Shop","Dimensions":[[]],"Metrics":[{"Name":"Orders"}]}]},"Orders":1}`
 	send(s.agents.dsd.Addr(), "udp", "orders:1|c")
+	send(s.agents.emf.Addr(), "udp", emf)
 	time.Sleep(100 * time.Millisecond)
-	if got := s.AgentStats(); len(got) != 2 || got[0].Name != "dogstatsd" || got[0].Datagrams != 0 {
-		t.Fatalf("before DrainAgents: %+v, want two listeners, nothing read on the polled socket", got)
+	if got := s.AgentStats(); len(got) != 2 || got[0].Name != "dogstatsd" || got[0].Datagrams != 0 || got[1].Datagrams != 0 {
+		t.Fatalf("before DrainAgents: %+v, want two listeners, nothing read on the polled sockets", got)
 	}
 	s.DrainAgents()
-	if got := s.AgentStats()[0].Datagrams; got != 1 {
-		t.Fatalf("after DrainAgents: %d datagrams read, want 1", got)
+	if got := s.AgentStats(); got[0].Datagrams != 1 || got[1].Datagrams != 1 {
+		t.Fatalf("after DrainAgents: %+v, want one datagram read on each", got)
 	}
 	send(s.agents.dsd.Addr(), "udp", "orders:2|c") // read by StopAgents
-	send(s.agents.emf.Addr(), "tcp", `{"_aws":{"Timestamp":`+strconv.FormatInt(time.Now().UnixMilli(), 10)+`,"CloudWatchMetrics":[{"Namespace":"Shop","Dimensions":[[]],"Metrics":[{"Name":"Orders"}]}]},"Orders":1}`+"\n")
+	send(s.agents.emf.Addr(), "tcp", emf+"\n")
 	s.StopAgents()
 	stats := s.AgentStats()
-	if stats[0].Datagrams != 2 || stats[1].Lines != 1 {
-		t.Fatalf("after StopAgents: %+v, want 2 datagrams and 1 EMF line read", stats)
+	if stats[0].Datagrams != 2 || stats[1].Lines != 2 {
+		t.Fatalf("after StopAgents: %+v, want 2 datagrams and 2 EMF lines read", stats)
 	}
 	from := time.Now()
 	sum := s.Shutdown()
@@ -65,7 +68,7 @@ func TestAgentsOneEnvironment(t *testing.T) {
 	if sum.Input.Datagrams != 2 {
 		t.Errorf("summary: %d datagrams, want 2", sum.Input.Datagrams)
 	}
-	for f, want := range map[metric.Format]int{metric.FormatDogStatsD: 2, metric.FormatEMF: 1} {
+	for f, want := range map[metric.Format]int{metric.FormatDogStatsD: 2, metric.FormatEMF: 2} {
 		got := points(f)
 		if len(got) != want {
 			t.Fatalf("%s: %d points, want %d", f, len(got), want)

@@ -287,11 +287,14 @@ func (s *Session) stopAgentsLocked() {
 	s.agents.stop()
 }
 
-// DrainAgents reads what the polled DogStatsD socket holds (Agents.Poll);
-// without polling, or once stopped, it does nothing.
+// DrainAgents reads what the polled UDP sockets hold (Agents.DogStatsDPoll,
+// Agents.EMFPoll); without polling, or once stopped, it does nothing.
 func (s *Session) DrainAgents() {
 	if s.agents.dsd != nil {
 		s.agents.dsd.Drain()
+	}
+	if s.agents.emf != nil {
+		s.agents.emf.Drain()
 	}
 }
 

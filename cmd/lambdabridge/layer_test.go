@@ -24,7 +24,7 @@ func TestCheckConfigExtension(t *testing.T) {
 		code int
 		want string
 	}{
-		{"file", nil, []string{file}, 0, "extension configuration valid: flush periodic every 5s; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888; remote_write http://127.0.0.1:9090/api/v1/write"},
+		{"file", nil, []string{file}, 0, "extension configuration valid: flush periodic every 5s; DogStatsD 127.0.0.1:8125 read every 50ms, EMF agent 127.0.0.1:25888 (UDP read every 50ms); remote_write http://127.0.0.1:9090/api/v1/write"},
 		{"variables override the file", map[string]string{"LAMBDABRIDGE_FLUSH": "invocation"}, []string{file}, 0, "valid: flush invocation;"},
 		{"variables only", map[string]string{"LAMBDABRIDGE_PUSHGATEWAY_URL": "http://127.0.0.1:9091"}, nil, 0, "pushgateway http://127.0.0.1:9091 job lambda"},
 		{"no sink", nil, nil, 2, "no sink: set LAMBDABRIDGE_REMOTE_WRITE_URL"},
