@@ -120,9 +120,9 @@ func WithMaxLine(n int) Option { return func(o *options) { o.maxLine = n } }
 // Stats.KernelDropped.
 func WithReadBuffer(bytes int) Option { return func(o *options) { o.readBuffer = bytes } }
 
-// WithPolling makes a DogStatsD listener read its socket every interval,
-// and at each Drain, instead of at each datagram (on Linux; elsewhere it is
-// ignored): a datagram then wakes no thread, neither the reader's nor, for
+// WithPolling makes a DogStatsD listener, or the EMF agent's UDP socket,
+// read its socket every interval, and at each Drain, instead of at each
+// datagram (on Linux; elsewhere it is ignored): a datagram then wakes no thread, neither the reader's nor, for
 // the wakeup, the sender's. For a reader that shares the sender's CPU
 // share, a Lambda extension. Polling ends for good at the first read that
 // finds the socket's receive buffer a quarter full or a datagram dropped by
