@@ -224,8 +224,9 @@ func (x *Extension) start(ctx context.Context) (int, error) {
 // catchUp does what the extension can do whenever it is awake anyway (at
 // each Telemetry API batch, before each invocation's flush): it reads what
 // the polled UDP sockets hold (DogStatsD's, read every DogStatsDPoll, and
-// the EMF agent's, every EMFAgentPoll, not at each datagram), then records what the kernel dropped on the agents' sockets
-// since the last call (noteDrops).
+// the EMF agent's, every EMFAgentPoll, not at each datagram), then records
+// what the kernel dropped on the agents' sockets since the last call
+// (noteDrops).
 func (x *Extension) catchUp() {
 	x.dmu.Lock()
 	defer x.dmu.Unlock()
