@@ -134,7 +134,7 @@ func New(cfg Config, opts ...Option) (*Writer, error) {
 		q:         newQueue(cfg.QueueConfig.Capacity, cfg.QueueConfig.MinShards, cfg.QueueConfig.MaxShards),
 		done:      make(chan struct{}),
 	}
-	w.log = o.logger.With("remote", lazyName(w.remote), "url", w.display)
+	w.log = slog.New(lazyRemote{o.logger.Handler(), w.remote}).With("url", w.display)
 	if w.interval <= 0 {
 		w.interval = DefaultInterval
 	}
@@ -170,12 +170,29 @@ func (w *Writer) Stats() Stats { return w.cnt.snapshot() }
 // hash of the whole entry (Config.RemoteName).
 func (w *Writer) Name() string { return w.remote() }
 
-// lazyName is a log attribute's value computed when a record is written:
-// RemoteName marshals the whole entry, which a cold start of the
-// extension, which logs little, need not pay for.
-type lazyName func() string
+// lazyRemote adds the writer's remote attribute to each record it
+// handles, not when the logger is made: a handler formats With's
+// attributes at once (a slog.LogValuer's too), and the name (RemoteName)
+// marshals the whole entry, which the extension's cold start, which logs
+// little, need not pay for.
+type lazyRemote struct {
+	slog.Handler
+	name func() string
+}
 
-func (f lazyName) LogValue() slog.Value { return slog.StringValue(f()) }
+func (h lazyRemote) Handle(ctx context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(slog.String("remote", h.name()))
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h lazyRemote) WithAttrs(as []slog.Attr) slog.Handler {
+	return lazyRemote{h.Handler.WithAttrs(as), h.name}
+}
+
+func (h lazyRemote) WithGroup(name string) slog.Handler {
+	return lazyRemote{h.Handler.WithGroup(name), h.name}
+}
 
 // Run gathers g every interval and queues the result until ctx ends; it
 // returns nil then. Sending happens in the background: call Flush to wait for

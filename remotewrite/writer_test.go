@@ -807,3 +807,25 @@ func testenvEventually(t *testing.T, timeout time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLogNamesRemote: the writer's log records carry its remote name and
+// URL, the name added as each record is written (lazyRemote), in a
+// logger's groups too.
+func TestLogNamesRemote(t *testing.T) {
+	var buf bytes.Buffer
+	cfg := Config{URL: "http://127.0.0.1:1/api/v1/write"}
+	w, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer w.Close(ctx)
+	w.log.Warn("first", "n", 1)
+	w.log.WithGroup("g").Warn("second")
+	want := "remote=" + cfg.RemoteName()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `msg=first url=http://127.0.0.1:1/api/v1/write n=1 `+want) || !strings.Contains(lines[1], "g."+want) {
+		t.Errorf("log:\n%s\nwant both records with %s", buf.String(), want)
+	}
+}
