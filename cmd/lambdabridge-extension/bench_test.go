@@ -13,8 +13,9 @@ import (
 
 // BenchmarkProgramStart measures the extension's program from its exec to
 // a failed registration (AWS_LAMBDA_RUNTIME_API points at a closed port,
-// so it ends once every package initialized, the configuration was read
-// and the session built): the CPU it used and its minor page faults, the
+// so it ends once every package initialized, the configuration was read,
+// the session built with a remote_write sink and the listeners bound, on
+// free ports), and its shutdown: the CPU it used and its minor page faults, the
 // medians of b.N starts, beside an empty Go program's (testdata/emptygo),
 // the floor of any Go extension, the two alternating. Both are built as
 // the layer's program is (-trimpath, -s -w, CGO_ENABLED=0, the
@@ -36,7 +37,9 @@ func BenchmarkProgramStart(b *testing.B) {
 	for b.Loop() {
 		for _, name := range []string{"extension", "empty-go"} {
 			cmd := exec.Command(bins[name])
-			cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1", "AWS_LAMBDA_FUNCTION_NAME=bench"}
+			cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1", "AWS_LAMBDA_FUNCTION_NAME=bench",
+				"LAMBDABRIDGE_REMOTE_WRITE_URL=http://127.0.0.1:1/api/v1/write", // a sink: the session is built
+				"LAMBDABRIDGE_DOGSTATSD_ADDR=127.0.0.1:0", "LAMBDABRIDGE_EMF_AGENT_ADDR=127.0.0.1:0"}
 			_ = cmd.Run() // the extension exits 1: no Extensions API
 			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 			cpu[name] = append(cpu[name], time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
