@@ -5,6 +5,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,10 +59,19 @@ func (p *Pipeline) registerSelf() error {
 	return nil
 }
 
-// registerSink registers the metrics of a sink that has some.
+// registerSink registers the metrics of a sink that has some: a
+// remote_write writer's, a Pushgateway sink's (its collector made once),
+// or a sink's that is a prometheus.Collector itself.
 func (p *Pipeline) registerSink(s Sink) error {
-	c, ok := s.(prometheus.Collector)
-	if !ok {
+	var c prometheus.Collector
+	switch s := s.(type) {
+	case *rwSink:
+		c = s.w
+	case *pushSink:
+		c = s.s.Collector()
+	case prometheus.Collector:
+		c = s
+	default:
 		return nil
 	}
 	if err := p.self.Register(c); err != nil {
@@ -69,12 +79,6 @@ func (p *Pipeline) registerSink(s Sink) error {
 	}
 	return nil
 }
-
-func (s *rwSink) Describe(ch chan<- *prometheus.Desc) { s.w.Describe(ch) }
-func (s *rwSink) Collect(ch chan<- prometheus.Metric) { s.w.Collect(ch) }
-
-func (s *pushSink) Describe(ch chan<- *prometheus.Desc) { s.s.Collector().Describe(ch) }
-func (s *pushSink) Collect(ch chan<- prometheus.Metric) { s.s.Collector().Collect(ch) }
 
 var (
 	descLines = prometheus.NewDesc("lambdabridge_log_lines_total",
@@ -94,18 +98,15 @@ func (c selfCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c selfCollector) Collect(ch chan<- prometheus.Metric) {
-	var out []prometheus.Metric
-	c.p.mu.Lock()
-	for f, n := range c.p.m.lines {
-		out = append(out, prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(n), f.String()))
-	}
-	out = append(out, prometheus.MustNewConstMetric(descDatagrams, prometheus.CounterValue, float64(c.p.m.datagrams)))
-	for k, n := range c.p.m.diags {
-		out = append(out, prometheus.MustNewConstMetric(descDiags, prometheus.CounterValue, float64(n), k.format.String(), k.rule, k.severity.String()))
-	}
+	c.p.mu.Lock() // the parsers' lock: copy, then build the metrics outside it
+	lines, datagrams, diags := maps.Clone(c.p.m.lines), c.p.m.datagrams, maps.Clone(c.p.m.diags)
 	c.p.mu.Unlock()
-	for _, m := range out {
-		ch <- m
+	for f, n := range lines {
+		ch <- prometheus.MustNewConstMetric(descLines, prometheus.CounterValue, float64(n), f.String())
+	}
+	ch <- prometheus.MustNewConstMetric(descDatagrams, prometheus.CounterValue, float64(datagrams))
+	for k, n := range diags {
+		ch <- prometheus.MustNewConstMetric(descDiags, prometheus.CounterValue, float64(n), k.format.String(), k.rule, k.severity.String())
 	}
 }
 
