@@ -8,9 +8,17 @@ import (
 	"github.com/lambdabridge/lambdabridge/function"
 )
 
+// minRatio is how many times longer CPU-bound work must take at 0.072
+// vCPU than at one vCPU: 13.8 on an idle machine; the same quota on both
+// sides would give about 1. Other work on the machine slows the side with
+// one vCPU only (CI's parallel packages brought it to 3.5), so the bound is
+// loose.
+const minRatio = 2.0
+
 // TestCPUFollowsMemory: a CPU-bound function takes many times longer at
-// 128 MB than at 1,769 MB (one vCPU), as on Lambda (13.8 times less CPU;
-// the ratio is asserted loosely: the machine is shared).
+// 128 MB than at 1,769 MB (one vCPU), as on Lambda (13.8 times less CPU).
+// The ratio is asserted loosely (minRatio): the machine is shared, and
+// other work slows only the unthrottled side.
 func TestCPUFollowsMemory(t *testing.T) {
 	small := goDef(t, function.WithName("small"), function.WithMemoryMB(128), function.WithTimeout(60e9))
 	big := goDef(t, function.WithName("big"), function.WithMemoryMB(1769), function.WithTimeout(60e9))
@@ -34,8 +42,8 @@ func TestCPUFollowsMemory(t *testing.T) {
 	}
 	b, s := spin("big"), spin("small")
 	t.Logf("1769 MB: %.0f ms, 128 MB: %.0f ms (ratio %.1f)", b, s, s/max(b, 1))
-	if s < 4*b {
-		t.Errorf("128 MB took %.0f ms, 1769 MB %.0f ms: want at least 4 times longer (Lambda: 13.8)", s, b)
+	if s < minRatio*b {
+		t.Errorf("128 MB took %.0f ms, 1769 MB %.0f ms: want at least %g times longer (Lambda: 13.8)", s, b, minRatio)
 	}
 }
 
@@ -65,7 +73,7 @@ func TestInitPhaseHasOneVCPU(t *testing.T) {
 	}
 	inInvoke := ms(`{"action":"spin","ms":300}`)
 	t.Logf("the same work: %.0f ms at init, %.0f ms in an invocation (ratio %.1f)", atInit, inInvoke, inInvoke/max(atInit, 1))
-	if inInvoke < 4*atInit {
-		t.Errorf("%.0f ms in an invocation, %.0f ms at init: want at least 4 times longer (one vCPU against 0.072)", inInvoke, atInit)
+	if inInvoke < minRatio*atInit {
+		t.Errorf("%.0f ms in an invocation, %.0f ms at init: want at least %g times longer (one vCPU against 0.072)", inInvoke, atInit, minRatio)
 	}
 }
