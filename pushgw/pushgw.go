@@ -133,7 +133,7 @@ type Sink struct {
 	password string
 	useAuth  bool
 	client   HTTPDoer
-	pushURL  string // the group's URL (pushPath)
+	pushURL  string // the group's URL (groupPath, pushable)
 	log      *slog.Logger
 	stats    *stats
 	lastErr  atomic.Pointer[string]
@@ -208,14 +208,14 @@ func New(cfg Config, opts ...Option) (*Sink, error) {
 		}
 	}
 	s.url = strings.TrimSuffix(u.String(), "/")
-	s.pushURL = s.url + "/metrics/" + pushPath(cfg)
+	s.pushURL = s.url + "/metrics/" + groupPath(cfg, pushable)
 	for _, o := range opts {
 		o(s)
 	}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: cfg.Timeout}
 	}
-	s.stats = newStats(u.Scheme+"://"+u.Host, groupPath(cfg))
+	s.stats = newStats(u.Scheme+"://"+u.Host, groupPath(cfg, readable))
 	return s, nil
 }
 
@@ -246,17 +246,36 @@ func validLabelName(n string) bool {
 }
 
 // GroupURL is the URL of the sink's group (without credentials).
-func (s *Sink) GroupURL() string { return s.url + "/metrics/" + groupPath(s.cfg) }
+func (s *Sink) GroupURL() string { return s.url + "/metrics/" + groupPath(s.cfg, readable) }
 
-// groupPath is the grouping key as the Pushgateway's URL path writes it:
-// job/<job>[/<label>/<value>...], labels sorted.
-func groupPath(cfg Config) string {
-	var b strings.Builder
-	b.WriteString("job/" + url.PathEscape(cfg.Job))
+// groupPath is the grouping key as a URL path, labels sorted:
+// job/<job>[/<label>/<value>...], each component written by component
+// (readable or pushable).
+func groupPath(cfg Config, component func(name, value string) string) string {
+	parts := []string{component("job", cfg.Job)}
 	for _, k := range slices.Sorted(maps.Keys(cfg.Grouping)) {
-		b.WriteString("/" + k + "/" + url.PathEscape(cfg.Grouping[k]))
+		parts = append(parts, component(k, cfg.Grouping[k]))
 	}
-	return b.String()
+	return strings.Join(parts, "/")
+}
+
+// readable writes a grouping key's component for people (GroupURL, the
+// group label of the sink's own metrics): the value path-escaped.
+func readable(name, value string) string { return name + "/" + url.PathEscape(value) }
+
+// pushable writes a grouping key's component as the Pushgateway reads it
+// in a push's URL: a value that is empty or holds a slash is base64
+// (RawURLEncoding, "=" for empty) under <label>@base64, others
+// path-escaped. (client_golang's push query-escapes them: a space becomes
+// "+", which the Pushgateway keeps as a plus.)
+func pushable(name, value string) string {
+	switch {
+	case value == "":
+		return name + "@base64/="
+	case strings.Contains(value, "/"):
+		return name + "@base64/" + base64.RawURLEncoding.EncodeToString([]byte(value))
+	}
+	return readable(name, value)
 }
 
 // Push gathers g and pushes the result with the configured method. Sample
@@ -406,31 +425,6 @@ func (s *Sink) send(ctx context.Context, method string, body []byte, rec *record
 		return nil
 	}
 	return fmt.Errorf("unexpected status code %d", resp.StatusCode) // wrap makes it a StatusError
-}
-
-// pushPath is the grouping key in the push's URL, as the Pushgateway reads
-// it: job/<job>[/<label>/<value>...], labels sorted; a value that is empty
-// or holds a slash is base64 (RawURLEncoding, "=" for empty) under
-// <label>@base64, others path-escaped. (client_golang's push query-escapes
-// them: a space becomes "+", which the Pushgateway keeps as a plus.)
-func pushPath(cfg Config) string {
-	var b strings.Builder
-	component := func(name, value string) {
-		switch {
-		case value == "":
-			b.WriteString(name + "@base64/=")
-		case strings.Contains(value, "/"):
-			b.WriteString(name + "@base64/" + base64.RawURLEncoding.EncodeToString([]byte(value)))
-		default:
-			b.WriteString(name + "/" + url.PathEscape(value))
-		}
-	}
-	component("job", cfg.Job)
-	for _, k := range slices.Sorted(maps.Keys(cfg.Grouping)) {
-		b.WriteString("/")
-		component(k, cfg.Grouping[k])
-	}
-	return b.String()
 }
 
 // wrap turns a push error into one naming the operation, with a
